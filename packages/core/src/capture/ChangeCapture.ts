@@ -1,0 +1,145 @@
+import type { DataEvent, EventError } from "../envelope/DataEvent.ts";
+import { newId } from "../envelope/ids.ts";
+import { CaptureError } from "../errors.ts";
+import { buildEvent, now, type BuildOptions, type ChangeDraft } from "./build-event.ts";
+import { toEventError, type DriverErrorInfo } from "./database-errors.ts";
+
+/** Where the capture hands finished events: Koper's producer. */
+export interface CaptureSink {
+  /** Publishes committed or failure events; never rejects (failures are reported by the sink). */
+  publish(events: DataEvent[]): Promise<void>;
+  /** Reports events dropped because their transaction cannot have committed. */
+  dropped(events: DataEvent[], reason: "poisoned"): void;
+}
+
+/** The transaction handle an adapter supplies: any object that identifies one transaction. */
+export type TxHandle = object;
+
+interface Frame {
+  events: DataEvent[];
+  poisoned: boolean;
+}
+
+interface TxState {
+  id: string;
+  frames: Frame[];
+}
+
+/**
+ * The ORM-independent half of every adapter: buffers events per transaction, with a stack of
+ * savepoints, and publishes them when the outermost transaction commits. Adapters only translate
+ * their ORM's hooks into these calls.
+ */
+export class ChangeCapture {
+  readonly #open = new WeakMap<TxHandle, TxState>();
+  readonly #sink: CaptureSink;
+  readonly #options: BuildOptions;
+
+  constructor(sink: CaptureSink, options: BuildOptions = {}) {
+    this.#sink = sink;
+    this.#options = options;
+  }
+
+  /** Opens a transaction on `tx`, or a savepoint when one is already open on it. */
+  begin(tx: TxHandle): void {
+    let state = this.#open.get(tx);
+    if (!state) {
+      state = { id: newId(), frames: [] };
+      this.#open.set(tx, state);
+    }
+    state.frames.push({ events: [], poisoned: false });
+  }
+
+  /** How many levels are open on `tx`: 0 none, 1 a transaction, more for savepoints. */
+  depth(tx: TxHandle | undefined): number {
+    return tx ? (this.#open.get(tx)?.frames.length ?? 0) : 0;
+  }
+
+  /** Records a write: buffered when `tx` is open, published at once otherwise (autocommit). */
+  async record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> {
+    const state = tx ? this.#open.get(tx) : undefined;
+    if (!state) {
+      const event = buildEvent(draft, { id: newId(), position: 0 }, this.#options);
+      event.time.committed = event.time.occurred;
+      return this.#sink.publish([event]);
+    }
+    const position = state.frames.reduce((n, frame) => n + frame.events.length, 0);
+    top(state).events.push(buildEvent(draft, { id: state.id, position }, this.#options));
+  }
+
+  /**
+   * Publishes the failure event of a write that the database refused. It is published at once:
+   * the attempt happened whatever becomes of the transaction around it.
+   */
+  async fail(tx: TxHandle | undefined, draft: ChangeDraft, error: unknown, info?: DriverErrorInfo): Promise<void> {
+    const state = tx ? this.#open.get(tx) : undefined;
+    const transaction = state
+      ? { id: state.id, position: state.frames.reduce((n, frame) => n + frame.events.length, 0) }
+      : { id: newId(), position: 0 };
+    const eventError: EventError = toEventError(error, info);
+    return this.#sink.publish([buildEvent(draft, transaction, this.#options, eventError)]);
+  }
+
+  /**
+   * Marks the innermost open level as poisoned: a statement failed in it, so (on PostgreSQL) the
+   * transaction's COMMIT will really be a ROLLBACK. Rolling back that savepoint clears the mark.
+   */
+  poison(tx: TxHandle): void {
+    const state = this.#open.get(tx);
+    if (state) top(state).poisoned = true;
+  }
+
+  /** True when `tx` is open and a level of it is poisoned. */
+  isPoisoned(tx: TxHandle): boolean {
+    return this.#open.get(tx)?.frames.some((frame) => frame.poisoned) ?? false;
+  }
+
+  /**
+   * The events the outermost commit of `tx` would publish, stamped with their final positions,
+   * for an adapter that writes them to an outbox inside the transaction.
+   */
+  pending(tx: TxHandle): DataEvent[] {
+    const state = this.#open.get(tx);
+    if (!state || state.frames.length !== 1 || top(state).poisoned) return [];
+    return stampCommitted(top(state).events);
+  }
+
+  /** Commits the innermost level: a savepoint merges into its parent; the outermost publishes. */
+  async commit(tx: TxHandle): Promise<void> {
+    const state = this.#open.get(tx);
+    if (!state) throw CaptureError.noOpenTransaction("commit");
+    const frame = state.frames.pop()!;
+    if (state.frames.length > 0) {
+      const parent = top(state);
+      parent.events.push(...frame.events);
+      parent.poisoned ||= frame.poisoned;
+      return;
+    }
+    this.#open.delete(tx);
+    if (frame.events.length === 0) return;
+    if (frame.poisoned) return this.#sink.dropped(frame.events, "poisoned");
+    return this.#sink.publish(stampCommitted(frame.events));
+  }
+
+  /** Rolls back the innermost level, dropping only its events. */
+  rollback(tx: TxHandle): void {
+    const state = this.#open.get(tx);
+    if (!state) return;
+    state.frames.pop();
+    if (state.frames.length === 0) this.#open.delete(tx);
+  }
+}
+
+// Positions are final only now: rolled-back savepoints left gaps in the numbering.
+function stampCommitted(events: DataEvent[]): DataEvent[] {
+  const committed = now();
+  events.forEach((event, position) => {
+    event.transaction.position = position;
+    event.time.committed = committed;
+  });
+  return events;
+}
+
+function top(state: TxState): Frame {
+  return state.frames[state.frames.length - 1]!;
+}

@@ -1,0 +1,61 @@
+export { Koper } from "./runtime/Koper.ts";
+export type { KoperOptions } from "./runtime/Koper.ts";
+export type { MessageSender, SendOptions } from "./runtime/Producer.ts";
+export { routingKey } from "./runtime/Producer.ts";
+export { Listen, DataListener, listen, dataListener } from "./runtime/listeners.ts";
+export type {
+  ListenOptions,
+  DataListenerOptions,
+  ListenerOptions,
+  MessageMeta,
+  EntityRef,
+  DataHandlerName,
+  DataHandlers,
+  DataListenerOf,
+  RowHandler,
+  BulkHandler,
+  HandlerAction,
+  ListenerDecorator,
+  DataListenerDecorator,
+} from "./runtime/listeners.ts";
+export { RetryPolicy } from "./runtime/RetryPolicy.ts";
+export type { RetryOptions } from "./runtime/RetryPolicy.ts";
+export { Headers, CONTENT_TYPE } from "./runtime/headers.ts";
+
+export { DataEvent, DataEventSchema, SPEC_VERSION, Action, Outcome, Row, EventError, Source, Bulk, TimePoints } from "./envelope/DataEvent.ts";
+export { encode, decode } from "./envelope/codec.ts";
+export { newId } from "./envelope/ids.ts";
+export { validateTopic, topicResolver, deadLetterTopic } from "./envelope/topics.ts";
+export type { TopicOptions } from "./envelope/topics.ts";
+export { isTraceparent, childTraceparent } from "./envelope/trace.ts";
+
+export { ChangeCapture } from "./capture/ChangeCapture.ts";
+export type { CaptureSink, TxHandle } from "./capture/ChangeCapture.ts";
+export type { ChangeDraft, BuildOptions } from "./capture/build-event.ts";
+export { classifyFailure, toEventError } from "./capture/database-errors.ts";
+export type { FailureCode, DriverErrorInfo } from "./capture/database-errors.ts";
+export { MASK } from "./capture/redact.ts";
+export type { RedactOptions, RedactRule } from "./capture/redact.ts";
+
+export { runWithContext, currentContext } from "./context/context.ts";
+export type { KoperContext } from "./context/context.ts";
+
+export { LifecycleEvents } from "./observability/Lifecycle.ts";
+export type { LifecycleEvent, LifecycleType, LifecyclePayloads, Identity, Delivery } from "./observability/Lifecycle.ts";
+export type { MetricsSnapshot, Stage, StageLatency } from "./observability/Metrics.ts";
+
+export { InProcessTransport } from "./transports/InProcessTransport.ts";
+export type { InProcessTransportOptions } from "./transports/InProcessTransport.ts";
+export type { Transport, OutgoingMessage, DeliveredMessage, Subscription, SubscriptionHandle } from "./transports/Transport.ts";
+
+export {
+  KoperError,
+  ConfigError,
+  ListenerError,
+  PublishError,
+  EnvelopeError,
+  CaptureError,
+  StopError,
+  isKoperError,
+} from "./errors.ts";
+export type { KoperErrorCode, KoperErrorOptions } from "./errors.ts";

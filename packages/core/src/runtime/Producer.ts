@@ -1,0 +1,168 @@
+import type { CaptureSink } from "../capture/ChangeCapture.ts";
+import { now } from "../capture/build-event.ts";
+import { encode } from "../envelope/codec.ts";
+import type { DataEvent } from "../envelope/DataEvent.ts";
+import { newId } from "../envelope/ids.ts";
+import { validateTopic } from "../envelope/topics.ts";
+import { PublishError } from "../errors.ts";
+import type { Lifecycle } from "../observability/Lifecycle.ts";
+import type { Metrics } from "../observability/Metrics.ts";
+import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
+import { CONTENT_TYPE, Headers } from "./headers.ts";
+
+/** Options of `sender.send`. */
+export interface SendOptions {
+  /** Routing key: messages with one key keep their order. */
+  key?: string;
+  headers?: Record<string, string>;
+}
+
+/** Sends plain messages: `koper.sender.send(topic, payload)`. */
+export interface MessageSender {
+  /** Encodes and sends one message; resolves with its id once the transport accepted it. */
+  send(topic: string, payload: unknown, options?: SendOptions): Promise<string>;
+}
+
+interface ProducerDeps {
+  transport: Transport;
+  topicFor: (entity: string) => string;
+  maxPayloadBytes: number;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  /** Connects the transport once; rejects when Koper is stopped. */
+  ready: () => Promise<void>;
+}
+
+/** The one producer of a Koper instance: data events from the capture, plain messages from the sender. */
+export class Producer implements CaptureSink, MessageSender {
+  readonly #deps: ProducerDeps;
+
+  constructor(deps: ProducerDeps) {
+    this.#deps = deps;
+  }
+
+  async send(topic: string, payload: unknown, options: SendOptions = {}): Promise<string> {
+    validateTopic(topic);
+    const id = newId();
+    const message: OutgoingMessage = {
+      topic,
+      key: options.key ?? null,
+      value: this.#encode(topic, payload),
+      headers: {
+        ...options.headers,
+        [Headers.id]: id,
+        [Headers.kind]: "message",
+        [Headers.contentType]: CONTENT_TYPE,
+        [Headers.sentAt]: String(now()),
+      },
+    };
+    await this.#deps.ready();
+    try {
+      await this.#deps.transport.send([message]);
+    } catch (error) {
+      this.#deps.metrics.count("publishFailed");
+      throw PublishError.transportFailed(topic, error);
+    }
+    this.#deps.metrics.count("published");
+    this.#deps.lifecycle.emit("published", "producer", { topic, ids: [id], count: 1 });
+    return id;
+  }
+
+  /** Publishes data events as one transport batch. Never rejects: failures become lifecycle events. */
+  async publish(events: DataEvent[]): Promise<void> {
+    const messages: OutgoingMessage[] = [];
+    const sent: DataEvent[] = [];
+    const published = now();
+    for (const event of events) {
+      event.time.published = published;
+      const topic = this.#deps.topicFor(event.entity);
+      try {
+        messages.push(this.#toMessage(topic, event));
+        sent.push(event);
+      } catch (error) {
+        this.#failed(topic, [event], error);
+      }
+    }
+    if (messages.length === 0) return;
+    try {
+      await this.#deps.ready();
+      await this.#deps.transport.send(messages);
+    } catch (error) {
+      for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, PublishError.transportFailed(topic, error));
+      return;
+    }
+    this.#deps.metrics.count("published", sent.length);
+    for (const event of sent) {
+      this.#deps.metrics.latency("commit", event.time.occurred, event.time.committed);
+      this.#deps.metrics.latency("publish", event.time.committed, event.time.published);
+    }
+    if (this.#deps.lifecycle.wants("published")) {
+      for (const [topic, group] of byTopic(messages, sent)) {
+        this.#deps.lifecycle.emit("published", "producer", { topic, ids: group.map((e) => e.id), count: group.length });
+      }
+    }
+  }
+
+  dropped(events: DataEvent[], reason: "poisoned"): void {
+    this.#deps.metrics.count("dropped", events.length);
+    this.#deps.lifecycle.emit("dropped", "producer", {
+      reason,
+      ids: events.map((e) => e.id),
+      entities: [...new Set(events.map((e) => e.entity))],
+    });
+  }
+
+  /** Sends already-encoded messages (dead letters). Rejects on failure, so the caller can redeliver. */
+  async sendRaw(messages: OutgoingMessage[]): Promise<void> {
+    await this.#deps.ready();
+    await this.#deps.transport.send(messages);
+  }
+
+  #toMessage(topic: string, event: DataEvent): OutgoingMessage {
+    const headers: Record<string, string> = {
+      [Headers.id]: event.id,
+      [Headers.kind]: "data",
+      [Headers.entity]: event.entity,
+      [Headers.action]: event.action,
+      [Headers.outcome]: event.outcome,
+      [Headers.contentType]: CONTENT_TYPE,
+    };
+    if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
+    return { topic, key: routingKey(event), value: this.#encode(topic, event), headers };
+  }
+
+  #encode(topic: string, payload: unknown): Uint8Array {
+    const value = encode(payload);
+    if (value.byteLength > this.#deps.maxPayloadBytes) {
+      throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
+    }
+    return value;
+  }
+
+  #failed(topic: string, events: DataEvent[], error: unknown): void {
+    this.#deps.metrics.count("publishFailed", events.length);
+    const err = error instanceof Error ? error : PublishError.transportFailed(topic, error);
+    this.#deps.lifecycle.emit("publish_failed", "producer", { topic, ids: events.map((e) => e.id), error: err });
+    if (!this.#deps.lifecycle.wants("publish_failed")) {
+      console.error(`[koper] ${events.length} event(s) for "${topic}" were not published: ${err.message}`);
+    }
+  }
+}
+
+/** Entity + primary key: all events of one row share a key, so they stay in order. */
+export function routingKey(event: Pick<DataEvent, "entity" | "key">): string {
+  if (!event.key) return event.entity;
+  const values = Object.values(event.key);
+  const id = values.length === 1 ? String(values[0]) : JSON.stringify(values.map(String));
+  return `${event.entity}:${id}`;
+}
+
+function byTopic(messages: OutgoingMessage[], events: DataEvent[]): Map<string, DataEvent[]> {
+  const out = new Map<string, DataEvent[]>();
+  messages.forEach((message, i) => {
+    const group = out.get(message.topic) ?? [];
+    group.push(events[i]!);
+    out.set(message.topic, group);
+  });
+  return out;
+}

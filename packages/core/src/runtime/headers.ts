@@ -1,0 +1,22 @@
+/** Header names Koper writes on every message. */
+export const Headers = {
+  id: "koper-id",
+  kind: "koper-kind",
+  entity: "koper-entity",
+  action: "koper-action",
+  outcome: "koper-outcome",
+  sentAt: "koper-sent-at",
+  contentType: "content-type",
+  traceparent: "traceparent",
+  dlqReason: "koper-dlq-reason",
+  dlqError: "koper-dlq-error",
+  dlqAttempts: "koper-dlq-attempts",
+  dlqListener: "koper-dlq-listener",
+  dlqGroup: "koper-dlq-group",
+  originalTopic: "koper-original-topic",
+  originalPartition: "koper-original-partition",
+  originalOffset: "koper-original-offset",
+} as const;
+
+/** Content type of values written with Koper's codec. */
+export const CONTENT_TYPE = "application/vnd.koper.v1+json";

@@ -1,0 +1,82 @@
+import { decode } from "../envelope/codec.ts";
+import { DataEvent } from "../envelope/DataEvent.ts";
+import { EnvelopeError } from "../errors.ts";
+import type { DeliveredMessage } from "../transports/Transport.ts";
+import { CONTENT_TYPE, Headers } from "./headers.ts";
+import type { ListenOptions, MessageMeta } from "./listeners.ts";
+import { routeKeyOf, type DataRoute } from "./routes.ts";
+
+/** A message turned into a call of one handler. */
+export interface Resolved {
+  id: string | undefined;
+  /** Set for data events, so the runtime can stamp and measure them. */
+  event?: DataEvent;
+  sentAt?: number;
+  invoke(attempt: number): Promise<unknown>;
+}
+
+/** Decodes a delivered message and picks its handler; null when the listener has none for it. */
+export type Resolver = (message: DeliveredMessage) => Resolved | null;
+
+type Callable = (...args: unknown[]) => unknown;
+
+/** Resolver of a `@Listen` listener: decodes Koper's codec, or gives foreign payloads as text. */
+export function messageResolver(listener: object, options: ListenOptions): Resolver {
+  const onMessage = (listener as { onMessage?: Callable }).onMessage;
+  return (message) => {
+    let payload: unknown =
+      message.headers[Headers.contentType] === CONTENT_TYPE ? decode(message.value) : Buffer.from(message.value).toString("utf8");
+    if (options.schema) {
+      const parsed = options.schema.safeParse(payload);
+      if (!parsed.success) throw EnvelopeError.invalidPayload(message.topic, formatIssues(parsed.error.issues), parsed.error);
+      payload = parsed.data;
+    }
+    const id = message.headers[Headers.id];
+    const sentAt = Number(message.headers[Headers.sentAt]);
+    const resolved: Resolved = {
+      id,
+      invoke: async (attempt) => onMessage!.call(listener, payload, metaOf(message, id, attempt)),
+    };
+    if (Number.isFinite(sentAt)) resolved.sentAt = sentAt;
+    return resolved;
+  };
+}
+
+/** Resolver of a `@DataListener`: validates the envelope with zod, then routes by entity/action/outcome. */
+export function dataResolver(listener: object, routes: Map<string, DataRoute>): Resolver {
+  return (message) => {
+    const parsed = DataEvent.safeParse(decode(message.value));
+    if (!parsed.success) throw EnvelopeError.invalid(formatIssues(parsed.error.issues), parsed.error);
+    const event = parsed.data as DataEvent;
+    const route = routes.get(routeKeyOf(event));
+    if (!route) return null;
+    const handler = (listener as Record<string, Callable>)[route.method]!;
+    const entity = event.action === "delete" ? (event.before ?? event.key) : (event.data ?? event.before);
+    return {
+      id: event.id,
+      event,
+      invoke: async () => (route.bulk ? handler.call(listener, event) : handler.call(listener, entity, event)),
+    };
+  };
+}
+
+function metaOf(message: DeliveredMessage, id: string | undefined, attempt: number): MessageMeta {
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    key: message.key,
+    headers: message.headers,
+    id,
+    attempt,
+    raw: message.value,
+  };
+}
+
+/** Zod issues as one readable line: `time.occurred: expected number, received undefined; …`. */
+export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 10)
+    .map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
+}

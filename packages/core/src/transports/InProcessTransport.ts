@@ -1,0 +1,195 @@
+import { PublishError } from "../errors.ts";
+import type { DeliveredMessage, OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "./Transport.ts";
+
+/** Settings of the in-process transport. */
+export interface InProcessTransportOptions {
+  /** Undelivered messages a group may lag behind before `send` waits. Default 10,000. */
+  capacity?: number;
+  /** Messages kept for groups that subscribe later (a topic nobody consumes yet). Default 10,000. */
+  retention?: number;
+  /** Called when a `handle` rejects: in-process there is no broker to deliver it again. */
+  onDeliveryError?: (error: unknown, message: DeliveredMessage) => void;
+}
+
+interface Member {
+  subscription: Subscription;
+  inFlight: Set<Promise<void>>;
+}
+
+interface Group {
+  next: number;
+  members: Member[];
+  roundRobin: number;
+}
+
+interface TopicLog {
+  base: number;
+  entries: DeliveredMessage[];
+  groups: Map<string, Group>;
+  spaceWaiters: (() => void)[];
+}
+
+/**
+ * The embedded default transport: a bounded log per topic with a cursor per consumer group,
+ * so groups each get every message and a group's members share them (by key), in order per key.
+ * `send` waits while a consuming group is `capacity` messages behind: nothing is dropped.
+ */
+export class InProcessTransport implements Transport {
+  readonly name = "in-process";
+  readonly #topics = new Map<string, TopicLog>();
+  readonly #capacity: number;
+  readonly #retention: number;
+  readonly #onDeliveryError: (error: unknown, message: DeliveredMessage) => void;
+  readonly #idleWaiters: (() => void)[] = [];
+  #inFlight = 0;
+  #closed = false;
+
+  constructor(options: InProcessTransportOptions = {}) {
+    this.#capacity = options.capacity ?? 10_000;
+    this.#retention = options.retention ?? 10_000;
+    this.#onDeliveryError = options.onDeliveryError ?? ((error) => console.error("[koper] in-process delivery failed", error));
+  }
+
+  async connect(): Promise<void> {
+    this.#closed = false;
+  }
+
+  async send(messages: OutgoingMessage[]): Promise<void> {
+    for (const message of messages) {
+      if (this.#closed) throw PublishError.stopped();
+      const log = this.#log(message.topic);
+      while (this.#isFull(log)) {
+        await new Promise<void>((resolve) => log.spaceWaiters.push(resolve));
+        if (this.#closed) throw PublishError.stopped();
+      }
+      const offset = log.base + log.entries.length;
+      log.entries.push({ ...message, partition: 0, offset: String(offset), timestamp: Date.now() });
+    }
+    for (const topic of new Set(messages.map((m) => m.topic))) this.#pumpAll(this.#log(topic));
+  }
+
+  async subscribe(subscription: Subscription): Promise<SubscriptionHandle> {
+    const member: Member = { subscription, inFlight: new Set() };
+    const logs = subscription.topics.map((topic) => this.#log(topic));
+    for (const log of logs) {
+      let group = log.groups.get(subscription.group);
+      if (!group) {
+        group = { next: log.base, members: [], roundRobin: 0 };
+        log.groups.set(subscription.group, group);
+      }
+      group.members.push(member);
+      this.#pump(log, group);
+    }
+    return {
+      close: async () => {
+        for (const log of logs) {
+          const group = log.groups.get(subscription.group);
+          if (group) group.members = group.members.filter((m) => m !== member);
+        }
+        while (member.inFlight.size > 0) await Promise.allSettled([...member.inFlight]);
+        for (const log of logs) this.#pumpAll(log);
+      },
+    };
+  }
+
+  async drain(): Promise<void> {
+    while (!this.#idle()) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const log of this.#topics.values()) this.#wake(log);
+  }
+
+  /** Messages accepted but not yet handed to `group` on `topic` (for tests and diagnostics). */
+  lag(topic: string, group: string): number {
+    const log = this.#topics.get(topic);
+    const cursor = log?.groups.get(group)?.next ?? log?.base ?? 0;
+    return log ? log.base + log.entries.length - cursor : 0;
+  }
+
+  // Nothing in flight, and no consuming group behind on any topic.
+  #idle(): boolean {
+    if (this.#inFlight > 0) return false;
+    for (const log of this.#topics.values()) {
+      const end = log.base + log.entries.length;
+      for (const group of log.groups.values()) if (group.members.length > 0 && group.next < end) return false;
+    }
+    return true;
+  }
+
+  #log(topic: string): TopicLog {
+    let log = this.#topics.get(topic);
+    if (!log) {
+      log = { base: 0, entries: [], groups: new Map(), spaceWaiters: [] };
+      this.#topics.set(topic, log);
+    }
+    return log;
+  }
+
+  #isFull(log: TopicLog): boolean {
+    const end = log.base + log.entries.length;
+    for (const group of log.groups.values()) {
+      if (group.members.length > 0 && end - group.next >= this.#capacity) return true;
+    }
+    return false;
+  }
+
+  #pumpAll(log: TopicLog): void {
+    for (const group of log.groups.values()) this.#pump(log, group);
+    this.#trim(log);
+  }
+
+  #pump(log: TopicLog, group: Group): void {
+    const end = log.base + log.entries.length;
+    while (group.next < end && group.members.length > 0) {
+      const message = log.entries[group.next - log.base]!;
+      const member = this.#memberFor(group, message.key);
+      if (member.inFlight.size >= member.subscription.maxInFlight) break;
+      group.next++;
+      this.#inFlight++;
+      const done: Promise<void> = member.subscription
+        .handle(message)
+        .catch((error: unknown) => this.#onDeliveryError(error, message))
+        .finally(() => {
+          member.inFlight.delete(done);
+          this.#inFlight--;
+          this.#pumpAll(log);
+          if (this.#idleWaiters.length > 0 && this.#idle()) for (const wake of this.#idleWaiters.splice(0)) wake();
+        });
+      member.inFlight.add(done);
+    }
+    this.#wake(log);
+  }
+
+  // Keys stick to one member, so a member sees a key's messages in order.
+  #memberFor(group: Group, key: string | null): Member {
+    const index = key === null ? group.roundRobin++ : hash(key);
+    return group.members[index % group.members.length]!;
+  }
+
+  #wake(log: TopicLog): void {
+    if (log.spaceWaiters.length === 0 || (!this.#closed && this.#isFull(log))) return;
+    const waiters = log.spaceWaiters.splice(0);
+    for (const wake of waiters) wake();
+  }
+
+  // Drop what every consuming group has taken, keeping `retention` messages for late groups.
+  #trim(log: TopicLog): void {
+    const end = log.base + log.entries.length;
+    let keepFrom = end - this.#retention;
+    for (const group of log.groups.values()) if (group.members.length > 0) keepFrom = Math.min(keepFrom, group.next);
+    const drop = keepFrom - log.base;
+    if (drop <= 0 || (drop < 1024 && drop < log.entries.length)) return;
+    log.entries.splice(0, drop);
+    log.base += drop;
+    for (const group of log.groups.values()) group.next = Math.max(group.next, log.base);
+  }
+}
+
+/** FNV-1a: a cheap, stable string hash to spread keys over members. */
+function hash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
