@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- handler parameters are the user's to type */
 import type { ZodType } from "zod";
 import type { DataEvent, Row } from "../envelope/DataEvent.ts";
 import { ListenerError } from "../errors.ts";
@@ -78,7 +79,7 @@ export type BulkHandler<T> = (event: DataEvent<T>) => unknown;
  * (`on` + capital) that is not one of `DataHandlerName<E>` becomes `never`, a compile error.
  * Use as `class OrderListener implements DataListenerOf<OrderListener, "Order", Order>`.
  */
-export type DataListenerOf<L, E extends string, T = Row> = {
+export type DataListenerOf<L, E extends string, T = any> = {
   [K in keyof L]: K extends `on${infer Rest}`
     ? Rest extends Capitalize<Rest>
       ? K extends DataHandlerName<E>
@@ -116,14 +117,16 @@ export function Listen(options: ListenOptions): ListenerDecorator {
  * Marks a class as a listener of data events. With `entity` given by name, a misspelt handler
  * name is a compile error (`@DataListener<"Order", Order>(…)` also types what handlers get);
  * given by class, handlers are typed by the class and their action names are checked.
+ * Handlers' parameters are not checked unless `T` is given: a listener may type them freely.
  */
-export function DataListener<const E extends string, T = Row>(
+export function DataListener<const E extends string, T = any>(
   options: DataListenerOptions & { entity: E | readonly E[] },
 ): DataListenerDecorator<E, T>;
 export function DataListener<C extends AnyClass>(
   options: DataListenerOptions & { entity: C },
 ): DataListenerDecorator<string, InstanceType<C>>;
-export function DataListener(options: DataListenerOptions): DataListenerDecorator<string, Row> {
+export function DataListener(options: DataListenerOptions): DataListenerDecorator<string, any>;
+export function DataListener(options: DataListenerOptions): DataListenerDecorator<string, any> {
   return (target) => mark(target, { kind: "data", options });
 }
 

@@ -59,6 +59,8 @@ export class InProcessTransport implements Transport {
       if (this.#closed) throw PublishError.stopped();
       const log = this.#log(message.topic);
       while (this.#isFull(log)) {
+        this.#pumpAll(log); // hand out what this batch appended so far before waiting for room
+        if (!this.#isFull(log)) break;
         await new Promise<void>((resolve) => log.spaceWaiters.push(resolve));
         if (this.#closed) throw PublishError.stopped();
       }
