@@ -62,3 +62,17 @@ describe("codec", () => {
     expect(() => decode(Buffer.from("{not json"))).toThrow(/not UTF-8 JSON/);
   });
 });
+
+describe("codec safety", () => {
+  it("keeps a __proto__ key as data, never as the decoded object's prototype", () => {
+    const bytes = Buffer.from('{"__proto__":{"polluted":true},"a":{"__proto__":{"$koper":"BigInt","v":"1"}}}');
+    const back = decode(bytes) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect((back as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(Object.hasOwn(back, "__proto__")).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(back.a, "__proto__")?.value).toBe(1n);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+    const again = decode(encode(back)) as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(again, "__proto__")?.value).toEqual({ polluted: true });
+  });
+});

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { EnvelopeError } from "../errors.ts";
 
 /**
@@ -15,19 +16,18 @@ type Tagged =
   | { [TAG]: "Number"; v: "NaN" | "Infinity" | "-Infinity" }
   | { [TAG]: "Object"; v: Record<string, unknown> };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Turns a value into bytes that `decode` turns back into an equal value. */
 export function encode(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(toJsonSafe(value, "")));
+  return Buffer.from(JSON.stringify(toJsonSafe(value, "")), "utf8");
 }
 
 /** Inverse of `encode`; throws `EnvelopeError` on bytes that are not UTF-8 JSON. */
 export function decode(bytes: Uint8Array): unknown {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(bytes));
+    if (!isUtf8(bytes)) throw new Error("invalid UTF-8");
+    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
   } catch (error) {
     throw EnvelopeError.invalid(`the bytes are not UTF-8 JSON (${(error as Error).message})`, error);
   }
@@ -69,7 +69,7 @@ function objectToJsonSafe(value: object | null, path: string): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    out[key] = toJsonSafe((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    setOwn(out, key, toJsonSafe((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key));
   }
   return Object.hasOwn(out, TAG) ? tag({ [TAG]: "Object", v: out }) : out;
 }
@@ -78,15 +78,31 @@ function tag(tagged: Tagged): Tagged {
   return tagged;
 }
 
-/** Inverse of `toJsonSafe`. */
+/** Inverse of `toJsonSafe`. Rewrites `value` in place: it must be freshly parsed JSON. */
 export function fromJsonSafe(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) return value.map(fromJsonSafe);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = fromJsonSafe(value[i]);
+    return value;
+  }
   const record = value as Record<string, unknown>;
-  if (typeof record[TAG] === "string") return untag(record as Tagged);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record)) out[key] = fromJsonSafe(record[key]);
-  return out;
+  return typeof record[TAG] === "string" ? untag(record as Tagged) : decodeMembers(record);
+}
+
+function decodeMembers(record: Record<string, unknown>): Record<string, unknown> {
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    if (typeof item !== "object" || item === null) continue;
+    const decoded = fromJsonSafe(item);
+    if (decoded !== item) setOwn(record, key, decoded);
+  }
+  return record;
+}
+
+// A plain assignment to "__proto__" would replace the object's prototype instead.
+function setOwn(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
 }
 
 function untag(tagged: Tagged): unknown {
@@ -103,11 +119,8 @@ function untag(tagged: Tagged): unknown {
       return undefined;
     case "Number":
       return Number(tagged.v);
-    case "Object": {
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(tagged.v)) out[key] = fromJsonSafe(tagged.v[key]);
-      return out;
-    }
+    case "Object":
+      return decodeMembers(tagged.v);
     default:
       throw EnvelopeError.invalid(`unknown value tag ${JSON.stringify((tagged as Record<string, unknown>)[TAG])}`);
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.ts";
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -9,10 +9,10 @@ export function isTraceparent(value: unknown): value is string {
 
 /** A child span of `parent` (same trace id, new span id), or a new sampled trace when there is none. */
 export function childTraceparent(parent?: string): string {
-  const spanId = randomBytes(8).toString("hex");
+  const spanId = randomHex(8);
   if (parent && isTraceparent(parent)) {
     const [version, traceId, , flags] = parent.split("-");
     return `${version}-${traceId}-${spanId}-${flags}`;
   }
-  return `00-${randomBytes(16).toString("hex")}-${spanId}-01`;
+  return `00-${randomHex(16)}-${spanId}-01`;
 }

@@ -1,0 +1,11 @@
+// `npm run bench`: every benchmark of the project, in one run, printed as figures and ratios.
+import { runCoreBench } from "./core.ts";
+
+const only = process.argv[2];
+const suites: [string, () => Promise<void>][] = [["core", runCoreBench]];
+
+console.log(`Koper benchmarks — Node ${process.version}, ${new Date().toISOString()}`);
+for (const [name, run] of suites) {
+  if (only && only !== name) continue;
+  await run();
+}
