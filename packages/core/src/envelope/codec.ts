@@ -19,7 +19,7 @@ type Tagged =
 
 /** Turns a value into bytes that `decode` turns back into an equal value. */
 export function encode(value: unknown): Uint8Array {
-  return Buffer.from(JSON.stringify(toJsonSafe(value, "")), "utf8");
+  return Buffer.from(JSON.stringify(toJsonSafe(value)), "utf8");
 }
 
 /** Inverse of `encode`; throws `EnvelopeError` on bytes that are not UTF-8 JSON. */
@@ -34,8 +34,23 @@ export function decode(bytes: Uint8Array): unknown {
   return fromJsonSafe(parsed);
 }
 
+// Thrown inside the recursion; each level adds its key, so no path is built unless it fails.
+class Unencodable {
+  readonly path: string[] = [];
+  constructor(readonly what: string) {}
+}
+
 /** The value as plain JSON, with tags for the types JSON cannot hold. */
-export function toJsonSafe(value: unknown, path: string): unknown {
+export function toJsonSafe(value: unknown): unknown {
+  try {
+    return safe(value);
+  } catch (error) {
+    if (error instanceof Unencodable) throw EnvelopeError.unencodable(error.path.reverse().join("."), error.what);
+    throw error;
+  }
+}
+
+function safe(value: unknown): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -47,14 +62,41 @@ export function toJsonSafe(value: unknown, path: string): unknown {
     case "undefined":
       return tag({ [TAG]: "undefined" });
     case "object":
-      return objectToJsonSafe(value, path);
+      return value === null ? null : safeObject(value);
     default:
-      throw EnvelopeError.unencodable(path, `a ${typeof value}`);
+      throw new Unencodable(`a ${typeof value}`);
   }
 }
 
-function objectToJsonSafe(value: object | null, path: string): unknown {
-  if (value === null) return null;
+function safeObject(value: object): unknown {
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = member(value[i], i);
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null ? fields(value) : special(value);
+}
+
+// Own enumerable fields: plain objects, and entity class instances as JSON.stringify sees them.
+function fields(value: object): unknown {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) setOwn(out, key, member((value as Record<string, unknown>)[key], key));
+  return Object.hasOwn(out, TAG) ? tag({ [TAG]: "Object", v: out }) : out;
+}
+
+function member(value: unknown, key: string | number): unknown {
+  if (typeof value === "string" || typeof value === "boolean" || value === null) return value; // the common case
+  try {
+    return safe(value);
+  } catch (error) {
+    if (error instanceof Unencodable) error.path.push(typeof key === "number" ? `[${key}]` : key);
+    throw error;
+  }
+}
+
+// Class instances: the tagged types, entity objects (own enumerable fields), or refused.
+function special(value: object): unknown {
   if (value instanceof Date) {
     const time = value.getTime();
     return tag({ [TAG]: "Date", v: Number.isNaN(time) ? null : time });
@@ -63,15 +105,10 @@ function objectToJsonSafe(value: object | null, path: string): unknown {
     const kind = Buffer.isBuffer(value) ? "Buffer" : "Uint8Array";
     return tag({ [TAG]: kind, v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") });
   }
-  if (Array.isArray(value)) return value.map((item, i) => toJsonSafe(item, `${path}[${i}]`));
   if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-    throw EnvelopeError.unencodable(path, `a ${value.constructor.name}`);
+    throw new Unencodable(`a ${value.constructor.name}`);
   }
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    setOwn(out, key, toJsonSafe((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key));
-  }
-  return Object.hasOwn(out, TAG) ? tag({ [TAG]: "Object", v: out }) : out;
+  return fields(value);
 }
 
 function tag(tagged: Tagged): Tagged {

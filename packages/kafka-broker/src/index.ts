@@ -1,0 +1,11 @@
+export { Broker, startBroker } from "./Broker.ts";
+export type { BrokerOptions, PartitionOffsets } from "./Broker.ts";
+export { BrokerError, ErrorCode, ProtocolError, isBrokerError } from "./errors.ts";
+export type { BrokerErrorCode } from "./errors.ts";
+export { BrokerState } from "./state/BrokerState.ts";
+export type { TopicConfig } from "./state/Topic.ts";
+export { crc32c } from "./protocol/crc32c.ts";
+export { decodeRecordBatch, encodeRecordBatch } from "./protocol/records.ts";
+export type { EncodeBatchOptions, RecordData, StoredRecord } from "./protocol/records.ts";
+export { SUPPORTED_APIS, ApiKey } from "./apis/supported.ts";
+export type { ApiVersionRange } from "./apis/supported.ts";

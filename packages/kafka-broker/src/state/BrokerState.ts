@@ -1,0 +1,43 @@
+import { Group } from "./Group.ts";
+import { Topic, type TopicConfig } from "./Topic.ts";
+
+/**
+ * Everything a broker keeps between restarts: topics with their logs, consumer groups with their
+ * committed offsets, and the producer id counter. Pass it to `startBroker({ state })` to restart
+ * a broker with the same data; live group membership is dropped on stop, as sessions end.
+ */
+export class BrokerState {
+  /** Topics by name. */
+  readonly topics = new Map<string, Topic>();
+  /** Consumer groups by id. */
+  readonly groups = new Map<string, Group>();
+  /** Cluster id reported in Metadata v2+. */
+  readonly clusterId = `koper-${Math.random().toString(36).slice(2, 12)}`;
+  /** Last producer id handed out by InitProducerId. */
+  lastProducerId = 999;
+  /** Set while a broker serves this state, so two brokers never share it. */
+  inUse = false;
+
+  /** Creates a topic; returns false when it already exists. */
+  createTopic(name: string, partitions: number, config: TopicConfig): boolean {
+    if (this.topics.has(name)) return false;
+    this.topics.set(name, new Topic(name, partitions, config));
+    return true;
+  }
+
+  /** Returns the group with this id, creating an empty one on first use. */
+  group(groupId: string): Group {
+    let group = this.groups.get(groupId);
+    if (!group) {
+      group = new Group(groupId);
+      this.groups.set(groupId, group);
+    }
+    return group;
+  }
+
+  /** Hands out the next producer id. */
+  nextProducerId(): number {
+    this.lastProducerId += 1;
+    return this.lastProducerId;
+  }
+}

@@ -1,0 +1,129 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type EachMessagePayload } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startBroker, type Broker } from "@koper/kafka-broker";
+import { hasKafkaPython, kafkaFor, producerFor, run, toolAvailable, uniqueName, until } from "./helpers.ts";
+
+// The Debian python3-kafka module is only visible to the system interpreter, not a pyenv shim.
+const PYTHON = "/usr/bin/python3";
+const available = toolAvailable("kafka-python (/usr/bin/python3 -c 'import kafka')", hasKafkaPython);
+
+const SCRIPT = `
+import json, sys
+from kafka import KafkaConsumer, KafkaProducer
+
+mode, bootstrap, topic, api, group, count = sys.argv[1:7]
+options = {} if api == "auto" else {"api_version": tuple(int(x) for x in api.split("."))}
+
+def text(b):
+    return None if b is None else b.decode("utf-8")
+
+if mode == "produce":
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **options)
+    offsets = []
+    for m in json.load(sys.stdin):
+        headers = [(k, v.encode()) for k, v in m.get("headers", {}).items()]
+        meta = producer.send(topic, key=m["key"].encode(), value=m["value"].encode(), headers=headers).get(timeout=15)
+        offsets.append(meta.offset)
+    producer.flush()
+    producer.close()
+    print(json.dumps(offsets))
+else:
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group or None, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=15000, **options)
+    seen = []
+    for m in consumer:
+        seen.append({"offset": m.offset, "key": text(m.key), "value": text(m.value),
+                     "headers": {k: text(v) for k, v in m.headers}})
+        if len(seen) >= int(count):
+            break
+    if group:
+        consumer.commit()
+    consumer.close(autocommit=False)
+    print(json.dumps(seen))
+`;
+
+type PyMessage = { offset: number; key: string; value: string; headers: Record<string, string> };
+type Message = { key: string; value: string; headers?: Record<string, string> };
+
+let broker: Broker;
+let scriptPath: string;
+beforeAll(async () => {
+  broker = await startBroker({ port: 0 });
+  scriptPath = join(tmpdir(), `koper-kafka-python-${process.pid}.py`);
+  writeFileSync(scriptPath, SCRIPT);
+});
+afterAll(async () => {
+  await broker.stop();
+  rmSync(scriptPath, { force: true });
+});
+
+async function python(args: string[], input?: string): Promise<unknown> {
+  const result = await run(PYTHON, [scriptPath, ...args], input, 30_000);
+  if (result.code !== 0) throw new Error(`kafka-python failed (${result.code}): ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split("\n").pop()!);
+}
+
+function pyProduce(topic: string, api: string, messages: Message[]): Promise<unknown> {
+  return python(["produce", broker.brokers[0]!, topic, api, "", "0"], JSON.stringify(messages));
+}
+
+async function pyConsume(topic: string, api: string, count: number, group = ""): Promise<PyMessage[]> {
+  return (await python(["consume", broker.brokers[0]!, topic, api, group, String(count)])) as PyMessage[];
+}
+
+describe.skipIf(!available)("kafka-python 2.0.2 against the in-memory broker", () => {
+  for (const api of ["0.11.0", "auto"]) {
+    it(`produces and consumes with api_version=${api}`, async () => {
+      const topic = uniqueName("py");
+      const messages = [
+        { key: "k1", value: "v1", headers: { h: "1" } },
+        { key: "k2", value: "v2" },
+      ];
+      expect(await pyProduce(topic, api, messages)).toEqual([0, 1]);
+      const seen = await pyConsume(topic, api, 2);
+      expect(seen).toEqual([
+        { offset: 0, key: "k1", value: "v1", headers: { h: "1" } },
+        { offset: 1, key: "k2", value: "v2", headers: {} },
+      ]);
+    }, 40_000);
+  }
+
+  it("group-consumes, commits with OffsetCommit v2 and resumes with only the new messages", async () => {
+    const topic = uniqueName("py-group");
+    const groupId = uniqueName("g");
+    await pyProduce(topic, "0.11.0", [1, 2, 3].map((i) => ({ key: `a${i}`, value: `a${i}` })));
+    expect((await pyConsume(topic, "0.11.0", 3, groupId)).map((m) => m.value)).toEqual(["a1", "a2", "a3"]);
+    expect(broker.committedOffsets(groupId).get(`${topic}/0`)).toBe(3);
+    await pyProduce(topic, "0.11.0", [4, 5].map((i) => ({ key: `b${i}`, value: `b${i}` })));
+    const resumed = await pyConsume(topic, "0.11.0", 2, groupId);
+    expect(resumed.map((m) => [m.offset, m.value])).toEqual([[3, "b4"], [4, "b5"]]);
+  }, 60_000);
+
+  it("reads what kafkajs produced, and kafkajs reads what kafka-python produced", async () => {
+    const toPython = uniqueName("js-to-py");
+    const producer = producerFor(kafkaFor(broker.brokers), { idempotent: true });
+    await producer.connect();
+    await producer.send({ topic: toPython, messages: [{ key: "j1", value: "from-js", headers: { trace: "abc" } }, { key: "j2", value: "again" }] });
+    await producer.disconnect();
+    const seen = await pyConsume(toPython, "0.11.0", 2);
+    expect(seen.map((m) => [m.key, m.value, m.headers])).toEqual([["j1", "from-js", { trace: "abc" }], ["j2", "again", {}]]);
+
+    const toJs = uniqueName("py-to-js");
+    await pyProduce(toJs, "auto", [{ key: "p1", value: "from-py", headers: { x: "y" } }]);
+    const received: string[] = [];
+    const consumer = kafkaFor(broker.brokers).consumer({ groupId: uniqueName("g"), maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: toJs, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }: EachMessagePayload) => {
+        received.push(`${String(message.key)}|${String(message.value)}|${String(message.headers?.x)}`);
+      },
+    });
+    await until(() => received.length === 1, "the kafka-python message");
+    await consumer.disconnect();
+    expect(received).toEqual(["p1|from-py|y"]);
+  }, 60_000);
+});

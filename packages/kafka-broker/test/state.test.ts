@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { encodeRecordBatch, ErrorCode } from "@koper/kafka-broker";
+import { Group } from "../src/state/Group.ts";
+import type { JoinRequest } from "../src/state/group-types.ts";
+import { Partition } from "../src/state/Partition.ts";
+
+function batch(value: string, producer?: { id: number; sequence: number }): Buffer {
+  const bytes = encodeRecordBatch([{ key: null, value: Buffer.from(value) }]);
+  if (producer) {
+    bytes.writeBigInt64BE(BigInt(producer.id), 43);
+    bytes.writeInt32BE(producer.sequence, 53);
+  }
+  return bytes;
+}
+
+describe("Partition", () => {
+  it("assigns offsets, reads from the batch holding an offset and reports end of log", () => {
+    const p = new Partition(0, 1 << 20, false);
+    expect(p.append(batch("a")).baseOffset).toBe(0);
+    expect(p.append(batch("b")).baseOffset).toBe(1);
+    expect(p.highWatermark).toBe(2);
+    expect(p.read(1, 1 << 20)).toHaveLength(1);
+    expect(p.read(0, 1)).toHaveLength(1); // at least one whole batch even over the limit
+    expect(p.read(2, 1 << 20)).toEqual([]);
+    expect(p.inRange(2)).toBe(true);
+    expect(p.inRange(3)).toBe(false);
+  });
+
+  it("drops the oldest batches beyond its byte budget and moves the log start offset", () => {
+    const size = batch("x").length;
+    const p = new Partition(0, size * 3, false);
+    for (let i = 0; i < 10; i++) p.append(batch(`${i}`));
+    expect(p.batches).toHaveLength(3);
+    expect(p.logStartOffset).toBe(7);
+    expect(p.inRange(6)).toBe(false);
+    expect(p.inRange(7)).toBe(true);
+  });
+
+  it("returns the first placement of a retried idempotent batch instead of appending it twice", () => {
+    const p = new Partition(0, 1 << 20, false);
+    p.append(batch("a", { id: 7, sequence: 0 }));
+    p.append(batch("b", { id: 7, sequence: 1 }));
+    expect(p.append(batch("a", { id: 7, sequence: 0 })).baseOffset).toBe(0);
+    expect(p.highWatermark).toBe(2);
+  });
+
+  it("wakes registered waiters on append", () => {
+    const p = new Partition(0, 1 << 20, false);
+    let woken = 0;
+    const off = p.onAppend(() => woken++);
+    p.append(batch("a"));
+    off();
+    p.append(batch("b"));
+    expect(woken).toBe(1);
+  });
+});
+
+describe("Group", () => {
+  const protocols = [{ name: "range", metadata: Buffer.from("m") }];
+  const join = (memberId: string, extra: Partial<JoinRequest> = {}): JoinRequest => ({
+    memberId,
+    groupInstanceId: null,
+    clientId: "c",
+    sessionTimeoutMs: 1000,
+    rebalanceTimeoutMs: 1000,
+    protocolType: "consumer",
+    protocols,
+    requireKnownMemberId: true,
+    ...extra,
+  });
+
+  it("requires a member id on v4+, then runs join, sync and heartbeat", async () => {
+    const g = new Group("g");
+    const first = await g.join(join(""), 0);
+    expect(first.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED);
+    const joined = await g.join(join(first.memberId), 0);
+    expect(joined).toMatchObject({ errorCode: 0, generationId: 1, leaderId: first.memberId, protocolName: "range" });
+    expect(joined.members).toHaveLength(1);
+    const synced = await g.sync(1, first.memberId, new Map([[first.memberId, Buffer.from("assign")]]), 0);
+    expect(synced.assignment.toString()).toBe("assign");
+    expect(g.heartbeat(1, first.memberId, 0)).toBe(ErrorCode.NONE);
+    expect(g.heartbeat(0, first.memberId, 0)).toBe(ErrorCode.ILLEGAL_GENERATION);
+    expect(g.heartbeat(1, "nobody", 0)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  it("rebalances when a second member joins and evicts a member whose session expired", async () => {
+    const g = new Group("g");
+    const a = await g.join(join("", { requireKnownMemberId: false }), 0);
+    await g.sync(a.generationId, a.memberId, new Map(), 0);
+    const bJoin = g.join(join("", { requireKnownMemberId: false }), 0);
+    expect(g.heartbeat(1, a.memberId, 10)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    const aRejoin = await g.join(join(a.memberId), 10);
+    const b = await bJoin;
+    expect([aRejoin.generationId, b.generationId]).toEqual([2, 2]);
+    expect(aRejoin.members).toHaveLength(2); // a stays leader
+    expect(b.members).toHaveLength(0);
+    await Promise.all([g.sync(2, a.memberId, new Map(), 10), g.sync(2, b.memberId, new Map(), 10)]);
+    expect(g.phase).toBe("Stable");
+    g.heartbeat(2, b.memberId, 900);
+    g.tick(1500); // a has been silent since 10 ms: evicted
+    expect([...g.members.keys()]).toEqual([b.memberId]);
+    expect(g.heartbeat(2, b.memberId, 1500)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    expect((await g.join(join(b.memberId), 1500)).generationId).toBe(3);
+  });
+
+  it("rejects commits from unknown members or old generations and accepts simple commits on empty groups", async () => {
+    const g = new Group("g");
+    expect(g.checkCommit(-1, "", 0)).toBe(ErrorCode.NONE);
+    const a = await g.join(join("", { requireKnownMemberId: false }), 0);
+    expect(g.checkCommit(a.generationId, a.memberId, 0)).toBe(ErrorCode.REBALANCE_IN_PROGRESS); // awaiting sync
+    await g.sync(a.generationId, a.memberId, new Map(), 0);
+    expect(g.checkCommit(a.generationId, a.memberId, 0)).toBe(ErrorCode.NONE);
+    expect(g.checkCommit(a.generationId - 1, a.memberId, 0)).toBe(ErrorCode.ILLEGAL_GENERATION);
+    expect(g.checkCommit(a.generationId, "ghost", 0)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(g.leave(a.memberId, 0)).toBe(ErrorCode.NONE);
+    expect(g.phase).toBe("Empty");
+  });
+
+  it("refuses members whose protocols share nothing with the group", async () => {
+    const g = new Group("g");
+    await g.join(join("", { requireKnownMemberId: false }), 0);
+    const other = await g.join(join("", { requireKnownMemberId: false, protocols: [{ name: "roundrobin", metadata: Buffer.alloc(0) }] }), 0);
+    expect(other.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  });
+});
