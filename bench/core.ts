@@ -1,4 +1,4 @@
-import { Koper, dataListener, type ChangeDraft, type DataEvent } from "@koper/core";
+import { InProcessTransport, Koper, dataListener, type ChangeDraft, type DataEvent } from "@koper/core";
 import { fmt, percentiles, report } from "./support.ts";
 import { median } from "./stats.ts";
 
@@ -38,6 +38,40 @@ async function throughput(events: number, batch: number): Promise<number> {
   return events / seconds;
 }
 
+/**
+ * Events/s of the consuming side alone: N events are published before the listener subscribes,
+ * then timed from subscribe to the last handler call (decode, zod validation, routing, handler).
+ */
+async function dispatchOnly(events: number): Promise<number> {
+  const transport = new InProcessTransport({ retention: events, capacity: events });
+  const producer = new Koper({ transport });
+  await producer.start();
+  for (let i = 0; i < events; i += 100) {
+    const tx = {};
+    producer.capture.begin(tx);
+    for (let j = i; j < Math.min(events, i + 100); j++) await producer.capture.record(tx, draft(j % 1000));
+    await producer.capture.commit(tx);
+  }
+  let handled = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  // A second Koper on the same transport: its listener group is new, so it starts from the oldest message.
+  const consumer = new Koper({ transport, concurrency: 64 }).register(
+    dataListener()({
+      entity: "Order",
+      onUpdateOrder: () => {
+        if (++handled === events) done();
+      },
+    }),
+  );
+  const started = performance.now();
+  await consumer.start();
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.stop();
+  return events / seconds;
+}
+
 /** publish→handled latency at a fixed offered rate (events/s), in ms. */
 async function latencyAt(rate: number, seconds: number): Promise<number[]> {
   const samples: number[] = [];
@@ -71,6 +105,9 @@ export async function runCoreBench(): Promise<void> {
     for (let i = 0; i < 3; i++) runs.push(await throughput(100_000, batch));
     report(`dispatch throughput, ${batch === 1 ? "one event per transaction" : "100 events per transaction"}`, `${fmt(median(runs))} events/s (median of 3)`);
   }
+  const dispatch = [];
+  for (let i = 0; i < 3; i++) dispatch.push(await dispatchOnly(100_000));
+  report("dispatch only (decode, validate, route, handler)", `${fmt(median(dispatch))} events/s (median of 3)`);
   for (const rate of [1_000, 10_000]) {
     report(`publish→handled latency at ${fmt(rate)} events/s offered`, percentiles(await latencyAt(rate, 2)));
   }

@@ -7,11 +7,9 @@ export type KoperErrorCode =
   | "unencodable_value"
   | "invalid_envelope"
   | "invalid_payload"
-  | "not_started"
   | "stopped"
   | "transport_failed"
   | "capture_misuse"
-  | "handler_failed"
   | "stop_deadline_exceeded";
 
 const KOPER_ERROR = Symbol.for("koper.error");
@@ -97,12 +95,6 @@ export class PublishError extends KoperError {
         "Exclude large columns with `redact`, or raise `maxPayloadBytes` (and the broker's message.max.bytes).",
       { details: { topic, size, limit } },
     );
-  }
-
-  static notStarted(): PublishError {
-    return new PublishError("not_started", "Koper is not started: call `await koper.start()` before sending.", {
-      retriable: true,
-    });
   }
 
   static stopped(): PublishError {

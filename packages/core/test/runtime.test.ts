@@ -63,6 +63,16 @@ describe("plain messages", () => {
     expect(got).toEqual(Array.from({ length: 50 }, (_, i) => ({ i, at: new Date(i), big: BigInt(i) })));
   });
 
+  it("keeps a message sent before start() for the listener that starts later", async () => {
+    const topic = unique("t");
+    const got: string[] = [];
+    const koper = new Koper().register(listen({ topic, onMessage: (p: string) => void got.push(p) }));
+    await koper.sender.send(topic, "early");
+    await koper.start();
+    await koper.stop();
+    expect(got).toEqual(["early"]);
+  });
+
   it("gives a foreign payload (no Koper content type) to onMessage as text", async () => {
     const topic = unique("t");
     const got: unknown[] = [];
