@@ -1,8 +1,12 @@
 // `npm run bench`: every benchmark of the project, in one run, printed as figures and ratios.
 import { runCoreBench } from "./core.ts";
+import { runKafkaBench } from "./kafka.ts";
 
 const only = process.argv[2];
-const suites: [string, () => Promise<void>][] = [["core", runCoreBench]];
+const suites: [string, () => Promise<void>][] = [
+  ["core", runCoreBench],
+  ["kafka", runKafkaBench],
+];
 
 console.log(`Koper benchmarks — Node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, run] of suites) {

@@ -1,0 +1,217 @@
+// Kafka throughput on the embedded broker, in one run, side by side: raw kafkajs produce→consume and
+// Koper publish→handler (capture → KafkaTransport → listener runtime), same broker, same batch size.
+// The broker runs in its own process (its CLI), as a real broker would, so its CPU is not the clients'.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { dataListener, Koper, type OutgoingMessage } from "@koper/core";
+import { KafkaTransport } from "@koper/kafka";
+import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
+import { fmt, report } from "./support.ts";
+
+// kafkajs 2.2.4 calls setTimeout(-1 - Date.now()) when its request queue is idle, and Node 24 warns
+// about the negative delay once per process: harmless, and not ours to print. Drop only that warning.
+const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+  const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+  if (type !== "TimeoutNegativeWarning") emitWarning(warning, ...rest);
+}) as typeof process.emitWarning;
+
+const EVENTS = 40_000;
+const BATCH = 500;
+const PARTITIONS = 4;
+const KEYS = 1_000;
+const ROUNDS = 3;
+const CONSUMER = { sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 5_000, maxWaitTimeInMs: 100 };
+
+/** The shape of one raw message: how big its value is, which headers it carries. */
+interface Shape {
+  value: (id: number) => string;
+  headers: (id: number) => IHeaders;
+}
+
+/** Raw kafkajs vs Koper over one embedded broker: events/s end to end and the ratios ours/raw. */
+export async function runKafkaBench(): Promise<void> {
+  const broker = await spawnBroker();
+  const brokers = [broker.address];
+  let run = 0;
+  const topic = (name: string) => `bench-${name}-${process.pid}-${run++}`;
+  try {
+    console.log(`\nKafka (embedded broker in its own process; ${fmt(EVENTS)} events in batches of ${BATCH}, ${PARTITIONS} partitions, ${fmt(KEYS)} keys, best of ${ROUNDS})`);
+    const rowShape: Shape = { value: (id) => JSON.stringify(row(id)), headers: (id) => ({ "koper-id": String(id) }) };
+    const best = { row: 0, same: 0, transport: 0, koper: 0 };
+    let koperShape: Shape | undefined;
+    let koperBytes = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      best.row = Math.max(best.row, await rawKafkajs(brokers, topic("raw"), rowShape));
+      const ours = await koperOverKafka(brokers, topic("koper"));
+      best.koper = Math.max(best.koper, ours.rate);
+      koperBytes = ours.sample.value.length;
+      koperShape ??= sameBytesAs(ours.sample);
+      best.same = Math.max(best.same, await rawKafkajs(brokers, topic("same"), koperShape));
+      best.transport = Math.max(best.transport, await transportAlone(brokers, topic("transport"), koperShape));
+    }
+    const rowBytes = Buffer.byteLength(rowShape.value(1));
+    report(`raw kafkajs, the row as JSON (${rowBytes} B, 1 header)`, `${fmt(best.row)} events/s`);
+    report(`raw kafkajs, Koper-sized messages (${koperBytes} B, same headers)`, `${fmt(best.same)} events/s`);
+    report(`KafkaTransport send→subscription, no Koper runtime (${koperBytes} B)`, `${fmt(best.transport)} events/s`);
+    report(`Koper capture→KafkaTransport→data listener (${koperBytes} B)`, `${fmt(best.koper)} events/s`);
+    report("ratio KafkaTransport alone / raw, same bytes", fmt(best.transport / best.same, 2));
+    report("ratio ours/raw, same bytes on the wire (goal ≥ 0.8)", fmt(best.koper / best.same, 2));
+    report("ratio ours/raw, bare rows (includes the envelope's size)", fmt(best.koper / best.row, 2));
+  } finally {
+    await broker.stop();
+  }
+}
+
+function row(id: number): { id: number; customer: string; status: string; note: string; total: number } {
+  return { id, customer: `customer-${id % 977}`, status: "paid", note: "x".repeat(200), total: id * 3 };
+}
+
+// Raw messages as big as Koper's, with its header names and value sizes, to isolate the runtime's cost.
+function sameBytesAs(sample: { value: string; headers: Record<string, string> }): Shape {
+  const pad = Math.max(0, sample.value.length - Buffer.byteLength(JSON.stringify({ ...row(1), pad: "" })));
+  return {
+    value: (id) => JSON.stringify({ ...row(id), pad: "p".repeat(pad) }),
+    headers: (id) => ({ ...sample.headers, "koper-id": `${sample.headers["koper-id"]}-${id}` }),
+  };
+}
+
+async function rawKafkajs(brokers: string[], topic: string, shape: Shape): Promise<number> {
+  const kafka = new Kafka({ brokers, clientId: "bench-raw", logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  const consumer = kafka.consumer({ groupId: `${topic}-g`, ...CONSUMER });
+  const admin = kafka.admin();
+  await Promise.all([producer.connect(), consumer.connect(), admin.connect()]);
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.disconnect();
+  const counter = new Counter();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) if (message.value) counter.add();
+    },
+  });
+  const message = (id: number) => ({ key: `Order:${id % KEYS}`, value: shape.value(id), headers: shape.headers(id) });
+  // Warm-up: the group has joined and metadata is cached before the clock starts.
+  await producer.send({ topic, acks: -1, messages: [message(-1)] });
+  await counter.reached(1);
+  const started = performance.now();
+  for (let first = 0; first < EVENTS; first += BATCH) {
+    const messages = Array.from({ length: BATCH }, (_, i) => message(first + i));
+    await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
+  }
+  await counter.reached(EVENTS + 1);
+  const rate = EVENTS / ((performance.now() - started) / 1000);
+  await Promise.all([producer.disconnect(), consumer.disconnect()]);
+  return rate;
+}
+
+// The transport without the listener runtime: what KafkaTransport itself costs over kafkajs.
+async function transportAlone(brokers: string[], topic: string, shape: Shape): Promise<number> {
+  const transport = new KafkaTransport({ brokers, clientId: "bench-transport", logLevel: logLevel.NOTHING, partitions: PARTITIONS, consumer: CONSUMER });
+  const counter = new Counter();
+  await transport.connect();
+  const member = await transport.subscribe({ group: `${topic}-g`, topics: [topic], maxInFlight: 256, handle: async () => counter.add() });
+  const encoder = new TextEncoder();
+  const message = (id: number): OutgoingMessage => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(shape.headers(id))) headers[name] = String(value);
+    return { topic, key: `Order:${id % KEYS}`, value: encoder.encode(shape.value(id)), headers };
+  };
+  await transport.send([message(-1)]);
+  await counter.reached(1);
+  const started = performance.now();
+  for (let first = 0; first < EVENTS; first += BATCH) await transport.send(Array.from({ length: BATCH }, (_, i) => message(first + i)));
+  await counter.reached(EVENTS + 1);
+  const rate = EVENTS / ((performance.now() - started) / 1000);
+  await member.close();
+  await transport.close();
+  return rate;
+}
+
+async function koperOverKafka(brokers: string[], prefix: string): Promise<{ rate: number; sample: { value: string; headers: Record<string, string> } }> {
+  const transport = new KafkaTransport({ brokers, clientId: "bench-koper", logLevel: logLevel.NOTHING, partitions: PARTITIONS, consumer: CONSUMER });
+  const koper = new Koper({ transport, topics: { prefix } }); // Koper's defaults (concurrency 16)
+  const counter = new Counter();
+  let sample: { value: string; headers: Record<string, string> } | undefined;
+  koper.register(
+    dataListener<ReturnType<typeof row>>()({
+      entity: "Order",
+      group: `${prefix}-g`,
+      onInsertOrder: () => counter.add(),
+    }),
+  );
+  // What Koper put on the wire for one event, so the raw run can send the same bytes.
+  const send = transport.send.bind(transport);
+  transport.send = (messages) => {
+    const first = messages[0];
+    if (!sample && first) sample = { value: Buffer.from(first.value).toString(), headers: first.headers };
+    return send(messages);
+  };
+  await koper.start();
+  const write = async (ids: number[]) => {
+    const tx = {};
+    koper.capture.begin(tx);
+    for (const id of ids) await koper.capture.record(tx, { entity: "Order", action: "insert", key: { id: id % KEYS }, data: row(id), source: { orm: "bench" } });
+    await koper.capture.commit(tx);
+  };
+  await write([-1]);
+  await counter.reached(1);
+  const started = performance.now();
+  for (let first = 0; first < EVENTS; first += BATCH) await write(Array.from({ length: BATCH }, (_, i) => first + i));
+  await counter.reached(EVENTS + 1);
+  const rate = EVENTS / ((performance.now() - started) / 1000);
+  const failed = koper.metrics().publishFailed;
+  await koper.stop();
+  if (failed > 0 || !sample) throw new Error(`bench: ${failed} Koper publish(es) failed`);
+  return { rate, sample };
+}
+
+/** Counts handled messages; resolves waiters when a count is reached. */
+class Counter {
+  #count = 0;
+  #waiters: { n: number; resolve: () => void }[] = [];
+
+  add(): void {
+    this.#count++;
+    if (this.#waiters.length > 0) this.#waiters = this.#waiters.filter((w) => (this.#count >= w.n ? (w.resolve(), false) : true));
+  }
+
+  reached(n: number): Promise<void> {
+    if (this.#count >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
+  }
+}
+
+// The broker's CLI in a child process; resolves with its address once it listens.
+async function spawnBroker(): Promise<{ address: string; stop: () => Promise<void> }> {
+  const cli = fileURLToPath(new URL("../packages/kafka-broker/src/cli.ts", import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ["--conditions=koper-source", "--import", "tsx", cli, "--port", "0"], {
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`bench: the broker exited with ${code} before listening: ${out}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Never leave a broker behind if the bench dies half-way.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  return {
+    address,
+    stop: async () => {
+      process.off("exit", killOnExit);
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runKafkaBench();

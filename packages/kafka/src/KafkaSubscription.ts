@@ -1,0 +1,74 @@
+import type { Subscription, SubscriptionHandle } from "@koper/core";
+import type { Consumer, ConsumerConfig, Kafka } from "kafkajs";
+import { KafkaTransportError } from "./errors.ts";
+import { handleBatch } from "./handle-batch.ts";
+import { InFlightLimit } from "./InFlightLimit.ts";
+
+/** How a subscription's consumer is set up. */
+export interface ConsumerSettings {
+  consumer: Partial<Omit<ConsumerConfig, "groupId">>;
+  fromBeginning: boolean;
+  partitionsConsumedConcurrently: number;
+}
+
+/** kafkajs's default heartbeat interval, used when the options do not set one. */
+const DEFAULT_HEARTBEAT_MS = 3000;
+
+/**
+ * One member of a consumer group: a kafkajs consumer with `groupId = subscription.group`, manual
+ * commits after the runtime is done with a message, and a graceful leave on `close()`.
+ */
+export class KafkaSubscription implements SubscriptionHandle {
+  readonly #consumer: Consumer;
+  readonly #subscription: Subscription;
+  readonly #settings: ConsumerSettings;
+  #closing: Promise<void> | undefined;
+
+  private constructor(kafka: Kafka, subscription: Subscription, settings: ConsumerSettings) {
+    this.#subscription = subscription;
+    this.#settings = settings;
+    this.#consumer = kafka.consumer({ ...settings.consumer, groupId: subscription.group });
+  }
+
+  /** Joins the group, subscribes and starts consuming; rejects with `KafkaTransportError` if it cannot. */
+  static async start(kafka: Kafka, subscription: Subscription, settings: ConsumerSettings): Promise<KafkaSubscription> {
+    const member = new KafkaSubscription(kafka, subscription, settings);
+    try {
+      await member.#run();
+    } catch (error) {
+      await member.#consumer.disconnect().catch(() => {});
+      throw KafkaTransportError.subscribeFailed(subscription.group, subscription.topics, error);
+    }
+    return member;
+  }
+
+  /**
+   * Stops fetching, waits for the batches in progress (their handlers finish every message they
+   * handed out and commit), then leaves the group so its partitions move to the other members now.
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#consumer.disconnect());
+  }
+
+  async #run(): Promise<void> {
+    const consumer = this.#consumer;
+    const subscription = this.#subscription;
+    const settings = this.#settings;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...subscription.topics], fromBeginning: settings.fromBeginning });
+    const deps = {
+      subscription,
+      limit: new InFlightLimit(subscription.maxInFlight),
+      logger: () => consumer.logger(),
+      heartbeatEveryMs: Math.max(100, Math.floor((settings.consumer.heartbeatInterval ?? DEFAULT_HEARTBEAT_MS) / 2)),
+      redeliveryDelayMs: 1000,
+    };
+    await consumer.run({
+      // Offsets are committed by the batch handler, only up to messages the runtime finished.
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
+      eachBatch: (payload) => handleBatch(payload, deps),
+    });
+  }
+}

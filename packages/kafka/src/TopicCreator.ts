@@ -1,0 +1,82 @@
+import type { Admin, ITopicConfig } from "kafkajs";
+import { KafkaTransportError } from "./errors.ts";
+
+/** Settings of topics the transport creates. */
+export interface TopicSettings {
+  partitions: number | undefined;
+  replicationFactor: number | undefined;
+}
+
+/**
+ * Creates missing topics with the configured partitions, once per topic per process: the first
+ * send to a topic pays one CreateTopics round trip, later sends pay a map lookup.
+ */
+export class TopicCreator {
+  readonly #admin: Admin;
+  readonly #settings: TopicSettings;
+  readonly #exists = new Set<string>();
+  readonly #creating = new Map<string, Promise<void>>();
+  #connected: Promise<void> | undefined;
+
+  constructor(admin: Admin, settings: TopicSettings) {
+    this.#admin = admin;
+    this.#settings = settings;
+  }
+
+  /** Resolves once every topic in `topics` exists; undefined when they are all known to exist already. */
+  ensure(topics: Iterable<string>): Promise<void> | undefined {
+    let pending: Promise<void>[] | undefined;
+    let missing: string[] | undefined;
+    for (const topic of topics) {
+      if (this.#exists.has(topic)) continue;
+      const creating = this.#creating.get(topic);
+      if (creating) (pending ??= []).push(creating);
+      else (missing ??= []).push(topic);
+    }
+    if (missing) {
+      const names = missing;
+      // On failure nothing is cached, so the next send tries again instead of failing forever.
+      const created = this.#create(names).finally(() => {
+        for (const topic of names) this.#creating.delete(topic);
+      });
+      for (const topic of names) this.#creating.set(topic, created);
+      (pending ??= []).push(created);
+    }
+    return pending && Promise.all(pending).then(noop);
+  }
+
+  /** Disconnects the admin client if it was used. */
+  async close(): Promise<void> {
+    if (this.#connected) await this.#admin.disconnect();
+    this.#connected = undefined;
+  }
+
+  async #create(topics: string[]): Promise<void> {
+    const { partitions, replicationFactor } = this.#settings;
+    const configs: ITopicConfig[] = topics.map((topic) => ({
+      topic,
+      ...(partitions === undefined ? {} : { numPartitions: partitions }),
+      ...(replicationFactor === undefined ? {} : { replicationFactor }),
+    }));
+    try {
+      await (this.#connected ??= this.#admin.connect());
+      // Resolves false when the topics already exist: that is success here.
+      await this.#admin.createTopics({ topics: configs, waitForLeaders: true });
+    } catch (error) {
+      if (!isAlreadyExists(error)) {
+        this.#connected = undefined;
+        throw KafkaTransportError.createTopicsFailed(topics, error);
+      }
+    }
+    for (const topic of topics) this.#exists.add(topic);
+  }
+}
+
+function noop(): void {}
+
+// kafkajs reports a topic that exists among several created at once as a KafkaJSAggregateError.
+function isAlreadyExists(error: unknown): boolean {
+  const e = error as { type?: unknown; errors?: { type?: unknown }[] };
+  if (e?.type === "TOPIC_ALREADY_EXISTS") return true;
+  return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every((x) => x?.type === "TOPIC_ALREADY_EXISTS");
+}

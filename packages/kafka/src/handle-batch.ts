@@ -1,0 +1,104 @@
+import type { Subscription } from "@koper/core";
+import type { EachBatchPayload, KafkaMessage, Logger } from "kafkajs";
+import type { InFlightLimit } from "./InFlightLimit.ts";
+import { toDeliveredMessage } from "./messages.ts";
+
+/** What the batch handler of one subscription shares across its partitions. */
+export interface BatchDeps {
+  subscription: Subscription;
+  limit: InFlightLimit;
+  logger: () => Logger;
+  /** How often the handler heartbeats while it waits (kafkajs skips beats that are not due yet). */
+  heartbeatEveryMs: number;
+  /** Pause before a message whose `handle` rejected is fetched again. */
+  redeliveryDelayMs: number;
+}
+
+/**
+ * Handles one fetched batch of one partition: hands every message to the runtime in offset order
+ * without waiting for the previous one (the runtime keeps each key in order), at most
+ * `maxInFlight` outstanding; then commits the offset after the longest run of finished messages.
+ * Returns only when nothing it handed out is still running, so a rebalance or `close()` never
+ * revokes a partition with work in flight, and never commits past a message that is not done.
+ */
+export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): Promise<void> {
+  const { batch, isRunning, isStale } = payload;
+  const outcomes: Promise<boolean>[] = [];
+  let interrupted: { error: unknown } | undefined;
+  let failed = false;
+  const beat = () =>
+    payload.heartbeat().catch((error: unknown) => {
+      // A rebalance or a lost session: stop taking messages, finish and commit, then let kafkajs rejoin.
+      interrupted ??= { error };
+    });
+  const heartbeats = setInterval(() => void beat(), deps.heartbeatEveryMs);
+  try {
+    for (const message of batch.messages) {
+      if (failed || interrupted || !isRunning() || isStale()) break;
+      if (!deps.limit.tryAcquire()) await deps.limit.acquire();
+      if (failed || interrupted || isStale()) {
+        deps.limit.release();
+        break;
+      }
+      outcomes.push(
+        handleOne(batch.topic, batch.partition, message, deps).then((ok) => {
+          if (!ok) failed = true;
+          return ok;
+        }),
+      );
+    }
+    const done = contiguousDone(await Promise.all(outcomes));
+    if (done > 0) await commit(payload, batch.messages[done - 1]!);
+    if (failed && isRunning()) await pause(deps.redeliveryDelayMs, isRunning);
+  } finally {
+    clearInterval(heartbeats);
+  }
+  if (interrupted) throw interrupted.error;
+}
+
+// Resolves true when the runtime is done with the message, false when it must come again.
+function handleOne(topic: string, partition: number, message: KafkaMessage, deps: BatchDeps): Promise<boolean> {
+  let handling: Promise<void>;
+  try {
+    handling = deps.subscription.handle(toDeliveredMessage(topic, partition, message));
+  } catch (error) {
+    handling = Promise.reject(error);
+  }
+  return handling.then(
+    () => {
+      deps.limit.release();
+      return true;
+    },
+    (error: unknown) => {
+      deps.limit.release();
+      deps.logger().error("Message could be neither handled nor dead-lettered; it will be delivered again", {
+        topic,
+        partition,
+        offset: message.offset,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return false;
+    },
+  );
+}
+
+function contiguousDone(outcomes: boolean[]): number {
+  const firstFailed = outcomes.indexOf(false);
+  return firstFailed === -1 ? outcomes.length : firstFailed;
+}
+
+// Moves the fetch position past the finished run and commits it; the rest is fetched again.
+async function commit(payload: EachBatchPayload, lastDone: KafkaMessage): Promise<void> {
+  const { batch } = payload;
+  payload.resolveOffset(lastDone.offset);
+  const next = (BigInt(lastDone.offset) + 1n).toString();
+  await payload.commitOffsetsIfNecessary({
+    topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+  });
+}
+
+// Waits before redelivery (a broker outage is the usual reason) but lets close() cut it short.
+async function pause(ms: number, isRunning: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (isRunning() && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+}

@@ -1,0 +1,3 @@
+export { KafkaTransport } from "./KafkaTransport.ts";
+export type { KafkaTransportOptions } from "./options.ts";
+export { KafkaTransportError } from "./errors.ts";

@@ -1,0 +1,79 @@
+import type { CompressionTypes, ConsumerConfig, KafkaConfig, ProducerConfig } from "kafkajs";
+import { ConfigError } from "@koper/core";
+
+/** Everything `new KafkaTransport(options)` takes: kafkajs client options plus Koper's own. */
+export interface KafkaTransportOptions extends Omit<KafkaConfig, "clientId"> {
+  /** Names this client in broker logs and quotas. Default "koper". */
+  clientId?: string;
+  /** Partitions of topics the transport creates. Default: the broker's default (`num.partitions`). */
+  partitions?: number;
+  /** Replication factor of topics the transport creates. Default: the broker's default. */
+  replicationFactor?: number;
+  /** Create missing topics (once per topic per process) before sending or subscribing. Default true. */
+  createTopics?: boolean;
+  /** Where a group without committed offsets starts: true = the oldest message (default), false = new ones only. */
+  fromBeginning?: boolean;
+  /** Partitions of one subscription handled at once (kafkajs `partitionsConsumedConcurrently`). Default 8. */
+  partitionsConsumedConcurrently?: number;
+  /** Codec of produced batches. Default none (kafkajs ships GZIP; others need a codec plugged into kafkajs). */
+  compression?: CompressionTypes;
+  /** kafkajs producer settings; `idempotent` is always on. */
+  producer?: Omit<ProducerConfig, "idempotent" | "transactionalId">;
+  /** kafkajs consumer settings; `groupId` comes from each listener's group. */
+  consumer?: Partial<Omit<ConsumerConfig, "groupId">>;
+}
+
+/** The options after defaults and checks. */
+export interface ResolvedOptions {
+  kafka: KafkaConfig;
+  partitions: number | undefined;
+  replicationFactor: number | undefined;
+  createTopics: boolean;
+  fromBeginning: boolean;
+  partitionsConsumedConcurrently: number;
+  compression: CompressionTypes | undefined;
+  producer: Omit<ProducerConfig, "idempotent" | "transactionalId">;
+  consumer: Partial<Omit<ConsumerConfig, "groupId">>;
+}
+
+/** Splits Koper's options from the kafkajs client config, checking the numbers. */
+export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions {
+  const {
+    partitions,
+    replicationFactor,
+    createTopics,
+    fromBeginning,
+    partitionsConsumedConcurrently,
+    compression,
+    producer,
+    consumer,
+    clientId,
+    ...kafka
+  } = options;
+  const brokers = kafka.brokers as unknown;
+  if (typeof brokers !== "function" && (!Array.isArray(brokers) || brokers.length === 0)) {
+    throw ConfigError.invalidOption("brokers", 'expected a non-empty list of "host:port" addresses');
+  }
+  return {
+    kafka: { ...kafka, clientId: clientId ?? "koper" },
+    partitions: optionalPositive("partitions", partitions),
+    replicationFactor: optionalPositive("replicationFactor", replicationFactor),
+    createTopics: createTopics ?? true,
+    fromBeginning: fromBeginning ?? true,
+    partitionsConsumedConcurrently: optionalPositive("partitionsConsumedConcurrently", partitionsConsumedConcurrently) ?? 8,
+    compression,
+    producer: producer ?? {},
+    consumer: consumer ?? {},
+  };
+}
+
+function optionalPositive(option: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value <= 0) throw ConfigError.invalidOption(option, `expected a positive integer, got ${value}`);
+  return value;
+}
+
+/** The bootstrap list as text, for error messages. */
+export function describeBrokers(kafka: KafkaConfig): string {
+  return Array.isArray(kafka.brokers) ? kafka.brokers.join(",") : "(brokers from a function)";
+}
