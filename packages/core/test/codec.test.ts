@@ -76,3 +76,30 @@ describe("codec safety", () => {
     expect(Object.getOwnPropertyDescriptor(again, "__proto__")?.value).toEqual({ polluted: true });
   });
 });
+
+describe("codec and class instances", () => {
+  it("writes an entity instance as its own fields, and a value class (Decimal-like) as its toJSON", () => {
+    class Money {
+      constructor(private readonly digits: string) {}
+      toJSON() {
+        return this.digits;
+      }
+    }
+    class Order {
+      id = 1;
+      price = new Money("19.90");
+      placedAt = new Date(5);
+      note: string | undefined = undefined;
+    }
+    expect(roundTrip(new Order())).toEqual({ id: 1, price: "19.90", placedAt: new Date(5), note: undefined });
+    expect(Object.hasOwn(roundTrip(new Order()) as object, "note")).toBe(true);
+  });
+
+  it("leaves the caller's value untouched", () => {
+    const row = { at: new Date(1), nested: { n: 1n, list: [undefined, 2] } };
+    encode(row);
+    expect(row.at).toBeInstanceOf(Date);
+    expect(row.nested.n).toBe(1n);
+    expect(row.nested.list).toEqual([undefined, 2]);
+  });
+});

@@ -13,8 +13,14 @@ export const Outcome = z.enum(["committed", "failed"]);
 /** Whether the write was committed, or failed (then `error` says why). */
 export type Outcome = z.infer<typeof Outcome>;
 
-/** A row's values by column/property name. */
-export const Row = z.record(z.string(), z.unknown());
+/**
+ * A row's values by column/property name. Checked as "a plain object" and passed through as it is:
+ * decoded JSON has only string keys, and copying every row (as z.record does) halved validation speed.
+ */
+export const Row = z.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  { message: "expected an object of column values" },
+);
 /** A row's values by column/property name. */
 export type Row = z.infer<typeof Row>;
 

@@ -68,11 +68,18 @@ function safe(value: unknown): unknown {
   }
 }
 
+// Copy-on-write: a subtree with nothing to tag is returned as it is, for JSON.stringify to write
+// natively; only the objects on the path to a tagged value are copied.
 function safeObject(value: object): unknown {
   if (Array.isArray(value)) {
-    const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = member(value[i], i);
-    return out;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const converted = member(item, i);
+      if (out) out[i] = converted;
+      else if (converted !== item || !(i in value)) (out = value.slice(0, i))[i] = converted;
+    }
+    return out ?? value;
   }
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null ? fields(value) : special(value);
@@ -80,13 +87,27 @@ function safeObject(value: object): unknown {
 
 // Own enumerable fields: plain objects, and entity class instances as JSON.stringify sees them.
 function fields(value: object): unknown {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) setOwn(out, key, member((value as Record<string, unknown>)[key], key));
-  return Object.hasOwn(out, TAG) ? tag({ [TAG]: "Object", v: out }) : out;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = record[key];
+    const converted = member(item, key);
+    if (out) setOwn(out, key, converted);
+    else if (converted !== item) {
+      out = {};
+      for (let j = 0; j < i; j++) setOwn(out, keys[j]!, record[keys[j]!]);
+      setOwn(out, key, converted);
+    }
+  }
+  const result = out ?? value;
+  return Object.hasOwn(result, TAG) ? tag({ [TAG]: "Object", v: out ?? { ...record } }) : result;
 }
 
 function member(value: unknown, key: string | number): unknown {
   if (typeof value === "string" || typeof value === "boolean" || value === null) return value; // the common case
+  if (typeof value === "number" && Number.isFinite(value)) return value;
   try {
     return safe(value);
   } catch (error) {
@@ -108,7 +129,9 @@ function special(value: object): unknown {
   if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     throw new Unencodable(`a ${value.constructor.name}`);
   }
-  return fields(value);
+  // Value classes (Prisma's Decimal, Luxon…) say how they serialize, as JSON.stringify would ask them.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  return typeof toJSON === "function" ? safe(toJSON.call(value)) : fields(value);
 }
 
 function tag(tagged: Tagged): Tagged {

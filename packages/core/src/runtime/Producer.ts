@@ -51,7 +51,6 @@ export class Producer implements CaptureSink, MessageSender {
       headers: {
         ...options.headers,
         [Headers.id]: id,
-        [Headers.kind]: "message",
         [Headers.contentType]: CONTENT_TYPE,
         [Headers.sentAt]: String(now()),
       },
@@ -119,12 +118,11 @@ export class Producer implements CaptureSink, MessageSender {
   }
 
   #toMessage(topic: string, event: DataEvent): OutgoingMessage {
+    // Few headers: Kafka clients pay per header, and the body already says the rest.
     const headers: Record<string, string> = {
       [Headers.id]: event.id,
-      [Headers.kind]: "data",
       [Headers.entity]: event.entity,
       [Headers.action]: event.action,
-      [Headers.outcome]: event.outcome,
       [Headers.contentType]: CONTENT_TYPE,
     };
     if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;

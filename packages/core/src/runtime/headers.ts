@@ -1,10 +1,8 @@
 /** Header names Koper writes on every message. */
 export const Headers = {
   id: "koper-id",
-  kind: "koper-kind",
   entity: "koper-entity",
   action: "koper-action",
-  outcome: "koper-outcome",
   sentAt: "koper-sent-at",
   contentType: "content-type",
   traceparent: "traceparent",
