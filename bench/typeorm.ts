@@ -53,10 +53,10 @@ function workloads(singles: number, transactions: number): Workload[] {
 
 /** Runs the TypeORM benchmark and prints rows/s with and without Koper, and their ratio. */
 export async function runTypeormBench(): Promise<void> {
-  await benchOn("sqlite (sql.js)", { type: "sqljs" }, workloads(400, 4), 10);
+  await benchOn("sqlite (sql.js)", { type: "sqljs" }, workloads(400, 4), 12);
   if (await reachable(5432)) {
     const pg: DataSourceOptions = { type: "postgres", host: "127.0.0.1", port: 5432, username: "postgres", password: "", database: "test" };
-    await benchOn("postgres", pg, workloads(120, 2), 7);
+    await benchOn("postgres", pg, workloads(120, 2), 11);
   } else {
     console.warn("  ⚠️  postgres not reachable on 127.0.0.1:5432: its TypeORM rounds are skipped");
   }

@@ -1,0 +1,132 @@
+import type { Action, ChangeDraft, Row } from "@koper/core";
+import type { EntityMetadata, ObjectLiteral, RelationMetadata } from "typeorm";
+import { changedFields, fieldName, fillParentKeys, keyOf, setValues, toRow, type ColumnMetadata } from "./rows.ts";
+import { criteriaOf, type WriteStatement } from "./statements.ts";
+
+/** Where events say they came from, fixed per DataSource. */
+export interface SourceInfo {
+  database?: string;
+}
+
+/** Another entity written by the same `save`: where a cascaded child finds its parent's key. */
+export interface Sibling {
+  metadata: EntityMetadata;
+  entity?: ObjectLiteral | undefined;
+}
+
+/** Builds the change drafts of one DataSource's writes. */
+export class DraftFactory {
+  readonly #source: SourceInfo;
+
+  constructor(source: SourceInfo) {
+    this.#source = source;
+  }
+
+  /** `save` of a new entity (cascades included): the row with its generated key. */
+  inserted(metadata: EntityMetadata, entity: ObjectLiteral | undefined, entityId: unknown, siblings: readonly Sibling[]): ChangeDraft {
+    const data = fillParentKeys(metadata, entity, toRow(metadata, entity), siblings);
+    return this.#draft(metadata, "insert", keyOf(metadata, entity) ?? idMap(entityId), { data });
+  }
+
+  /** `save` of a loaded entity: TypeORM gives the row it read before, and what the caller changed. */
+  updated(
+    metadata: EntityMetadata,
+    entity: ObjectLiteral | undefined,
+    databaseEntity: ObjectLiteral,
+    columns: readonly ColumnMetadata[],
+    relations: readonly RelationMetadata[],
+  ): ChangeDraft {
+    const before = toRow(metadata, databaseEntity);
+    return this.#draft(metadata, "update", keyOf(metadata, entity, databaseEntity), {
+      data: { ...before, ...toRow(metadata, entity) },
+      before,
+      changes: changedFields(columns, relations),
+    });
+  }
+
+  /** `remove`: the entity's id is already cleared, so the key comes from what TypeORM read. */
+  removed(metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, entityId: unknown): ChangeDraft {
+    const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
+    return this.#draft(metadata, "delete", key, { data: null, before: toRow(metadata, databaseEntity ?? entity) });
+  }
+
+  /** `softRemove`/`recover`: an update of the delete-date column, or a delete if so configured. */
+  softChanged(
+    metadata: EntityMetadata,
+    action: Action,
+    entity: ObjectLiteral | undefined,
+    databaseEntity: ObjectLiteral | undefined,
+    entityId: unknown,
+  ): ChangeDraft {
+    const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
+    const before = toRow(metadata, databaseEntity ?? entity);
+    if (action === "delete") return this.#draft(metadata, "delete", key, { data: null, before });
+    return this.#draft(metadata, "update", key, {
+      data: { ...before, ...toRow(metadata, entity) },
+      before,
+      changes: deleteDateField(metadata),
+    });
+  }
+
+  /** A write by criteria: no row is known, only the criteria, the SET values and the count. */
+  bulk(metadata: EntityMetadata, action: Action, statement: WriteStatement | undefined, set?: ObjectLiteral, changes?: string[]): ChangeDraft {
+    const bulkSet = setValues(metadata, set);
+    const draft = this.#draft(metadata, action, null, { data: null });
+    draft.bulk = { criteria: criteriaOf(statement), affected: statement?.affected ?? null };
+    if (bulkSet) draft.bulk.set = bulkSet;
+    const changed = changes ?? (bulkSet ? Object.keys(bulkSet) : undefined);
+    if (action === "update" && changed) draft.changes = changed;
+    return draft;
+  }
+
+  /**
+   * A QueryBuilder/`insert()` row: TypeORM filled in what RETURNING gave. An upsert may have
+   * updated an existing row instead, and a row whose key is unknown cannot be named: both bulk.
+   */
+  insertedByBuilder(metadata: EntityMetadata, values: ObjectLiteral | undefined, statement: WriteStatement | undefined): ChangeDraft {
+    const key = keyOf(metadata, values);
+    const data = toRow(metadata, values);
+    if (key && !statement?.upsert) return this.#draft(metadata, "insert", key, { data });
+    const draft = this.#draft(metadata, "insert", key, { data: null });
+    const criteria = statement?.upsert ? { upsert: conflictTarget(statement.sql) } : criteriaOf(statement);
+    draft.bulk = { criteria, set: data, affected: statement?.affected ?? null };
+    return draft;
+  }
+
+  /** The failure of a write: the attempted values, and the row before where TypeORM read it. */
+  failed(metadata: EntityMetadata, action: Action, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined): ChangeDraft {
+    const before = databaseEntity ? toRow(metadata, databaseEntity) : undefined;
+    const attempted = toRow(metadata, entity);
+    const data = action === "delete" ? null : { ...before, ...attempted };
+    const draft = this.#draft(metadata, action, keyOf(metadata, entity, databaseEntity), { data });
+    if (before) draft.before = before;
+    return draft;
+  }
+
+  /** A failed criteria write: what it tried to set and on which criteria. */
+  failedBulk(metadata: EntityMetadata, action: Action, statement: WriteStatement, set: ObjectLiteral | undefined): ChangeDraft {
+    return this.bulk(metadata, action, { ...statement, affected: null }, action === "delete" ? undefined : set);
+  }
+
+  #draft(metadata: EntityMetadata, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
+    const source: ChangeDraft["source"] = { orm: "typeorm", table: metadata.tableName };
+    if (this.#source.database) source.database = this.#source.database;
+    if (metadata.schema) source.schema = metadata.schema;
+    return { entity: metadata.name, action, key, ...rest, source };
+  }
+}
+
+/** The delete-date column's field name, as the changed field of a soft remove or recover. */
+export function deleteDateField(metadata: EntityMetadata): string[] {
+  return metadata.deleteDateColumn ? [fieldName(metadata.deleteDateColumn)] : [];
+}
+
+function idMap(entityId: unknown): Row | null {
+  return typeof entityId === "object" && entityId !== null && Object.keys(entityId).length > 0 ? { ...(entityId as Row) } : null;
+}
+
+function conflictTarget(sql: string): string {
+  const match = /\bON\s+CONFLICT\s*(\([^)]*\))?/i.exec(sql);
+  if (match) return match[1] ?? "(any)";
+  return "unique key"; // MySQL/MariaDB's ON DUPLICATE KEY names no target
+}

@@ -1,0 +1,5 @@
+export { koperTypeorm } from "./koperTypeorm.ts";
+export type { KoperTypeormHandle } from "./koperTypeorm.ts";
+export type { KoperTypeormOptions, TypeormEntityRef } from "./options.ts";
+export type { KoperSubscriber } from "./KoperSubscriber.ts";
+export { TypeormAdapterError } from "./errors.ts";

@@ -1,0 +1,149 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Koper } from "@koper/core";
+import type { DataSource, EntityMetadata } from "typeorm";
+import { DraftFactory, type SourceInfo } from "./drafts.ts";
+import { TypeormAdapterError } from "./errors.ts";
+import { FailureTrackingSubscriber } from "./FailureTrackingSubscriber.ts";
+import { KoperSubscriber } from "./KoperSubscriber.ts";
+import { entityFilter, type KoperTypeormOptions } from "./options.ts";
+
+/** What `koperTypeorm` returns: the attachment, to undo with `detach()`. */
+export interface KoperTypeormHandle {
+  /** The TypeORM subscriber Koper added to `dataSource.subscribers`. */
+  readonly subscriber: KoperSubscriber;
+  /** Removes the subscriber and restores the DataSource's methods; later writes publish nothing. */
+  detach(): void;
+}
+
+// Writes made by schema sync and migrations are the schema's business, not the application's.
+const quiet = new AsyncLocalStorage<true>();
+const ATTACHED = Symbol.for("koper.typeorm.attached");
+const QUIET_METHODS = ["synchronize", "runMigrations", "undoLastMigration"] as const;
+
+type Patchable = DataSource & { [ATTACHED]?: true } & Record<string, unknown>;
+
+/**
+ * Attaches Koper to a TypeORM DataSource: every write through it becomes a data event, published
+ * when its transaction commits. Call it before or after `dataSource.initialize()`.
+ */
+export function koperTypeorm(dataSource: DataSource, koper: Koper, options: KoperTypeormOptions = {}): KoperTypeormHandle {
+  if (!isDataSource(dataSource)) throw TypeormAdapterError.notADataSource(dataSource);
+  if (!koper || typeof koper !== "object" || !("capture" in koper)) throw TypeormAdapterError.notAKoper(koper);
+  const target = dataSource as Patchable;
+  if (target[ATTACHED]) throw TypeormAdapterError.alreadyAttached();
+
+  if (dataSource.isInitialized) checkNames(dataSource, options); // before changing anything
+  const subscriber = makeSubscriber(dataSource, koper, options);
+  const restore: (() => void)[] = [];
+  for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => quiet.run(true, () => original(...args))));
+  const add = () => (dataSource.subscribers as unknown[]).push(subscriber);
+  // initialize() replaces `subscribers` with the configured ones: add ours afterwards.
+  if (dataSource.isInitialized) add();
+  else restore.push(patch(target, "initialize", (original) => async (...args) => {
+    const result = await original(...args);
+    checkNames(dataSource, options);
+    add();
+    return result;
+  }));
+  target[ATTACHED] = true;
+
+  let attached = true;
+  return {
+    subscriber,
+    detach() {
+      if (!attached) return;
+      attached = false;
+      const list = dataSource.subscribers as unknown[];
+      const at = list.indexOf(subscriber);
+      if (at >= 0) list.splice(at, 1);
+      for (const undo of restore.reverse()) undo();
+      delete target[ATTACHED];
+    },
+  };
+}
+
+function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperTypeormOptions): KoperSubscriber {
+  const failures = options.failures ?? true;
+  // Without failure events, no before-hooks: TypeORM then skips recomputing each save's subjects.
+  const Subscriber = failures ? FailureTrackingSubscriber : KoperSubscriber;
+  return new Subscriber({
+    capture: koper.capture,
+    drafts: new DraftFactory(sourceInfo(dataSource, options)),
+    wanted: cached(entityFilter(options)),
+    suppressed: () => quiet.getStore() === true,
+    bulk: options.bulk ?? true,
+    failures,
+    softRemoveAs: options.softRemoveAs ?? "update",
+    abortsTransaction: abortsTransaction(dataSource, options.failedStatementAbortsTransaction),
+    rowsModified: rowsModifiedOf(dataSource),
+    onError: options.onError ?? ((error) => console.error("[koper/typeorm] a hook failed; the write itself is unaffected:", error)),
+  });
+}
+
+type AnyFn = (...args: unknown[]) => Promise<unknown>;
+
+function patch(target: Patchable, name: string, wrap: (original: AnyFn) => AnyFn): () => void {
+  const own = Object.getOwnPropertyDescriptor(target, name);
+  const original = (target[name] as AnyFn).bind(target);
+  Object.defineProperty(target, name, { value: wrap(original), configurable: true, writable: true });
+  return () => {
+    if (own) Object.defineProperty(target, name, own);
+    else delete target[name];
+  };
+}
+
+function isDataSource(value: unknown): value is DataSource {
+  return typeof value === "object" && value !== null && "manager" in value && "subscribers" in value && "options" in value;
+}
+
+function sourceInfo(dataSource: DataSource, options: KoperTypeormOptions): SourceInfo {
+  const database = options.database ?? (dataSource.options as { database?: unknown }).database;
+  return typeof database === "string" && database !== "" ? { database } : {};
+}
+
+/**
+ * Which failed statements leave a transaction that cannot commit. PostgreSQL (and CockroachDB)
+ * refuse every statement after a failed one, and turn COMMIT into ROLLBACK. MySQL and MariaDB
+ * undo only the failed statement, except a deadlock, after which InnoDB has rolled back the whole
+ * transaction. SQLite undoes only the failed statement.
+ */
+function abortsTransaction(dataSource: DataSource, override: boolean | undefined): (error: unknown) => boolean {
+  if (override !== undefined) return () => override;
+  const type = dataSource.options.type;
+  if (type === "postgres" || type === "aurora-postgres" || type === "cockroachdb") return () => true;
+  if (type === "mysql" || type === "mariadb" || type === "aurora-mysql") return isDeadlock;
+  return () => false;
+}
+
+// afterQuery hands the driver's own error; a QueryFailedError wraps it as `driverError`.
+function isDeadlock(error: unknown): boolean {
+  type Coded = { errno?: unknown; code?: unknown; driverError?: Coded } | null | undefined;
+  const driverError = (error as Coded)?.driverError ?? (error as Coded);
+  return driverError?.errno === 1213 || driverError?.code === "ER_LOCK_DEADLOCK";
+}
+
+function rowsModifiedOf(dataSource: DataSource): (() => number) | undefined {
+  if (dataSource.options.type !== "sqljs") return undefined;
+  return () => {
+    const connection = (dataSource.driver as { databaseConnection?: { getRowsModified(): number } }).databaseConnection;
+    return connection ? connection.getRowsModified() : 0;
+  };
+}
+
+function cached(filter: (metadata: EntityMetadata) => boolean): (metadata: EntityMetadata) => boolean {
+  const answers = new WeakMap<EntityMetadata, boolean>();
+  return (metadata) => {
+    let answer = answers.get(metadata);
+    if (answer === undefined) answers.set(metadata, (answer = filter(metadata)));
+    return answer;
+  };
+}
+
+// A misspelt entity name would silently capture nothing: refuse it once metadata exists.
+function checkNames(dataSource: DataSource, options: KoperTypeormOptions): void {
+  const known = dataSource.entityMetadatas.map((m) => m.name);
+  const names = [...(options.entities ?? []), ...(options.exclude ?? [])].filter((r): r is string => typeof r === "string");
+  const tables = new Set(dataSource.entityMetadatas.map((m) => m.tableName));
+  for (const name of names) if (!known.includes(name) && !tables.has(name)) throw TypeormAdapterError.unknownEntity(name, known);
+}
+

@@ -1,0 +1,53 @@
+import type { EntityMetadata } from "typeorm";
+
+/** An entity named by its TypeORM entity name (the class name) or by its class. */
+export type TypeormEntityRef = string | (abstract new (...args: never[]) => unknown);
+
+/** What `koperTypeorm(dataSource, koper, options)` takes; every field has a default. */
+export interface KoperTypeormOptions {
+  /** Capture only these entities. Default: every entity of the DataSource. */
+  entities?: readonly TypeormEntityRef[];
+  /** Never capture these entities (wins over `entities`), e.g. an audit or outbox table. */
+  exclude?: readonly TypeormEntityRef[];
+  /**
+   * Capture criteria writes (`update(where, set)`, `delete(where)`, `upsert`, QueryBuilder writes)
+   * as bulk events. Default true.
+   */
+  bulk?: boolean;
+  /**
+   * Publish a failure event (`_X` handlers) for writes the database refused. Default true.
+   * It needs TypeORM's before-hooks, whose presence alone makes every `save` recompute its
+   * subjects: turn it off where in-memory write speed matters more than failure events.
+   */
+  failures?: boolean;
+  /**
+   * Which action a `softRemove`/`softDelete` (and `recover`/`restore`) is published as. The row
+   * still exists, so the default is "update" (changes = the delete-date column); "delete" makes
+   * `softRemove` reach `onDelete…` handlers (`recover` then stays an update).
+   */
+  softRemoveAs?: "update" | "delete";
+  /**
+   * Whether a failed statement means the transaction cannot commit, so its events must be
+   * dropped. Default: every failure on PostgreSQL and CockroachDB, which abort the transaction;
+   * a deadlock on MySQL/MariaDB (InnoDB rolls the transaction back); never on SQLite.
+   */
+  failedStatementAbortsTransaction?: boolean;
+  /** Overrides `source.database` in events. Default: the DataSource's `database` option. */
+  database?: string;
+  /**
+   * Called when a hook of the adapter itself fails (never with the application's own errors,
+   * which TypeORM throws unchanged). Default: `console.error`.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** The entity filter built from `entities` and `exclude`. */
+export function entityFilter(options: KoperTypeormOptions): (metadata: EntityMetadata) => boolean {
+  const include = options.entities;
+  const exclude = options.exclude ?? [];
+  const matches = (metadata: EntityMetadata, ref: TypeormEntityRef) =>
+    typeof ref === "string" ? ref === metadata.name || ref === metadata.tableName : ref === metadata.target;
+  return (metadata) =>
+    (include === undefined || include.some((ref) => matches(metadata, ref))) &&
+    !exclude.some((ref) => matches(metadata, ref));
+}

@@ -1,0 +1,53 @@
+import { Koper } from "@koper/core";
+import { afterEach, beforeEach, describe } from "vitest";
+import { Collector } from "./collector.ts";
+import { bulkContract } from "./contract-bulk.ts";
+import { failuresContract } from "./contract-failures.ts";
+import { rowsContract } from "./contract-rows.ts";
+import { transactionsContract } from "./contract-transactions.ts";
+import type { AdapterHarness, HarnessFactory } from "./harness.ts";
+import type { ContractWorld } from "./world.ts";
+
+/** Options of one contract run. */
+export interface ContractOptions {
+  /** Skip every test, with this reason (a server unreachable on a developer's machine). */
+  skip?: string | undefined;
+}
+
+/**
+ * Registers the adapter contract: the behaviour every ORM adapter must show on every database,
+ * written once in terms of plain operations (`AdapterHarness`) and run by each adapter × database.
+ * An adapter's test file calls it with a factory that attaches the adapter to the given Koper:
+ * `runAdapterContract("mikro-orm/postgres", (koper) => mikroHarness(koper), { skip })`.
+ * Each test gets a new Koper (in-process transport, `Customer.passwordHash` redacted, service
+ * "contract"), a real `@DataListener` (`Collector`) and a new harness (fresh tables).
+ */
+export function runAdapterContract(name: string, makeHarness: HarnessFactory, options: ContractOptions = {}): void {
+  describe.skipIf(options.skip !== undefined)(`adapter contract: ${name}`, () => {
+    let koper: Koper;
+    let listener: Collector;
+    let db: AdapterHarness;
+    let publishedIds: string[];
+
+    beforeEach(async () => {
+      koper = new Koper({ redact: { Customer: ["passwordHash"] }, service: "contract" });
+      listener = new Collector();
+      koper.register(listener);
+      publishedIds = [];
+      koper.on("published", (event) => publishedIds.push(...event.payload.ids));
+      await koper.start();
+      db = await makeHarness(koper);
+    });
+
+    afterEach(async () => {
+      await koper.stop();
+      await db?.close();
+    });
+
+    const world = (): ContractWorld => ({ koper, listener, db, publishedIds });
+    rowsContract(world);
+    failuresContract(world);
+    transactionsContract(world);
+    bulkContract(world);
+  });
+}

@@ -1,0 +1,52 @@
+import "reflect-metadata";
+import {
+  Check,
+  Column,
+  DeleteDateColumn,
+  Entity,
+  JoinColumn,
+  ManyToOne,
+  OneToMany,
+  PrimaryGeneratedColumn,
+  type ColumnType,
+} from "typeorm";
+
+/**
+ * The contract's entities on tables of their own: every call makes fresh classes (named `Order`,
+ * `Customer`, `OrderLine`, as the events name them) mapped to tables suffixed with `suffix`.
+ * Every column has an explicit type: esbuild emits no decorator metadata.
+ */
+export function defineEntities(suffix: string, dateType: ColumnType) {
+  @Entity({ name: `customer_${suffix}` })
+  class Customer {
+    @PrimaryGeneratedColumn({ type: "integer" }) id!: number;
+    @Column({ type: "varchar", length: 120, unique: true }) email!: string;
+    @Column({ type: "varchar", length: 120 }) passwordHash!: string;
+  }
+
+  @Entity({ name: `order_${suffix}` })
+  @Check(`qty >= 0`)
+  class Order {
+    @PrimaryGeneratedColumn({ type: "integer" }) id!: number;
+    @Column({ type: "varchar", length: 60, unique: true }) number!: string;
+    @Column({ type: "integer" }) qty!: number;
+    @Column({ type: "integer", nullable: true }) customerId!: number | null;
+    @ManyToOne(() => Customer, { nullable: true }) @JoinColumn({ name: "customerId" }) customer?: Customer | null;
+    @Column({ type: "varchar", length: 120, nullable: true }) note!: string | null;
+    @DeleteDateColumn({ type: dateType, nullable: true }) deletedAt?: Date | null;
+    @OneToMany(() => OrderLine, (line) => line.order, { cascade: true }) lines?: OrderLine[];
+  }
+
+  @Entity({ name: `line_${suffix}` })
+  class OrderLine {
+    @PrimaryGeneratedColumn({ type: "integer" }) id!: number;
+    @Column({ type: "varchar", length: 60 }) sku!: string;
+    @Column({ type: "integer" }) qty!: number;
+    @ManyToOne(() => Order, (order) => order.lines, { onDelete: "CASCADE" }) @JoinColumn({ name: "orderId" }) order?: Order;
+  }
+
+  return { Customer, Order, OrderLine, tables: [`line_${suffix}`, `order_${suffix}`, `customer_${suffix}`] };
+}
+
+/** The classes `defineEntities` returns. */
+export type Entities = ReturnType<typeof defineEntities>;

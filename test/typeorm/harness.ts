@@ -1,0 +1,67 @@
+import type { Koper } from "@koper/core";
+import { koperTypeorm } from "@koper/typeorm";
+import { MoreThanOrEqual, type DataSource, type EntityManager } from "typeorm";
+import type { AdapterHarness, HarnessFactory, OrderOps, OrderRow } from "../contract/harness.ts";
+import { dropAndClose, makeDataSource, type Database } from "./databases.ts";
+import type { Entities } from "./entities.ts";
+
+/** The contract's harness for TypeORM on `db`: `save`/`remove` for row writes, `update`/`delete` for bulk. */
+export function typeormHarness(db: Database): HarnessFactory {
+  return async (koper: Koper): Promise<AdapterHarness> => {
+    const { dataSource, entities } = makeDataSource(db);
+    await dataSource.initialize();
+    await addMissingCheck(db, dataSource, entities);
+    const handle = koperTypeorm(dataSource, koper);
+    return {
+      ...ops(dataSource.manager, entities),
+      orm: "typeorm",
+      capabilities: { failedStatementAbortsTransaction: db.name === "postgres", checkConstraints: true },
+      transaction: (fn) => dataSource.transaction((manager) => fn(ops(manager, entities))),
+      findOrder: async (id) => plain(await dataSource.manager.findOneBy(entities.Order, { id })),
+      findOrderByNumber: async (number) => plain(await dataSource.manager.findOneBy(entities.Order, { number })),
+      close: async () => {
+        handle.detach();
+        await dropAndClose(dataSource, entities);
+      },
+    };
+  };
+}
+
+function ops(manager: EntityManager, { Order, Customer }: Entities): OrderOps {
+  return {
+    insertOrder: async (order) => plain(await manager.save(manager.create(Order, { customerId: null, note: null, ...order })))!,
+    insertOrderWithoutNumber: (qty) => manager.save(manager.create(Order, { qty, number: null as unknown as string })),
+    updateOrder: async (id, changes) => {
+      const order = await manager.findOneByOrFail(Order, { id });
+      await manager.save(Object.assign(order, changes));
+    },
+    deleteOrder: async (id) => {
+      await manager.remove(await manager.findOneByOrFail(Order, { id }));
+    },
+    bulkUpdateOrders: async (minQty, note) => {
+      await manager.update(Order, { qty: MoreThanOrEqual(minQty) }, { note });
+    },
+    bulkDeleteOrders: async (minQty) => {
+      await manager.delete(Order, { qty: MoreThanOrEqual(minQty) });
+    },
+    insertCustomer: async (customer) => {
+      const saved = await manager.save(manager.create(Customer, customer));
+      return { id: saved.id, email: saved.email, passwordHash: saved.passwordHash };
+    },
+    deleteCustomer: async (id) => {
+      await manager.remove(await manager.findOneByOrFail(Customer, { id }));
+    },
+    savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, { Order, Customer } as Entities))),
+  };
+}
+
+function plain(order: { id: number; number: string; qty: number; customerId: number | null; note: string | null } | null): OrderRow | null {
+  return order && { id: order.id, number: order.number, qty: order.qty, customerId: order.customerId, note: order.note };
+}
+
+// TypeORM's schema sync skips @Check on MySQL/MariaDB; MariaDB enforces CHECK, so add it by hand.
+async function addMissingCheck(db: Database, dataSource: DataSource, entities: Entities): Promise<void> {
+  if (db.name !== "mariadb") return;
+  const table = dataSource.getMetadata(entities.Order).tableName;
+  await dataSource.query(`ALTER TABLE \`${table}\` ADD CONSTRAINT \`chk_${table}_qty\` CHECK (qty >= 0)`);
+}
