@@ -6,15 +6,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { dataListener, Koper, type OutgoingMessage } from "@koper/core";
 import { KafkaTransport } from "@koper/kafka";
 import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
+import "../test/support/quiet-kafkajs.ts";
 import { fmt, report } from "./support.ts";
 
-// kafkajs 2.2.4 calls setTimeout(-1 - Date.now()) when its request queue is idle, and Node 24 warns
-// about the negative delay once per process: harmless, and not ours to print. Drop only that warning.
-const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
-  const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-  if (type !== "TimeoutNegativeWarning") emitWarning(warning, ...rest);
-}) as typeof process.emitWarning;
 
 const EVENTS = 40_000;
 const BATCH = 500;

@@ -1,25 +1,14 @@
 import { dataListener, type Koper } from "@koper/core";
-import { startBroker, type Broker } from "@koper/kafka-broker";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { koperFor, spawnFixture, uniqueName, until } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { brokerPerTest, koperFor, spawnFixture, uniqueName, until } from "./support.ts";
 
 describe("KafkaTransport: across processes", () => {
-  let broker: Broker;
-  const kopers: Koper[] = [];
-
-  beforeEach(async () => {
-    broker = await startBroker({ port: 0 });
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(kopers.splice(0).map((k) => k.stop()));
-    await broker.stop();
-  });
+  const env = brokerPerTest();
 
   it("a data listener here receives the events of writes made in another process", async () => {
     const prefix = uniqueName("xproc");
-    const koper = koperFor(broker.brokers, { topics: { prefix }, kafka: { partitions: 3 } });
-    kopers.push(koper);
+    const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 3 } });
+    env.kopers.push(koper);
     const received = new Map<number, { pid: number; service: string | undefined }>();
     koper.register(
       dataListener<{ id: number; pid: number }>()({
@@ -31,7 +20,7 @@ describe("KafkaTransport: across processes", () => {
     await koper.start();
 
     const count = 250;
-    const child = spawnFixture("publisher.ts", { BROKERS: broker.brokers.join(","), PREFIX: prefix, COUNT: String(count), BATCH: "50" });
+    const child = spawnFixture("publisher.ts", { BROKERS: env.broker.brokers.join(","), PREFIX: prefix, COUNT: String(count), BATCH: "50" });
     expect(await child.exited).toBe(0);
     expect(child.lines).toContain(`published ${count}`);
 

@@ -1,28 +1,17 @@
 import { dataListener, deadLetterTopic, Headers, type DataEvent, type Koper } from "@koper/core";
-import { startBroker, type Broker } from "@koper/kafka-broker";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { koperFor, produceRaw, readTopic, uniqueName, until } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { brokerPerTest, koperFor, produceRaw, readTopic, uniqueName, until } from "./support.ts";
 
 function orderDraft(id: number) {
   return { entity: "Order", action: "insert" as const, key: { id }, data: { id }, source: { orm: "test" } };
 }
 
 describe("KafkaTransport: dead letters", () => {
-  let broker: Broker;
-  const kopers: Koper[] = [];
-
-  beforeEach(async () => {
-    broker = await startBroker({ port: 0 });
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(kopers.splice(0).map((k) => k.stop()));
-    await broker.stop();
-  });
+  const env = brokerPerTest();
 
   it("sends a message that is not a Koper envelope to <topic>.dlq with the reason, and keeps consuming", async () => {
-    const koper = koperFor(broker.brokers, { topics: { prefix: uniqueName("poison") } });
-    kopers.push(koper);
+    const koper = koperFor(env.broker.brokers, { topics: { prefix: uniqueName("poison") } });
+    env.kopers.push(koper);
     const handled: number[] = [];
     koper.register(
       dataListener<{ id: number }>()({ entity: "Order", group: uniqueName("g"), onInsertOrder: (order) => void handled.push(order.id) }),
@@ -32,7 +21,7 @@ describe("KafkaTransport: dead letters", () => {
 
     await koper.capture.record(undefined, orderDraft(1));
     const garbage = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff]);
-    await produceRaw(broker.brokers, topic, [
+    await produceRaw(env.broker.brokers, topic, [
       { key: "Order:x", value: garbage },
       { key: "Order:y", value: JSON.stringify({ hello: "not an event" }) },
     ]);
@@ -41,7 +30,7 @@ describe("KafkaTransport: dead letters", () => {
     await until(() => handled.length >= 2, () => `both valid events (got ${handled.join(",")})`);
     expect(handled.sort()).toEqual([1, 2]);
 
-    const dead = await readTopic(broker.brokers, deadLetterTopic(topic), 2);
+    const dead = await readTopic(env.broker.brokers, deadLetterTopic(topic), 2);
     expect(dead).toHaveLength(2);
     const byKey = new Map(dead.map((m) => [m.key, m]));
     const first = byKey.get("Order:x")!;
@@ -56,11 +45,11 @@ describe("KafkaTransport: dead letters", () => {
   });
 
   it("retries a throwing handler with backoff, then dead-letters it with attempts and origin headers", async () => {
-    const koper = koperFor(broker.brokers, {
+    const koper = koperFor(env.broker.brokers, {
       topics: { prefix: uniqueName("retry") },
       retry: { retries: 3, initialDelayMs: 5, maxDelayMs: 20 },
     });
-    kopers.push(koper);
+    env.kopers.push(koper);
     const attempts = new Map<number, number>();
     const handled: number[] = [];
     let poisonEvent: DataEvent | undefined;
@@ -85,7 +74,7 @@ describe("KafkaTransport: dead letters", () => {
     for (const id of [7, 13, 14]) await koper.capture.record(undefined, orderDraft(id));
 
     await until(() => handled.includes(14) && handled.includes(7), () => `orders 7 and 14 (got ${handled.join(",")})`);
-    const [dead] = await readTopic(broker.brokers, deadLetterTopic(topic), 1);
+    const [dead] = await readTopic(env.broker.brokers, deadLetterTopic(topic), 1);
     expect(attempts.get(13)).toBe(4);
     expect(attempts.get(7)).toBe(3);
     expect(handled).not.toContain(13);
@@ -97,7 +86,7 @@ describe("KafkaTransport: dead letters", () => {
     // Origin points at the very record in the source topic.
     const partition = Number(dead!.headers[Headers.originalPartition]);
     const offset = dead!.headers[Headers.originalOffset]!;
-    const source = broker.records(topic, partition);
+    const source = env.broker.records(topic, partition);
     const original = source.find((r) => String(r.offset) === offset);
     expect(original?.key?.toString()).toBe("Order:13");
   });

@@ -1,20 +1,9 @@
 import { dataListener, type Koper } from "@koper/core";
-import { startBroker, type Broker } from "@koper/kafka-broker";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { koperFor, uniqueName, until } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { brokerPerTest, koperFor, uniqueName, until } from "./support.ts";
 
 describe("KafkaTransport: consumer groups", () => {
-  let broker: Broker;
-  const kopers: Koper[] = [];
-
-  beforeEach(async () => {
-    broker = await startBroker({ port: 0 });
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(kopers.splice(0).map((k) => k.stop()));
-    await broker.stop();
-  });
+  const env = brokerPerTest();
 
   it("gives every event to each of two listener groups, and commits each group's progress", async () => {
     const prefix = uniqueName("groups");
@@ -23,13 +12,13 @@ describe("KafkaTransport: consumer groups", () => {
     const received = new Map(groups.map((g) => [g, [] as number[]]));
     // Two processes' worth: each group lives in its own Koper instance.
     for (const group of groups) {
-      const koper = koperFor(broker.brokers, { topics: { prefix }, kafka: { partitions: 2 } });
-      kopers.push(koper);
+      const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 2 } });
+      env.kopers.push(koper);
       koper.register(dataListener<{ id: number }>()({ entity: "Order", group, onInsertOrder: (o) => void received.get(group)!.push(o.id) }));
       await koper.start();
     }
-    const publisher = koperFor(broker.brokers, { topics: { prefix } });
-    kopers.push(publisher);
+    const publisher = koperFor(env.broker.brokers, { topics: { prefix } });
+    env.kopers.push(publisher);
     for (let first = 0; first < count; first += 50) {
       const tx = {};
       publisher.capture.begin(tx);
@@ -45,10 +34,10 @@ describe("KafkaTransport: consumer groups", () => {
       expect([...new Set(received.get(group))].sort((a, b) => a - b)).toEqual(expected);
     }
     // stop() finishes and commits before leaving: each group's committed offsets cover the whole topic.
-    await Promise.all(kopers.splice(0).map((k) => k.stop()));
+    await Promise.all(env.kopers.splice(0).map((k) => k.stop()));
     const topic = publisher.topicFor("Order");
-    const ends = broker.offsets(topic).map((p) => [`${topic}/${p.partition}`, p.highWatermark] as const);
-    for (const group of groups) expect(Object.fromEntries(broker.committedOffsets(group))).toEqual(Object.fromEntries(ends));
+    const ends = env.broker.offsets(topic).map((p) => [`${topic}/${p.partition}`, p.highWatermark] as const);
+    for (const group of groups) expect(Object.fromEntries(env.broker.committedOffsets(group))).toEqual(Object.fromEntries(ends));
   });
 
   it("finishes and commits in-flight work before a rebalance moves partitions to a new member", { timeout: 60_000 }, async () => {
@@ -57,8 +46,8 @@ describe("KafkaTransport: consumer groups", () => {
     const count = 200;
     const handledBy = new Map<number, string[]>();
     const member = (name: string) => {
-      const koper = koperFor(broker.brokers, { topics: { prefix }, kafka: { partitions: 4 } });
-      kopers.push(koper);
+      const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 4 } });
+      env.kopers.push(koper);
       koper.register(
         dataListener<{ id: number }>()({
           entity: "Order",

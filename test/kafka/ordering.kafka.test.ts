@@ -1,25 +1,14 @@
 import { dataListener, type Koper } from "@koper/core";
-import { startBroker, type Broker } from "@koper/kafka-broker";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { koperFor, uniqueName, until } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { brokerPerTest, koperFor, uniqueName, until } from "./support.ts";
 
 describe("KafkaTransport: ordering per key", () => {
-  let broker: Broker;
-  const kopers: Koper[] = [];
-
-  beforeEach(async () => {
-    broker = await startBroker({ port: 0 });
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(kopers.splice(0).map((k) => k.stop()));
-    await broker.stop();
-  });
+  const env = brokerPerTest();
 
   it("keeps each key's events in order across 4 partitions, with keys handled concurrently", async () => {
     const prefix = uniqueName("order");
-    const koper = koperFor(broker.brokers, { topics: { prefix }, kafka: { partitions: 4 } });
-    kopers.push(koper);
+    const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 4 } });
+    env.kopers.push(koper);
     const seen = new Map<number, number[]>();
     koper.register(
       dataListener<{ id: number; step: number }>()({
@@ -63,7 +52,7 @@ describe("KafkaTransport: ordering per key", () => {
     for (let id = 0; id < keys; id++) expect(seen.get(id), `steps of key ${id}`).toEqual(expected);
 
     const topic = koper.topicFor("Order");
-    const offsets = broker.offsets(topic);
+    const offsets = env.broker.offsets(topic);
     expect(offsets).toHaveLength(4);
     // Keys really spread over partitions: ordering held across them, not on one log.
     expect(offsets.filter((p) => p.highWatermark > 0).length).toBeGreaterThan(1);

@@ -2,16 +2,34 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Koper, type KoperOptions } from "@koper/core";
+import { startBroker, type Broker } from "@koper/kafka-broker";
+import { afterEach, beforeEach } from "vitest";
 import { KafkaTransport, type KafkaTransportOptions } from "@koper/kafka";
 import { Kafka, logLevel, Partitioners, type Consumer, type KafkaConfig } from "kafkajs";
 
-// kafkajs 2.2.4 calls setTimeout(-1 - Date.now()) when its request queue is idle, and Node 24 warns
-// about the negative delay once per process. The noise is kafkajs's: drop only it.
-const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
-  const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-  if (type !== "TimeoutNegativeWarning") emitWarning(warning, ...rest);
-}) as typeof process.emitWarning;
+
+/**
+ * A fresh embedded broker for each test of the calling `describe`, stopped after it together with
+ * every Koper the test pushed onto `kopers`.
+ */
+export function brokerPerTest(): { readonly broker: Broker; readonly kopers: Koper[] } {
+  let broker: Broker | undefined;
+  const kopers: Koper[] = [];
+  beforeEach(async () => {
+    broker = await startBroker({ port: 0 });
+  });
+  afterEach(async () => {
+    await Promise.allSettled(kopers.splice(0).map((k) => k.stop()));
+    await broker?.stop();
+  });
+  return {
+    get broker() {
+      if (!broker) throw new Error("brokerPerTest(): the broker exists only inside a test");
+      return broker;
+    },
+    kopers,
+  };
+}
 
 /** A name no other test uses (topics, groups, topic prefixes). */
 export function uniqueName(prefix: string): string {

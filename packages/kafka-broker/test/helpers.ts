@@ -2,13 +2,6 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Kafka, logLevel, Partitioners, type KafkaConfig, type Producer, type ProducerConfig } from "kafkajs";
 
-// kafkajs 2.2.4 calls setTimeout(-1 - Date.now()) when its request queue is idle, and Node 24 warns
-// about the negative delay once per process. The noise is kafkajs's, not the broker's: drop only it.
-const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
-  const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-  if (type !== "TimeoutNegativeWarning") emitWarning(warning, ...rest);
-}) as typeof process.emitWarning;
 
 /** A name no other test uses, e.g. for topics and groups. */
 export function uniqueName(prefix: string): string {
