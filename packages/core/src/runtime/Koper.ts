@@ -33,6 +33,10 @@ export interface KoperOptions {
   concurrency?: number;
   /** How long `stop()` waits for in-flight work. Default 10,000 ms. */
   stopDeadlineMs?: number;
+  /** Messages the producer queues before publishers wait (backpressure). Default 10,000. */
+  maxQueuedMessages?: number;
+  /** Most messages the producer puts in one transport call. Default 1,000. */
+  maxBatchMessages?: number;
 }
 
 type State = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -57,8 +61,7 @@ export class Koper {
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
-    const maxPayloadBytes = options.maxPayloadBytes ?? 1_000_000;
-    if (!(maxPayloadBytes > 0)) throw ConfigError.invalidOption("maxPayloadBytes", "expected a positive number");
+    const maxPayloadBytes = positive("maxPayloadBytes", options.maxPayloadBytes ?? 1_000_000);
     this.transport = options.transport ?? new InProcessTransport();
     this.#lifecycle = new Lifecycle(options.clientId ?? "koper");
     this.#topicFor = topicResolver(options.topics);
@@ -69,6 +72,8 @@ export class Koper {
       metrics: this.#metrics,
       lifecycle: this.#lifecycle,
       ready: () => this.#ready(),
+      maxQueuedMessages: positive("maxQueuedMessages", options.maxQueuedMessages ?? 10_000),
+      maxBatchMessages: positive("maxBatchMessages", options.maxBatchMessages ?? 1_000),
     });
     this.sender = this.#producer;
     this.capture = new ChangeCapture(this.#producer, { service: options.service, redact: options.redact });
@@ -123,8 +128,10 @@ export class Koper {
     const handles = this.#handles;
     this.#handles = [];
     const finish = async () => {
+      await this.#producer.flush();
       if (handles.length > 0) await this.transport.drain?.();
       await Promise.all(handles.map((h) => h.close()));
+      await this.#producer.flush(); // dead letters written by the last handlers
     };
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), deadlineMs)));
@@ -173,3 +180,7 @@ export class Koper {
   }
 }
 
+function positive(option: string, value: number): number {
+  if (!(value > 0)) throw ConfigError.invalidOption(option, `expected a positive number, got ${value}`);
+  return value;
+}

@@ -4,11 +4,12 @@ import { encode } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
 import { validateTopic } from "../envelope/topics.ts";
-import { PublishError } from "../errors.ts";
+import { isKoperError, PublishError } from "../errors.ts";
 import type { Lifecycle } from "../observability/Lifecycle.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
 import { CONTENT_TYPE, Headers } from "./headers.ts";
+import { SendQueue } from "./SendQueue.ts";
 
 /** Options of `sender.send`. */
 export interface SendOptions {
@@ -31,14 +32,27 @@ interface ProducerDeps {
   lifecycle: Lifecycle;
   /** Connects the transport once; rejects when Koper is stopped. */
   ready: () => Promise<void>;
+  /** Messages queued before publishers wait. */
+  maxQueuedMessages: number;
+  /** Most messages in one transport call. */
+  maxBatchMessages: number;
 }
 
 /** The one producer of a Koper instance: data events from the capture, plain messages from the sender. */
 export class Producer implements CaptureSink, MessageSender {
   readonly #deps: ProducerDeps;
 
+  readonly #queue: SendQueue;
+
   constructor(deps: ProducerDeps) {
     this.#deps = deps;
+    this.#queue = new SendQueue(
+      async (messages) => {
+        await deps.ready();
+        await deps.transport.send(messages);
+      },
+      { maxQueued: deps.maxQueuedMessages, maxBatch: deps.maxBatchMessages },
+    );
   }
 
   async send(topic: string, payload: unknown, options: SendOptions = {}): Promise<string> {
@@ -55,19 +69,21 @@ export class Producer implements CaptureSink, MessageSender {
         [Headers.sentAt]: String(now()),
       },
     };
-    await this.#deps.ready();
     try {
-      await this.#deps.transport.send([message]);
+      await (await this.#queue.enqueue([message])).done;
     } catch (error) {
       this.#deps.metrics.count("publishFailed");
-      throw PublishError.transportFailed(topic, error);
+      throw asPublishError(topic, error);
     }
     this.#deps.metrics.count("published");
     this.#deps.lifecycle.emit("published", "producer", { topic, ids: [id], count: 1 });
     return id;
   }
 
-  /** Publishes data events as one transport batch. Never rejects: failures become lifecycle events. */
+  /**
+   * Queues data events for one transport batch, in order behind everything published before;
+   * resolves once they are queued. Never rejects: failures become lifecycle events.
+   */
   async publish(events: DataEvent[]): Promise<void> {
     const messages: OutgoingMessage[] = [];
     const sent: DataEvent[] = [];
@@ -83,13 +99,21 @@ export class Producer implements CaptureSink, MessageSender {
       }
     }
     if (messages.length === 0) return;
-    try {
-      await this.#deps.ready();
-      await this.#deps.transport.send(messages);
-    } catch (error) {
-      for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, PublishError.transportFailed(topic, error));
-      return;
-    }
+    const { done } = await this.#queue.enqueue(messages);
+    done.then(
+      () => this.#sent(messages, sent),
+      (error: unknown) => {
+        for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, asPublishError(topic, error));
+      },
+    );
+  }
+
+  /** Resolves when everything queued so far has been sent or reported failed. */
+  flush(): Promise<void> {
+    return this.#queue.flush();
+  }
+
+  #sent(messages: OutgoingMessage[], sent: DataEvent[]): void {
     this.#deps.metrics.count("published", sent.length);
     for (const event of sent) {
       this.#deps.metrics.latency("commit", event.time.occurred, event.time.committed);
@@ -113,8 +137,7 @@ export class Producer implements CaptureSink, MessageSender {
 
   /** Sends already-encoded messages (dead letters). Rejects on failure, so the caller can redeliver. */
   async sendRaw(messages: OutgoingMessage[]): Promise<void> {
-    await this.#deps.ready();
-    await this.#deps.transport.send(messages);
+    await (await this.#queue.enqueue(messages)).done;
   }
 
   #toMessage(topic: string, event: DataEvent): OutgoingMessage {
@@ -145,6 +168,11 @@ export class Producer implements CaptureSink, MessageSender {
       console.error(`[koper] ${events.length} event(s) for "${topic}" were not published: ${err.message}`);
     }
   }
+}
+
+// A transport's own Koper error (e.g. Kafka's, with its `retriable`) says more than a wrapper would.
+function asPublishError(topic: string, error: unknown): Error {
+  return isKoperError(error) ? error : PublishError.transportFailed(topic, error);
 }
 
 /** Entity + primary key: all events of one row share a key, so they stay in order. */
