@@ -410,6 +410,28 @@ describe("stop, lifecycle, metrics", () => {
     expect(got).toHaveLength(200);
   });
 
+  it("lets a second stop() wait for the first to finish", async () => {
+    const topic = unique("t");
+    const gate = deferred();
+    let finished = false;
+    const koper = new Koper().register(
+      listen({
+        topic,
+        onMessage: async () => {
+          await gate.promise;
+          finished = true;
+        },
+      }),
+    );
+    await koper.start();
+    await koper.sender.send(topic, "x");
+    const first = koper.stop();
+    const second = koper.stop().then(() => finished);
+    gate.resolve();
+    expect(await second).toBe(true);
+    await first;
+  });
+
   it("gives up on a handler that never returns when the deadline passes, with a typed error", async () => {
     const topic = unique("t");
     const started = deferred();

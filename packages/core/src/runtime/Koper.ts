@@ -58,6 +58,7 @@ export class Koper {
   #handles: SubscriptionHandle[] = [];
   #connected: Promise<void> | undefined;
   #state: State = "idle";
+  #stopping: Promise<void> | undefined;
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
@@ -121,8 +122,12 @@ export class Koper {
    * Stops gracefully: takes no new messages, lets in-flight ones finish (in-process: drains what was
    * accepted), commits, closes the transport. Rejects with `StopError` if the deadline passed first.
    */
-  async stop(options: { deadlineMs?: number } = {}): Promise<void> {
-    if (this.#state === "stopped" || this.#state === "stopping") return;
+  stop(options: { deadlineMs?: number } = {}): Promise<void> {
+    // A second call (a signal handler, a test's afterEach) waits for the same stop.
+    return (this.#stopping ??= this.#stop(options));
+  }
+
+  async #stop(options: { deadlineMs?: number }): Promise<void> {
     this.#state = "stopping";
     const deadlineMs = options.deadlineMs ?? this.#options.stopDeadlineMs ?? 10_000;
     const handles = this.#handles;
