@@ -50,8 +50,10 @@ export class ListenerBinding {
       topics: this.spec.topics,
       maxInFlight: this.spec.concurrency,
       handle: (message) => {
+        // Received when the transport hands it over; waiting behind its key counts as handling time.
+        const received = now();
         this.#inFlight++;
-        return this.#scheduler.run(message.key ?? NO_KEY, () => this.#process(message)).finally(() => this.#inFlight--);
+        return this.#scheduler.run(message.key ?? NO_KEY, () => this.#process(message, received)).finally(() => this.#inFlight--);
       },
     };
   }
@@ -61,8 +63,7 @@ export class ListenerBinding {
     return this.#inFlight;
   }
 
-  async #process(message: DeliveredMessage): Promise<void> {
-    const received = now();
+  async #process(message: DeliveredMessage, received: number): Promise<void> {
     let resolved: Resolved | null;
     try {
       resolved = this.spec.resolve(message);
