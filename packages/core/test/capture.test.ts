@@ -45,6 +45,7 @@ describe("ChangeCapture transactions", () => {
     expect(ids(published[0])).toEqual([1, 2]);
     const [a, b] = published[0]!;
     expect(a!.transaction.id).toBe(b!.transaction.id);
+    expect(a!.transaction.id).toBe(a!.id);
     expect([a!.transaction.position, b!.transaction.position]).toEqual([0, 1]);
     expect(a!.time.committed).toBeDefined();
     expect(capture.depth(tx)).toBe(0);
@@ -123,6 +124,7 @@ describe("ChangeCapture transactions", () => {
     await capture.record(undefined, draft(7));
     await capture.record({}, draft(8)); // a handle that was never begun is autocommit too
     expect(published.map(ids)).toEqual([[7], [8]]);
+    expect(published[0]![0]!.transaction).toEqual({ id: published[0]![0]!.id, position: 0 });
     expect(published[0]![0]!.time.committed).toBe(published[0]![0]!.time.occurred);
   });
 

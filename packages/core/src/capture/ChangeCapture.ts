@@ -1,5 +1,4 @@
 import type { DataEvent, EventError } from "../envelope/DataEvent.ts";
-import { newId } from "../envelope/ids.ts";
 import { CaptureError } from "../errors.ts";
 import { buildEvent, now, type BuildOptions, type ChangeDraft } from "./build-event.ts";
 import { toEventError, type DriverErrorInfo } from "./database-errors.ts";
@@ -21,7 +20,8 @@ interface Frame {
 }
 
 interface TxState {
-  id: string;
+  /** The id of the transaction's first event: unique and time-ordered, and costs no extra id. */
+  id: string | undefined;
   frames: Frame[];
 }
 
@@ -44,7 +44,7 @@ export class ChangeCapture {
   begin(tx: TxHandle): void {
     let state = this.#open.get(tx);
     if (!state) {
-      state = { id: newId(), frames: [] };
+      state = { id: undefined, frames: [] };
       this.#open.set(tx, state);
     }
     state.frames.push({ events: [], poisoned: false });
@@ -59,12 +59,16 @@ export class ChangeCapture {
   async record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> {
     const state = tx ? this.#open.get(tx) : undefined;
     if (!state) {
-      const event = buildEvent(draft, { id: newId(), position: 0 }, this.#options);
+      // A transaction of one statement: its id is the event's own (one id fewer per write).
+      const event = buildEvent(draft, { id: "", position: 0 }, this.#options);
+      event.transaction.id = event.id;
       event.time.committed = event.time.occurred;
       return this.#sink.publish([event]);
     }
     const position = state.frames.reduce((n, frame) => n + frame.events.length, 0);
-    top(state).events.push(buildEvent(draft, { id: state.id, position }, this.#options));
+    const event = buildEvent(draft, { id: "", position }, this.#options);
+    event.transaction.id = state.id ??= event.id;
+    top(state).events.push(event);
   }
 
   /**
@@ -73,11 +77,11 @@ export class ChangeCapture {
    */
   async fail(tx: TxHandle | undefined, draft: ChangeDraft, error: unknown, info?: DriverErrorInfo): Promise<void> {
     const state = tx ? this.#open.get(tx) : undefined;
-    const transaction = state
-      ? { id: state.id, position: state.frames.reduce((n, frame) => n + frame.events.length, 0) }
-      : { id: newId(), position: 0 };
+    const position = state ? state.frames.reduce((n, frame) => n + frame.events.length, 0) : 0;
     const eventError: EventError = toEventError(error, info);
-    return this.#sink.publish([buildEvent(draft, transaction, this.#options, eventError)]);
+    const event = buildEvent(draft, { id: "", position }, this.#options, eventError);
+    event.transaction.id = state ? (state.id ??= event.id) : event.id;
+    return this.#sink.publish([event]);
   }
 
   /**

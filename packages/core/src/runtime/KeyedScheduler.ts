@@ -14,13 +14,12 @@ export class KeyedScheduler {
   run(key: string, task: () => Promise<void>): Promise<void> {
     const previous = this.#tails.get(key);
     const current = previous ? previous.then(task, task) : task();
-    const tail = current.then(noop, noop);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
+    // The tail settles after `current`, whatever its outcome, and forgets the key if nothing queued behind.
+    const settle = () => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
+    };
+    const tail: Promise<void> = current.then(settle, settle);
+    this.#tails.set(key, tail);
     return current;
   }
 }
-
-function noop(): void {}

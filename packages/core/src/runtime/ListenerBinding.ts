@@ -78,6 +78,7 @@ export class ListenerBinding {
     const handled = now();
     this.spec.dedup?.add(resolved.id);
     this.#measure(resolved, received, handled);
+    if (!this.#deps.lifecycle.wants("handled")) return; // the hot path builds no payload nobody reads
     this.#deps.lifecycle.emit("handled", "consumer", {
       ...this.#delivery(message, resolved.id),
       attempts,

@@ -65,7 +65,8 @@ export class InProcessTransport implements Transport {
         if (this.#closed) throw PublishError.stopped();
       }
       const offset = log.base + log.entries.length;
-      log.entries.push({ ...message, partition: 0, offset: String(offset), timestamp: Date.now() });
+      const { topic, key, value, headers } = message;
+      log.entries.push({ topic, key, value, headers, partition: 0, offset: String(offset), timestamp: Date.now() });
     }
     for (const topic of new Set(messages.map((m) => m.topic))) this.#pumpAll(this.#log(topic));
   }
