@@ -56,7 +56,7 @@ export async function runTypeormBench(): Promise<void> {
   await benchOn("sqlite (sql.js)", { type: "sqljs" }, workloads(400, 4), 12);
   if (await reachable(5432)) {
     const pg: DataSourceOptions = { type: "postgres", host: "127.0.0.1", port: 5432, username: "postgres", password: "", database: "test" };
-    await benchOn("postgres", pg, workloads(120, 2), 11);
+    await benchOn("postgres", pg, workloads(300, 4), 9);
   } else {
     console.warn("  ⚠️  postgres not reachable on 127.0.0.1:5432: its TypeORM rounds are skipped");
   }
