@@ -168,7 +168,8 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     if (!draft) return;
     const recorded = this.deps.capture.record(runner, draft).catch(this.deps.onError);
     // Inside a transaction the event is buffered synchronously: TypeORM need not await anything.
-    // Autocommit writes publish now, and awaiting keeps the events of one row in order.
+    // An autocommit write is queued for publishing now; awaiting the queue (not the broker) makes
+    // the writer wait only when the producer's queue is full: backpressure.
     if (this.deps.capture.depth(runner) === 0) return recorded;
   }
 
