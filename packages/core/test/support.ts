@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { DataEvent } from "@koper/core";
+import { listen, type DataEvent, type MessageMeta } from "@koper/core";
 
 /** A topic or group name no other test uses. */
 export function unique(prefix: string): string {
@@ -32,4 +32,18 @@ export function orderDraft(id: number, action: DataEvent["action"] = "insert") {
     ...(action === "delete" ? { before: { id, qty: id } } : {}),
     source: { orm: "test" },
   };
+}
+
+/** Fast, deterministic retries for tests. */
+export const fastRetry = { retries: 2, initialDelayMs: 1, maxDelayMs: 5, jitter: 0 };
+
+/** A listener of `<topic>.dlq` in a group of its own, collecting what reaches the dead letter. */
+export function deadLetters(topic: string) {
+  const received: { payload: unknown; meta: MessageMeta }[] = [];
+  const listener = listen({
+    topic: `${topic}.dlq`,
+    group: unique("dlq"),
+    onMessage: (payload, meta) => void received.push({ payload, meta }),
+  });
+  return { listener, received };
 }
