@@ -70,7 +70,7 @@ export class Producer implements CaptureSink, MessageSender {
       },
     };
     try {
-      await (await this.#queue.enqueue([message])).done;
+      await this.#queue.send([message]);
     } catch (error) {
       this.#deps.metrics.count("publishFailed");
       throw asPublishError(topic, error);
@@ -84,7 +84,7 @@ export class Producer implements CaptureSink, MessageSender {
    * Queues data events for one transport batch, in order behind everything published before;
    * resolves once they are queued. Never rejects: failures become lifecycle events.
    */
-  async publish(events: DataEvent[]): Promise<void> {
+  publish(events: DataEvent[]): Promise<void> {
     const messages: OutgoingMessage[] = [];
     const sent: DataEvent[] = [];
     const published = now();
@@ -98,14 +98,11 @@ export class Producer implements CaptureSink, MessageSender {
         this.#failed(topic, [event], error);
       }
     }
-    if (messages.length === 0) return;
-    const { done } = await this.#queue.enqueue(messages);
-    done.then(
-      () => this.#sent(messages, sent),
-      (error: unknown) => {
-        for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, asPublishError(topic, error));
-      },
-    );
+    if (messages.length === 0) return Promise.resolve();
+    return this.#queue.enqueue(messages, (error) => {
+      if (error === undefined) return this.#sent(messages, sent);
+      for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, asPublishError(topic, error));
+    });
   }
 
   /** Resolves when everything queued so far has been sent or reported failed. */
@@ -136,8 +133,8 @@ export class Producer implements CaptureSink, MessageSender {
   }
 
   /** Sends already-encoded messages (dead letters). Rejects on failure, so the caller can redeliver. */
-  async sendRaw(messages: OutgoingMessage[]): Promise<void> {
-    await (await this.#queue.enqueue(messages)).done;
+  sendRaw(messages: OutgoingMessage[]): Promise<void> {
+    return this.#queue.send(messages);
   }
 
   #toMessage(topic: string, event: DataEvent): OutgoingMessage {

@@ -1,16 +1,14 @@
 import type { OutgoingMessage } from "../transports/Transport.ts";
 
+/** Told how the send of a queued batch ended: no error, or the transport's. */
+export type SendOutcome = (error?: unknown) => void;
+
 interface Entry {
   messages: OutgoingMessage[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  outcome: SendOutcome;
 }
 
-/** What `enqueue` gives back once the messages are queued: the outcome of their send. */
-export interface Queued {
-  /** Resolves when the transport accepted the messages, rejects with its error. */
-  done: Promise<void>;
-}
+const ROOM = Promise.resolve();
 
 /**
  * The producer's pipeline: sends in the order messages were queued, one transport call at a time,
@@ -33,18 +31,23 @@ export class SendQueue {
     this.#maxBatch = options.maxBatch;
   }
 
-  /** Queues `messages` behind everything queued before; waits first while the queue is full. */
-  async enqueue(messages: OutgoingMessage[]): Promise<Queued> {
-    while (this.#queued >= this.#maxQueued) await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
-    let entry!: Entry;
-    const done = new Promise<void>((resolve, reject) => (entry = { messages, resolve, reject }));
-    this.#entries.push(entry);
-    this.#queued += messages.length;
-    if (!this.#active) {
-      this.#active = true;
-      this.#running = this.#run();
+  /**
+   * Queues `messages` behind everything queued before; `outcome` is called once their send ends.
+   * Resolves once they are queued: at once, unless the queue is full (then it waits for room).
+   */
+  enqueue(messages: OutgoingMessage[], outcome: SendOutcome): Promise<void> {
+    if (this.#queued < this.#maxQueued) {
+      this.#push(messages, outcome);
+      return ROOM; // the common case allocates no promise
     }
-    return { done };
+    return this.#enqueueWhenRoom(messages, outcome);
+  }
+
+  /** Queues `messages` and resolves when the transport accepted them, or rejects with its error. */
+  send(messages: OutgoingMessage[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      void this.enqueue(messages, (error) => (error === undefined ? resolve() : reject(error)));
+    });
   }
 
   /** Resolves when everything queued so far has been sent (or has failed). */
@@ -52,18 +55,33 @@ export class SendQueue {
     while (this.#active) await this.#running;
   }
 
+  async #enqueueWhenRoom(messages: OutgoingMessage[], outcome: SendOutcome): Promise<void> {
+    while (this.#queued >= this.#maxQueued) await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+    this.#push(messages, outcome);
+  }
+
+  #push(messages: OutgoingMessage[], outcome: SendOutcome): void {
+    this.#entries.push({ messages, outcome });
+    this.#queued += messages.length;
+    if (!this.#active) {
+      this.#active = true;
+      this.#running = this.#run();
+    }
+  }
+
   async #run(): Promise<void> {
     try {
       // Let the writes of the current tick join the first request.
-      await Promise.resolve();
+      await ROOM;
       while (this.#entries.length > 0) {
         const batch = this.#take();
+        let failure: { error: unknown } | undefined;
         try {
-          await this.#send(batch.flatMap((entry) => entry.messages));
-          for (const entry of batch) entry.resolve();
+          await this.#send(batch.length === 1 ? batch[0]!.messages : batch.flatMap((entry) => entry.messages));
         } catch (error) {
-          for (const entry of batch) entry.reject(error);
+          failure = { error };
         }
+        for (const entry of batch) entry.outcome(failure ? (failure.error ?? new Error("send failed")) : undefined);
       }
     } finally {
       // In the same step as the last look at the queue: an enqueue after this starts a new run,
@@ -79,9 +97,10 @@ export class SendQueue {
       count += this.#entries[n]!.messages.length;
       n++;
     }
-    const batch = this.#entries.splice(0, n);
+    const batch = n === this.#entries.length ? this.#entries : this.#entries.slice(0, n);
+    this.#entries = n === this.#entries.length ? [] : this.#entries.slice(n);
     this.#queued -= count;
-    for (const wake of this.#spaceWaiters.splice(0)) wake();
+    if (this.#spaceWaiters.length > 0) for (const wake of this.#spaceWaiters.splice(0)) wake();
     return batch;
   }
 }
