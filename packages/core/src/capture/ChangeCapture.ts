@@ -58,17 +58,10 @@ export class ChangeCapture {
   /** Records a write: buffered when `tx` is open, published at once otherwise (autocommit). */
   async record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> {
     const state = tx ? this.#open.get(tx) : undefined;
-    if (!state) {
-      // A transaction of one statement: its id is the event's own (one id fewer per write).
-      const event = buildEvent(draft, { id: "", position: 0 }, this.#options);
-      event.transaction.id = event.id;
-      event.time.committed = event.time.occurred;
-      return this.#sink.publish([event]);
-    }
-    const position = state.frames.reduce((n, frame) => n + frame.events.length, 0);
-    const event = buildEvent(draft, { id: "", position }, this.#options);
-    event.transaction.id = state.id ??= event.id;
-    top(state).events.push(event);
+    const event = place(state, buildEvent(draft, UNPLACED, this.#options));
+    if (state) return void top(state).events.push(event);
+    event.time.committed = event.time.occurred;
+    return this.#sink.publish([event]);
   }
 
   /**
@@ -77,11 +70,8 @@ export class ChangeCapture {
    */
   async fail(tx: TxHandle | undefined, draft: ChangeDraft, error: unknown, info?: DriverErrorInfo): Promise<void> {
     const state = tx ? this.#open.get(tx) : undefined;
-    const position = state ? state.frames.reduce((n, frame) => n + frame.events.length, 0) : 0;
     const eventError: EventError = toEventError(error, info);
-    const event = buildEvent(draft, { id: "", position }, this.#options, eventError);
-    event.transaction.id = state ? (state.id ??= event.id) : event.id;
-    return this.#sink.publish([event]);
+    return this.#sink.publish([place(state, buildEvent(draft, UNPLACED, this.#options, eventError))]);
   }
 
   /**
@@ -132,6 +122,16 @@ export class ChangeCapture {
     state.frames.pop();
     if (state.frames.length === 0) this.#open.delete(tx);
   }
+}
+
+const UNPLACED: DataEvent["transaction"] = { id: "", position: 0 };
+
+// Sets an event's place in its transaction: the id is the transaction's first event's (outside a
+// transaction, the event's own: one id fewer per write); the position counts the events before it.
+function place(state: TxState | undefined, event: DataEvent): DataEvent {
+  if (!state) event.transaction = { id: event.id, position: 0 };
+  else event.transaction = { id: (state.id ??= event.id), position: state.frames.reduce((n, f) => n + f.events.length, 0) };
+  return event;
 }
 
 // Positions are final only now: rolled-back savepoints left gaps in the numbering.

@@ -8,23 +8,22 @@ let offset = POOL_SIZE;
 
 /** `size` cryptographically random bytes (a fresh copy, from a refilled pool). */
 export function randomBytesPooled(size: number): Uint8Array {
-  if (offset + size > POOL_SIZE) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const out = new Uint8Array(size);
-  out.set(pool.subarray(offset, offset + size));
-  offset += size;
-  return out;
+  const start = take(size);
+  return new Uint8Array(pool.subarray(start, start + size));
 }
 
 /** `size` random bytes as lowercase hex. */
 export function randomHex(size: number): string {
+  const start = take(size);
+  return pool.toString("hex", start, start + size);
+}
+
+// Where the next `size` unused bytes of the pool start, refilling it when they would run past its end.
+function take(size: number): number {
   if (offset + size > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;
   }
-  const hex = pool.toString("hex", offset, offset + size);
   offset += size;
-  return hex;
+  return offset - size;
 }
