@@ -1,7 +1,7 @@
 import type { Koper } from "@koper/core";
 import { koperTypeorm } from "@koper/typeorm";
-import { MoreThanOrEqual, type DataSource, type EntityManager } from "typeorm";
-import type { AdapterHarness, HarnessFactory, OrderOps, OrderRow } from "../contract/harness.ts";
+import { Brackets, MoreThanOrEqual, type DataSource, type EntityManager, type FindOptionsWhere } from "typeorm";
+import type { AdapterHarness, CustomerCriteria, HarnessFactory, OrderOps, OrderRow } from "../contract/harness.ts";
 import { dropAndClose, makeDataSource, type Database } from "./databases.ts";
 import type { Entities } from "./entities.ts";
 
@@ -51,8 +51,41 @@ function ops(manager: EntityManager, { Order, Customer }: Entities): OrderOps {
     deleteCustomer: async (id) => {
       await manager.remove(await manager.findOneByOrFail(Customer, { id }));
     },
+    insertCustomerWithoutEmail: (passwordHash) => manager.save(manager.create(Customer, { passwordHash, email: null as unknown as string })),
+    updateCustomer: async (id, changes) => {
+      const customer = await manager.findOneByOrFail(Customer, { id });
+      await manager.save(Object.assign(customer, changes));
+    },
+    bulkUpdateCustomers: async (criteria, set) => {
+      await manager.update(Customer, customerWhere(criteria), set);
+    },
+    bulkDeleteCustomers: async (criteria) => {
+      await manager.delete(Customer, customerWhere(criteria));
+    },
+    builderUpdateCustomers: async (criteria, set) => {
+      const qb = manager.createQueryBuilder().update(Customer).set(set);
+      const { anyOf, ...all } = criteria;
+      const column = (field: string) => manager.connection.driver.escape(field);
+      let n = 0;
+      for (const [field, value] of Object.entries(all)) qb.andWhere(`${column(field)} = :p${n}`, { [`p${n++}`]: value });
+      if (anyOf) {
+        qb.andWhere(new Brackets((or) => {
+          for (const group of anyOf) {
+            or.orWhere(new Brackets((and) => {
+              for (const [field, value] of Object.entries(group)) and.andWhere(`${column(field)} = :p${n}`, { [`p${n++}`]: value });
+            }));
+          }
+        }));
+      }
+      await qb.execute();
+    },
     savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, { Order, Customer } as Entities))),
   };
+}
+
+// TypeORM's OR is an array of conditions: the fields every group must match go into each.
+function customerWhere({ anyOf, ...all }: CustomerCriteria): FindOptionsWhere<{ email: string; passwordHash: string }> | FindOptionsWhere<{ email: string; passwordHash: string }>[] {
+  return anyOf ? anyOf.map((group) => ({ ...all, ...group })) : all;
 }
 
 function plain(order: { id: number; number: string; qty: number; customerId: number | null; note: string | null } | null): OrderRow | null {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Koper } from "@koper/core";
 import type { DataSource, EntityMetadata } from "typeorm";
+import { rememberCriteria } from "./criteria.ts";
 import { DraftFactory, type SourceInfo } from "./drafts.ts";
 import { TypeormAdapterError } from "./errors.ts";
 import { FailureTrackingSubscriber } from "./FailureTrackingSubscriber.ts";
@@ -34,6 +35,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
 
   if (dataSource.isInitialized) checkNames(dataSource, options); // before changing anything
   const subscriber = makeSubscriber(dataSource, koper, options);
+  rememberCriteria(dataSource.manager);
   const restore: (() => void)[] = [];
   for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => quiet.run(true, () => original(...args))));
   const add = () => (dataSource.subscribers as unknown[]).push(subscriber);
