@@ -1,9 +1,10 @@
 import type { Koper } from "@koper/core";
 import { koperTypeorm } from "@koper/typeorm";
-import { Brackets, MoreThanOrEqual, type DataSource, type EntityManager, type FindOptionsWhere } from "typeorm";
+import type { DataSource, EntityManager, FindOptionsWhere } from "typeorm";
 import type { AdapterHarness, CustomerCriteria, HarnessFactory, OrderOps, OrderRow } from "../contract/harness.ts";
 import { dropAndClose, makeDataSource, type Database } from "./databases.ts";
 import type { Entities } from "./entities.ts";
+import type { TypeormModule } from "./orm.ts";
 
 /** The contract's harness for TypeORM on `db`: `save`/`remove` for row writes, `update`/`delete` for bulk. */
 export function typeormHarness(db: Database): HarnessFactory {
@@ -13,10 +14,10 @@ export function typeormHarness(db: Database): HarnessFactory {
     await addMissingCheck(db, dataSource, entities);
     const handle = koperTypeorm(dataSource, koper);
     return {
-      ...ops(dataSource.manager, entities),
+      ...ops(dataSource.manager, entities, db.orm),
       orm: "typeorm",
       capabilities: { failedStatementAbortsTransaction: db.name === "postgres", checkConstraints: true },
-      transaction: (fn) => dataSource.transaction((manager) => fn(ops(manager, entities))),
+      transaction: (fn) => dataSource.transaction((manager) => fn(ops(manager, entities, db.orm))),
       findOrder: async (id) => plain(await dataSource.manager.findOneBy(entities.Order, { id })),
       findOrderByNumber: async (number) => plain(await dataSource.manager.findOneBy(entities.Order, { number })),
       close: async () => {
@@ -27,7 +28,8 @@ export function typeormHarness(db: Database): HarnessFactory {
   };
 }
 
-function ops(manager: EntityManager, { Order, Customer }: Entities): OrderOps {
+function ops(manager: EntityManager, { Order, Customer }: Entities, orm: TypeormModule): OrderOps {
+  const { Brackets, MoreThanOrEqual } = orm;
   return {
     insertOrder: async (order) => plain(await manager.save(manager.create(Order, { customerId: null, note: null, ...order })))!,
     insertOrderWithoutNumber: (qty) => manager.save(manager.create(Order, { qty, number: null as unknown as string })),
@@ -79,7 +81,7 @@ function ops(manager: EntityManager, { Order, Customer }: Entities): OrderOps {
       }
       await qb.execute();
     },
-    savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, { Order, Customer } as Entities))),
+    savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, { Order, Customer } as Entities, orm))),
   };
 }
 

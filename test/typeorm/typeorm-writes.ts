@@ -1,4 +1,3 @@
-import { MoreThan, QueryFailedError } from "typeorm";
 import { describe, expect, it } from "vitest";
 import type { Database } from "./databases.ts";
 import { num, useSetup } from "./setup.ts";
@@ -7,6 +6,7 @@ import { num, useSetup } from "./setup.ts";
 export function runTypeormWrites(db: Database): void {
   describe.skipIf(db.skip !== undefined)(`typeorm writes: ${db.name}`, () => {
     const { setup } = useSetup(db);
+    const { MoreThan, QueryFailedError } = db.orm;
 
     it("a cascade save publishes one event per row, in one transaction", async () => {
       const { koper, orders, lines, dataSource, entities } = await setup();
