@@ -78,6 +78,7 @@ function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperType
     softRemoveAs: options.softRemoveAs ?? "update",
     abortsTransaction: abortsTransaction(dataSource, options.failedStatementAbortsTransaction),
     rowsModified: rowsModifiedOf(dataSource),
+    lookupJoinColumns: options.lookupJoinColumns ?? true,
     onError: options.onError ?? ((error) => console.error("[koper/typeorm] a hook failed; the write itself is unaffected:", error)),
   });
 }
