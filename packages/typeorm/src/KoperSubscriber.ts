@@ -153,7 +153,12 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   afterRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, databaseEntity, entityId, queryRunner } = event;
     const junction = junctionOf(metadata);
-    if (junction) return this.#record(queryRunner, metadata, undefined, () => this.deps.drafts.junction(metadata, junction, "delete", entityId, entity));
+    if (junction) {
+      return this.#record(queryRunner, metadata, undefined, () => {
+        const draft = this.deps.drafts.junction(metadata, junction, "delete", entityId, entity) ?? this.#bulk(queryRunner, metadata, "delete", undefined);
+        return draft && { ...draft, entity: junction.name };
+      });
+    }
     return this.#record(queryRunner, metadata, entity, () => {
       if (!databaseEntity && !entity && entityId === undefined) return this.#bulk(queryRunner, metadata, "delete", undefined);
       const found = this.#joinColumns.get((databaseEntity ?? entity)!);
