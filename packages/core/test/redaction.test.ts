@@ -46,6 +46,15 @@ describe("redaction of criteria", () => {
     expect(JSON.stringify(published)).not.toMatch(/h[0-3]|[a-d]@x\.io|0612345678/);
   });
 
+  it("a relation filter (another entity's fields) masks every field redacted on any entity; the entity's own fields stay", async () => {
+    const { capture: c, published } = capture({ redact: { ...redact, Card: ["cvv"] } });
+    await c.record(undefined, { ...bulkDraft({ kind: "where", where: { $or: [{ title: "t" }, { author: { passwordHash: "h1", name: "ann", cards: { some: { cvv: "123" } } } }] } }), entity: "Article" });
+    expect(published[0]!.bulk!.criteria).toEqual({
+      kind: "where",
+      where: { $or: [{ title: "t" }, { author: { passwordHash: MASK, name: "ann", cards: { some: { cvv: MASK } } } }] },
+    });
+  });
+
   it("SQL criteria: a parameter bound to a redacted column is masked, one whose column is unknown too, literals as well", async () => {
     const { capture: c, published } = capture({ redact });
     await c.record(undefined, bulkDraft({
@@ -63,10 +72,14 @@ describe("redaction of criteria", () => {
     expect(published[1]!.bulk!.criteria).toEqual({ kind: "sql", sql: `"username" = ?`, parameters: [MASK] });
   });
 
-  it("an entity without rules keeps its criteria as they are, minus the adapter's column hints", async () => {
+  it("an entity without rules keeps what is known to be its own, and hides what may be another entity's", async () => {
     const { capture: c, published } = capture({ redact });
-    await c.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ?", parameters: [1], columns: ["a"] }), entity: "Order" });
-    expect(published[0]!.bulk!.criteria).toEqual({ kind: "sql", sql: "a = ?", parameters: [1] });
+    await c.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ? AND x.h = ?", parameters: [1, "h1"], columns: ["a", undefined] }), entity: "Order" });
+    await c.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ?", parameters: [1] }), entity: "Order" });
+    expect(published[0]!.bulk!.criteria).toEqual({ kind: "sql", sql: "a = ? AND x.h = ?", parameters: [1, MASK] });
+    const { capture: plain, published: out } = capture({});
+    await plain.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ?", parameters: [1] }), entity: "Order" });
+    expect(out[0]!.bulk!.criteria).toEqual({ kind: "sql", sql: "a = ?", parameters: [1] });
   });
 });
 
