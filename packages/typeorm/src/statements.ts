@@ -128,12 +128,22 @@ export function setColumns(sql: string): string[] {
   return columns;
 }
 
+/** A successful write statement as the subscriber keeps it; `update` caches what `isUpdateOf` parsed. */
+export interface SeenWrite {
+  sql: string;
+  parameters: readonly unknown[] | undefined;
+  update?: { table: string; bound: Set<unknown> } | null;
+}
+
 /** True for a successful UPDATE of `table` that bound every value of `key`: the statement of that row's update. */
-export function isUpdateOf(write: { sql: string; parameters: readonly unknown[] | undefined }, table: string, key: Record<string, unknown>): boolean {
-  const statement = parseWrite(write.sql, write.parameters, null);
-  if (!statement || statement.action !== "update" || statement.table !== table) return false;
-  const bound = new Set(statement.parameters.map(comparable));
-  return Object.values(key).every((value) => bound.has(comparable(value)));
+export function isUpdateOf(write: SeenWrite, table: string, key: Record<string, unknown>): boolean {
+  if (write.update === undefined) {
+    // Parsed once: a large cascade save asks every statement of its operation, once per row.
+    const statement = parseWrite(write.sql, write.parameters, null);
+    write.update = statement?.action === "update" ? { table: statement.table, bound: new Set(statement.parameters.map(comparable)) } : null;
+  }
+  const update = write.update;
+  return update !== null && update.table === table && Object.values(key).every((value) => update.bound.has(comparable(value)));
 }
 
 function comparable(value: unknown): unknown {
