@@ -108,3 +108,16 @@ describe("redaction of failures", () => {
     expect(bulk.message).toBe(`value ${MASK} and ${MASK} refused`);
   });
 });
+
+describe("bulk criteria on the wire", () => {
+  it("the schema takes the two kinds and null, and refuses criteria without a kind", async () => {
+    const { DataEvent } = await import("@koper/core");
+    const { capture: c, published } = capture({});
+    await c.record(undefined, bulkDraft({ kind: "where", where: { $or: [{ a: 1 }] } }));
+    await c.record(undefined, bulkDraft({ kind: "sql", sql: "a = $1", parameters: [1] }));
+    await c.record(undefined, bulkDraft(null));
+    for (const event of published) expect(() => DataEvent.parse(JSON.parse(JSON.stringify(event)))).not.toThrow();
+    const legacy = { ...published[0]!, bulk: { criteria: { where: "a = $1", parameters: [1] }, affected: 1 } };
+    expect(() => DataEvent.parse(JSON.parse(JSON.stringify(legacy)))).toThrow();
+  });
+});
