@@ -83,6 +83,15 @@ describe("redaction of criteria", () => {
   });
 });
 
+describe("redaction of keys", () => {
+  it("a redacted field in the primary key is masked there (never removed: the key keeps its shape)", async () => {
+    const { capture: c, published } = capture({ redact });
+    await c.record(undefined, { entity: "User", action: "insert", key: { email: "a@x.io", tenant: 1 }, data: { email: "a@x.io", tenant: 1 }, source: { orm: "test" } });
+    expect(published[0]!.key).toEqual({ email: MASK, tenant: 1 });
+    expect(published[0]!.data).toEqual({ email: MASK, tenant: 1 });
+  });
+});
+
 describe("redaction of failures", () => {
   const fail = async (draft: ChangeDraft, message: string, detail?: string) => {
     const { capture: c, published } = capture({ redact });

@@ -30,6 +30,8 @@ export interface Redactor {
   /** True when the entity has rules at all. */
   readonly active: boolean;
   row(row: Row): Row;
+  /** A primary key's redacted parts masked, never removed: the key keeps its shape (and routing, its row's order). */
+  key(key: Row): Row;
   criteria(criteria: CriteriaDraft | null): BulkCriteria | null;
   /** The values of redacted fields in `row` (and nested criteria), as text, for `scrub`. */
   collect(value: unknown, into: Set<string>): void;
@@ -38,6 +40,7 @@ export interface Redactor {
 const IDENTITY: Redactor = {
   active: false,
   row: (row) => row,
+  key: (key) => key,
   criteria: (criteria) => (criteria && criteria.kind === "sql" ? { kind: "sql", sql: criteria.sql, parameters: criteria.parameters } : criteria),
   collect: () => {},
 };
@@ -64,9 +67,11 @@ function makeRedactor(options: RedactOptions, entity: string): Redactor {
   const rules = new Map<string, RedactRule>(
     Array.isArray(spec) ? spec.map((field) => [field, "remove"]) : Object.entries(spec as Record<string, RedactRule>),
   );
+  const keyRules = new Map<string, RedactRule>([...rules].map(([field, rule]) => [field, rule === "remove" ? "mask" : rule]));
   return {
     active: rules.size > 0,
     row: rules.size > 0 ? (row) => redactRow(row, rules) : (row) => row,
+    key: (key) => redactRow(key, keyRules),
     criteria: (criteria) => redactCriteria(criteria, rules, elsewhere),
     collect: (value, into) => collectSecrets(value, rules, into),
   };
