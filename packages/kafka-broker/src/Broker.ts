@@ -149,8 +149,8 @@ export class Broker {
 
   /** Records held in one partition, decoded (gzip and uncompressed batches only). */
   records(topic: string, partition = 0): StoredRecord[] {
-    const batches = this.state.topics.get(topic)?.partitions[partition]?.batches ?? [];
-    return batches.flatMap((batch) => decodeRecordBatch(batch.bytes));
+    const held = this.state.topics.get(topic)?.partitions[partition];
+    return held ? [...held.batches()].flatMap((batch) => decodeRecordBatch(batch)) : [];
   }
 
   /** Offsets committed by a group, keyed "topic/partition". */

@@ -26,14 +26,15 @@ describe("Partition", () => {
     expect(p.inRange(3)).toBe(false);
   });
 
-  it("drops the oldest batches beyond its byte budget and moves the log start offset", () => {
-    const size = batch("x").length;
-    const p = new Partition(0, size * 3, false);
-    for (let i = 0; i < 10; i++) p.append(batch(`${i}`));
-    expect(p.batches).toHaveLength(3);
-    expect(p.logStartOffset).toBe(7);
-    expect(p.inRange(6)).toBe(false);
-    expect(p.inRange(7)).toBe(true);
+  it("drops the oldest segments beyond its memory budget and moves the log start offset", () => {
+    const p = new Partition(0, 16 * 1024, false);
+    for (let i = 0; i < 2_000; i++) p.append(batch(`${i}`));
+    expect(p.sizeBytes).toBeLessThanOrEqual(16 * 1024);
+    expect(p.logStartOffset).toBeGreaterThan(0);
+    expect(p.batchCount).toBe(2_000 - p.logStartOffset);
+    expect(p.inRange(p.logStartOffset - 1)).toBe(false);
+    expect(p.inRange(p.logStartOffset)).toBe(true);
+    expect(Number(p.read(p.logStartOffset, 1)[0]!.readBigInt64BE(0))).toBe(p.logStartOffset);
   });
 
   it("returns the first placement of a retried idempotent batch instead of appending it twice", () => {
