@@ -7,6 +7,9 @@ import { decodeRecordBatch, type StoredRecord } from "./protocol/records.ts";
 import { BrokerState } from "./state/BrokerState.ts";
 import type { TopicConfig } from "./state/Topic.ts";
 
+// Kafka's message.max.bytes default: 1 MiB of records plus the 12-byte log overhead.
+const KAFKA_MESSAGE_MAX_BYTES = 1_048_588;
+
 /** Options of {@link startBroker}. */
 export interface BrokerOptions {
   /** TCP port; 0 (default) picks a free one. */
@@ -27,6 +30,14 @@ export interface BrokerOptions {
   readonly logAppendTime?: boolean;
   /** Largest request frame accepted; bigger ones close the connection. Default 100 MiB, as Kafka. */
   readonly maxRequestBytes?: number;
+  /** Largest record batch accepted (`message.max.bytes`); bigger ones get MESSAGE_TOO_LARGE. Default 1048588, as Kafka. */
+  readonly maxMessageBytes?: number;
+  /** Largest replication factor CreateTopics accepts; default 1, the number of brokers, as Kafka. */
+  readonly maxReplicationFactor?: number;
+  /** Response bytes queued for one client beyond which its requests are not read until it catches up. Default 16 MiB. */
+  readonly maxConnectionQueuedBytes?: number;
+  /** Close a connection with no traffic and nothing running for this long (`connections.max.idle.ms`). Default 600000. */
+  readonly connectionsMaxIdleMs?: number;
   /** Data of a stopped broker to serve again (topics, offsets, producer ids): how a restart keeps state. */
   readonly state?: BrokerState;
   /** Receives diagnostic lines (closed connections and why); silent by default. */
@@ -79,13 +90,18 @@ export class Broker {
     this.topicDefaults = {
       maxPartitionBytes: positive("maxPartitionBytes", options.maxPartitionBytes, 64 * 1024 * 1024),
       logAppendTime: options.logAppendTime ?? false,
+      maxMessageBytes: positive("maxMessageBytes", options.maxMessageBytes, KAFKA_MESSAGE_MAX_BYTES),
     };
     this.log = options.log ?? (() => {});
     this.state = options.state ?? new BrokerState();
     if (this.state.inUse) throw BrokerError.stateInUse();
-    const maxFrame = positive("maxRequestBytes", options.maxRequestBytes, 100 * 1024 * 1024);
+    const limits = {
+      maxFrameBytes: positive("maxRequestBytes", options.maxRequestBytes, 100 * 1024 * 1024),
+      maxQueuedBytes: positive("maxConnectionQueuedBytes", options.maxConnectionQueuedBytes, 16 * 1024 * 1024),
+      idleMs: positive("connectionsMaxIdleMs", options.connectionsMaxIdleMs, 600_000),
+    };
     this.server = createServer((socket: Socket) => {
-      const connection = new Connection(socket, (frame) => dispatch(this.context, frame, this.log), maxFrame, this.log);
+      const connection = new Connection(socket, (frame) => dispatch(this.context, frame, this.log), limits, this.log);
       this.connections.add(connection);
       socket.on("close", () => this.connections.delete(connection));
     });
@@ -107,6 +123,8 @@ export class Broker {
       defaultPartitions: this.defaultPartitions,
       autoCreateTopics: this.options.autoCreateTopics ?? true,
       topicDefaults: this.topicDefaults,
+      maxReplicationFactor: positive("maxReplicationFactor", this.options.maxReplicationFactor, 1),
+      log: this.log,
       stopping: this.stopController.signal,
     };
     // Session and rebalance timeouts are checked on a short tick; unref'd so it never holds the process.
