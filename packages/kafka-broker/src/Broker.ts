@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { BrokerContext } from "./apis/context.ts";
 import { dispatch } from "./apis/dispatch.ts";
-import { Connection } from "./Connection.ts";
+import { Connection, type ConnectionStats } from "./Connection.ts";
 import { BrokerError } from "./errors.ts";
 import { decodeRecordBatch, type StoredRecord } from "./protocol/records.ts";
 import { BrokerState } from "./state/BrokerState.ts";
@@ -169,6 +169,11 @@ export class Broker {
   records(topic: string, partition = 0): StoredRecord[] {
     const held = this.state.topics.get(topic)?.partitions[partition];
     return held ? [...held.batches()].flatMap((batch) => decodeRecordBatch(batch)) : [];
+  }
+
+  /** What each open connection holds (queued response bytes, held and running requests). */
+  connectionStats(): ConnectionStats[] {
+    return [...this.connections].map((c) => c.stats());
   }
 
   /** Offsets committed by a group, keyed "topic/partition". */

@@ -12,6 +12,18 @@ export interface ConnectionLimits {
   readonly idleMs: number;
 }
 
+/** What one connection holds right now, for tests and diagnostics. */
+export interface ConnectionStats {
+  /** Response bytes written to the socket and not yet taken by the client, plus ready responses not yet written. */
+  readonly queuedBytes: number;
+  /** Requests read but not started because the client is not reading its responses. */
+  readonly heldRequests: number;
+  /** Requests being handled (long polls, joins waiting for a rebalance). */
+  readonly runningRequests: number;
+  /** Whether reading from this client is paused (backpressure). */
+  readonly paused: boolean;
+}
+
 /**
  * One client connection: assembles size-prefixed frames (each byte copied once), starts handling
  * each as it arrives (so a heartbeat refreshes its session even behind a long-polling fetch), and
@@ -103,6 +115,16 @@ export class Connection {
     if (this.running > 0) return;
     this.log(`closing connection idle for ${this.limits.idleMs} ms (connections.max.idle.ms)`);
     this.socket.destroy();
+  }
+
+  /** What the connection holds right now. */
+  stats(): ConnectionStats {
+    return {
+      queuedBytes: this.socket.writableLength + this.readyBytes,
+      heldRequests: this.held.length,
+      runningRequests: this.running,
+      paused: this.socket.isPaused(),
+    };
   }
 
   /** Closes the socket at once. */
