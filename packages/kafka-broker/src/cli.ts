@@ -38,12 +38,28 @@ async function main(): Promise<void> {
   const broker = await startBroker(options);
   // Tests and scripts read this line to learn the port when started with --port 0.
   console.log(`koper-kafka-broker listening on ${broker.brokers[0]}`);
-  const shutdown = (signal: string) => {
-    console.log(`koper-kafka-broker: ${signal} received, stopping`);
+  let stopping = false;
+  const shutdown = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`koper-kafka-broker: ${reason}, stopping`);
     void broker.stop().then(() => process.exit(0));
   };
-  process.once("SIGINT", () => shutdown("SIGINT"));
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  // Output to a parent that is gone must not turn a clean stop into a crash.
+  process.stdout.on("error", () => {});
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => shutdown(`${signal} received`));
+  watchParent(() => shutdown("the process that started it exited"));
+}
+
+// `npx koper-kafka-broker` runs the bin under `npm exec` and `sh -c`: a SIGTERM to npx ends the
+// wrapper, not this process, which would keep the port forever. When the parent goes away the
+// process is re-parented, so a changed ppid means whoever launched the broker is gone.
+function watchParent(onGone: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) onGone();
+  }, 200);
+  timer.unref();
 }
 
 main().catch((error: unknown) => {
