@@ -40,12 +40,9 @@ export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): P
         deps.limit.release();
         break;
       }
-      outcomes.push(
-        handleOne(batch.topic, batch.partition, message, deps).then((ok) => {
-          if (!ok) failed = true;
-          return ok;
-        }),
-      );
+      // `failed` is set before the slot is released, so the loop hands out nothing after a rejection:
+      // the key's next message to run is the redelivered one (KeyedScheduler holds back what was queued).
+      outcomes.push(handleOne(batch.topic, batch.partition, message, deps, () => (failed = true)));
     }
     const done = contiguousDone(await Promise.all(outcomes));
     if (done > 0) await commit(payload, batch.messages[done - 1]!);
@@ -57,7 +54,7 @@ export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): P
 }
 
 // Resolves true when the runtime is done with the message, false when it must come again.
-function handleOne(topic: string, partition: number, message: KafkaMessage, deps: BatchDeps): Promise<boolean> {
+function handleOne(topic: string, partition: number, message: KafkaMessage, deps: BatchDeps, onRejected: () => void): Promise<boolean> {
   let handling: Promise<void>;
   try {
     handling = deps.subscription.handle(toDeliveredMessage(topic, partition, message));
@@ -70,13 +67,11 @@ function handleOne(topic: string, partition: number, message: KafkaMessage, deps
       return true;
     },
     (error: unknown) => {
+      onRejected();
       deps.limit.release();
-      deps.logger().error("Message could be neither handled nor dead-lettered; it will be delivered again", {
-        topic,
-        partition,
-        offset: message.offset,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      const context = { topic, partition, offset: message.offset, error: error instanceof Error ? error.message : String(error) };
+      if ((error as { code?: unknown })?.code === "redelivery_pending") deps.logger().debug("Message held behind a rejected one of its key; it will be delivered again", context);
+      else deps.logger().error("Message could be neither handled nor dead-lettered; it will be delivered again", context);
       return false;
     },
   );
