@@ -127,6 +127,7 @@ export class Broker {
       log: this.log,
       stopping: this.stopController.signal,
     };
+    for (const group of this.state.groups.values()) group.resume();
     // Session and rebalance timeouts are checked on a short tick; unref'd so it never holds the process.
     this.sweeper = setInterval(() => {
       for (const group of this.state.groups.values()) group.tick();

@@ -62,6 +62,7 @@ export class KafkaSubscription implements SubscriptionHandle {
       logger: () => consumer.logger(),
       heartbeatEveryMs: Math.max(100, Math.floor((settings.consumer.heartbeatInterval ?? DEFAULT_HEARTBEAT_MS) / 2)),
       redeliveryDelayMs: 1000,
+      finished: new Map<string, bigint>(),
     };
     await consumer.run({
       // Offsets are committed by the batch handler, only up to messages the runtime finished.
