@@ -5,6 +5,7 @@ import { Connection, type ConnectionStats } from "./Connection.ts";
 import { BrokerError } from "./errors.ts";
 import { decodeRecordBatch, type StoredRecord } from "./protocol/records.ts";
 import { BrokerState } from "./state/BrokerState.ts";
+import { DataDir } from "./store/DataDir.ts";
 import type { TopicConfig } from "./state/Topic.ts";
 
 // Kafka's message.max.bytes default: 1 MiB of records plus the 12-byte log overhead.
@@ -40,6 +41,10 @@ export interface BrokerOptions {
   readonly connectionsMaxIdleMs?: number;
   /** Data of a stopped broker to serve again (topics, offsets, producer ids): how a restart keeps state. */
   readonly state?: BrokerState;
+  /** Keep topics, logs, committed offsets and producer ids in this directory, so they survive a process restart. */
+  readonly dataDir?: string;
+  /** With `dataDir`: how often written data is fsynced, in ms. Default 1000. */
+  readonly fsyncIntervalMs?: number;
   /** Receives diagnostic lines (closed connections and why); silent by default. */
   readonly log?: (line: string) => void;
 }
@@ -79,6 +84,7 @@ export class Broker {
   private readonly defaultPartitions: number;
   private readonly topicDefaults: TopicConfig;
   private readonly log: (line: string) => void;
+  private readonly store: DataDir | undefined;
   private ctx: BrokerContext | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
@@ -93,7 +99,14 @@ export class Broker {
       maxMessageBytes: positive("maxMessageBytes", options.maxMessageBytes, KAFKA_MESSAGE_MAX_BYTES),
     };
     this.log = options.log ?? (() => {});
-    this.state = options.state ?? new BrokerState();
+    if (options.state && options.dataDir !== undefined) throw BrokerError.invalidOption("state", "a BrokerState", "either state or dataDir, not both");
+    if (options.dataDir !== undefined) {
+      const opened = DataDir.open(options.dataDir, positive("fsyncIntervalMs", options.fsyncIntervalMs, 1000));
+      this.state = opened.state;
+      this.store = opened.store;
+    } else {
+      this.state = options.state ?? new BrokerState();
+    }
     if (this.state.inUse) throw BrokerError.stateInUse();
     const limits = {
       maxFrameBytes: positive("maxRequestBytes", options.maxRequestBytes, 100 * 1024 * 1024),
@@ -110,7 +123,10 @@ export class Broker {
   /** @internal Binds the server; called by startBroker. */
   async listen(port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once("error", (error) => reject(BrokerError.listenFailed(this.host, port, error)));
+      this.server.once("error", (error) => {
+        this.closeStore();
+        reject(BrokerError.listenFailed(this.host, port, error));
+      });
       this.server.listen(port, this.host, () => resolve());
     });
     this.state.inUse = true;
@@ -186,6 +202,12 @@ export class Broker {
     return result;
   }
 
+  // Flushes and unlocks the data directory; the state stays usable in memory only.
+  private closeStore(): void {
+    this.store?.close();
+    this.state.store = undefined;
+  }
+
   /** Closes the server and every connection; idempotent. Data stays in `state` for a restart. */
   stop(): Promise<void> {
     this.stopped ??= new Promise<void>((resolve) => {
@@ -195,6 +217,7 @@ export class Broker {
       for (const connection of this.connections) connection.close();
       this.connections.clear();
       this.server.close(() => {
+        this.closeStore();
         this.state.inUse = false;
         resolve();
       });

@@ -75,6 +75,45 @@ describe("koper-kafka-broker CLI", () => {
     expect(await first.exit).toBe(0);
   });
 
+  it("keeps topics (with their partition count), data and offsets across a restart with --data-dir", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "koper-cli-data-"));
+    try {
+      const topic = uniqueName("cli-durable");
+      const first = await startCli(["--port", "0", "--data-dir", dir, "--fsync-interval-ms", "100"]);
+      const kafka = kafkaFor([first.address]);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+      await admin.disconnect();
+      const producer = producerFor(kafka);
+      await producer.connect();
+      await producer.send({ topic, messages: [{ key: "a", value: "kept" }] });
+      await producer.disconnect();
+      first.child.kill("SIGTERM");
+      expect(await first.exit).toBe(0);
+
+      const second = await startCli(["--port", "0", "--data-dir", dir]);
+      const again = kafkaFor([second.address]);
+      const admin2 = again.admin();
+      await admin2.connect();
+      const metadata = await admin2.fetchTopicMetadata({ topics: [topic] });
+      await admin2.disconnect();
+      expect(metadata.topics[0]!.partitions).toHaveLength(3);
+      const seen: string[] = [];
+      const consumer = again.consumer({ groupId: uniqueName("g"), maxWaitTimeInMs: 100 });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }: EachMessagePayload) => void seen.push(String(message.value)) });
+      await until(() => seen.length === 1, "the message kept across the restart");
+      await consumer.disconnect();
+      expect(seen).toEqual(["kept"]);
+      second.child.kill("SIGTERM");
+      expect(await second.exit).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("stops when npx is sent SIGTERM, though npm exec and sh -c stand between them", { timeout: 120_000 }, async () => {
     // The package as npm installs it: built dist/, a node_modules/.bin link, run with npx.
     const root = mkdtempSync(join(tmpdir(), "koper-npx-"));

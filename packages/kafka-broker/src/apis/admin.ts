@@ -81,7 +81,7 @@ export const handleDeleteTopics: ApiHandler = (ctx, header, body) => {
   const w = new Writer();
   if (header.apiVersion >= 1) w.int32(0); // throttle_time_ms
   w.array(names, (tw, name) => {
-    tw.string(name).int16(ctx.state.topics.delete(name) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    tw.string(name).int16(ctx.state.deleteTopic(name) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
   return w;
 };

@@ -36,6 +36,8 @@ export class Group {
   constructor(
     /** Group id. */
     readonly groupId: string,
+    /** Told of every stored commit (the data directory's offset log). */
+    private readonly onCommit: (topic: string, partition: number, offset: CommittedOffset) => void = () => {},
   ) {}
 
   /** Handles JoinGroup; resolves when the rebalance completes (or at once on errors and fast paths). */
@@ -223,6 +225,7 @@ export class Group {
     let byPartition = this.offsets.get(topic);
     if (!byPartition) this.offsets.set(topic, (byPartition = new Map()));
     byPartition.set(partition, offset);
+    this.onCommit(topic, partition, offset);
   }
 
   private removeMember(member: Member, now: number): void {
