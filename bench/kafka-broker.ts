@@ -106,12 +106,13 @@ function partitionOf(broker: Broker, topic: string) {
 
 async function appendsWithManyBatches(held: number): Promise<void> {
   const sample = smallBatch(0).length;
-  // A budget that holds `held` batches by raw bytes, so every later append drops the oldest one.
-  const broker = await startBroker({ port: 0, maxPartitionBytes: held * sample });
+  const broker = await startBroker({ port: 0, maxPartitionBytes: 1024 * MiB });
   try {
     const partition = partitionOf(broker, "many");
     const batch = smallBatch(1);
     for (let i = 0; i < held; i++) partition.append(batch);
+    // The budget is now exactly what the log holds, so every later append drops the oldest data.
+    partition.maxBytes = partition.sizeBytes;
     const appends = 20_000;
     const started = performance.now();
     let i = 0;
