@@ -2,6 +2,9 @@
 import { parseArgs } from "node:util";
 import { startBroker, type BrokerOptions } from "./Broker.ts";
 
+// Read before anything else: whoever launched the broker (see watchParent).
+const LAUNCHER_PID = process.ppid;
+
 const USAGE = `Usage: koper-kafka-broker [--port 9092] [--host 127.0.0.1] [--partitions 1] [--max-partition-bytes N]
        [--max-message-bytes 1048588] [--max-replication-factor 1] [--connections-max-idle-ms 600000]
        [--data-dir DIR [--fsync-interval-ms 1000]] [--no-auto-create] [--verbose]
@@ -72,10 +75,11 @@ async function main(): Promise<void> {
 // `npx koper-kafka-broker` runs the bin under `npm exec` and `sh -c`: a SIGTERM to npx ends the
 // wrapper, not this process, which would keep the port forever. When the parent goes away the
 // process is re-parented, so a changed ppid means whoever launched the broker is gone.
+// The launcher is taken at module load, not here: a launcher killed as soon as "listening" is printed
+// could be gone already, and the re-parented ppid would then look like the launcher.
 function watchParent(onGone: () => void): void {
-  const parent = process.ppid;
   const timer = setInterval(() => {
-    if (process.ppid !== parent) onGone();
+    if (process.ppid !== LAUNCHER_PID) onGone();
   }, 200);
   timer.unref();
 }
