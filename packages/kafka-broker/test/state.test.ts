@@ -117,6 +117,20 @@ describe("Group", () => {
     expect(g.phase).toBe("Empty");
   });
 
+  it("keeps members and generation across a broker stop, giving each a full session to come back", async () => {
+    const g = new Group("g");
+    const a = await g.join(join("", { requireKnownMemberId: false }), 0);
+    await g.sync(a.generationId, a.memberId, new Map([[a.memberId, Buffer.from("p0")]]), 0);
+    g.shutdown();
+    g.resume(5_000); // restarted long after the member's last heartbeat
+    g.tick(5_500);
+    expect(g.checkCommit(a.generationId, a.memberId, 5_500)).toBe(ErrorCode.NONE);
+    expect(g.heartbeat(a.generationId, a.memberId, 5_600)).toBe(ErrorCode.NONE);
+    expect((await g.sync(a.generationId, a.memberId, new Map(), 5_600)).assignment.toString()).toBe("p0");
+    g.tick(7_000); // silent for a whole session after the restart: evicted as usual
+    expect(g.members.size).toBe(0);
+  });
+
   it("refuses members whose protocols share nothing with the group", async () => {
     const g = new Group("g");
     await g.join(join("", { requireKnownMemberId: false }), 0);
