@@ -23,7 +23,7 @@ export interface BrokerOptions {
   readonly nodeId?: number;
   /** Partitions of auto-created topics (and CreateTopics with -1); default 1. */
   readonly partitions?: number;
-  /** Create unknown topics on Metadata and Produce, as Kafka's auto.create.topics.enable; default true. */
+  /** Create unknown topics on Metadata (never on Produce), as Kafka's auto.create.topics.enable; default true. */
   readonly autoCreateTopics?: boolean;
   /** Memory budget per partition in bytes; the oldest batches are dropped beyond it. Default 64 MiB. */
   readonly maxPartitionBytes?: number;

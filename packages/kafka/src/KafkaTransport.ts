@@ -1,6 +1,6 @@
 import type { OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "@koper/core";
 import { CompressionTypes, Kafka, Partitioners, type Message, type Producer, type TopicMessages } from "kafkajs";
-import { KafkaTransportError } from "./errors.ts";
+import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
 import { KafkaSubscription } from "./KafkaSubscription.ts";
 import { toKafkaMessage } from "./messages.ts";
 import { describeBrokers, resolveOptions, type KafkaTransportOptions, type ResolvedOptions } from "./options.ts";
@@ -28,6 +28,8 @@ export class KafkaTransport implements Transport {
     this.#producer = this.kafka.producer({
       // The Java client's murmur2 partitioner: a key lands on the same partition as from other Kafka clients.
       createPartitioner: Partitioners.DefaultPartitioner,
+      // The transport creates its topics with `partitions`; a broker auto-creating one would use its own default.
+      ...(this.#options.createTopics ? { allowAutoTopicCreation: false } : {}),
       ...this.#options.producer,
       // Retries after a lost response must not write a message twice, nor out of order.
       idempotent: true,
@@ -53,10 +55,20 @@ export class KafkaTransport implements Transport {
     const topics = topicMessages.map((t) => t.topic);
     if (this.#options.createTopics) await this.#topics.ensure(topics);
     try {
-      await this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#options.compression ?? CompressionTypes.None });
+      await this.#sendBatch(topicMessages);
     } catch (error) {
-      throw KafkaTransportError.sendFailed(topics, error);
+      if (!this.#options.createTopics || !isUnknownTopic(error)) throw KafkaTransportError.sendFailed(topics, error);
+      // The broker lost topics this process created (an empty broker restarted): create them again, then resend once.
+      this.#topics.forget(topics);
+      await this.#topics.ensure(topics);
+      await this.#sendBatch(topicMessages).catch((again: unknown) => {
+        throw KafkaTransportError.sendFailed(topics, again);
+      });
     }
+  }
+
+  #sendBatch(topicMessages: TopicMessages[]): Promise<unknown> {
+    return this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#options.compression ?? CompressionTypes.None });
   }
 
   /** Joins `subscription.group` as a new member and starts handing its messages to the runtime. */
@@ -64,7 +76,13 @@ export class KafkaTransport implements Transport {
     if (this.#closed) throw KafkaTransportError.closed();
     // Created up front with the configured partitions, not auto-created by the subscribe with the broker's default.
     if (this.#options.createTopics) await this.#topics.ensure(subscription.topics);
-    const member = await KafkaSubscription.start(this.kafka, subscription, this.#options);
+    // A member whose topics vanished (an empty broker restarted) has them created again, then kafkajs restarts it.
+    const recreate = (topics: readonly string[]) => {
+      if (!this.#options.createTopics) return;
+      this.#topics.forget(topics);
+      void this.#topics.ensure(topics)?.catch(() => {});
+    };
+    const member = await KafkaSubscription.start(this.kafka, subscription, this.#options, recreate);
     this.#members.add(member);
     return {
       close: async () => {

@@ -20,6 +20,11 @@ export function retriableOf(cause: unknown): boolean {
   return typeof error.code === "string" && TRANSIENT_SOCKET_CODES.has(error.code);
 }
 
+/** Whether a kafkajs error comes down to a topic the broker does not have (UNKNOWN_TOPIC_OR_PARTITION). */
+export function isUnknownTopic(error: unknown): boolean {
+  return (innermostOf(error) as { type?: unknown } | null)?.type === "UNKNOWN_TOPIC_OR_PARTITION";
+}
+
 function innermostOf(error: unknown): unknown {
   let current = error;
   // Bounded: a cause chain could loop.

@@ -19,7 +19,9 @@ function failed(index: number, errorCode: ErrorCode): PartitionResult {
 
 // Kafka validates the whole request for a partition before appending any of it.
 function appendTo(ctx: BrokerContext, topicName: string, index: number, records: Buffer | null): PartitionResult {
-  const topic = lookupTopic(ctx, topicName, true);
+  // Kafka creates topics on Metadata only; a Produce to an unknown topic is refused, so a client
+  // that knew the topic (its broker restarted empty) finds out instead of writing to a 1-partition copy.
+  const topic = lookupTopic(ctx, topicName, false);
   if (typeof topic === "number") return failed(index, topic);
   const partition = topic.partitions[index];
   if (!partition) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
