@@ -2,6 +2,8 @@
 // whether another client's round trip gets through meanwhile), appends/s once a partition holds
 // 600k small batches, and what RSS a full partition budget really costs.
 import { connect, type Socket } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { encodeRecordBatch, startBroker, type Broker, type BrokerOptions } from "@koper/kafka-broker";
 import { fmt, report } from "./support.ts";
 
@@ -52,23 +54,31 @@ function open(port: number): Promise<Socket> {
   });
 }
 
-// Resolves on the first complete response frame.
-function firstResponse(socket: Socket): Promise<void> {
+// Resolves with the first complete response frame (after its size and correlation id).
+function firstResponse(socket: Socket): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
     let got = 0;
-    let need = -1;
     socket.on("data", (chunk: Buffer) => {
-      if (need < 0 && chunk.length >= 4) need = chunk.readInt32BE(0) + 4;
+      chunks.push(chunk);
       got += chunk.length;
-      if (need >= 0 && got >= need) resolve();
+      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      if (got >= 4 && got >= head.readInt32BE(0) + 4) resolve(head.subarray(8, 4 + head.readInt32BE(0)));
     });
     socket.once("close", () => reject(new Error("connection closed")));
   });
 }
 
+// The error code of the only partition in a Produce v3 response.
+function produceError(body: Buffer): number {
+  const nameLength = body.readInt16BE(4);
+  return body.readInt16BE(4 + 2 + nameLength + 4 + 4);
+}
+
 async function bigRequest(mb: number): Promise<void> {
   const broker = await startBroker({ port: 0, maxMessageBytes: 200 * MiB, maxPartitionBytes: 256 * MiB } as BrokerOptions);
   try {
+    broker.createTopic("big", 1);
     const value = Buffer.alloc(100_000, 7);
     const records = Array.from({ length: Math.round((mb * MiB) / value.length) }, (_, i) => ({ key: Buffer.from(`k${i}`), value }));
     const request = frame(0, 3, produceRequest("big", encodeRecordBatch(records)), 1);
@@ -82,11 +92,12 @@ async function bigRequest(mb: number): Promise<void> {
     const otherDone = firstResponse(other).then(() => performance.now() - otherStarted);
     other.write(frame(18, 0, Buffer.alloc(0), 2));
     const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000).unref());
-    const outcome = await Promise.race([done.then(() => "ok" as const), timeout]);
+    const outcome = await Promise.race([done.then((body) => (produceError(body) === 0 ? ("ok" as const) : (`error ${produceError(body)}` as const))), timeout]);
     const seconds = (performance.now() - started) / 1000;
     const otherMs = await Promise.race([otherDone, timeout]);
     const label = `Produce of one ${mb} MB request (${fmt(request.length / MiB, 1)} MiB frame)`;
     if (outcome === "timeout") report(label, "timed out after 60 s");
+    else if (outcome !== "ok") report(label, `refused: ${outcome}`);
     else report(label, `${fmt(seconds, 2)} s, ${fmt(request.length / MiB / seconds, 1)} MiB/s; other client's round trip ${typeof otherMs === "number" ? `${fmt(otherMs, 1)} ms` : "timed out"}`);
     uploader.destroy();
     other.destroy();
@@ -125,18 +136,28 @@ async function appendsWithManyBatches(held: number): Promise<void> {
   }
 }
 
+// A full GC, so RSS shows what is live rather than garbage not yet collected.
+function collect(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
 async function rssAgainstBudget(budget: number): Promise<void> {
   const broker = await startBroker({ port: 0, maxPartitionBytes: budget });
   try {
     const partition = partitionOf(broker, "rss");
+    // Encoded up front: the client's own garbage would otherwise show in RSS as well.
+    const batches = Array.from({ length: 1000 }, (_, i) => smallBatch(i));
+    collect();
     const before = process.memoryUsage().rss;
     const count = 1_000_000;
     const started = performance.now();
     let i = 0;
-    for (; i < count && performance.now() - started < 60_000; i++) partition.append(smallBatch(i));
+    for (; i < count && performance.now() - started < 60_000; i++) partition.append(batches[i % batches.length]!);
+    collect();
     const grown = process.memoryUsage().rss - before;
     report(
-      `RSS growth after ${fmt(i)} one-record batches, budget ${fmt(budget / MiB)} MiB`,
+      `RSS growth (after GC), ${fmt(i)} one-record batches, budget ${fmt(budget / MiB)} MiB`,
       `${fmt(grown / MiB)} MiB = ${fmt(grown / budget, 2)}× budget; log start ${fmt(partition.logStartOffset)}; ${fmt(i / ((performance.now() - started) / 1000))} appends/s`,
     );
   } finally {
