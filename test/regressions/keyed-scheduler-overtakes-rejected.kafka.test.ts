@@ -1,6 +1,8 @@
+// Regression (issue 13, item 10): when a transport's handle rejected, KeyedScheduler still ran the
+// key's next message, so the redelivered one was handled after a later one.
 import { Koper, listen, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, transportFor, uniqueName, until } from "./support.ts";
+import { brokerPerTest, transportFor, uniqueName, until } from "../kafka/support.ts";
 
 // A KafkaTransport whose dead-letter topic cannot be written: a message that goes there makes
 // `handle` reject, and Kafka must deliver it again.

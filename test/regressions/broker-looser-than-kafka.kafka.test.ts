@@ -1,9 +1,12 @@
+// Regression (issue 13, items 3 and 4): a CRC-valid batch with lastOffsetDelta -5 was appended and
+// corrupted the log; 20 MB batches were accepted where Kafka refuses over 1 MiB; any replication
+// factor was accepted on one broker; a transactional producer timed out instead of being refused.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc32c, encodeRecordBatch, ErrorCode, startBroker, type Broker } from "@koper/kafka-broker";
-import type { Reader } from "../src/protocol/Reader.ts";
-import { Writer } from "../src/protocol/Writer.ts";
-import { kafkaFor, producerFor, uniqueName } from "./helpers.ts";
-import { frame, request } from "./raw-client.ts";
+import type { Reader } from "../../packages/kafka-broker/src/protocol/Reader.ts";
+import { Writer } from "../../packages/kafka-broker/src/protocol/Writer.ts";
+import { kafkaFor, producerFor, uniqueName } from "../../packages/kafka-broker/test/helpers.ts";
+import { frame, request } from "../../packages/kafka-broker/test/raw-client.ts";
 
 let broker: Broker;
 const diagnostics: string[] = [];

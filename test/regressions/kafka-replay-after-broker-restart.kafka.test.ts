@@ -1,7 +1,9 @@
+// Regression (issue 13, item 9): after a broker restart the group re-read from old offsets (commits
+// failed with UNKNOWN_MEMBER_ID or met the stopped broker): 1,725 duplicates in one reported run.
 import { listen, type Koper } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { afterEach, describe, expect, it } from "vitest";
-import { koperFor, uniqueName, until } from "./support.ts";
+import { koperFor, uniqueName, until } from "../kafka/support.ts";
 
 interface Step {
   readonly key: number;

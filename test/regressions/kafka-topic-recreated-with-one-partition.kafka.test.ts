@@ -1,7 +1,9 @@
+// Regression (issue 13, item 7): after an empty broker restarted on the port, the transport's topic
+// came back auto-created with the broker's 1 partition instead of the transport's `partitions`.
 import { listen, type Koper } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { afterEach, describe, expect, it } from "vitest";
-import { koperFor, uniqueName, until } from "./support.ts";
+import { koperFor, uniqueName, until } from "../kafka/support.ts";
 
 describe("KafkaTransport: topics lost by a broker restart are created again with the configured partitions", () => {
   const brokers: Broker[] = [];

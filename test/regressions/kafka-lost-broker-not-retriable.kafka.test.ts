@@ -1,9 +1,11 @@
+// Regression (issue 13, item 8): a producer that lost the broker it was connected to failed with
+// transport_failed, retriable: false — kafkajs wraps the refused connection in a non-retriable error.
 import { isKoperError, type OutgoingMessage } from "@koper/core";
 import { startBroker } from "@koper/kafka-broker";
 import { KafkaTransport } from "@koper/kafka";
 import { logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { uniqueName } from "./support.ts";
+import { uniqueName } from "../kafka/support.ts";
 
 function message(topic: string, n: number): OutgoingMessage {
   return { topic, key: `k${n}`, value: Buffer.from(JSON.stringify({ n })), headers: {} };
