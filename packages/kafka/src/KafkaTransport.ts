@@ -46,11 +46,18 @@ export class KafkaTransport implements Transport {
     }));
   }
 
-  /** Sends the whole batch in one request per broker; resolves when every message is acknowledged by all replicas. */
+  /**
+   * Sends the batch in one request per broker (several in order when it holds more than
+   * `maxBatchBytes`); resolves when every message is acknowledged by all replicas.
+   */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (this.#closed) throw KafkaTransportError.closed();
     if (messages.length === 0) return;
     await this.connect();
+    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk);
+  }
+
+  async #sendChunk(messages: OutgoingMessage[]): Promise<void> {
     const topicMessages = byTopic(messages);
     const topics = topicMessages.map((t) => t.topic);
     if (this.#options.createTopics) await this.#topics.ensure(topics);
@@ -101,6 +108,33 @@ export class KafkaTransport implements Transport {
     await Promise.allSettled(members.map((m) => m.close()));
     await Promise.allSettled([this.#topics.close(), this.#connecting ? this.#producer.disconnect() : undefined]);
   }
+}
+
+// Consecutive runs of at most `maxBytes` (a bigger message goes alone): sent one after another, so
+// each partition's batch stays under message.max.bytes and a key's messages keep their order.
+function chunksOf(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = sizeOf(message);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  chunks.push(current);
+  return chunks;
+}
+
+// What a message adds to a record batch, near enough: key, value, headers and ~20 bytes of framing.
+function sizeOf(message: OutgoingMessage): number {
+  let size = 20 + message.value.byteLength + (message.key === null ? 0 : Buffer.byteLength(message.key));
+  for (const name in message.headers) size += name.length + Buffer.byteLength(message.headers[name]!) + 2;
+  return size;
 }
 
 // One entry per topic, messages in the order given: kafkajs keeps that order within a partition.

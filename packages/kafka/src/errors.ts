@@ -36,6 +36,15 @@ function innermostOf(error: unknown): unknown {
   return current;
 }
 
+// Advice that fits the failure: an outage wants patience, a refused message wants a change.
+function sendHint(cause: unknown, retriable: boolean): string {
+  if (retriable) return "Check that the brokers are reachable; raise `retry.retries` to ride out longer outages.";
+  if ((innermostOf(cause) as { type?: unknown } | null)?.type === "MESSAGE_TOO_LARGE") {
+    return "A message is bigger than the broker's message.max.bytes: shrink it, or raise the broker's (and the topic's max.message.bytes) limit; the transport already splits sends at `maxBatchBytes`.";
+  }
+  return "Retrying will not help.";
+}
+
 function messageOf(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
@@ -47,11 +56,11 @@ function messageOf(cause: unknown): string {
 export class KafkaTransportError extends PublishError {
   /** kafkajs gave up sending a batch (after its own retries). */
   static sendFailed(topics: readonly string[], cause: unknown): KafkaTransportError {
+    const retriable = retriableOf(cause);
     return new KafkaTransportError(
       "transport_failed",
-      `Sending to ${topics.map((t) => JSON.stringify(t)).join(", ")} failed: ${messageOf(cause)}. ` +
-        "Check that the brokers are reachable; raise `retry.retries` to ride out longer outages.",
-      { retriable: retriableOf(cause), cause, details: { topics: [...topics] } },
+      `Sending to ${topics.map((t) => JSON.stringify(t)).join(", ")} failed: ${messageOf(cause)}. ${sendHint(cause, retriable)}`,
+      { retriable, cause, details: { topics: [...topics] } },
     );
   }
 
