@@ -56,6 +56,7 @@ export {
   EnvelopeError,
   CaptureError,
   StopError,
+  DeliveryError,
   isKoperError,
 } from "./errors.ts";
 export type { KoperErrorCode, KoperErrorOptions } from "./errors.ts";
