@@ -2,7 +2,8 @@ import type { Koper } from "@koper/core";
 import { koperMikroOrm, type KoperMikroOrmHandle } from "@koper/mikro-orm";
 import type { EntityManager, MikroORM } from "@mikro-orm/core";
 import { Migration } from "@mikro-orm/migrations";
-import type { AdapterHarness, ContractAdapterOptions, HarnessFactory, OpenTransaction, OrderOps, OrderRow } from "../contract/harness.ts";
+import type { SqlEntityManager } from "@mikro-orm/sql";
+import type { AdapterHarness, ContractAdapterOptions, CustomerCriteria, HarnessFactory, OpenTransaction, OrderOps, OrderRow } from "../contract/harness.ts";
 import { openOrm, type Database } from "./databases.ts";
 import type { Entities } from "./entities.ts";
 
@@ -117,8 +118,32 @@ function ops(emOf: () => EntityManager, entities: Entities): OrderOps {
       em.remove(await em.findOneOrFail(Customer, { id }));
       await em.flush();
     },
+    insertCustomerWithoutEmail: async (passwordHash) => {
+      const em = emOf();
+      em.create(Customer, { passwordHash } as never);
+      await em.flush();
+    },
+    updateCustomer: async (id, changes) => {
+      const em = emOf();
+      Object.assign(await em.findOneOrFail(Customer, { id }), changes);
+      await em.flush();
+    },
+    bulkUpdateCustomers: async (criteria, set) => {
+      await emOf().nativeUpdate(Customer, customerWhere(criteria), set);
+    },
+    bulkDeleteCustomers: async (criteria) => {
+      await emOf().nativeDelete(Customer, customerWhere(criteria));
+    },
+    builderUpdateCustomers: async (criteria, set) => {
+      await (emOf() as unknown as SqlEntityManager).createQueryBuilder(Customer).update(set).where(customerWhere(criteria)).execute();
+    },
     savepoint: (fn) => emOf().transactional((inner) => fn(ops(() => inner, entities))),
   };
+}
+
+// MikroORM's OR is `$or`, next to the fields every row must match.
+function customerWhere({ anyOf, ...all }: CustomerCriteria): Row {
+  return anyOf ? { ...all, $or: anyOf } : all;
 }
 
 function plain(entity: object | null): OrderRow | null {

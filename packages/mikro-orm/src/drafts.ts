@@ -1,11 +1,11 @@
-import type { Action, ChangeDraft, Row } from "@koper/core";
+import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
 import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
 import { changedFields, entityRow, keyOf, snapshotRow } from "./rows.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
-/** What a bulk event selected rows by: MikroORM's where object, or the SQL of a QueryBuilder write. */
-export type Criteria = { kind: "where"; where: Record<string, unknown> } | { kind: "sql"; sql: string; parameters: unknown[] } | null;
+/** What a bulk event selected rows by: MikroORM's where object, or the SQL of a QueryBuilder write (core's shape). */
+export type Criteria = CriteriaDraft | null;
 
 /** Builds the change drafts of one ORM's writes. */
 export class DraftFactory {
@@ -49,10 +49,9 @@ export class DraftFactory {
   }
 
   /** A write by criteria, or an upsert (which may have inserted or updated): no row event can be named. */
-  bulk(meta: Meta, action: Action, criteria: Criteria | { upsert: string[] }, set: Row | undefined, affected: number | null, key: Row | null = null): ChangeDraft {
+  bulk(meta: Meta, action: Action, criteria: Criteria, set: Row | undefined, affected: number | null, key: Row | null = null): ChangeDraft {
     const draft = this.#draft(meta, action, key, { data: null });
-    draft.bulk = { criteria, affected };
-    if (set) draft.bulk.set = set;
+    draft.bulk = set ? { criteria, affected, set } : { criteria, affected };
     if (action === "update" && set) draft.changes = Object.keys(set);
     return draft;
   }

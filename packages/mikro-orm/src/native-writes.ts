@@ -141,14 +141,15 @@ function upsertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
   const rows = many ? (list as Row[]) : [list as Row];
   const meta = metaOf(em, entityForm ? rows[0] : target);
   const fields = (options as { onConflictFields?: unknown } | undefined)?.onConflictFields;
-  const criteria = { upsert: Array.isArray(fields) ? fields.map(String) : ["(unique key)"] };
+  // The conflict target's values name the row; without explicit fields MikroORM picks them: unknown.
+  const criteria = (row: Row): Criteria => (Array.isArray(fields) ? { kind: "where", where: Object.fromEntries(fields.map((f) => [String(f), plainValue(row[String(f)])])) } : null);
   return {
     ...context(em, meta, options),
     done: (result) => {
       const entities = many ? (result as Row[]) : [result as Row];
-      return rows.map((row, i) => drafts.bulk(meta!, "insert", criteria, entityRow(meta!, row), 1, keyOf(meta!, entities[i] ?? row)));
+      return rows.map((row, i) => drafts.bulk(meta!, "insert", criteria(row), entityRow(meta!, row), 1, keyOf(meta!, entities[i] ?? row)));
     },
-    failed: () => rows.map((row) => drafts.bulk(meta!, "insert", criteria, entityRow(meta!, row), null)),
+    failed: () => rows.map((row) => drafts.bulk(meta!, "insert", criteria(row), entityRow(meta!, row), null)),
   };
 }
 

@@ -52,12 +52,27 @@ export function tagQueryBuilder(qb: object, resolve: Resolve): void {
 }
 
 function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: "insert" | "update" | "delete", affected: number | null): ChangeDraft {
-  const sql = qb.getQuery();
-  const criteria: Criteria = { kind: "sql", sql: whereClause(sql), parameters: [...qb.getParams()] };
   const set = action === "delete" ? undefined : byProperty(meta, qb.state?.data);
-  const draft = sub.settings.drafts.bulk(meta, action, criteria, set, affected);
-  if (qb.type === "UPSERT") draft.bulk!.criteria = { upsert: ["(on conflict)"] };
-  return draft;
+  // An upsert's conflict target is not a WHERE: which row it hit is unknown.
+  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" ? null : whereCriteria(qb.getQuery(), qb.getParams());
+  return sub.settings.drafts.bulk(meta, action, criteria, set, affected);
+}
+
+/**
+ * The WHERE clause of a statement and the parameters it binds (not those of SET), counted by the
+ * `?` placeholders before it (MikroORM's QueryBuilder writes `?` on every database).
+ */
+function whereCriteria(sql: string, params: readonly unknown[]): Criteria {
+  const at = sql.search(/\swhere\s/i);
+  if (at < 0) return null;
+  const before = placeholders(sql.slice(0, at));
+  const clause = sql.slice(at).replace(/^\s*where\s+/i, "").replace(/\s+returning\s[\s\S]*$/i, "").trim();
+  return { kind: "sql", sql: clause, parameters: params.slice(before, before + placeholders(clause)) };
+}
+
+// Placeholders outside quoted strings and identifiers.
+function placeholders(sql: string): number {
+  return (sql.replace(/'(?:[^']|'')*'|"[^"]*"|`[^`]*`/g, "").match(/\?/g) ?? []).length;
 }
 
 // The QueryBuilder keeps the SET/VALUES data by column name: back to property names.
@@ -69,12 +84,6 @@ function byProperty(meta: Meta, data: Record<string, unknown> | undefined): Row 
     out[prop?.name ?? field] = value;
   }
   return out;
-}
-
-function whereClause(sql: string): string {
-  const at = sql.search(/\swhere\s/i);
-  if (at < 0) return "";
-  return sql.slice(at).replace(/^\s*where\s+/i, "").replace(/\s+returning\s[\s\S]*$/i, "").trim();
 }
 
 function affectedOf(result: unknown): number | null {
