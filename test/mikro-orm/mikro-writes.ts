@@ -160,5 +160,22 @@ export function runMikroWrites(db: Database): void {
       expect(call!.event.error!.message).toMatch(/Customer\.email is required/);
       expect(JSON.stringify(call!.event)).not.toContain("s3cr3t");
     });
+
+    it("em.upsert: MariaDB says whether it inserted or updated (row events); elsewhere a bulk insert naming the conflict target", async () => {
+      const { koper, listener, orm, entities } = await setup();
+      const number = num();
+      const first = await orm.em.fork().upsert(entities.Order, { number, qty: 1 } as never, { onConflictFields: ["number"] } as never);
+      await orm.em.fork().upsert(entities.Order, { number, qty: 2 } as never, { onConflictFields: ["number"] } as never);
+      const calls = await listener.settle(koper);
+      if (db.name === "mariadb") {
+        expect(calls.map((c) => c.handler)).toEqual(["onInsertOrder", "onUpdateOrder"]);
+        expect(calls[1]!.event).toMatchObject({ key: { id: (first as { id: number }).id }, data: { number, qty: 2 } });
+        expect(calls[1]!.event.changes).toEqual(expect.arrayContaining(["number", "qty"]));
+      } else {
+        expect(calls.map((c) => c.handler)).toEqual(["onBulkInsertOrder", "onBulkInsertOrder"]);
+        expect(calls[1]!.event.bulk).toMatchObject({ criteria: { kind: "where", where: { number } }, set: { number, qty: 2 } });
+        expect(calls[1]!.event.key).toEqual({ id: (first as { id: number }).id });
+      }
+    });
   });
 }

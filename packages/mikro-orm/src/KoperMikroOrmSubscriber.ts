@@ -11,6 +11,8 @@ export interface SubscriberDeps {
   wanted: (metadata: Meta) => boolean;
   bulk: boolean;
   failures: boolean;
+  /** The database family (MySQL/MariaDB report whether an upsert inserted or updated). */
+  family: DatabaseFamily;
   /** Whether a failed statement means the transaction cannot commit (core's policy, or the option). */
   abortsTransaction: (info: DriverErrorInfo) => boolean;
   onError: (error: unknown) => void;

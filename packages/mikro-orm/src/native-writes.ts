@@ -155,12 +155,25 @@ function upsertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
   const criteria = (row: Row): Criteria => (Array.isArray(fields) ? { kind: "where", where: Object.fromEntries(fields.map((f) => [String(f), plainValue(row[String(f)])])) } : null);
   return {
     ...context(em, meta, options),
-    done: (result) => {
+    done: (result, driverResults) => {
       const entities = many ? (result as Row[]) : [result as Row];
-      return rows.map((row, i) => drafts.bulk(meta!, "insert", criteria(row), entityRow(meta!, row), 1, keyOf(meta!, entities[i] ?? row)));
+      const told = many ? undefined : upsertOutcome(sub, driverResults);
+      return rows.map((row, i) => {
+        const key = keyOf(meta!, entities[i] ?? row);
+        const values = entityRow(meta!, row);
+        if (told && key) return told === "insert" ? drafts.insertedRow(meta!, key, values) : drafts.upsertUpdated(meta!, key, values);
+        return drafts.bulk(meta!, "insert", criteria(row), values, 1, key);
+      });
     },
     failed: () => rows.map((row) => drafts.bulk(meta!, "insert", criteria(row), entityRow(meta!, row), null)),
   };
+}
+
+// MySQL/MariaDB count an ON DUPLICATE KEY UPDATE row as 1 when inserted, 2 when updated (0: unchanged).
+function upsertOutcome(sub: KoperMikroOrmSubscriber, driverResults: unknown[]): "insert" | "update" | undefined {
+  if (sub.settings.family !== "mysql" || driverResults.length !== 1) return undefined;
+  const affected = (driverResults[0] as { affectedRows?: unknown } | undefined)?.affectedRows;
+  return affected === 1 ? "insert" : affected === 2 ? "update" : undefined;
 }
 
 /** A where object as plain data: entities and references by their keys; operators kept. */
