@@ -101,3 +101,99 @@ function unquote(identifier: string): string {
   const first = identifier[0];
   return first === '"' || first === "`" || first === "[" ? identifier.slice(1, -1) : identifier;
 }
+
+/**
+ * The columns an UPDATE's SET clause assigns, unquoted, in order: what the statement really
+ * changed, auto-set columns included (`"updatedAt" = CURRENT_TIMESTAMP`, `"version" = "version" + 1`).
+ */
+export function setColumns(sql: string): string[] {
+  const masked = sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  const start = masked.search(/\sSET\s/i);
+  if (start < 0) return [];
+  const whereAt = findWhere(sql);
+  const clause = masked.slice(start + 5, whereAt < 0 ? undefined : whereAt);
+  const columns: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i <= clause.length; i++) {
+    const c = clause[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (i === clause.length || (c === "," && depth === 0)) {
+      const target = /^\s*((?:"[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)\.)?("[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)\s*=/.exec(clause.slice(from, i));
+      if (target) columns.push(unquote(target[2]!));
+      from = i + 1;
+    }
+  }
+  return columns;
+}
+
+/** True for a successful UPDATE of `table` that bound every value of `key`: the statement of that row's update. */
+export function isUpdateOf(write: { sql: string; parameters: readonly unknown[] | undefined }, table: string, key: Record<string, unknown>): boolean {
+  const statement = parseWrite(write.sql, write.parameters, null);
+  if (!statement || statement.action !== "update" || statement.table !== table) return false;
+  const bound = new Set(statement.parameters.map(comparable));
+  return Object.values(key).every((value) => bound.has(comparable(value)));
+}
+
+function comparable(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === "number" || typeof value === "bigint" ? String(value) : value;
+}
+
+/**
+ * The rows an INSERT carried, by column: each placeholder's bound value (DEFAULT and literals are
+ * skipped). A refused insert's attempt then shows what the entity lacked: a key TypeORM generated
+ * itself (a uuid, on MySQL/MariaDB and SQLite) goes only into the statement.
+ */
+export function insertedRows(statement: WriteStatement): Record<string, unknown>[] {
+  const masked = statement.sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  const head = /^\s*INSERT\b[^(]*\(([^)]*)\)\s*VALUES\s*/i.exec(masked);
+  if (!head) return [];
+  const columns = head[1]!.split(",").map((column) => unquote(column.trim()));
+  const rows: Record<string, unknown>[] = [];
+  let next = 0; // `?` placeholders bind in order
+  for (const tuple of topLevelGroups(masked.slice(head[0].length))) {
+    const row: Record<string, unknown> = {};
+    splitTopLevel(tuple).forEach((item, at) => {
+      const placeholder = /^\s*(\$\d+|\?)\s*$/.exec(item)?.[1];
+      if (!placeholder || columns[at] === undefined) {
+        next += (item.match(/\?/g) ?? []).length; // an expression's own `?`s still bind in order
+        return;
+      }
+      const index = placeholder === "?" ? next++ : Number(placeholder.slice(1)) - 1;
+      row[columns[at]!] = statement.parameters[index];
+    });
+    rows.push(row);
+  }
+  return rows;
+}
+
+function splitTopLevel(text: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "(") depth++;
+    else if (text[i] === ")") depth--;
+    else if (text[i] === "," && depth === 0) {
+      items.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  items.push(text.slice(from));
+  return items;
+}
+
+// The parenthesized groups at depth 0 of `(…), (…) RETURNING …`, without their parentheses.
+function topLevelGroups(text: string): string[] {
+  const groups: string[] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "(" && depth++ === 0) start = i + 1;
+    else if (text[i] === ")" && --depth === 0) groups.push(text.slice(start, i));
+    else if (depth === 0 && /[A-Za-z]/.test(text[i]!)) break; // RETURNING, ON CONFLICT …
+  }
+  return groups;
+}
