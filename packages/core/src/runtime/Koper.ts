@@ -192,7 +192,7 @@ export class Koper {
       this.#lifecycle.emit("dropped", "producer", { reason: "stopped", ids, entities: [...entities] });
     }
     for (const id of ids) lost.add(id);
-    // Handed to handlers still running: a broker (Kafka) delivers them again, in-process they were listed above.
+    // Still in a handler: it may yet finish; a broker (Kafka) delivers it again if it does not.
     for (const binding of this.#bindings) for (const id of binding.inFlightIds()) lost.add(id);
   }
 

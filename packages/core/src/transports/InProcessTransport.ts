@@ -117,13 +117,12 @@ export class InProcessTransport implements Transport {
     });
   }
 
-  /** Messages accepted and not yet finished by a group that consumes their topic: what closing now would lose. */
+  /** Messages accepted and not yet handed to a group that consumes their topic: what closing now loses. */
   unfinished(): DeliveredMessage[] {
     const out = new Set<DeliveredMessage>();
     for (const log of this.#topics.values()) {
       for (const group of log.groups.values()) {
         if (!group.consumed) continue;
-        for (const message of group.inFlight) out.add(message);
         for (let i = Math.max(group.next, log.base) - log.base; i < log.entries.length; i++) out.add(log.entries[i]!);
       }
     }
@@ -189,7 +188,8 @@ export class InProcessTransport implements Transport {
 
   #pump(log: TopicLog, group: Group): void {
     const end = log.base + log.entries.length;
-    while (group.next < end && group.members.length > 0) {
+    // Once closed nothing more is handed out: stop() has reported the rest as dropped.
+    while (!this.#closed && group.next < end && group.members.length > 0) {
       const message = log.entries[group.next - log.base]!;
       const member = this.#memberFor(group, message.key);
       if (member.inFlight.size >= member.subscription.maxInFlight) break;

@@ -51,7 +51,7 @@ export interface Transport {
    */
   drain?(): Promise<void>;
   /**
-   * Messages accepted and not yet finished by a consuming group, which closing now would lose.
+   * Messages accepted and not yet handed to a consuming group, which closing now would lose.
    * Only in-memory transports have it; Koper reports them (`dropped`, reason "stopped") when stop() gives up.
    */
   unfinished?(): DeliveredMessage[];
