@@ -1,0 +1,158 @@
+// Boot-time behaviour of @koper/nestjs: discovery, refusals naming class and method, forRoot variants.
+import "reflect-metadata";
+import { DataListener, Koper, listen, type DataEvent } from "@koper/core";
+import { InjectKoper, KOPER_MODULE_OPTIONS, KoperModule, type KoperModuleOptions } from "@koper/nestjs";
+import { Inject, Injectable, Module, Scope, type LoggerService } from "@nestjs/common";
+import { REQUEST } from "@nestjs/core";
+import { Test } from "@nestjs/testing";
+import { describe, expect, it } from "vitest";
+import { unique } from "../../packages/core/test/support.ts";
+
+const order = (id: number) => ({ entity: "Order", action: "insert" as const, key: { id }, data: { id }, source: { orm: "test" } });
+
+@Injectable()
+class Calls {
+  readonly list: string[] = [];
+}
+
+@Injectable()
+@DataListener({ entity: "Order" })
+class OrderListener {
+  constructor(@Inject(Calls) private readonly calls: Calls) {}
+  onInsertOrder(row: { id: number }, _event: DataEvent) {
+    this.calls.list.push(`insert ${row.id}`);
+  }
+}
+
+@Module({ providers: [Calls, OrderListener], exports: [Calls] })
+class OrdersModule {}
+
+function koperModule(extra: KoperModuleOptions = {}) {
+  return KoperModule.forRoot({ koper: { topics: { prefix: unique("nest") } }, logger: false, warnWithoutShutdownHooks: false, ...extra });
+}
+
+async function boot(imports: unknown[], providers: unknown[] = []) {
+  const moduleRef = await Test.createTestingModule({ imports: imports as never[], providers: providers as never[] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  return { moduleRef, app };
+}
+
+describe("@koper/nestjs boot", () => {
+  it("compile() alone registers and starts nothing; init() registers and starts", async () => {
+    const { app } = await boot([koperModule(), OrdersModule]);
+    const koper = app.get(Koper);
+    // Still idle: a manual start succeeds (it would throw "already running"), with no listener registered.
+    await koper.start();
+    await koper.capture.record(undefined, order(1));
+    await koper.settle();
+    expect(app.get(Calls).list).toEqual([]);
+    await koper.stop();
+
+    const second = await boot([koperModule(), OrdersModule]);
+    await second.app.init();
+    const started = second.app.get(Koper);
+    await expect(started.start()).rejects.toThrow(/already running/);
+    await started.capture.record(undefined, order(2));
+    await started.settle();
+    expect(second.app.get(Calls).list).toEqual(["insert 2"]);
+    await second.app.close();
+  });
+
+  it("a misspelt handler fails boot, naming the class and the method", async () => {
+    @Injectable()
+    // @ts-expect-error onInsrtOrder is not a handler of Order (TS1238 on the decorator)
+    @DataListener({ entity: "Order" })
+    class TypoListener {
+      onInsrtOrder() {}
+    }
+    const { app } = await boot([koperModule()], [TypoListener]);
+    await expect(app.init()).rejects.toThrow(/TypoListener\.onInsrtOrder matches no action/);
+  });
+
+  it("a request-scoped listener, or one depending on request scope, fails boot naming the class", async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    @DataListener({ entity: "Order" })
+    class ScopedListener {
+      onInsertOrder() {}
+    }
+    const first = await boot([koperModule()], [ScopedListener]);
+    await expect(first.app.init()).rejects.toThrow(/ScopedListener is a Koper listener but it is request-scoped/);
+
+    @Injectable()
+    @DataListener({ entity: "Order" })
+    class NeedsRequest {
+      constructor(@Inject(REQUEST) readonly request: unknown) {}
+      onInsertOrder() {}
+    }
+    const second = await boot([koperModule()], [NeedsRequest]);
+    await expect(second.app.init()).rejects.toThrow(/NeedsRequest is a Koper listener but it is request-scoped/);
+  });
+
+  it("a listener class provided by two modules is registered once; function-API listeners given as values are found", async () => {
+    @Module({ imports: [OrdersModule], providers: [OrderListener] })
+    class AlsoOrders {}
+    const messages: string[] = [];
+    const topic = unique("signup");
+    const warnings: string[] = [];
+    const logger: LoggerService = { log() {}, error() {}, warn: (m: string) => void warnings.push(m) };
+    const { app } = await boot(
+      [koperModule({ logger }), OrdersModule, AlsoOrders],
+      [{ provide: "signup", useValue: listen({ topic, group: unique("g"), onMessage: (m: string) => void messages.push(m) }) }],
+    );
+    await app.init();
+    const koper = app.get(Koper);
+    await koper.capture.record(undefined, order(7));
+    await koper.sender.send(topic, "hello");
+    await koper.settle();
+    expect(app.get(Calls).list).toEqual(["insert 7"]);
+    expect(messages).toEqual(["hello"]);
+    expect(warnings.join("\n")).toMatch(/OrderListener is provided by more than one module/);
+    await app.close();
+  });
+
+  it("takes a Koper you built, or options from forRootAsync's useFactory, useClass or useExisting", async () => {
+    const mine = new Koper({ topics: { prefix: unique("mine") } });
+    const given = await boot([KoperModule.forRoot({ koper: mine, logger: false, warnWithoutShutdownHooks: false }), OrdersModule]);
+    await given.app.init();
+    expect(given.app.get(Koper)).toBe(mine);
+    await given.app.close();
+
+    @Injectable()
+    class KoperConfig {
+      create(): KoperModuleOptions {
+        return { koper: { clientId: "from-class" }, logger: false, warnWithoutShutdownHooks: false };
+      }
+    }
+    @Module({ providers: [KoperConfig], exports: [KoperConfig] })
+    class ConfigModule {}
+    for (const variant of [
+      KoperModule.forRootAsync({ imports: [ConfigModule], useFactory: (c: KoperConfig) => c.create(), inject: [KoperConfig] }),
+      KoperModule.forRootAsync({ useClass: KoperConfig }),
+      KoperModule.forRootAsync({ imports: [ConfigModule], useExisting: KoperConfig }),
+    ]) {
+      const { app } = await boot([variant, OrdersModule]);
+      await app.init();
+      expect(app.get(KOPER_MODULE_OPTIONS)).toMatchObject({ koper: { clientId: "from-class" } });
+      await app.get(Koper).capture.record(undefined, order(3));
+      await app.get(Koper).settle();
+      expect(app.get(Calls).list).toEqual(["insert 3"]);
+      await app.close();
+    }
+  });
+
+  it("isGlobal: false keeps Koper to the modules that import KoperModule", async () => {
+    @Injectable()
+    class UsesKoper {
+      constructor(@InjectKoper() readonly koper: Koper) {}
+    }
+    @Module({ providers: [UsesKoper] })
+    class Elsewhere {}
+    await expect(boot([KoperModule.forRoot({ isGlobal: false, logger: false }), Elsewhere])).rejects.toThrow(/UsesKoper/);
+    @Module({ imports: [KoperModule.forRoot({ isGlobal: false, logger: false, warnWithoutShutdownHooks: false })], providers: [UsesKoper] })
+    class Importing {}
+    const { app } = await boot([Importing]);
+    await app.init();
+    expect(app.get(UsesKoper).koper).toBeInstanceOf(Koper);
+    await app.close();
+  });
+});
