@@ -87,6 +87,7 @@ export class OrderListener {
       throw new Error(`cannot handle ${order.number}`);
     }
     if (order.note === "slow") await this.seen.slowGate;
+    if (order.note === "stuck") await new Promise(() => {}); // never returns
     await this.sms.send("+8613800000000", `order ${order.number} received`);
     this.seen.orders.push(event);
     // The handler's own write: audited under the original actor, caused by this event.
@@ -142,7 +143,10 @@ export class OrdersController {
 
   @Post("orders")
   async create(@Body() body: { id: string; number: string; qty: number; note?: string; holdUntil?: string }) {
-    if (body.holdUntil === "released") await this.seen.slowGate; // an HTTP request still in flight at shutdown
+    if (body.holdUntil === "released") {
+      this.seen.timeline.push("in-flight request entered");
+      await this.seen.slowGate; // an HTTP request still in flight at shutdown
+    }
     try {
       await this.dataSource.transaction((manager) => manager.save(manager.create(this.entities.Order, { note: null, ...body })));
     } catch (error) {

@@ -18,6 +18,8 @@ export const KOPER_ATTACHMENTS = Symbol.for("koper.nestjs.attachments");
 export class KoperLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   readonly #logger: LoggerService | undefined;
   readonly #unsubscribe: (() => void)[] = [];
+  // Signal listeners when the providers were created: app.enableShutdownHooks() comes after that, before init().
+  readonly #signalListenersAtCreation = signalListeners();
 
   constructor(
     @Inject(Koper) private readonly koper: Koper,
@@ -39,7 +41,7 @@ export class KoperLifecycle implements OnModuleInit, OnApplicationBootstrap, OnA
 
   async onApplicationBootstrap(): Promise<void> {
     await this.koper.start();
-    const hooked = ["SIGTERM", "SIGINT"].some((signal) => process.listenerCount(signal) > 0);
+    const hooked = signalListeners() > this.#signalListenersAtCreation;
     if (!hooked && this.options.warnWithoutShutdownHooks !== false) {
       this.#logger?.warn(
         "app.enableShutdownHooks() was not called: on SIGTERM the process ends without koper.stop(), and events " +
@@ -77,6 +79,12 @@ export class KoperLifecycle implements OnModuleInit, OnApplicationBootstrap, OnA
     on("publish_failed", ({ payload: p }) => logger.error(`${p.ids.length} event(s) for ${p.topic} were not published: ${p.error.message} (ids ${p.ids.join(", ")})`));
     on("dropped", ({ payload: p }) => logger.warn(`${p.ids.length} event(s) dropped (${p.reason}): ${p.ids.join(", ")}`));
   }
+}
+
+const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR2"] as const;
+
+function signalListeners(): number {
+  return SIGNALS.reduce((n, signal) => n + process.listenerCount(signal), 0);
 }
 
 function messageOf(error: unknown): string {
