@@ -1,7 +1,8 @@
 // Boot-time behaviour of @koper/nestjs: discovery, refusals naming class and method, forRoot variants.
 import "reflect-metadata";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { DataListener, Koper, listen, type DataEvent } from "@koper/core";
-import { InjectKoper, KOPER_MODULE_OPTIONS, KoperModule, type KoperModuleOptions } from "@koper/nestjs";
+import { InjectKoper, KOPER_MODULE_OPTIONS, KoperModule, type KoperHandlerCall, type KoperHandlerScope, type KoperModuleOptions } from "@koper/nestjs";
 import { Inject, Injectable, Module, Scope, type LoggerService } from "@nestjs/common";
 import { REQUEST } from "@nestjs/core";
 import { Test } from "@nestjs/testing";
@@ -153,6 +154,52 @@ describe("@koper/nestjs boot", () => {
     const { app } = await boot([Importing]);
     await app.init();
     expect(app.get(UsesKoper).koper).toBeInstanceOf(Koper);
+    await app.close();
+  });
+
+  it("runs every handler call inside the handler scopes, outermost first, with their own DI", async () => {
+    const store = new AsyncLocalStorage<string[]>();
+    @Injectable()
+    class Tracer {
+      readonly calls: string[] = [];
+    }
+    @Injectable()
+    class RequestContextScope implements KoperHandlerScope {
+      constructor(@Inject(Tracer) private readonly tracer: Tracer) {}
+      run(call: KoperHandlerCall, next: () => Promise<unknown>) {
+        const event = call.args[1] as DataEvent;
+        this.tracer.calls.push(`enter ${call.method} ${event.id === undefined ? "?" : "event"}`);
+        return store.run([`context of ${String((call.args[0] as { id: number }).id)}`], next);
+      }
+    }
+    @Injectable()
+    class InnerScope implements KoperHandlerScope {
+      async run(_call: KoperHandlerCall, next: () => Promise<unknown>) {
+        store.getStore()?.push("inner");
+        return next();
+      }
+    }
+    @Injectable()
+    @DataListener({ entity: "Order" })
+    class ScopedOrderListener {
+      readonly seen: string[][] = [];
+      onModuleInit() {}
+      async onInsertOrder() {
+        await new Promise((resolve) => setImmediate(resolve));
+        this.seen.push([...(store.getStore() ?? ["no scope"])]);
+      }
+    }
+    const { app } = await boot([koperModule({ handlerScopes: [RequestContextScope, InnerScope] })], [Tracer, RequestContextScope, InnerScope, ScopedOrderListener]);
+    await app.init();
+    const koper = app.get(Koper);
+    await Promise.all([1, 2, 3].map((id) => koper.capture.record(undefined, order(id))));
+    await koper.settle();
+    expect(app.get(ScopedOrderListener).seen.sort()).toEqual([
+      ["context of 1", "inner"],
+      ["context of 2", "inner"],
+      ["context of 3", "inner"],
+    ]);
+    expect(app.get(Tracer).calls).toEqual(["enter onInsertOrder event", "enter onInsertOrder event", "enter onInsertOrder event"]);
     await app.close();
   });
 });

@@ -1,5 +1,7 @@
 import { Koper, isKoperError, type LifecycleEvent } from "@koper/core";
 import { Inject, Injectable, Logger, type LoggerService, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from "@nestjs/common";
+import { ModuleRef } from "@nestjs/core";
+import { withScopes } from "./handler-scopes.ts";
 import { MODULE_OPTIONS_TOKEN } from "./koper.module-definition.ts";
 import { ListenerExplorer } from "./ListenerExplorer.ts";
 import type { KoperModuleOptions } from "./options.ts";
@@ -26,6 +28,7 @@ export class KoperLifecycle implements OnModuleInit, OnApplicationBootstrap, OnA
     @Inject(MODULE_OPTIONS_TOKEN) private readonly options: KoperModuleOptions,
     @Inject(ListenerExplorer) private readonly explorer: ListenerExplorer,
     @Inject(KOPER_ATTACHMENTS) private readonly attachments: { detach(): void }[],
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {
     const logger = options.logger ?? true;
     this.#logger = logger === true ? new Logger("Koper") : logger === false ? undefined : logger;
@@ -35,7 +38,8 @@ export class KoperLifecycle implements OnModuleInit, OnApplicationBootstrap, OnA
     this.#logLifecycle();
     if (this.options.consume === false) return;
     const listeners = this.explorer.listeners(this.#logger);
-    this.koper.register(...listeners);
+    const scopes = (this.options.handlerScopes ?? []).map((scope) => this.moduleRef.get(scope, { strict: false }));
+    this.koper.register(...listeners.map((listener) => withScopes(listener, scopes)));
     this.#logger?.log?.(`registered ${listeners.length} listener(s)`);
   }
 

@@ -9,3 +9,5 @@ export { KoperActorInterceptor } from "./KoperActorInterceptor.ts";
 export { KoperLifecycle } from "./KoperLifecycle.ts";
 export { ListenerExplorer } from "./ListenerExplorer.ts";
 export { KoperNestError } from "./errors.ts";
+export { withScopes } from "./handler-scopes.ts";
+export type { KoperHandlerScope, KoperHandlerCall } from "./handler-scopes.ts";

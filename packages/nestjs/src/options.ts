@@ -1,5 +1,6 @@
 import type { ContextSupplier, Koper, KoperContext, KoperOptions } from "@koper/core";
-import type { LoggerService, MiddlewareConsumer } from "@nestjs/common";
+import type { LoggerService, MiddlewareConsumer, Type } from "@nestjs/common";
+import type { KoperHandlerScope } from "./handler-scopes.ts";
 
 /** A route as `MiddlewareConsumer.exclude` takes it. */
 export type KoperRoute = Parameters<ReturnType<MiddlewareConsumer["apply"]>["exclude"]>[number];
@@ -37,6 +38,8 @@ export interface KoperModuleOptions {
   consume?: boolean;
   /** The per-request context middleware; `false` mounts none. */
   http?: false | KoperHttpOptions;
+  /** Provider classes run around every handler call, first listed outermost (e.g. a RequestContext per call). */
+  handlerScopes?: Type<KoperHandlerScope>[];
   /** Capture-time context supplier (e.g. from nestjs-cls), merged under `runWith`'s fields. */
   context?: ContextSupplier;
   /** Where lifecycle warnings and handler failures are logged. Default Nest's `Logger`; `false` logs nothing. */
