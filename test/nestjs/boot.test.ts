@@ -1,9 +1,10 @@
 // Boot-time behaviour of @koper/nestjs: discovery, refusals naming class and method, forRoot variants.
 import "reflect-metadata";
 import { AsyncLocalStorage } from "node:async_hooks";
-import { DataListener, Koper, listen, type DataEvent } from "@koper/core";
-import { InjectKoper, KOPER_MODULE_OPTIONS, KoperModule, type KoperHandlerCall, type KoperHandlerScope, type KoperModuleOptions } from "@koper/nestjs";
-import { Inject, Injectable, Module, Scope, type LoggerService } from "@nestjs/common";
+import { DataListener, Koper, dataListener, listen, type DataEvent } from "@koper/core";
+import { InjectKoper, KOPER_MODULE_OPTIONS, KoperModule, type KoperHandlerCall, type KoperHandlerScope, type KoperHttpOptions, type KoperModuleOptions } from "@koper/nestjs";
+import { Controller, Get, Inject, Injectable, Module, Scope, type LoggerService } from "@nestjs/common";
+import request from "supertest";
 import { REQUEST } from "@nestjs/core";
 import { Test } from "@nestjs/testing";
 import { describe, expect, it } from "vitest";
@@ -201,5 +202,52 @@ describe("@koper/nestjs boot", () => {
     ]);
     expect(app.get(Tracer).calls).toEqual(["enter onInsertOrder event", "enter onInsertOrder event", "enter onInsertOrder event"]);
     await app.close();
+  });
+
+  it("consume: false registers no listener (a publish-only process)", async () => {
+    const { app } = await boot([koperModule({ consume: false }), OrdersModule]);
+    await app.init();
+    const koper = app.get(Koper);
+    await koper.capture.record(undefined, order(5));
+    await koper.settle();
+    expect(app.get(Calls).list).toEqual([]);
+    await app.close();
+  });
+
+  it("the middleware gives each request its id (header or a new one), skips excluded routes, and http: false mounts none", async () => {
+    @Controller()
+    class WriteController {
+      constructor(@InjectKoper() private readonly koper: Koper) {}
+      @Get("write")
+      async write() {
+        await this.koper.capture.record(undefined, order(Math.floor(Math.random() * 1e9)));
+        return { ok: true };
+      }
+      @Get("health")
+      async health() {
+        await this.koper.capture.record(undefined, order(Math.floor(Math.random() * 1e9)));
+        return { ok: true };
+      }
+    }
+    const contexts = async (http: KoperHttpOptions | false, path: string, headers: Record<string, string> = {}) => {
+      const seen: DataEvent["context"][] = [];
+      const recorder = dataListener()({ entity: "Order", group: unique("g"), onInsertOrder: (_row, event) => void seen.push(event.context) });
+      const moduleRef = await Test.createTestingModule({
+        imports: [koperModule({ http })],
+        controllers: [WriteController],
+        providers: [{ provide: "recorder", useValue: recorder }],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      await request(app.getHttpServer()).get(path).set(headers).expect(200);
+      await app.get(Koper).settle();
+      await app.close();
+      expect(seen).toHaveLength(1);
+      return seen[0];
+    };
+    expect(await contexts({}, "/write", { "x-request-id": "req-1" })).toMatchObject({ requestId: "req-1" });
+    expect((await contexts({}, "/write"))?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await contexts({ exclude: ["health"] }, "/health", { "x-request-id": "req-2" })).toEqual({});
+    expect(await contexts(false, "/write", { "x-request-id": "req-3" })).toEqual({});
   });
 });
