@@ -58,7 +58,8 @@ export class ListenerBinding {
         const received = now();
         this.#inFlight.add(message);
         return this.#scheduler
-          .run(message.key ?? NO_KEY, () => this.#process(message, received))
+          // Decoding, lifecycle events and dead letters too run detached from whoever published.
+          .run(message.key ?? NO_KEY, () => DETACHED.run({}, () => this.#process(message, received)))
           .finally(() => this.#inFlight.delete(message));
       },
     };
