@@ -37,4 +37,21 @@ describe("decorators under standard TC39 semantics", () => {
     await koper.stop();
     expect(got.sort()).toEqual(["hello", "insert:1"]);
   });
+
+  it("accepts framework lifecycle hooks on a data listener, and still routes its handlers", async () => {
+    const got: string[] = [];
+    @DataListener({ entity: "Order" })
+    class HookedListener {
+      onModuleInit() {}
+      onApplicationShutdown() {}
+      onInsertOrder(order: { id: number }) {
+        got.push(`insert:${order.id}`);
+      }
+    }
+    const koper = new Koper({ topics: { prefix: "tc39-hooks" } }).register(new HookedListener());
+    await koper.start();
+    await koper.capture.record(undefined, { entity: "Order", action: "insert", key: { id: 2 }, data: { id: 2 }, source: { orm: "test" } });
+    await koper.stop();
+    expect(got).toEqual(["insert:2"]);
+  });
 });

@@ -146,12 +146,14 @@ export class CaptureError extends KoperError {
 
 /** Stopping did not finish in time. */
 export class StopError extends KoperError {
-  static deadlineExceeded(deadlineMs: number, unfinished: number): StopError {
+  /** `ids`: every message not handled, each also reported by a `publish_failed` or `dropped` lifecycle event. */
+  static deadlineExceeded(deadlineMs: number, ids: string[]): StopError {
     return new StopError(
       "stop_deadline_exceeded",
-      `koper.stop() gave up after ${deadlineMs} ms with ${unfinished} message(s) still being handled. ` +
-        "A handler did not return; raise `stop({ deadlineMs })` or make handlers time out.",
-      { details: { deadlineMs, unfinished } },
+      `koper.stop() gave up after ${deadlineMs} ms with ${ids.length} message(s) not handled ` +
+        "(listed in details.ids, each reported as publish_failed or dropped). " +
+        "A handler did not return in time; raise `stop({ deadlineMs })` or make handlers time out.",
+      { details: { deadlineMs, unfinished: ids.length, ids } },
     );
   }
 }

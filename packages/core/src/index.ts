@@ -2,7 +2,7 @@ export { Koper } from "./runtime/Koper.ts";
 export type { KoperOptions } from "./runtime/Koper.ts";
 export type { MessageSender, SendOptions } from "./runtime/Producer.ts";
 export { routingKey } from "./runtime/Producer.ts";
-export { Listen, DataListener, listen, dataListener } from "./runtime/listeners.ts";
+export { Listen, DataListener, listen, dataListener, isListener, FRAMEWORK_LIFECYCLE_METHODS } from "./runtime/listeners.ts";
 export type {
   ListenOptions,
   DataListenerOptions,
@@ -17,6 +17,7 @@ export type {
   HandlerAction,
   ListenerDecorator,
   DataListenerDecorator,
+  FrameworkLifecycleMethod,
 } from "./runtime/listeners.ts";
 export { RetryPolicy } from "./runtime/RetryPolicy.ts";
 export type { RetryOptions } from "./runtime/RetryPolicy.ts";
@@ -48,7 +49,7 @@ export { MASK } from "./capture/redact.ts";
 export type { RedactOptions, RedactRule, CriteriaDraft, SqlCriteriaDraft } from "./capture/redact.ts";
 
 export { runWithContext, currentContext } from "./context/context.ts";
-export type { KoperContext } from "./context/context.ts";
+export type { KoperContext, ContextSupplier } from "./context/context.ts";
 
 export { LifecycleEvents } from "./observability/Lifecycle.ts";
 export type { LifecycleEvent, LifecycleType, LifecyclePayloads, Identity, Delivery } from "./observability/Lifecycle.ts";

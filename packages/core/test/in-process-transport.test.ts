@@ -98,4 +98,56 @@ describe("InProcessTransport", () => {
     await expect(waiting).rejects.toBeInstanceOf(PublishError);
     await expect(transport.send([message("t", 3)])).rejects.toMatchObject({ code: "stopped" });
   });
+
+  it("drain() waits only for what was accepted before the call, however much keeps arriving", async () => {
+    const transport = new InProcessTransport();
+    const got: number[] = [];
+    await transport.subscribe({
+      group: "g",
+      topics: ["t"],
+      maxInFlight: 1,
+      handle: async (m) => {
+        await new Promise((r) => setImmediate(r));
+        got.push(Number(Buffer.from(m.value).toString()));
+      },
+    });
+    await transport.send([0, 1, 2, 3, 4].map((i) => message("t", i)));
+    let next = 5;
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await transport.send([message("t", next++)]);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await transport.drain();
+    expect(got.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+    writing = false;
+    await writer;
+    await transport.drain();
+    expect(got).toEqual(Array.from({ length: next }, (_, i) => i));
+  });
+
+  it("lists what a consuming group was never handed, and hands out nothing once closed", async () => {
+    const transport = new InProcessTransport();
+    const gate = deferred();
+    const handled: string[] = [];
+    await transport.subscribe({
+      group: "g",
+      topics: ["t"],
+      maxInFlight: 1,
+      handle: async (m) => {
+        await gate.promise;
+        handled.push(Buffer.from(m.value).toString());
+      },
+    });
+    await transport.send([0, 1, 2].map((i) => ({ ...message("t", i), headers: { "koper-id": `id-${i}` } })));
+    await transport.send([message("nobody-reads", 9)]);
+    expect(transport.unfinished().map((m) => m.headers["koper-id"])).toEqual(["id-1", "id-2"]); // id-0 is in a handler
+    await transport.close();
+    gate.resolve();
+    await until(() => handled.length === 1, "the in-flight message");
+    await new Promise((r) => setImmediate(r));
+    expect(handled).toEqual(["0"]);
+  });
 });

@@ -1,4 +1,4 @@
-import { currentContext } from "../context/context.ts";
+import { captureContext, type ContextSupplier } from "../context/context.ts";
 import { SPEC_VERSION, type Action, type Bulk, type DataEvent, type EventError, type Row, type Source } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
 import { childTraceparent } from "../envelope/trace.ts";
@@ -31,6 +31,8 @@ export interface ChangeDraft {
 export interface BuildOptions {
   service?: string | undefined;
   redact?: RedactOptions | undefined;
+  /** Koper's capture-time context supplier, merged under `runWith`'s context. */
+  context?: ContextSupplier | undefined;
 }
 
 /**
@@ -45,7 +47,7 @@ export function buildEvent(
   error?: EventError,
 ): DataEvent {
   const redact = redactorFor(options.redact, draft.entity);
-  const { actor, requestId, traceparent, ...extra } = currentContext() ?? {};
+  const { actor, requestId, traceparent, ...extra } = captureContext(options.context) ?? {};
   const context: DataEvent["context"] = { ...extra };
   if (typeof actor === "string") context.actor = actor;
   if (typeof requestId === "string") context.requestId = requestId;

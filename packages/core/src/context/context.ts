@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 
 /** Who is writing and on whose behalf: stamped on every event captured inside `runWith`. */
 export interface KoperContext {
@@ -6,9 +6,14 @@ export interface KoperContext {
   requestId?: string;
   /** W3C traceparent of the incoming request; events become child spans of it. */
   traceparent?: string;
+  /** Id of the event whose handler is running: writes made by a handler point back at their cause. */
+  causationId?: string;
   /** Extra fields copied into `event.context` (e.g. tenant). */
   [field: string]: unknown;
 }
+
+/** Supplies context at capture time (e.g. read from nestjs-cls); `runWith`'s fields win over it. */
+export type ContextSupplier = () => KoperContext | undefined;
 
 // One store per process, even when two copies of @koper/core are loaded.
 const STORE_KEY = Symbol.for("koper.context.store");
@@ -24,4 +29,35 @@ export function runWithContext<R>(context: KoperContext, fn: () => R): R {
 /** The context of the current async scope, if any. */
 export function currentContext(): KoperContext | undefined {
   return storage.getStore();
+}
+
+/**
+ * The context a write made now carries: the supplier's fields under the current scope's.
+ * A supplier that throws supplies nothing: a broken context source must not lose the write's event.
+ */
+export function captureContext(supplier: ContextSupplier | undefined): KoperContext | undefined {
+  const scoped = storage.getStore();
+  if (!supplier) return scoped;
+  let supplied: KoperContext | undefined;
+  try {
+    supplied = supplier();
+  } catch {
+    supplied = undefined;
+  }
+  if (!supplied) return scoped;
+  return scoped ? { ...supplied, ...scoped } : supplied;
+}
+
+/**
+ * Runs handler calls detached from whoever triggered the delivery: every AsyncLocalStorage
+ * (Koper's, nestjs-cls, OpenTelemetry, an ORM's request context) sees the async context of the
+ * place this was created, never the publishing request's; Koper's own store holds only `context`.
+ */
+export class DetachedScope {
+  readonly #root = new AsyncResource("koper.handler");
+
+  /** Calls `fn` in the root async context with exactly `context` as Koper's context. */
+  run<R>(context: KoperContext, fn: () => R): R {
+    return this.#root.runInAsyncScope(() => storage.run(context, fn));
+  }
 }

@@ -28,7 +28,8 @@ export interface LifecyclePayloads {
   handled: Delivery & { attempts: number; durationMs: number };
   handler_failed: Delivery & { attempt: number; error: unknown; willRetry: boolean; delayMs: number };
   dead_lettered: Delivery & { attempts: number; reason: string; deadLetterTopic: string };
-  dropped: { reason: "poisoned"; ids: string[]; entities: string[]; error?: EventError };
+  /** "poisoned": their transaction cannot have committed; "stopped": stop() gave up before they were handled. */
+  dropped: { reason: "poisoned" | "stopped"; ids: string[]; entities: string[]; error?: EventError };
 }
 
 /** A lifecycle event type. */

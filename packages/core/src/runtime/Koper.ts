@@ -1,6 +1,6 @@
 import { ChangeCapture } from "../capture/ChangeCapture.ts";
 import type { RedactOptions } from "../capture/redact.ts";
-import { runWithContext, type KoperContext } from "../context/context.ts";
+import { runWithContext, type ContextSupplier, type KoperContext } from "../context/context.ts";
 import { topicResolver, type TopicOptions } from "../envelope/topics.ts";
 import { ConfigError, PublishError, StopError } from "../errors.ts";
 import { Lifecycle, type LifecycleEvent, type LifecycleType } from "../observability/Lifecycle.ts";
@@ -9,6 +9,7 @@ import { InProcessTransport } from "../transports/InProcessTransport.ts";
 import type { SubscriptionHandle, Transport } from "../transports/Transport.ts";
 import { bindingSpec } from "./binding-spec.ts";
 import { DedupMemory } from "./DedupMemory.ts";
+import { Headers } from "./headers.ts";
 import { ListenerBinding } from "./ListenerBinding.ts";
 import { Producer, type MessageSender } from "./Producer.ts";
 import type { RetryOptions } from "./RetryPolicy.ts";
@@ -37,6 +38,11 @@ export interface KoperOptions {
   maxQueuedMessages?: number;
   /** Most messages the producer puts in one transport call. Default 1,000. */
   maxBatchMessages?: number;
+  /**
+   * Supplies context when a write is captured or a message sent, e.g. `() => ({ actor: cls.get("user") })`;
+   * `runWith`'s fields win over it. A supplier that throws supplies nothing (the event still goes).
+   */
+  context?: ContextSupplier;
 }
 
 type State = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -59,6 +65,8 @@ export class Koper {
   #connected: Promise<void> | undefined;
   #state: State = "idle";
   #stopping: Promise<void> | undefined;
+  // Ids not published while stop() runs, so a StopError can count them.
+  #lostWhileStopping: Set<string> | undefined;
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
@@ -75,9 +83,13 @@ export class Koper {
       ready: () => this.#ready(),
       maxQueuedMessages: positive("maxQueuedMessages", options.maxQueuedMessages ?? 10_000),
       maxBatchMessages: positive("maxBatchMessages", options.maxBatchMessages ?? 1_000),
+      context: options.context,
+      failed: (ids) => {
+        if (this.#lostWhileStopping) for (const id of ids) this.#lostWhileStopping.add(id);
+      },
     });
     this.sender = this.#producer;
-    this.capture = new ChangeCapture(this.#producer, { service: options.service, redact: options.redact });
+    this.capture = new ChangeCapture(this.#producer, { service: options.service, redact: options.redact, context: options.context });
   }
 
   /** Adds listeners (decorated class instances or `listen`/`dataListener` objects); checks their handlers now. */
@@ -119,8 +131,12 @@ export class Koper {
   }
 
   /**
-   * Stops gracefully: takes no new messages, lets in-flight ones finish (in-process: drains what was
-   * accepted), commits, closes the transport. Rejects with `StopError` if the deadline passed first.
+   * Stops gracefully. First everything published before the call is sent and (in-process) handled;
+   * then new events and messages are refused, each reported as `publish_failed` with its id; then
+   * what arrived meanwhile is finished, subscriptions close and commit, the transport closes.
+   * Rejects with `StopError` if the deadline passed first; its `details.unfinished` counts (and
+   * `details.ids` lists) every message not handled, each also reported (`publish_failed`, or
+   * `dropped` with reason "stopped" for accepted messages an in-process transport loses).
    */
   stop(options: { deadlineMs?: number } = {}): Promise<void> {
     // A second call (a signal handler, a test's afterEach) waits for the same stop.
@@ -132,21 +148,65 @@ export class Koper {
     const deadlineMs = options.deadlineMs ?? this.#options.stopDeadlineMs ?? 10_000;
     const handles = this.#handles;
     this.#handles = [];
+    const lost = (this.#lostWhileStopping = new Set<string>());
     const finish = async () => {
+      // What was committed before stop(): sent, then handled, however busy writers keep the queue.
+      await this.#producer.flushQueued();
+      if (handles.length > 0) await this.transport.drain?.();
+      // Then refuse new work (reported by id) and finish what came in meanwhile: a finite amount.
+      this.#producer.refuse();
       await this.#producer.flush();
       if (handles.length > 0) await this.transport.drain?.();
       await Promise.all(handles.map((h) => h.close()));
       await this.#producer.flush(); // dead letters written by the last handlers
     };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), deadlineMs)));
-    const outcome = await Promise.race([finish().then(() => "done" as const), timedOut]);
-    clearTimeout(timer);
+    let outcome: "done" | "timeout" | { error: unknown };
+    try {
+      outcome = await withDeadline(finish(), deadlineMs);
+    } catch (error) {
+      outcome = { error };
+    }
+    this.#producer.refuse();
+    if (outcome === "timeout") this.#giveUp(lost);
     await this.transport.close();
     this.#state = "stopped";
-    if (outcome === "timeout") {
-      const unfinished = this.#bindings.reduce((n, binding) => n + binding.inFlight, 0);
-      throw StopError.deadlineExceeded(deadlineMs, unfinished);
+    this.#lostWhileStopping = undefined;
+    if (outcome === "timeout") throw StopError.deadlineExceeded(deadlineMs, [...lost]);
+    if (outcome !== "done") throw outcome.error;
+  }
+
+  // The deadline passed: fail what the producer still holds, report what the transport would lose.
+  #giveUp(lost: Set<string>): void {
+    this.#producer.abort();
+    const dropped = this.transport.unfinished?.() ?? [];
+    const ids: string[] = [];
+    const entities = new Set<string>();
+    for (const message of dropped) {
+      const id = message.headers[Headers.id];
+      if (id !== undefined) ids.push(id);
+      const entity = message.headers[Headers.entity];
+      if (entity !== undefined) entities.add(entity);
+    }
+    if (dropped.length > 0) {
+      this.#metrics.count("dropped", dropped.length);
+      this.#lifecycle.emit("dropped", "producer", { reason: "stopped", ids, entities: [...entities] });
+    }
+    for (const id of ids) lost.add(id);
+    // Still in a handler: it may yet finish; a broker (Kafka) delivers it again if it does not.
+    for (const binding of this.#bindings) for (const id of binding.inFlightIds()) lost.add(id);
+  }
+
+  /**
+   * Resolves when everything published so far has been handled or dead-lettered, including what those
+   * handlers published in turn (it waits until a round adds nothing). Meant for tests. With a
+   * transport that keeps messages elsewhere (Kafka) it waits only until the broker accepted them.
+   */
+  async settle(): Promise<void> {
+    for (;;) {
+      const before = this.#producer.accepted;
+      await this.#producer.flushQueued();
+      await this.transport.drain?.();
+      if (this.#producer.accepted === before) return;
     }
   }
 
@@ -182,6 +242,16 @@ export class Koper {
     let memory = this.#dedup.get(group);
     if (!memory) this.#dedup.set(group, (memory = new DedupMemory()));
     return memory;
+  }
+}
+
+async function withDeadline(work: Promise<void>, deadlineMs: number): Promise<"done" | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), deadlineMs)));
+  try {
+    return await Promise.race([work.then(() => "done" as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

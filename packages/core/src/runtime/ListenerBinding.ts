@@ -1,4 +1,5 @@
 import { now } from "../capture/build-event.ts";
+import { DetachedScope } from "../context/context.ts";
 import { deadLetterTopic } from "../envelope/topics.ts";
 import { messageOf } from "../errors.ts";
 import type { Delivery, Lifecycle } from "../observability/Lifecycle.ts";
@@ -31,12 +32,15 @@ export interface BindingSpec {
 // Messages without a key are kept in order among themselves, as one partition would.
 const NO_KEY = "\u0000no-key";
 
+// Created when core is loaded, outside any request: the async context every handler call starts from.
+const DETACHED = new DetachedScope();
+
 /** Runs one listener: events of a key in order, retried with backoff, then dead-lettered. */
 export class ListenerBinding {
   readonly spec: BindingSpec;
   readonly #deps: BindingDeps;
   readonly #scheduler = new KeyedScheduler();
-  #inFlight = 0;
+  readonly #inFlight = new Set<DeliveredMessage>();
 
   constructor(spec: BindingSpec, deps: BindingDeps) {
     this.spec = spec;
@@ -52,15 +56,28 @@ export class ListenerBinding {
       handle: (message) => {
         // Received when the transport hands it over; waiting behind its key counts as handling time.
         const received = now();
-        this.#inFlight++;
-        return this.#scheduler.run(message.key ?? NO_KEY, () => this.#process(message, received)).finally(() => this.#inFlight--);
+        this.#inFlight.add(message);
+        return this.#scheduler
+          // Decoding, lifecycle events and dead letters too run detached from whoever published.
+          .run(message.key ?? NO_KEY, () => DETACHED.run({}, () => this.#process(message, received)))
+          .finally(() => this.#inFlight.delete(message));
       },
     };
   }
 
   /** Messages handed to this listener and not yet done (handled or dead-lettered). */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.size;
+  }
+
+  /** Ids (header `koper-id`) of the messages handed to this listener and not yet done. */
+  inFlightIds(): string[] {
+    const ids: string[] = [];
+    for (const message of this.#inFlight) {
+      const id = message.headers[Headers.id];
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
   }
 
   async #process(message: DeliveredMessage, received: number): Promise<void> {
@@ -91,7 +108,8 @@ export class ListenerBinding {
     const policy = this.spec.retry;
     for (let attempt = 1; ; attempt++) {
       try {
-        await resolved.invoke(attempt);
+        // Each call in its own event's context, whoever published it and wherever the transport runs.
+        await DETACHED.run(resolved.context, () => resolved.invoke(attempt));
         return attempt;
       } catch (error) {
         const willRetry = attempt <= policy.retries && RetryPolicy.isRetriable(error);

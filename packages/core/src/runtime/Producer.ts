@@ -1,9 +1,11 @@
 import type { CaptureSink } from "../capture/ChangeCapture.ts";
 import { now } from "../capture/build-event.ts";
+import { captureContext, type ContextSupplier, type KoperContext } from "../context/context.ts";
 import { encode } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
 import { validateTopic } from "../envelope/topics.ts";
+import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
 import { isKoperError, PublishError } from "../errors.ts";
 import type { Lifecycle } from "../observability/Lifecycle.ts";
 import type { Metrics } from "../observability/Metrics.ts";
@@ -36,6 +38,10 @@ interface ProducerDeps {
   maxQueuedMessages: number;
   /** Most messages in one transport call. */
   maxBatchMessages: number;
+  /** Capture-time context supplier (Koper's `context` option). */
+  context?: ContextSupplier | undefined;
+  /** Told the ids of every message that was not published (besides the `publish_failed` event). */
+  failed?: (ids: string[]) => void;
 }
 
 /** The one producer of a Koper instance: data events from the capture, plain messages from the sender. */
@@ -43,6 +49,8 @@ export class Producer implements CaptureSink, MessageSender {
   readonly #deps: ProducerDeps;
 
   readonly #queue: SendQueue;
+  #refusing = false;
+  #accepted = 0;
 
   constructor(deps: ProducerDeps) {
     this.#deps = deps;
@@ -63,6 +71,7 @@ export class Producer implements CaptureSink, MessageSender {
       key: options.key ?? null,
       value: this.#encode(topic, payload),
       headers: {
+        ...contextHeaders(captureContext(this.#deps.context)),
         ...options.headers,
         [Headers.id]: id,
         [Headers.contentType]: CONTENT_TYPE,
@@ -70,9 +79,12 @@ export class Producer implements CaptureSink, MessageSender {
       },
     };
     try {
+      if (this.#refusing) throw PublishError.stopped();
+      this.#accepted++;
       await this.#queue.send([message]);
     } catch (error) {
       this.#deps.metrics.count("publishFailed");
+      this.#deps.failed?.([id]);
       throw asPublishError(topic, error);
     }
     this.#deps.metrics.count("published");
@@ -99,15 +111,40 @@ export class Producer implements CaptureSink, MessageSender {
       }
     }
     if (messages.length === 0) return Promise.resolve();
+    if (this.#refusing) {
+      for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, PublishError.stopped());
+      return Promise.resolve();
+    }
+    this.#accepted += messages.length;
     return this.#queue.enqueue(messages, (error) => {
       if (error === undefined) return this.#sent(messages, sent);
       for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, asPublishError(topic, error));
     });
   }
 
+  /** How many messages were queued so far (data events, plain messages and dead letters). */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
   /** Resolves when everything queued so far has been sent or reported failed. */
   flush(): Promise<void> {
     return this.#queue.flush();
+  }
+
+  /** Resolves once what was queued before this call has been sent or reported failed (later sends do not delay it). */
+  flushQueued(): Promise<void> {
+    return new Promise<void>((resolve) => void this.#queue.enqueue([], () => resolve()));
+  }
+
+  /** From now on, new data events and messages are refused and reported (`publish_failed`); dead letters still go. */
+  refuse(): void {
+    this.#refusing = true;
+  }
+
+  /** Fails everything still queued and not yet handed to the transport; returns how many messages that was. */
+  abort(): number {
+    return this.#queue.abort(PublishError.stopped());
   }
 
   #sent(messages: OutgoingMessage[], sent: DataEvent[]): void {
@@ -134,6 +171,7 @@ export class Producer implements CaptureSink, MessageSender {
 
   /** Sends already-encoded messages (dead letters). Rejects on failure, so the caller can redeliver. */
   sendRaw(messages: OutgoingMessage[]): Promise<void> {
+    this.#accepted += messages.length;
     return this.#queue.send(messages);
   }
 
@@ -159,6 +197,7 @@ export class Producer implements CaptureSink, MessageSender {
 
   #failed(topic: string, events: DataEvent[], error: unknown): void {
     this.#deps.metrics.count("publishFailed", events.length);
+    this.#deps.failed?.(events.map((e) => e.id));
     const err = error instanceof Error ? error : PublishError.transportFailed(topic, error);
     this.#deps.lifecycle.emit("publish_failed", "producer", { topic, ids: events.map((e) => e.id), error: err });
     if (!this.#deps.lifecycle.wants("publish_failed")) {
@@ -178,6 +217,23 @@ export function routingKey(event: Pick<DataEvent, "entity" | "key">): string {
   const values = Object.values(event.key);
   const id = values.length === 1 ? String(values[0]) : JSON.stringify(values.map(String));
   return `${event.entity}:${id}`;
+}
+
+// The sender's context travels in the headers, so the receiving handler runs in it (and nothing else).
+function contextHeaders(context: KoperContext | undefined): Record<string, string> {
+  if (!context) return {};
+  const { traceparent, ...rest } = context;
+  const headers: Record<string, string> = {};
+  if (isTraceparent(traceparent)) headers[Headers.traceparent] = childTraceparent(traceparent);
+  const fields = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+  if (Object.keys(fields).length > 0) {
+    try {
+      headers[Headers.context] = JSON.stringify(fields);
+    } catch {
+      // A context field JSON cannot carry (a cycle, a bigint) stays behind; the message still goes.
+    }
+  }
+  return headers;
 }
 
 function byTopic(messages: OutgoingMessage[], events: DataEvent[]): Map<string, DataEvent[]> {

@@ -55,6 +55,18 @@ export class SendQueue {
     while (this.#active) await this.#running;
   }
 
+  /** Fails every entry not yet handed to the transport with `error`; returns how many messages they held. */
+  abort(error: unknown): number {
+    const entries = this.#entries;
+    this.#entries = [];
+    let count = 0;
+    for (const entry of entries) count += entry.messages.length;
+    this.#queued -= count;
+    for (const entry of entries) entry.outcome(error);
+    if (this.#spaceWaiters.length > 0) for (const wake of this.#spaceWaiters.splice(0)) wake();
+    return count;
+  }
+
   async #enqueueWhenRoom(messages: OutgoingMessage[], outcome: SendOutcome): Promise<void> {
     while (this.#queued >= this.#maxQueued) await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
     this.#push(messages, outcome);
@@ -77,7 +89,9 @@ export class SendQueue {
         const batch = this.#take();
         let failure: { error: unknown } | undefined;
         try {
-          await this.#send(batch.length === 1 ? batch[0]!.messages : batch.flatMap((entry) => entry.messages));
+          const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((entry) => entry.messages);
+          // Markers (empty entries, see Producer.flushQueued) cost no transport call.
+          if (messages.length > 0) await this.#send(messages);
         } catch (error) {
           failure = { error };
         }

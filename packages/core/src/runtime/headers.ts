@@ -6,6 +6,8 @@ export const Headers = {
   sentAt: "koper-sent-at",
   contentType: "content-type",
   traceparent: "traceparent",
+  /** JSON of the sender's context (actor, request id, extras) on plain messages. */
+  context: "koper-context",
   dlqReason: "koper-dlq-reason",
   dlqError: "koper-dlq-error",
   dlqAttempts: "koper-dlq-attempts",

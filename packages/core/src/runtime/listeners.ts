@@ -62,6 +62,21 @@ type AnyClass = abstract new (...args: never[]) => unknown;
 /** The actions as they appear in handler names. */
 export type HandlerAction = "Insert" | "Update" | "Delete";
 
+/**
+ * Lifecycle hooks of application frameworks (NestJS) that a listener class may have: they look like
+ * handlers (`on` + capital) but are never treated as ones, neither by `register` nor by `DataListenerOf`.
+ */
+export const FRAMEWORK_LIFECYCLE_METHODS = [
+  "onModuleInit",
+  "onApplicationBootstrap",
+  "onModuleDestroy",
+  "beforeApplicationShutdown",
+  "onApplicationShutdown",
+] as const;
+
+/** A framework lifecycle method name: exempt from the handler-name check. */
+export type FrameworkLifecycleMethod = (typeof FRAMEWORK_LIFECYCLE_METHODS)[number];
+
 /** Every handler name a data listener of entity `E` may have. */
 export type DataHandlerName<E extends string> =
   | `on${HandlerAction}${E}`
@@ -77,10 +92,13 @@ export type BulkHandler<T> = (event: DataEvent<T>) => unknown;
 /**
  * Checks a data listener type `L` for entity name `E`: a method named like a handler
  * (`on` + capital) that is not one of `DataHandlerName<E>` becomes `never`, a compile error.
+ * Framework lifecycle hooks (`FRAMEWORK_LIFECYCLE_METHODS`, e.g. `onModuleInit`) are not handlers and pass.
  * Use as `class OrderListener implements DataListenerOf<OrderListener, "Order", Order>`.
  */
 export type DataListenerOf<L, E extends string, T = any> = {
-  [K in keyof L]: K extends `on${infer Rest}`
+  [K in keyof L]: K extends FrameworkLifecycleMethod
+    ? L[K]
+    : K extends `on${infer Rest}`
     ? Rest extends Capitalize<Rest>
       ? K extends DataHandlerName<E>
         ? K extends `onBulk${string}`
@@ -153,6 +171,18 @@ export function definitionOf(listener: object): ListenerDefinition {
   const definition = own ?? ((listener.constructor as Marked | undefined)?.[DEFINITION]);
   if (!definition) throw ListenerError.notAListener(nameOf(listener));
   return definition;
+}
+
+/**
+ * True when `value` is a Koper listener: an instance of a class decorated with `@Listen` or
+ * `@DataListener`, such a class itself, or an object built with `listen(...)` / `dataListener(...)`.
+ * Framework integrations use it to find listeners among their providers.
+ */
+export function isListener(value: unknown): boolean {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
+  if ((value as Marked)[DEFINITION] !== undefined) return true;
+  const ctor = (value as { constructor?: unknown }).constructor;
+  return typeof ctor === "function" && (ctor as Marked)[DEFINITION] !== undefined;
 }
 
 /** The name Koper uses for a listener in errors, defaults and lifecycle events. */

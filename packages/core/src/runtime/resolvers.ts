@@ -1,6 +1,8 @@
 import { decode } from "../envelope/codec.ts";
 import { DataEvent } from "../envelope/DataEvent.ts";
+import { isTraceparent } from "../envelope/trace.ts";
 import { EnvelopeError } from "../errors.ts";
+import type { KoperContext } from "../context/context.ts";
 import type { DeliveredMessage } from "../transports/Transport.ts";
 import { CONTENT_TYPE, Headers } from "./headers.ts";
 import type { ListenOptions, MessageMeta } from "./listeners.ts";
@@ -12,6 +14,8 @@ export interface Resolved {
   /** Set for data events, so the runtime can stamp and measure them. */
   event?: DataEvent;
   sentAt?: number;
+  /** The context the handler runs in: built from this message alone, never from the publisher's scope. */
+  context: KoperContext;
   invoke(attempt: number): Promise<unknown>;
 }
 
@@ -35,6 +39,7 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
     const sentAt = Number(message.headers[Headers.sentAt]);
     const resolved: Resolved = {
       id,
+      context: messageContext(message, id),
       invoke: async (attempt) => onMessage!.call(listener, payload, metaOf(message, id, attempt)),
     };
     if (Number.isFinite(sentAt)) resolved.sentAt = sentAt;
@@ -55,9 +60,35 @@ export function dataResolver(listener: object, routes: Map<string, DataRoute>): 
     return {
       id: event.id,
       event,
+      context: eventContext(event),
       invoke: async () => (route.bulk ? handler.call(listener, event) : handler.call(listener, entity, event)),
     };
   };
+}
+
+/** A data event's handler context: its actor, request id and extras, its span as parent, itself as cause. */
+export function eventContext(event: DataEvent): KoperContext {
+  const context = { ...event.context, causationId: event.id } as KoperContext;
+  if (event.trace) context.traceparent = event.trace.traceparent;
+  return context;
+}
+
+/** A plain message's handler context, read from the headers its sender wrote. */
+export function messageContext(message: DeliveredMessage, id: string | undefined): KoperContext {
+  const context: KoperContext = {};
+  const carried = message.headers[Headers.context];
+  if (carried !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(carried);
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) Object.assign(context, parsed);
+    } catch {
+      // A foreign or damaged header: the message is still delivered, with what else is known.
+    }
+  }
+  const traceparent = message.headers[Headers.traceparent];
+  if (isTraceparent(traceparent)) context.traceparent = traceparent;
+  if (id !== undefined) context.causationId = id;
+  return context;
 }
 
 function metaOf(message: DeliveredMessage, id: string | undefined, attempt: number): MessageMeta {

@@ -1,5 +1,6 @@
 import type { Action, DataEvent } from "../envelope/DataEvent.ts";
 import { ListenerError } from "../errors.ts";
+import { FRAMEWORK_LIFECYCLE_METHODS } from "./listeners.ts";
 
 /** The handler method a data event goes to. */
 export interface DataRoute {
@@ -10,6 +11,7 @@ export interface DataRoute {
 
 const HANDLER = /^on(Bulk)?(Insert|Update|Delete)(.+?)(_X)?$/;
 const LOOKS_LIKE_HANDLER = /^on[A-Z]/;
+const LIFECYCLE: ReadonlySet<string> = new Set(FRAMEWORK_LIFECYCLE_METHODS);
 
 /**
  * Reads a data listener's handler methods into a routing table, and refuses any method that is
@@ -18,7 +20,8 @@ const LOOKS_LIKE_HANDLER = /^on[A-Z]/;
 export function dataRoutes(listener: object, listenerName: string, entities: readonly string[]): Map<string, DataRoute> {
   const routes = new Map<string, DataRoute>();
   for (const method of methodNames(listener)) {
-    if (!LOOKS_LIKE_HANDLER.test(method)) continue;
+    // Framework hooks (onModuleInit…) look like handlers but belong to the framework.
+    if (!LOOKS_LIKE_HANDLER.test(method) || LIFECYCLE.has(method)) continue;
     const match = HANDLER.exec(method);
     const entity = match?.[3];
     if (!match || !entity || !entities.includes(entity)) {

@@ -20,6 +20,15 @@ interface Group {
   next: number;
   members: Member[];
   roundRobin: number;
+  /** Handed to a member and not finished yet. */
+  inFlight: Set<DeliveredMessage>;
+  /** Ever had a member: its backlog is owed to someone, even after the member closed. */
+  consumed: boolean;
+}
+
+interface DrainWaiter {
+  ends: Map<TopicLog, number>;
+  resolve: () => void;
 }
 
 interface TopicLog {
@@ -40,8 +49,7 @@ export class InProcessTransport implements Transport {
   readonly #capacity: number;
   readonly #retention: number;
   readonly #onDeliveryError: (error: unknown, message: DeliveredMessage) => void;
-  readonly #idleWaiters: (() => void)[] = [];
-  #inFlight = 0;
+  readonly #drainWaiters: DrainWaiter[] = [];
   #closed = false;
 
   constructor(options: InProcessTransportOptions = {}) {
@@ -77,10 +85,11 @@ export class InProcessTransport implements Transport {
     for (const log of logs) {
       let group = log.groups.get(subscription.group);
       if (!group) {
-        group = { next: log.base, members: [], roundRobin: 0 };
+        group = { next: log.base, members: [], roundRobin: 0, inFlight: new Set(), consumed: false };
         log.groups.set(subscription.group, group);
       }
       group.members.push(member);
+      group.consumed = true;
       this.#pump(log, group);
     }
     return {
@@ -91,17 +100,40 @@ export class InProcessTransport implements Transport {
         }
         while (member.inFlight.size > 0) await Promise.allSettled([...member.inFlight]);
         for (const log of logs) this.#pumpAll(log);
+        this.#wakeDrained();
       },
     };
   }
 
-  async drain(): Promise<void> {
-    while (!this.#idle()) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  /** Resolves once every message accepted before this call has been handled by every consuming group; later sends do not delay it. */
+  drain(): Promise<void> {
+    const ends = new Map<TopicLog, number>();
+    for (const log of this.#topics.values()) ends.set(log, log.base + log.entries.length);
+    const waiter: DrainWaiter = { ends, resolve: () => {} };
+    if (this.#drained(waiter)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      waiter.resolve = resolve;
+      this.#drainWaiters.push(waiter);
+    });
+  }
+
+  /** Messages accepted and not yet handed to a group that consumes their topic: what closing now loses. */
+  unfinished(): DeliveredMessage[] {
+    const out = new Set<DeliveredMessage>();
+    for (const log of this.#topics.values()) {
+      for (const group of log.groups.values()) {
+        if (!group.consumed) continue;
+        for (let i = Math.max(group.next, log.base) - log.base; i < log.entries.length; i++) out.add(log.entries[i]!);
+      }
+    }
+    return [...out];
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     for (const log of this.#topics.values()) this.#wake(log);
+    // Nothing more will be handed out: a drain still waiting would wait forever.
+    for (const waiter of this.#drainWaiters.splice(0)) waiter.resolve();
   }
 
   /** Messages accepted but not yet handed to `group` on `topic` (for tests and diagnostics). */
@@ -111,14 +143,25 @@ export class InProcessTransport implements Transport {
     return log ? log.base + log.entries.length - cursor : 0;
   }
 
-  // Nothing in flight, and no consuming group behind on any topic.
-  #idle(): boolean {
-    if (this.#inFlight > 0) return false;
-    for (const log of this.#topics.values()) {
-      const end = log.base + log.entries.length;
-      for (const group of log.groups.values()) if (group.members.length > 0 && group.next < end) return false;
+  // Every consuming group has taken and finished everything below the waiter's end offsets.
+  #drained(waiter: DrainWaiter): boolean {
+    for (const [log, end] of waiter.ends) {
+      for (const group of log.groups.values()) {
+        if (group.members.length === 0) continue;
+        if (group.next < end) return false;
+        for (const message of group.inFlight) if (Number(message.offset) < end) return false;
+      }
     }
     return true;
+  }
+
+  #wakeDrained(): void {
+    for (let i = this.#drainWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.#drainWaiters[i]!;
+      if (!this.#drained(waiter)) continue;
+      this.#drainWaiters.splice(i, 1);
+      waiter.resolve();
+    }
   }
 
   #log(topic: string): TopicLog {
@@ -145,20 +188,21 @@ export class InProcessTransport implements Transport {
 
   #pump(log: TopicLog, group: Group): void {
     const end = log.base + log.entries.length;
-    while (group.next < end && group.members.length > 0) {
+    // Once closed nothing more is handed out: stop() has reported the rest as dropped.
+    while (!this.#closed && group.next < end && group.members.length > 0) {
       const message = log.entries[group.next - log.base]!;
       const member = this.#memberFor(group, message.key);
       if (member.inFlight.size >= member.subscription.maxInFlight) break;
       group.next++;
-      this.#inFlight++;
+      group.inFlight.add(message);
       const done: Promise<void> = member.subscription
         .handle(message)
         .catch((error: unknown) => this.#onDeliveryError(error, message))
         .finally(() => {
           member.inFlight.delete(done);
-          this.#inFlight--;
+          group.inFlight.delete(message);
           this.#pumpAll(log);
-          if (this.#idleWaiters.length > 0 && this.#idle()) for (const wake of this.#idleWaiters.splice(0)) wake();
+          if (this.#drainWaiters.length > 0) this.#wakeDrained();
         });
       member.inFlight.add(done);
     }

@@ -45,9 +45,15 @@ export interface Transport {
   send(messages: OutgoingMessage[]): Promise<void>;
   subscribe(subscription: Subscription): Promise<SubscriptionHandle>;
   /**
-   * Resolves once every message accepted so far has been handed to a subscriber and finished.
+   * Resolves once every message accepted before the call has been handed to a subscriber and finished
+   * (messages accepted later do not delay it).
    * Only transports that hold messages in memory need it; `stop()` calls it before closing.
    */
   drain?(): Promise<void>;
+  /**
+   * Messages accepted and not yet handed to a consuming group, which closing now would lose.
+   * Only in-memory transports have it; Koper reports them (`dropped`, reason "stopped") when stop() gives up.
+   */
+  unfinished?(): DeliveredMessage[];
   close(): Promise<void>;
 }

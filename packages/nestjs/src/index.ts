@@ -1,0 +1,13 @@
+export { KoperModule } from "./KoperModule.ts";
+export { KoperCoreModule } from "./KoperCoreModule.ts";
+export { MODULE_OPTIONS_TOKEN as KOPER_MODULE_OPTIONS } from "./koper.module-definition.ts";
+export type { KoperModuleOptions, KoperAttachment, KoperHttpOptions, KoperHttpRequest, KoperRoute } from "./options.ts";
+export { InjectKoper, InjectKoperSender, KOPER_SENDER } from "./tokens.ts";
+export type { KoperSender } from "./tokens.ts";
+export { KoperContextMiddleware, requestContext } from "./KoperContextMiddleware.ts";
+export { KoperActorInterceptor } from "./KoperActorInterceptor.ts";
+export { KoperLifecycle } from "./KoperLifecycle.ts";
+export { ListenerExplorer } from "./ListenerExplorer.ts";
+export { KoperNestError } from "./errors.ts";
+export { withScopes } from "./handler-scopes.ts";
+export type { KoperHandlerScope, KoperHandlerCall } from "./handler-scopes.ts";

@@ -1,0 +1,42 @@
+// Two instances of the Nest app on the embedded Kafka broker: their listeners form one consumer group
+// and share the events (each event handled, by one instance or the other), and both shut down cleanly.
+import request from "supertest";
+import { afterEach, describe, expect, it } from "vitest";
+import { brokerPerTest, transportFor, uniqueName, until } from "../kafka/support.ts";
+import { bootApp, dbOptions, newOrder, type TestApp } from "./harness.ts";
+
+describe("@koper/nestjs on Kafka", () => {
+  const env = brokerPerTest();
+  const apps: TestApp[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+
+  it("two app instances share one consumer group", { timeout: 120_000 }, async () => {
+    const { options } = await dbOptions("sqlite");
+    const prefix = uniqueName("nest");
+    for (let i = 0; i < 2; i++) {
+      const transport = transportFor(env.broker.brokers, { partitions: 4 });
+      apps.push(await bootApp({ db: options, koper: { koper: { transport, topics: { prefix }, retry: { retries: 1, initialDelayMs: 5 } } } }));
+    }
+    const [first, second] = apps as [TestApp, TestApp];
+    const handled = (app: TestApp) => app.seen.orders.map((e) => (e.data as { number: string }).number).filter((n) => n !== "SEED-1");
+    const written: string[] = [];
+    // Writes go on until the group has rebalanced and both members got some of them.
+    await until(
+      async () => {
+        for (let i = 0; i < 10; i++) {
+          const number = `K-${written.length}`;
+          written.push(number);
+          expect((await request(first.app.getHttpServer()).post("/orders").set("x-user", "kim").send(newOrder(number))).status).toBe(201);
+        }
+        return handled(first).length > 0 && handled(second).length > 0;
+      },
+      "both instances to handle orders",
+      90_000,
+    );
+    await until(() => new Set([...handled(first), ...handled(second)]).size === written.length, "every order handled", 60_000);
+    expect([...new Set([...handled(first), ...handled(second)])].sort()).toEqual([...written].sort());
+    expect(second.seen.orders.every((e) => e.context.actor === "kim")).toBe(true);
+  });
+});
