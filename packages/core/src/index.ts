@@ -43,6 +43,8 @@ export type { KoperContext } from "./context/context.ts";
 export { LifecycleEvents } from "./observability/Lifecycle.ts";
 export type { LifecycleEvent, LifecycleType, LifecyclePayloads, Identity, Delivery } from "./observability/Lifecycle.ts";
 export type { MetricsSnapshot, Stage, StageLatency } from "./observability/Metrics.ts";
+export { createLogger } from "./observability/logger.ts";
+export type { KoperLogger, LoggerLike, LogLevel } from "./observability/logger.ts";
 
 export { InProcessTransport } from "./transports/InProcessTransport.ts";
 export type { InProcessTransportOptions } from "./transports/InProcessTransport.ts";

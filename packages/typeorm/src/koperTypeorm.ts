@@ -76,7 +76,7 @@ function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperType
     softRemoveAs: options.softRemoveAs ?? "update",
     abortsTransaction: abortsTransaction(dataSource, options.failedStatementAbortsTransaction),
     rowsModified: rowsModifiedOf(dataSource),
-    onError: options.onError ?? ((error) => console.error("[koper/typeorm] a hook failed; the write itself is unaffected:", error)),
+    onError: options.onError ?? ((error) => koper.logger.error("[koper/typeorm] a hook failed; the write itself is unaffected", { error })),
   });
 }
 

@@ -1,4 +1,5 @@
 import { PublishError } from "../errors.ts";
+import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import type { DeliveredMessage, OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "./Transport.ts";
 
 /** Settings of the in-process transport. */
@@ -40,6 +41,7 @@ export class InProcessTransport implements Transport {
   readonly #capacity: number;
   readonly #retention: number;
   readonly #onDeliveryError: (error: unknown, message: DeliveredMessage) => void;
+  #logger: KoperLogger = createLogger();
   readonly #idleWaiters: (() => void)[] = [];
   #inFlight = 0;
   #closed = false;
@@ -47,7 +49,12 @@ export class InProcessTransport implements Transport {
   constructor(options: InProcessTransportOptions = {}) {
     this.#capacity = options.capacity ?? 10_000;
     this.#retention = options.retention ?? 10_000;
-    this.#onDeliveryError = options.onDeliveryError ?? ((error) => console.error("[koper] in-process delivery failed", error));
+    this.#onDeliveryError =
+      options.onDeliveryError ?? ((error, message) => this.#logger.error("[koper] in-process delivery failed", { topic: message.topic, error }));
+  }
+
+  useLogger(logger: KoperLogger): void {
+    this.#logger = logger;
   }
 
   async connect(): Promise<void> {
