@@ -19,6 +19,7 @@ export type {
   DataListenerDecorator,
 } from "./runtime/listeners.ts";
 export { RetryPolicy } from "./runtime/RetryPolicy.ts";
+export type { StandardSchemaV1, StandardResult, StandardIssue } from "./runtime/standard-schema.ts";
 export type { RetryOptions } from "./runtime/RetryPolicy.ts";
 export { Headers, CONTENT_TYPE } from "./runtime/headers.ts";
 
