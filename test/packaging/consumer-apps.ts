@@ -53,6 +53,7 @@ export async function installConsumers(packed: PackedPackage[]): Promise<string>
     "sql.js": rootVersion("sql.js"),
     "reflect-metadata": rootVersion("reflect-metadata"),
     kafkajs: rootVersion("kafkajs"),
+    zod3: "npm:zod@3.25.76", // an application on zod 3 while core runs on zod 4
     "@types/node": rootVersion("@types/node"),
     typescript: rootVersion("typescript"),
     "typescript-floor": `npm:typescript@${TYPESCRIPT_FLOOR}`,
