@@ -4,8 +4,9 @@
 // Node `engines` allows (the npm package node@20.19.0), with the repo's TypeScript and the lowest one
 // the README promises. publint and @arethetypeswrong/cli check every tarball.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAll, checkConventions, listPackages, packAll, ROOT, type PackedPackage } from "../../scripts/workspace.ts";
 import { compile, exec, expected, installConsumers, NODE_FLOOR, runApp, tools, TYPESCRIPT_FLOOR } from "./consumer-apps.ts";
@@ -43,11 +44,11 @@ describe.runIf(reachable)("packed packages in outside applications (npm registry
   let packed: PackedPackage[] = [];
   let dir = "";
   let bin: ReturnType<typeof tools>;
-  const tarballs = join(ROOT, ".release", "packed-consumers");
+  // Its own directory per run, outside the workspace, so two runs never share tarballs.
+  const tarballs = mkdtempSync(join(tmpdir(), "koper-tarballs-"));
 
   beforeAll(async () => {
     buildAll(packages);
-    rmSync(tarballs, { recursive: true, force: true });
     packed = packAll(tarballs, packages);
     dir = await installConsumers(packed);
     bin = tools(dir);
@@ -82,6 +83,17 @@ describe.runIf(reachable)("packed packages in outside applications (npm registry
       for (const file of files.filter((f) => f.endsWith(".d.ts"))) {
         const text = readFileSync(join(dir, "node_modules", pkg.name, file), "utf8");
         expect(text, `${pkg.name}/${file}`).not.toMatch(/(?:from|import)\s*\(?\s*["']\.{1,2}\/[^"']*\.ts["']/);
+      }
+    }
+  });
+
+  it("ships source maps whose sources are in the tarball (src/ is shipped)", () => {
+    for (const { pkg, files } of packed) {
+      const maps = files.filter((f) => f.endsWith(".js.map") || f.endsWith(".d.ts.map"));
+      expect(maps.length, pkg.name).toBeGreaterThan(0);
+      for (const map of maps) {
+        const { sources } = JSON.parse(readFileSync(join(dir, "node_modules", pkg.name, map), "utf8")) as { sources: string[] };
+        for (const source of sources) expect(files, `${pkg.name}/${map} → ${source}`).toContain(posix.join(posix.dirname(map), source));
       }
     }
   });
