@@ -11,9 +11,10 @@ import { ROOT } from "../../scripts/workspace.ts";
 
 const run = promisify(execFile);
 
-/** The oldest Node that `engines` allows, and the lowest TypeScript the README promises. */
+/** The oldest Node that `engines` allows, the lowest TypeScript the README promises, and npm's `latest` TypeScript. */
 export const NODE_FLOOR = "20.19.0";
 export const TYPESCRIPT_FLOOR = "5.7.3";
+export const TYPESCRIPT_LATEST = "7.0.2";
 
 /** The version of a package installed at the repository root (so the temp install hits the npm cache). */
 export function rootVersion(name: string): string {
@@ -57,6 +58,7 @@ export async function installConsumers(packed: PackedPackage[]): Promise<string>
     "@types/node": rootVersion("@types/node"),
     typescript: rootVersion("typescript"),
     "typescript-floor": `npm:typescript@${TYPESCRIPT_FLOOR}`,
+    "typescript-latest": `npm:typescript@${TYPESCRIPT_LATEST}`,
     esbuild: rootVersion("esbuild"),
     "node-floor": `npm:node@${NODE_FLOOR}`,
   };
@@ -79,6 +81,7 @@ export function tools(dir: string) {
   return {
     tsc: join(dir, "node_modules", "typescript", "bin", "tsc"),
     tscFloor: join(dir, "node_modules", "typescript-floor", "bin", "tsc"),
+    tscLatest: join(dir, "node_modules", "typescript-latest", "bin", "tsc"),
     esbuild: join(dir, "node_modules", "esbuild", "bin", "esbuild"),
     node: join(ROOT, "node_modules", "node", "bin", "node"),
     nodeFloor: join(dir, "node_modules", "node-floor", "bin", "node"),

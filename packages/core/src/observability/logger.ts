@@ -28,7 +28,8 @@ const LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
  * `debug` are dropped: a library is quiet unless something needs attention.
  */
 export function createLogger(target?: LoggerLike): KoperLogger {
-  const sink: LoggerLike = target ?? { error: console.error, warn: console.warn };
+  // Looked up on each call, so a console patched later (by a test runner, say) is the one written to.
+  const sink: LoggerLike = target ?? { error: (...args) => console.error(...args), warn: (...args) => console.warn(...args) };
   const objectFirst = typeof (sink as { bindings?: unknown }).bindings === "function";
   const logger = {} as KoperLogger;
   for (const level of LEVELS) {
