@@ -107,3 +107,29 @@ export async function runApp(dir: string, app: string, node: string, entry: stri
 export function expected(dir: string, app: string): string {
   return readFileSync(join(dir, app, "expected.txt"), "utf8");
 }
+
+/** README examples (examples/snippets) and the packages of the install line README gives each. */
+export const README_EXAMPLES = [
+  { snippet: "plain-messages", install: ["@koper/core"] },
+  { snippet: "data-listener", install: ["@koper/core"] },
+  { snippet: "typeorm", install: ["@koper/core", "@koper/typeorm", "typeorm", "sql.js"] },
+] as const;
+
+/**
+ * Installs exactly `names` (tarballs for @koper/*, the root's versions for the rest) into a fresh
+ * temp app of its own, with nothing above it to fall back on, and puts the snippet there as
+ * JavaScript (esbuild strips the types and the decorators, as tsx does in the repo).
+ */
+export async function installReadmeExample(packed: PackedPackage[], snippet: string, names: readonly string[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `koper-readme-${snippet}-`));
+  const tarballs = new Map(packed.map(({ pkg, tarball }) => [pkg.name, `file:${tarball}`]));
+  const dependencies = Object.fromEntries(names.map((name) => [name, tarballs.get(name) ?? rootVersion(name)]));
+  const manifest = { name: `readme-${snippet}`, private: true, type: "module", dependencies };
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], dir, 600_000);
+  const esbuild = join(ROOT, "node_modules", "esbuild", "bin", "esbuild");
+  const source = join(ROOT, "examples", "snippets", `${snippet}.ts`);
+  const tsconfig = JSON.stringify({ compilerOptions: { experimentalDecorators: true } });
+  await exec(esbuild, [source, "--format=esm", "--platform=node", `--tsconfig-raw=${tsconfig}`, `--outfile=${join(dir, "example.mjs")}`], dir);
+  return dir;
+}

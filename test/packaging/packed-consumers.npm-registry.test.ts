@@ -9,7 +9,19 @@ import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAll, checkConventions, listPackages, packAll, ROOT, type PackedPackage } from "../../scripts/workspace.ts";
-import { compile, exec, expected, installConsumers, NODE_FLOOR, runApp, tools, TYPESCRIPT_FLOOR, TYPESCRIPT_LATEST } from "./consumer-apps.ts";
+import {
+  compile,
+  exec,
+  expected,
+  installConsumers,
+  installReadmeExample,
+  NODE_FLOOR,
+  README_EXAMPLES,
+  runApp,
+  tools,
+  TYPESCRIPT_FLOOR,
+  TYPESCRIPT_LATEST,
+} from "./consumer-apps.ts";
 
 const CI = process.env.CI === "true";
 // Compiling and running real applications on a loaded machine: bounds, never speed assertions.
@@ -123,6 +135,26 @@ describe.runIf(reachable)("packed packages in outside applications (npm registry
   it(`type-checks every app but node10 with TypeScript ${TYPESCRIPT_LATEST} (npm's latest; it removed node10 resolution)`, SLOW, async () => {
     const apps = [...NODE_APPS.map((a) => a.app), "bundler"].filter((app) => app !== "cjs-node10");
     await Promise.all(apps.map((app) => compile(dir, app, bin.tscLatest, ["--noEmit"])));
+  });
+
+  it("runs each README example in an app that installed exactly the README's install line for it", SLOW, async () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    const dirs = await Promise.all(
+      README_EXAMPLES.map(async ({ snippet, install }) => {
+        expect(readme, `README's install line for ${snippet}`).toContain(`npm install ${install.join(" ")}`);
+        return installReadmeExample(packed, snippet, install);
+      }),
+    );
+    try {
+      for (const [i, { snippet }] of README_EXAMPLES.entries()) {
+        const { stdout, stderr } = await exec(bin.node, ["example.mjs"], dirs[i]!);
+        const want = readFileSync(join(ROOT, "examples", "snippets", `${snippet}.out`), "utf8");
+        // Events of different keys may be handled in any order: compare the lines as sets (as test/readme.test.ts does).
+        expect({ snippet, lines: stdout.trim().split("\n").sort(), stderr }).toEqual({ snippet, lines: want.trim().split("\n").sort(), stderr: "" });
+      }
+    } finally {
+      for (const readmeDir of dirs) rmSync(readmeDir, { recursive: true, force: true });
+    }
   });
 
   it("installs a working bin: koper-kafka-broker --help", SLOW, async () => {
