@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark of the project, in one run, printed as figures and ratios.
 import { runCoreBench } from "./core.ts";
 import { runKafkaBench } from "./kafka.ts";
+import { runKafkaBrokerBench } from "./kafka-broker.ts";
 import { runTypeormBench } from "./typeorm.ts";
 
 const only = process.argv[2];
@@ -8,10 +9,12 @@ const suites: [string, () => Promise<void>][] = [
   ["core", runCoreBench],
   ["typeorm", runTypeormBench],
   ["kafka", runKafkaBench],
+  // `npm run bench -- kafka-broker` runs this one alone; `-- kafka` runs it after the client figures.
+  ["kafka-broker", runKafkaBrokerBench],
 ];
 
 console.log(`Koper benchmarks — Node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, run] of suites) {
-  if (only && only !== name) continue;
+  if (only && only !== name && !(only === "kafka" && name === "kafka-broker")) continue;
   await run();
 }

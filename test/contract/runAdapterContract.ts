@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe } from "vitest";
 import { Collector } from "./collector.ts";
 import { bulkContract } from "./contract-bulk.ts";
 import { failuresContract } from "./contract-failures.ts";
+import { redactionContract } from "./contract-redaction.ts";
 import { rowsContract } from "./contract-rows.ts";
 import { transactionsContract } from "./contract-transactions.ts";
 import type { AdapterHarness, HarnessFactory } from "./harness.ts";
@@ -49,5 +50,6 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     failuresContract(world);
     transactionsContract(world);
     bulkContract(world);
+    redactionContract(makeHarness);
   });
 }

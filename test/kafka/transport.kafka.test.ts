@@ -42,7 +42,7 @@ describe("KafkaTransport (the Transport contract, without the runtime)", () => {
     const before = Date.now();
     await t.send(messages(topic, 100));
     // One `send` = one record batch in the log: a flush of N events is one request, not N.
-    expect(broker.state.topics.get(topic)!.partitions[0]!.batches).toHaveLength(1);
+    expect(broker.state.topics.get(topic)!.partitions[0]!.batchCount).toBe(1);
     expect(broker.offsets(topic)).toEqual([{ partition: 0, logStartOffset: 0, highWatermark: 100 }]);
 
     const got: DeliveredMessage[] = [];

@@ -10,7 +10,8 @@ export type KoperErrorCode =
   | "stopped"
   | "transport_failed"
   | "capture_misuse"
-  | "stop_deadline_exceeded";
+  | "stop_deadline_exceeded"
+  | "redelivery_pending";
 
 const KOPER_ERROR = Symbol.for("koper.error");
 
@@ -159,4 +160,17 @@ export class StopError extends KoperError {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
+}
+
+/** A delivered message was not run, so the transport must deliver it again. */
+export class DeliveryError extends KoperError {
+  /** An earlier message of the same key was rejected: this one waits for that one's redelivery. */
+  static heldBehindRejected(cause: unknown): DeliveryError {
+    return new DeliveryError(
+      "redelivery_pending",
+      "Not handled: an earlier message with the same key could not be handled and will be delivered again; " +
+        "this one follows it, so the key's events stay in order.",
+      { retriable: true, cause },
+    );
+  }
 }

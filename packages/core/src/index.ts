@@ -23,7 +23,7 @@ export type { StandardSchemaV1, StandardResult, StandardIssue } from "./runtime/
 export type { RetryOptions } from "./runtime/RetryPolicy.ts";
 export { Headers, CONTENT_TYPE } from "./runtime/headers.ts";
 
-export { DataEvent, DataEventSchema, SPEC_VERSION, Action, Outcome, Row, EventError, Source, Bulk, TimePoints } from "./envelope/DataEvent.ts";
+export { DataEvent, DataEventSchema, SPEC_VERSION, Action, Outcome, Row, EventError, Source, Bulk, BulkCriteria, TimePoints } from "./envelope/DataEvent.ts";
 export { encode, decode } from "./envelope/codec.ts";
 export { newId } from "./envelope/ids.ts";
 export { validateTopic, topicResolver, deadLetterTopic } from "./envelope/topics.ts";
@@ -32,11 +32,11 @@ export { isTraceparent, childTraceparent } from "./envelope/trace.ts";
 
 export { ChangeCapture } from "./capture/ChangeCapture.ts";
 export type { CaptureSink, TxHandle } from "./capture/ChangeCapture.ts";
-export type { ChangeDraft, BuildOptions } from "./capture/build-event.ts";
+export type { ChangeDraft, BulkDraft, BuildOptions } from "./capture/build-event.ts";
 export { classifyFailure, toEventError } from "./capture/database-errors.ts";
 export type { FailureCode, DriverErrorInfo } from "./capture/database-errors.ts";
 export { MASK } from "./capture/redact.ts";
-export type { RedactOptions, RedactRule } from "./capture/redact.ts";
+export type { RedactOptions, RedactRule, CriteriaDraft, SqlCriteriaDraft } from "./capture/redact.ts";
 
 export { runWithContext, currentContext } from "./context/context.ts";
 export type { KoperContext } from "./context/context.ts";
@@ -59,6 +59,7 @@ export {
   EnvelopeError,
   CaptureError,
   StopError,
+  DeliveryError,
   isKoperError,
 } from "./errors.ts";
 export type { KoperErrorCode, KoperErrorOptions } from "./errors.ts";

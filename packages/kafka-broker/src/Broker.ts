@@ -1,11 +1,15 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { BrokerContext } from "./apis/context.ts";
 import { dispatch } from "./apis/dispatch.ts";
-import { Connection } from "./Connection.ts";
+import { Connection, type ConnectionStats } from "./Connection.ts";
 import { BrokerError } from "./errors.ts";
 import { decodeRecordBatch, type StoredRecord } from "./protocol/records.ts";
 import { BrokerState } from "./state/BrokerState.ts";
+import { DataDir } from "./store/DataDir.ts";
 import type { TopicConfig } from "./state/Topic.ts";
+
+// Kafka's message.max.bytes default: 1 MiB of records plus the 12-byte log overhead.
+const KAFKA_MESSAGE_MAX_BYTES = 1_048_588;
 
 /** Options of {@link startBroker}. */
 export interface BrokerOptions {
@@ -19,7 +23,7 @@ export interface BrokerOptions {
   readonly nodeId?: number;
   /** Partitions of auto-created topics (and CreateTopics with -1); default 1. */
   readonly partitions?: number;
-  /** Create unknown topics on Metadata and Produce, as Kafka's auto.create.topics.enable; default true. */
+  /** Create unknown topics on Metadata (never on Produce), as Kafka's auto.create.topics.enable; default true. */
   readonly autoCreateTopics?: boolean;
   /** Memory budget per partition in bytes; the oldest batches are dropped beyond it. Default 64 MiB. */
   readonly maxPartitionBytes?: number;
@@ -27,8 +31,20 @@ export interface BrokerOptions {
   readonly logAppendTime?: boolean;
   /** Largest request frame accepted; bigger ones close the connection. Default 100 MiB, as Kafka. */
   readonly maxRequestBytes?: number;
+  /** Largest record batch accepted (`message.max.bytes`); bigger ones get MESSAGE_TOO_LARGE. Default 1048588, as Kafka. */
+  readonly maxMessageBytes?: number;
+  /** Largest replication factor CreateTopics accepts; default 1, the number of brokers, as Kafka. */
+  readonly maxReplicationFactor?: number;
+  /** Response bytes queued for one client beyond which its requests are not read until it catches up. Default 16 MiB. */
+  readonly maxConnectionQueuedBytes?: number;
+  /** Close a connection with no traffic and nothing running for this long (`connections.max.idle.ms`). Default 600000. */
+  readonly connectionsMaxIdleMs?: number;
   /** Data of a stopped broker to serve again (topics, offsets, producer ids): how a restart keeps state. */
   readonly state?: BrokerState;
+  /** Keep topics, logs, committed offsets and producer ids in this directory, so they survive a process restart. */
+  readonly dataDir?: string;
+  /** With `dataDir`: how often written data is fsynced, in ms. Default 1000. */
+  readonly fsyncIntervalMs?: number;
   /** Receives diagnostic lines (closed connections and why); silent by default. */
   readonly log?: (line: string) => void;
 }
@@ -68,6 +84,7 @@ export class Broker {
   private readonly defaultPartitions: number;
   private readonly topicDefaults: TopicConfig;
   private readonly log: (line: string) => void;
+  private readonly store: DataDir | undefined;
   private ctx: BrokerContext | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
@@ -79,13 +96,25 @@ export class Broker {
     this.topicDefaults = {
       maxPartitionBytes: positive("maxPartitionBytes", options.maxPartitionBytes, 64 * 1024 * 1024),
       logAppendTime: options.logAppendTime ?? false,
+      maxMessageBytes: positive("maxMessageBytes", options.maxMessageBytes, KAFKA_MESSAGE_MAX_BYTES),
     };
     this.log = options.log ?? (() => {});
-    this.state = options.state ?? new BrokerState();
+    if (options.state && options.dataDir !== undefined) throw BrokerError.invalidOption("state", "a BrokerState", "either state or dataDir, not both");
+    if (options.dataDir !== undefined) {
+      const opened = DataDir.open(options.dataDir, positive("fsyncIntervalMs", options.fsyncIntervalMs, 1000));
+      this.state = opened.state;
+      this.store = opened.store;
+    } else {
+      this.state = options.state ?? new BrokerState();
+    }
     if (this.state.inUse) throw BrokerError.stateInUse();
-    const maxFrame = positive("maxRequestBytes", options.maxRequestBytes, 100 * 1024 * 1024);
+    const limits = {
+      maxFrameBytes: positive("maxRequestBytes", options.maxRequestBytes, 100 * 1024 * 1024),
+      maxQueuedBytes: positive("maxConnectionQueuedBytes", options.maxConnectionQueuedBytes, 16 * 1024 * 1024),
+      idleMs: positive("connectionsMaxIdleMs", options.connectionsMaxIdleMs, 600_000),
+    };
     this.server = createServer((socket: Socket) => {
-      const connection = new Connection(socket, (frame) => dispatch(this.context, frame, this.log), maxFrame, this.log);
+      const connection = new Connection(socket, (frame) => dispatch(this.context, frame, this.log), limits, this.log);
       this.connections.add(connection);
       socket.on("close", () => this.connections.delete(connection));
     });
@@ -94,7 +123,10 @@ export class Broker {
   /** @internal Binds the server; called by startBroker. */
   async listen(port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once("error", (error) => reject(BrokerError.listenFailed(this.host, port, error)));
+      this.server.once("error", (error) => {
+        this.closeStore();
+        reject(BrokerError.listenFailed(this.host, port, error));
+      });
       this.server.listen(port, this.host, () => resolve());
     });
     this.state.inUse = true;
@@ -107,8 +139,11 @@ export class Broker {
       defaultPartitions: this.defaultPartitions,
       autoCreateTopics: this.options.autoCreateTopics ?? true,
       topicDefaults: this.topicDefaults,
+      maxReplicationFactor: positive("maxReplicationFactor", this.options.maxReplicationFactor, 1),
+      log: this.log,
       stopping: this.stopController.signal,
     };
+    for (const group of this.state.groups.values()) group.resume();
     // Session and rebalance timeouts are checked on a short tick; unref'd so it never holds the process.
     this.sweeper = setInterval(() => {
       for (const group of this.state.groups.values()) group.tick();
@@ -149,8 +184,13 @@ export class Broker {
 
   /** Records held in one partition, decoded (gzip and uncompressed batches only). */
   records(topic: string, partition = 0): StoredRecord[] {
-    const batches = this.state.topics.get(topic)?.partitions[partition]?.batches ?? [];
-    return batches.flatMap((batch) => decodeRecordBatch(batch.bytes));
+    const held = this.state.topics.get(topic)?.partitions[partition];
+    return held ? [...held.batches()].flatMap((batch) => decodeRecordBatch(batch)) : [];
+  }
+
+  /** What each open connection holds (queued response bytes, held and running requests). */
+  connectionStats(): ConnectionStats[] {
+    return [...this.connections].map((c) => c.stats());
   }
 
   /** Offsets committed by a group, keyed "topic/partition". */
@@ -162,6 +202,12 @@ export class Broker {
     return result;
   }
 
+  // Flushes and unlocks the data directory; the state stays usable in memory only.
+  private closeStore(): void {
+    this.store?.close();
+    this.state.store = undefined;
+  }
+
   /** Closes the server and every connection; idempotent. Data stays in `state` for a restart. */
   stop(): Promise<void> {
     this.stopped ??= new Promise<void>((resolve) => {
@@ -171,6 +217,7 @@ export class Broker {
       for (const connection of this.connections) connection.close();
       this.connections.clear();
       this.server.close(() => {
+        this.closeStore();
         this.state.inUse = false;
         resolve();
       });

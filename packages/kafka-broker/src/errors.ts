@@ -32,7 +32,7 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Machine-readable reasons a {@link BrokerError} carries. */
-export type BrokerErrorCode = "protocol_error" | "invalid_option" | "listen_failed" | "already_started";
+export type BrokerErrorCode = "protocol_error" | "invalid_option" | "listen_failed" | "already_started" | "data_dir_failed";
 
 // Marked with a global symbol instead of relying on instanceof: two copies of the package may be loaded.
 const BROKER_ERROR = Symbol.for("koper.error");
@@ -74,6 +74,23 @@ export class BrokerError extends Error {
       "already_started",
       false,
     );
+  }
+}
+
+/** The data directory cannot be used. */
+export class DataDirError extends BrokerError {
+  /** Another running broker holds the directory's lock. */
+  static inUse(dir: string, pid: number): DataDirError {
+    return new DataDirError(
+      `Data directory ${dir} is in use by a running broker (pid ${pid}); stop it first, or give this broker another --data-dir.`,
+      "already_started",
+      false,
+    );
+  }
+
+  /** Reading or writing the directory failed. */
+  static failed(dir: string, cause: unknown): DataDirError {
+    return new DataDirError(`Data directory ${dir} cannot be used: ${cause instanceof Error ? cause.message : String(cause)}.`, "data_dir_failed", false, { cause });
   }
 }
 

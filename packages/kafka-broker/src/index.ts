@@ -1,5 +1,6 @@
 export { Broker, startBroker } from "./Broker.ts";
 export type { BrokerOptions, PartitionOffsets } from "./Broker.ts";
+export type { ConnectionStats } from "./Connection.ts";
 export { BrokerError, ErrorCode, ProtocolError, isBrokerError } from "./errors.ts";
 export type { BrokerErrorCode } from "./errors.ts";
 export { BrokerState } from "./state/BrokerState.ts";

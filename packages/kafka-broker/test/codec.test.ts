@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { crc32c, decodeRecordBatch, encodeRecordBatch } from "@koper/kafka-broker";
-import { hasValidCrc, readBatchHeader, splitBatches, stampBatch } from "../src/protocol/record-batch.ts";
+import { hasValidCrc, readBatchHeader, splitBatches, stampInPlace } from "../src/protocol/record-batch.ts";
 import { Reader } from "../src/protocol/Reader.ts";
 import { readVarint, writeVarint } from "../src/protocol/varint.ts";
 import { Writer } from "../src/protocol/Writer.ts";
+
+// The partition stamps its own copy of a batch; this does the same for a test.
+function stampBatch(batch: Buffer, baseOffset: number, logAppendTime?: number): Buffer {
+  const copy = Buffer.from(batch);
+  stampInPlace(copy, baseOffset, logAppendTime);
+  return copy;
+}
 
 describe("crc32c", () => {
   it("matches the Castagnoli check values", () => {

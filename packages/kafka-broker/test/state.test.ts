@@ -26,14 +26,15 @@ describe("Partition", () => {
     expect(p.inRange(3)).toBe(false);
   });
 
-  it("drops the oldest batches beyond its byte budget and moves the log start offset", () => {
-    const size = batch("x").length;
-    const p = new Partition(0, size * 3, false);
-    for (let i = 0; i < 10; i++) p.append(batch(`${i}`));
-    expect(p.batches).toHaveLength(3);
-    expect(p.logStartOffset).toBe(7);
-    expect(p.inRange(6)).toBe(false);
-    expect(p.inRange(7)).toBe(true);
+  it("drops the oldest segments beyond its memory budget and moves the log start offset", () => {
+    const p = new Partition(0, 16 * 1024, false);
+    for (let i = 0; i < 2_000; i++) p.append(batch(`${i}`));
+    expect(p.sizeBytes).toBeLessThanOrEqual(16 * 1024);
+    expect(p.logStartOffset).toBeGreaterThan(0);
+    expect(p.batchCount).toBe(2_000 - p.logStartOffset);
+    expect(p.inRange(p.logStartOffset - 1)).toBe(false);
+    expect(p.inRange(p.logStartOffset)).toBe(true);
+    expect(Number(p.read(p.logStartOffset, 1)[0]!.readBigInt64BE(0))).toBe(p.logStartOffset);
   });
 
   it("returns the first placement of a retried idempotent batch instead of appending it twice", () => {
@@ -114,6 +115,20 @@ describe("Group", () => {
     expect(g.checkCommit(a.generationId, "ghost", 0)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     expect(g.leave(a.memberId, 0)).toBe(ErrorCode.NONE);
     expect(g.phase).toBe("Empty");
+  });
+
+  it("keeps members and generation across a broker stop, giving each a full session to come back", async () => {
+    const g = new Group("g");
+    const a = await g.join(join("", { requireKnownMemberId: false }), 0);
+    await g.sync(a.generationId, a.memberId, new Map([[a.memberId, Buffer.from("p0")]]), 0);
+    g.shutdown();
+    g.resume(5_000); // restarted long after the member's last heartbeat
+    g.tick(5_500);
+    expect(g.checkCommit(a.generationId, a.memberId, 5_500)).toBe(ErrorCode.NONE);
+    expect(g.heartbeat(a.generationId, a.memberId, 5_600)).toBe(ErrorCode.NONE);
+    expect((await g.sync(a.generationId, a.memberId, new Map(), 5_600)).assignment.toString()).toBe("p0");
+    g.tick(7_000); // silent for a whole session after the restart: evicted as usual
+    expect(g.members.size).toBe(0);
   });
 
   it("refuses members whose protocols share nothing with the group", async () => {

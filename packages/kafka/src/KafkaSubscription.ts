@@ -1,12 +1,13 @@
 import type { Subscription, SubscriptionHandle } from "@koper/core";
 import type { Consumer, ConsumerConfig, Kafka } from "kafkajs";
-import { KafkaTransportError } from "./errors.ts";
+import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
 import { handleBatch } from "./handle-batch.ts";
 import { InFlightLimit } from "./InFlightLimit.ts";
 
 /** How a subscription's consumer is set up. */
 export interface ConsumerSettings {
   consumer: Partial<Omit<ConsumerConfig, "groupId">>;
+  createTopics: boolean;
   fromBeginning: boolean;
   partitionsConsumedConcurrently: number;
 }
@@ -24,15 +25,25 @@ export class KafkaSubscription implements SubscriptionHandle {
   readonly #settings: ConsumerSettings;
   #closing: Promise<void> | undefined;
 
-  private constructor(kafka: Kafka, subscription: Subscription, settings: ConsumerSettings) {
+  private constructor(kafka: Kafka, subscription: Subscription, settings: ConsumerSettings, recreate: (topics: readonly string[]) => void) {
     this.#subscription = subscription;
     this.#settings = settings;
-    this.#consumer = kafka.consumer({ ...settings.consumer, groupId: subscription.group });
+    // With createTopics the transport made the topics with its `partitions`; the broker must not auto-create them with its own.
+    const autoCreate = settings.createTopics ? { allowAutoTopicCreation: false } : {};
+    this.#consumer = kafka.consumer({ ...autoCreate, ...settings.consumer, groupId: subscription.group });
+    this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
+      if (isUnknownTopic(payload.error)) recreate(subscription.topics);
+    });
   }
 
   /** Joins the group, subscribes and starts consuming; rejects with `KafkaTransportError` if it cannot. */
-  static async start(kafka: Kafka, subscription: Subscription, settings: ConsumerSettings): Promise<KafkaSubscription> {
-    const member = new KafkaSubscription(kafka, subscription, settings);
+  static async start(
+    kafka: Kafka,
+    subscription: Subscription,
+    settings: ConsumerSettings,
+    recreate: (topics: readonly string[]) => void = () => {},
+  ): Promise<KafkaSubscription> {
+    const member = new KafkaSubscription(kafka, subscription, settings, recreate);
     try {
       await member.#run();
     } catch (error) {
@@ -62,6 +73,7 @@ export class KafkaSubscription implements SubscriptionHandle {
       logger: () => consumer.logger(),
       heartbeatEveryMs: Math.max(100, Math.floor((settings.consumer.heartbeatInterval ?? DEFAULT_HEARTBEAT_MS) / 2)),
       redeliveryDelayMs: 1000,
+      finished: new Map<string, bigint>(),
     };
     await consumer.run({
       // Offsets are committed by the batch handler, only up to messages the runtime finished.

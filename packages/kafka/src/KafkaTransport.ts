@@ -1,6 +1,6 @@
 import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
 import { CompressionTypes, Kafka, Partitioners, type Message, type Producer, type TopicMessages } from "kafkajs";
-import { KafkaTransportError } from "./errors.ts";
+import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
 import { KafkaSubscription } from "./KafkaSubscription.ts";
 import { kafkajsLogCreator } from "./kafkajs-logs.ts";
 import { toKafkaMessage } from "./messages.ts";
@@ -31,6 +31,8 @@ export class KafkaTransport implements Transport {
     this.#producer = this.kafka.producer({
       // The Java client's murmur2 partitioner: a key lands on the same partition as from other Kafka clients.
       createPartitioner: Partitioners.DefaultPartitioner,
+      // The transport creates its topics with `partitions`; a broker auto-creating one would use its own default.
+      ...(this.#options.createTopics ? { allowAutoTopicCreation: false } : {}),
       ...this.#options.producer,
       // Retries after a lost response must not write a message twice, nor out of order.
       idempotent: true,
@@ -52,19 +54,36 @@ export class KafkaTransport implements Transport {
     }));
   }
 
-  /** Sends the whole batch in one request per broker; resolves when every message is acknowledged by all replicas. */
+  /**
+   * Sends the batch in one request per broker (several in order when it holds more than
+   * `maxBatchBytes`); resolves when every message is acknowledged by all replicas.
+   */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (this.#closed) throw KafkaTransportError.closed();
     if (messages.length === 0) return;
     await this.connect();
+    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk);
+  }
+
+  async #sendChunk(messages: OutgoingMessage[]): Promise<void> {
     const topicMessages = byTopic(messages);
     const topics = topicMessages.map((t) => t.topic);
     if (this.#options.createTopics) await this.#topics.ensure(topics);
     try {
-      await this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#options.compression ?? CompressionTypes.None });
+      await this.#sendBatch(topicMessages);
     } catch (error) {
-      throw KafkaTransportError.sendFailed(topics, error);
+      if (!this.#options.createTopics || !isUnknownTopic(error)) throw KafkaTransportError.sendFailed(topics, error);
+      // The broker lost topics this process created (an empty broker restarted): create them again, then resend once.
+      this.#topics.forget(topics);
+      await this.#topics.ensure(topics);
+      await this.#sendBatch(topicMessages).catch((again: unknown) => {
+        throw KafkaTransportError.sendFailed(topics, again);
+      });
     }
+  }
+
+  #sendBatch(topicMessages: TopicMessages[]): Promise<unknown> {
+    return this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#options.compression ?? CompressionTypes.None });
   }
 
   /** Joins `subscription.group` as a new member and starts handing its messages to the runtime. */
@@ -72,7 +91,13 @@ export class KafkaTransport implements Transport {
     if (this.#closed) throw KafkaTransportError.closed();
     // Created up front with the configured partitions, not auto-created by the subscribe with the broker's default.
     if (this.#options.createTopics) await this.#topics.ensure(subscription.topics);
-    const member = await KafkaSubscription.start(this.kafka, subscription, this.#options);
+    // A member whose topics vanished (an empty broker restarted) has them created again, then kafkajs restarts it.
+    const recreate = (topics: readonly string[]) => {
+      if (!this.#options.createTopics) return;
+      this.#topics.forget(topics);
+      void this.#topics.ensure(topics)?.catch(() => {});
+    };
+    const member = await KafkaSubscription.start(this.kafka, subscription, this.#options, recreate);
     this.#members.add(member);
     return {
       close: async () => {
@@ -91,6 +116,33 @@ export class KafkaTransport implements Transport {
     await Promise.allSettled(members.map((m) => m.close()));
     await Promise.allSettled([this.#topics.close(), this.#connecting ? this.#producer.disconnect() : undefined]);
   }
+}
+
+// Consecutive runs of at most `maxBytes` (a bigger message goes alone): sent one after another, so
+// each partition's batch stays under message.max.bytes and a key's messages keep their order.
+function chunksOf(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = sizeOf(message);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  chunks.push(current);
+  return chunks;
+}
+
+// What a message adds to a record batch, near enough: key, value, headers and ~20 bytes of framing.
+function sizeOf(message: OutgoingMessage): number {
+  let size = 20 + message.value.byteLength + (message.key === null ? 0 : Buffer.byteLength(message.key));
+  for (const name in message.headers) size += name.length + Buffer.byteLength(message.headers[name]!) + 2;
+  return size;
 }
 
 // One entry per topic, messages in the order given: kafkajs keeps that order within a partition.

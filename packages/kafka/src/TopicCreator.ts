@@ -45,6 +45,11 @@ export class TopicCreator {
     return pending && Promise.all(pending).then(noop);
   }
 
+  /** Forgets that these topics exist, so the next ensure() creates them again (a broker lost them). */
+  forget(topics: Iterable<string>): void {
+    for (const topic of topics) this.#exists.delete(topic);
+  }
+
   /** Disconnects the admin client if it was used. */
   async close(): Promise<void> {
     if (this.#connected) await this.#admin.disconnect();

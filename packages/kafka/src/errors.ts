@@ -1,15 +1,48 @@
 import { PublishError } from "@koper/core";
 
+// Socket errors a later attempt may not meet: the broker restarts, the network comes back.
+const TRANSIENT_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNABORTED"]);
+
 /**
- * Whether a kafkajs error says a later retry may succeed. kafkajs marks its errors with `retriable`;
- * when its own retries ran out it throws a non-retriable KafkaJSNumberOfRetriesExceeded around the
- * real error, whose verdict (a refused connection: yes; an invalid topic: no) is the one that counts.
+ * Whether a kafkajs error says a later retry may succeed, judged by its innermost cause. kafkajs
+ * wraps the real error whenever one of its retriers gives up, and its nested retriers wrap the
+ * wrapper again: a refused connection arrives as a non-retriable KafkaJSNumberOfRetriesExceeded or
+ * KafkaJSNonRetriableError around the KafkaJSConnectionError. The innermost error is the one that
+ * happened (a refused connection: yes; an invalid topic or a too-large message: no).
  */
-function retriableOf(cause: unknown): boolean {
-  if (typeof cause !== "object" || cause === null) return false;
-  const error = cause as { name?: unknown; retriable?: unknown; cause?: unknown };
-  if (error.name === "KafkaJSNumberOfRetriesExceeded" && error.cause !== undefined) return retriableOf(error.cause);
-  return error.retriable === true;
+export function retriableOf(cause: unknown): boolean {
+  const innermost = innermostOf(cause);
+  if (typeof innermost !== "object" || innermost === null) return false;
+  const error = innermost as { retriable?: unknown; code?: unknown; errors?: unknown };
+  // KafkaJSAggregateError (several topics at once): retriable only if every part is.
+  if (Array.isArray(error.errors) && error.errors.length > 0) return error.errors.every(retriableOf);
+  if (typeof error.retriable === "boolean") return error.retriable;
+  return typeof error.code === "string" && TRANSIENT_SOCKET_CODES.has(error.code);
+}
+
+/** Whether a kafkajs error comes down to a topic the broker does not have (UNKNOWN_TOPIC_OR_PARTITION). */
+export function isUnknownTopic(error: unknown): boolean {
+  return (innermostOf(error) as { type?: unknown } | null)?.type === "UNKNOWN_TOPIC_OR_PARTITION";
+}
+
+function innermostOf(error: unknown): unknown {
+  let current = error;
+  // Bounded: a cause chain could loop.
+  for (let depth = 0; depth < 16; depth++) {
+    const next = typeof current === "object" && current !== null ? (current as { cause?: unknown }).cause : undefined;
+    if (typeof next !== "object" || next === null || next === current) return current;
+    current = next;
+  }
+  return current;
+}
+
+// Advice that fits the failure: an outage wants patience, a refused message wants a change.
+function sendHint(cause: unknown, retriable: boolean): string {
+  if (retriable) return "Check that the brokers are reachable; raise `retry.retries` to ride out longer outages.";
+  if ((innermostOf(cause) as { type?: unknown } | null)?.type === "MESSAGE_TOO_LARGE") {
+    return "A message is bigger than the broker's message.max.bytes: shrink it, or raise the broker's (and the topic's max.message.bytes) limit; the transport already splits sends at `maxBatchBytes`.";
+  }
+  return "Retrying will not help.";
 }
 
 function messageOf(cause: unknown): string {
@@ -23,11 +56,11 @@ function messageOf(cause: unknown): string {
 export class KafkaTransportError extends PublishError {
   /** kafkajs gave up sending a batch (after its own retries). */
   static sendFailed(topics: readonly string[], cause: unknown): KafkaTransportError {
+    const retriable = retriableOf(cause);
     return new KafkaTransportError(
       "transport_failed",
-      `Sending to ${topics.map((t) => JSON.stringify(t)).join(", ")} failed: ${messageOf(cause)}. ` +
-        "Check that the brokers are reachable; raise `retry.retries` to ride out longer outages.",
-      { retriable: retriableOf(cause), cause, details: { topics: [...topics] } },
+      `Sending to ${topics.map((t) => JSON.stringify(t)).join(", ")} failed: ${messageOf(cause)}. ${sendHint(cause, retriable)}`,
+      { retriable, cause, details: { topics: [...topics] } },
     );
   }
 

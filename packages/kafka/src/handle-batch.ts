@@ -12,6 +12,12 @@ export interface BatchDeps {
   heartbeatEveryMs: number;
   /** Pause before a message whose `handle` rejected is fetched again. */
   redeliveryDelayMs: number;
+  /**
+   * Per "topic/partition", the offset after the last message this member finished whose commit
+   * failed (the broker went away). Shared across batches and kafkajs's own restarts, so after a
+   * rejoin those messages are committed, not handled again.
+   */
+  finished: Map<string, bigint>;
 }
 
 /**
@@ -23,6 +29,9 @@ export interface BatchDeps {
  */
 export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): Promise<void> {
   const { batch, isRunning, isStale } = payload;
+  const partitionKey = `${batch.topic}/${batch.partition}`;
+  const alreadyDone = deps.finished.get(partitionKey) ?? -1n;
+  const messages = alreadyDone < 0n ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= alreadyDone);
   const outcomes: Promise<boolean>[] = [];
   let interrupted: { error: unknown } | undefined;
   let failed = false;
@@ -33,22 +42,20 @@ export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): P
     });
   const heartbeats = setInterval(() => void beat(), deps.heartbeatEveryMs);
   try {
-    for (const message of batch.messages) {
+    for (const message of messages) {
       if (failed || interrupted || !isRunning() || isStale()) break;
       if (!deps.limit.tryAcquire()) await deps.limit.acquire();
       if (failed || interrupted || isStale()) {
         deps.limit.release();
         break;
       }
-      outcomes.push(
-        handleOne(batch.topic, batch.partition, message, deps).then((ok) => {
-          if (!ok) failed = true;
-          return ok;
-        }),
-      );
+      // `failed` is set before the slot is released, so the loop hands out nothing after a rejection:
+      // the key's next message to run is the redelivered one (KeyedScheduler holds back what was queued).
+      outcomes.push(handleOne(batch.topic, batch.partition, message, deps, () => (failed = true)));
     }
     const done = contiguousDone(await Promise.all(outcomes));
-    if (done > 0) await commit(payload, batch.messages[done - 1]!);
+    const next = done > 0 ? BigInt(messages[done - 1]!.offset) + 1n : -1n;
+    await commit(payload, next > alreadyDone ? next : alreadyDone, deps.finished, partitionKey);
     if (failed && isRunning()) await pause(deps.redeliveryDelayMs, isRunning);
   } finally {
     clearInterval(heartbeats);
@@ -57,7 +64,7 @@ export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): P
 }
 
 // Resolves true when the runtime is done with the message, false when it must come again.
-function handleOne(topic: string, partition: number, message: KafkaMessage, deps: BatchDeps): Promise<boolean> {
+function handleOne(topic: string, partition: number, message: KafkaMessage, deps: BatchDeps, onRejected: () => void): Promise<boolean> {
   let handling: Promise<void>;
   try {
     handling = deps.subscription.handle(toDeliveredMessage(topic, partition, message));
@@ -70,13 +77,11 @@ function handleOne(topic: string, partition: number, message: KafkaMessage, deps
       return true;
     },
     (error: unknown) => {
+      onRejected();
       deps.limit.release();
-      deps.logger().error("Message could be neither handled nor dead-lettered; it will be delivered again", {
-        topic,
-        partition,
-        offset: message.offset,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      const context = { topic, partition, offset: message.offset, error: error instanceof Error ? error.message : String(error) };
+      if ((error as { code?: unknown })?.code === "redelivery_pending") deps.logger().debug("Message held behind a rejected one of its key; it will be delivered again", context);
+      else deps.logger().error("Message could be neither handled nor dead-lettered; it will be delivered again", context);
       return false;
     },
   );
@@ -87,14 +92,21 @@ function contiguousDone(outcomes: boolean[]): number {
   return firstFailed === -1 ? outcomes.length : firstFailed;
 }
 
-// Moves the fetch position past the finished run and commits it; the rest is fetched again.
-async function commit(payload: EachBatchPayload, lastDone: KafkaMessage): Promise<void> {
+// Moves the fetch position past the finished run and commits it; the rest is fetched again. A
+// failed commit is remembered, so a rejoin does not hand the finished messages out again.
+async function commit(payload: EachBatchPayload, next: bigint, finished: Map<string, bigint>, key: string): Promise<void> {
+  if (next < 0n) return;
   const { batch } = payload;
-  payload.resolveOffset(lastDone.offset);
-  const next = (BigInt(lastDone.offset) + 1n).toString();
-  await payload.commitOffsetsIfNecessary({
-    topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
-  });
+  payload.resolveOffset((next - 1n).toString());
+  try {
+    await payload.commitOffsetsIfNecessary({
+      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next.toString() }] }],
+    });
+    if ((finished.get(key) ?? -1n) <= next) finished.delete(key);
+  } catch (error) {
+    finished.set(key, next);
+    throw error;
+  }
 }
 
 // Waits before redelivery (a broker outage is the usual reason) but lets close() cut it short.

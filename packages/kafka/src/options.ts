@@ -17,6 +17,11 @@ export interface KafkaTransportOptions extends Omit<KafkaConfig, "clientId"> {
   partitionsConsumedConcurrently?: number;
   /** Codec of produced batches. Default none (kafkajs ships GZIP; others need a codec plugged into kafkajs). */
   compression?: CompressionTypes;
+  /**
+   * Bytes (keys, values, headers) per produce request; bigger sends are split, in order, so each
+   * partition's record batch stays under the broker's `message.max.bytes` (1 MiB by default). Default 1000000.
+   */
+  maxBatchBytes?: number;
   /** kafkajs producer settings; `idempotent` is always on. */
   producer?: Omit<ProducerConfig, "idempotent" | "transactionalId">;
   /** kafkajs consumer settings; `groupId` comes from each listener's group. */
@@ -32,6 +37,7 @@ export interface ResolvedOptions {
   fromBeginning: boolean;
   partitionsConsumedConcurrently: number;
   compression: CompressionTypes | undefined;
+  maxBatchBytes: number;
   producer: Omit<ProducerConfig, "idempotent" | "transactionalId">;
   consumer: Partial<Omit<ConsumerConfig, "groupId">>;
 }
@@ -45,6 +51,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions 
     fromBeginning,
     partitionsConsumedConcurrently,
     compression,
+    maxBatchBytes,
     producer,
     consumer,
     clientId,
@@ -62,6 +69,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions 
     fromBeginning: fromBeginning ?? true,
     partitionsConsumedConcurrently: optionalPositive("partitionsConsumedConcurrently", partitionsConsumedConcurrently) ?? 8,
     compression,
+    maxBatchBytes: optionalPositive("maxBatchBytes", maxBatchBytes) ?? 1_000_000,
     producer: producer ?? {},
     consumer: consumer ?? {},
   };

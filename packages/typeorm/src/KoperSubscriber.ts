@@ -1,4 +1,4 @@
-import type { Action, ChangeCapture, ChangeDraft } from "@koper/core";
+import type { Action, ChangeCapture, ChangeDraft, Row } from "@koper/core";
 import type {
   AfterQueryEvent,
   EntityMetadata,
@@ -14,9 +14,12 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from "typeorm";
-import { deleteDateField, type DraftFactory, type Sibling } from "./drafts.ts";
-import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
-import { looksLikeWrite, parseWrite, type WriteStatement } from "./statements.ts";
+import { deleteDateField, idMap, type DraftFactory, type Sibling } from "./drafts.ts";
+import { lookupJoinColumns } from "./join-columns.ts";
+import { junctionOf } from "./junctions.ts";
+import { changedFields, changedManyToMany, fieldOfColumn, keyOf, missingJoinColumns, toRow } from "./rows.ts";
+import type { PendingWrite } from "./failures.ts";
+import { isUpdateOf, looksLikeWrite, parseWrite, setColumns, type SeenWrite, type WriteStatement } from "./statements.ts";
 
 /** What the subscriber needs from `koperTypeorm`. */
 export interface SubscriberDeps {
@@ -32,11 +35,12 @@ export interface SubscriberDeps {
   abortsTransaction: (error: unknown) => boolean;
   /** sql.js reports affected rows only through its connection, right after the statement. */
   rowsModified: (() => number) | undefined;
+  /** Read a to-one relation's join column with a SELECT when the saved/removed entity lacks it. */
+  lookupJoinColumns: boolean;
   onError: (error: unknown) => void;
 }
 
-interface LastWrite {
-  sql: string;
+interface LastWrite extends SeenWrite {
   parameters: unknown[] | undefined;
   affected: number | null;
 }
@@ -45,6 +49,10 @@ interface LastWrite {
 export interface RunnerState {
   /** The last successful write statement: the criteria and count a QueryBuilder after-hook lacks. */
   last: LastWrite | undefined;
+  /** The successful write statements of the current operation: what each UPDATE really set. */
+  writes: LastWrite[];
+  /** Events waiting for a join-column lookup: the runner's later events queue behind them. */
+  queue: Promise<void> | undefined;
   /** The writes of the runner's current operation, from its before-hooks (failure tracking only). */
   pending: PendingWrite[];
   /** The entities of the current operation's after-hooks so far: a cascaded child's parents. */
@@ -56,12 +64,15 @@ export interface RunnerState {
 /**
  * The TypeORM subscriber that translates hooks into Koper's capture API. The QueryRunner is the
  * transaction handle: TypeORM runs a transaction, and its savepoints, on one runner.
- * It has no before-hooks: when any exists, TypeORM recomputes every subject of a `save` after
- * calling it; only `FailureTrackingSubscriber`, which needs them, has them.
+ * Its only before-hook is `beforeRemove` (a row's join columns must be read before it is gone):
+ * when a before-hook runs, TypeORM recomputes the operation's subjects, so the insert and update
+ * ones are only in `FailureTrackingSubscriber`, which needs them.
  */
 export class KoperSubscriber implements EntitySubscriberInterface {
   protected readonly deps: SubscriberDeps;
   protected readonly runners = new WeakMap<QueryRunner, RunnerState>();
+  /** Join columns read by `beforeRemove`, by the entity object the after-hook will get. */
+  readonly #joinColumns = new WeakMap<object, Row>();
 
   constructor(deps: SubscriberDeps) {
     this.deps = deps;
@@ -96,15 +107,18 @@ export class KoperSubscriber implements EntitySubscriberInterface {
       const state = this.state(runner);
       if (state.settled) this.reset(state);
       state.last = { sql: event.query, parameters: paramsOf(event.parameters), affected };
+      state.writes.push(state.last);
       return;
     }
     if (runner.isTransactionActive && this.deps.abortsTransaction(event.error)) this.deps.capture.poison(runner);
     if (!this.deps.failures || !looksLikeWrite(event.query)) return;
-    return this.#failed(runner, event).catch(this.deps.onError);
+    return this.failed(runner, event);
   }
 
   afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, entityId, queryRunner } = event;
+    const junction = junctionOf(metadata);
+    if (junction) return this.#record(queryRunner, metadata, undefined, () => this.deps.drafts.junction(metadata, junction, "insert", entityId, entity));
     return this.#record(queryRunner, metadata, entity, () => {
       if (entityId !== undefined) return this.deps.drafts.inserted(metadata, entity, entityId, this.runners.get(queryRunner)?.recent ?? []);
       const draft = this.deps.drafts.insertedByBuilder(metadata, entity, this.#lastStatement(queryRunner));
@@ -115,18 +129,38 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, databaseEntity, queryRunner } = event;
     return this.#record(queryRunner, metadata, entity, () => {
-      if (databaseEntity) {
-        return this.deps.drafts.updated(metadata, entity, databaseEntity, event.updatedColumns, event.updatedRelations);
-      }
-      return this.#bulk(queryRunner, metadata, "update", entity);
+      if (!databaseEntity) return this.#bulk(queryRunner, metadata, "update", entity);
+      const changes = this.#changes(queryRunner, metadata, entity, databaseEntity, () => changedFields(event.updatedColumns, []));
+      return this.#withJoinColumns(queryRunner, metadata, this.deps.drafts.updated(metadata, entity, databaseEntity, changes));
     });
+  }
+
+  /** Reads the join columns of a row about to be removed that TypeORM did not load (see `lookupJoinColumns`). */
+  beforeRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> | void {
+    const { metadata, entity, databaseEntity, entityId, queryRunner } = event;
+    const target = databaseEntity ?? entity;
+    if (!this.deps.lookupJoinColumns || !target || junctionOf(metadata) || !this.deps.wanted(metadata) || this.deps.suppressed()) return;
+    const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
+    if (missingJoinColumns(metadata, toRow(metadata, target)).length === 0) return;
+    return lookupJoinColumns(queryRunner, metadata, toRow(metadata, target), key).then(
+      (found) => void this.#joinColumns.set(target, found),
+      this.deps.onError,
+    );
   }
 
   afterRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, databaseEntity, entityId, queryRunner } = event;
+    const junction = junctionOf(metadata);
+    if (junction) {
+      return this.#record(queryRunner, metadata, undefined, () => {
+        const draft = this.deps.drafts.junction(metadata, junction, "delete", entityId, entity) ?? this.#bulk(queryRunner, metadata, "delete", undefined);
+        return draft && { ...draft, entity: junction.name };
+      });
+    }
     return this.#record(queryRunner, metadata, entity, () => {
-      if (databaseEntity || entity || entityId !== undefined) return this.deps.drafts.removed(metadata, entity, databaseEntity, entityId);
-      return this.#bulk(queryRunner, metadata, "delete", undefined);
+      if (!databaseEntity && !entity && entityId === undefined) return this.#bulk(queryRunner, metadata, "delete", undefined);
+      const found = this.#joinColumns.get((databaseEntity ?? entity)!);
+      return this.deps.drafts.removed(metadata, entity, databaseEntity, entityId, found);
     });
   }
 
@@ -141,10 +175,37 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   #soft(event: RemoveEvent<ObjectLiteral>, action: Action): Promise<void> | void {
     const { metadata, entity, databaseEntity, entityId, queryRunner } = event;
     return this.#record(queryRunner, metadata, entity, () => {
-      if (databaseEntity || entity || entityId !== undefined) {
-        return this.deps.drafts.softChanged(metadata, action, entity, databaseEntity, entityId);
+      if (!databaseEntity && !entity && entityId === undefined) {
+        return this.#bulk(queryRunner, metadata, action, undefined, action === "update" ? deleteDateField(metadata) : undefined);
       }
-      return this.#bulk(queryRunner, metadata, action, undefined, action === "update" ? deleteDateField(metadata) : undefined);
+      const changes = this.#changes(queryRunner, metadata, entity, databaseEntity, () => deleteDateField(metadata));
+      return this.#withJoinColumns(queryRunner, metadata, this.deps.drafts.softChanged(metadata, action, entity, databaseEntity, entityId, changes));
+    });
+  }
+
+  /**
+   * What a row update changed: the columns its UPDATE statement set (auto-updated date and
+   * version columns included), plus the many-to-many relations whose junction rows it changed.
+   * TypeORM's own `updatedRelations` is not used: it lists a relation loaded without its key.
+   */
+  #changes(runner: QueryRunner, metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, fallback: () => string[]): string[] {
+    const state = this.state(runner);
+    const key = keyOf(metadata, entity, databaseEntity);
+    const at = key ? state.writes.findIndex((w) => isUpdateOf(w, metadata.tableName, key)) : -1;
+    const statement = at >= 0 ? state.writes.splice(at, 1)[0] : undefined;
+    const columns = statement ? setColumns(statement.sql).map((column) => fieldOfColumn(metadata, column) ?? column) : fallback();
+    const relations = databaseEntity ? changedManyToMany(metadata, entity, databaseEntity) : [];
+    return [...new Set([...columns, ...relations])];
+  }
+
+  // A row without the join columns TypeORM did not load gets them read, before its event is built.
+  #withJoinColumns(runner: QueryRunner, metadata: EntityMetadata, draft: ChangeDraft): ChangeDraft | Promise<ChangeDraft> {
+    const row = draft.data ?? draft.before;
+    if (!this.deps.lookupJoinColumns || !row || missingJoinColumns(metadata, row).length === 0) return draft;
+    return lookupJoinColumns(runner, metadata, row, draft.key).then((found) => {
+      if (draft.data) draft.data = { ...draft.data, ...found };
+      if (draft.before) draft.before = { ...found, ...draft.before };
+      return draft;
     });
   }
 
@@ -154,18 +215,39 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   }
 
   // After-hooks run only once every statement of the operation succeeded: nothing can fail now.
-  #record(runner: QueryRunner, metadata: EntityMetadata, entity: ObjectLiteral | undefined, build: () => ChangeDraft | undefined): Promise<void> | void {
+  #record(
+    runner: QueryRunner,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral | undefined,
+    build: () => ChangeDraft | undefined | Promise<ChangeDraft | undefined>,
+  ): Promise<void> | void {
     const state = this.state(runner);
     state.settled = true;
     if (entity) state.recent.push({ metadata, entity });
-    if (!this.deps.wanted(metadata) || this.deps.suppressed()) return;
-    let draft: ChangeDraft | undefined;
+    // A junction row is captured with the entity that owns the relation.
+    if (!this.deps.wanted(junctionOf(metadata)?.relation.entityMetadata ?? metadata) || this.deps.suppressed()) return;
+    let draft: ChangeDraft | undefined | Promise<ChangeDraft | undefined>;
     try {
       draft = build();
     } catch (error) {
       return this.deps.onError(error);
     }
     if (!draft) return;
+    if (!(draft instanceof Promise) && !state.queue) return this.#publish(runner, draft);
+    // A lookup is under way: this runner's later events wait for it, so they keep their order.
+    const built = draft;
+    const next = (state.queue ?? Promise.resolve())
+      .then(() => built)
+      .then((ready) => (ready ? this.#publish(runner, ready) : undefined))
+      .catch(this.deps.onError);
+    state.queue = next;
+    void next.then(() => {
+      if (state.queue === next) state.queue = undefined;
+    });
+    return next;
+  }
+
+  #publish(runner: QueryRunner, draft: ChangeDraft): Promise<void> | void {
     const recorded = this.deps.capture.record(runner, draft).catch(this.deps.onError);
     // Inside a transaction the event is buffered synchronously: TypeORM need not await anything.
     // An autocommit write is queued for publishing now; awaiting the queue (not the broker) makes
@@ -173,28 +255,8 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     if (this.deps.capture.depth(runner) === 0) return recorded;
   }
 
-  /** Remembers a write announced by a before-hook (see `FailureTrackingSubscriber`). */
-  protected pend(runner: QueryRunner, metadata: EntityMetadata, action: Action, kind: PendingWrite["kind"], entity?: ObjectLiteral, databaseEntity?: ObjectLiteral): void {
-    const state = this.state(runner);
-    if (state.settled) this.reset(state);
-    state.pending.push({ metadata, action, kind, entity, databaseEntity });
-  }
-
-  async #failed(runner: QueryRunner, event: AfterQueryEvent): Promise<void> {
-    const state = this.runners.get(runner);
-    if (!state || state.settled || state.pending.length === 0 || this.deps.suppressed()) return;
-    const statement = parseWrite(event.query, paramsOf(event.parameters), null);
-    const writes = statement ? matchPending(state.pending, statement) : [];
-    state.pending = [];
-    for (const { metadata, action, kind, entity, databaseEntity } of writes) {
-      if (!statement || !this.deps.wanted(metadata)) continue;
-      const draft =
-        kind === "bulk"
-          ? this.deps.drafts.failedBulk(metadata, action, statement, entity)
-          : this.deps.drafts.failed(metadata, action, entity, databaseEntity);
-      await this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName));
-    }
-  }
+  /** A write statement failed; `FailureTrackingSubscriber` publishes its failure event. */
+  protected failed(_runner: QueryRunner, _event: AfterQueryEvent): Promise<void> | void {}
 
   #lastStatement(runner: QueryRunner): WriteStatement | undefined {
     const last = this.runners.get(runner)?.last;
@@ -207,20 +269,22 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   }
 
   // A new operation starts on the runner: the previous one's writes are history.
-  private reset(state: RunnerState): void {
+  protected reset(state: RunnerState): void {
     state.pending = [];
+    state.writes = [];
     state.recent = [];
     state.settled = false;
   }
 
   protected state(runner: QueryRunner): RunnerState {
     let state = this.runners.get(runner);
-    if (!state) this.runners.set(runner, (state = { last: undefined, pending: [], recent: [], settled: false }));
+    if (!state) this.runners.set(runner, (state = { last: undefined, writes: [], queue: undefined, pending: [], recent: [], settled: false }));
     return state;
   }
 }
 
-function paramsOf(parameters: AfterQueryEvent["parameters"]): unknown[] | undefined {
+/** A statement's parameters as a list, whatever form the driver gave them in. */
+export function paramsOf(parameters: AfterQueryEvent["parameters"]): unknown[] | undefined {
   return Array.isArray(parameters) ? parameters : parameters ? Object.values(parameters) : undefined;
 }
 

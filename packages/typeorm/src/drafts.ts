@@ -1,6 +1,8 @@
-import type { Action, ChangeDraft, Row } from "@koper/core";
-import type { EntityMetadata, ObjectLiteral, RelationMetadata } from "typeorm";
-import { changedFields, fieldName, fillParentKeys, keyOf, setValues, toRow, type ColumnMetadata } from "./rows.ts";
+import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
+import type { EntityMetadata, ObjectLiteral } from "typeorm";
+import { junctionRow, type Junction } from "./junctions.ts";
+import { fieldName, fieldOfColumn, fillParentKeys, keyOf, setValues, toRow } from "./rows.ts";
+import { currentWhere } from "./criteria.ts";
 import { criteriaOf, type WriteStatement } from "./statements.ts";
 
 /** Where events say they came from, fixed per DataSource. */
@@ -33,21 +35,29 @@ export class DraftFactory {
     metadata: EntityMetadata,
     entity: ObjectLiteral | undefined,
     databaseEntity: ObjectLiteral,
-    columns: readonly ColumnMetadata[],
-    relations: readonly RelationMetadata[],
+    changes: string[],
   ): ChangeDraft {
     const before = toRow(metadata, databaseEntity);
     return this.#draft(metadata, "update", keyOf(metadata, entity, databaseEntity), {
       data: { ...before, ...toRow(metadata, entity) },
       before,
-      changes: changedFields(columns, relations),
+      changes,
     });
   }
 
   /** `remove`: the entity's id is already cleared, so the key comes from what TypeORM read. */
-  removed(metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, entityId: unknown): ChangeDraft {
+  removed(metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, entityId: unknown, joinColumns?: Row): ChangeDraft {
     const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
-    return this.#draft(metadata, "delete", key, { data: null, before: toRow(metadata, databaseEntity ?? entity) });
+    return this.#draft(metadata, "delete", key, { data: null, before: { ...joinColumns, ...toRow(metadata, databaseEntity ?? entity) } });
+  }
+
+  /** A junction row of a many-to-many relation, added or removed: both keys, under the owner's `<Entity><Relation>` name. */
+  junction(metadata: EntityMetadata, junction: Junction, action: "insert" | "delete", entityId: unknown, values: ObjectLiteral | undefined): ChangeDraft | undefined {
+    const row = junctionRow(metadata, entityId as ObjectLiteral | undefined, values);
+    if (!row) return undefined;
+    const draft = this.#draft(metadata, action, row, action === "insert" ? { data: row } : { data: null, before: row });
+    draft.entity = junction.name;
+    return draft;
   }
 
   /** `softRemove`/`recover`: an update of the delete-date column, or a delete if so configured. */
@@ -57,22 +67,26 @@ export class DraftFactory {
     entity: ObjectLiteral | undefined,
     databaseEntity: ObjectLiteral | undefined,
     entityId: unknown,
+    changes: string[],
   ): ChangeDraft {
     const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
     const before = toRow(metadata, databaseEntity ?? entity);
     if (action === "delete") return this.#draft(metadata, "delete", key, { data: null, before });
-    return this.#draft(metadata, "update", key, {
-      data: { ...before, ...toRow(metadata, entity) },
-      before,
-      changes: deleteDateField(metadata),
-    });
+    return this.#draft(metadata, "update", key, { data: { ...before, ...toRow(metadata, entity) }, before, changes });
   }
 
   /** A write by criteria: no row is known, only the criteria, the SET values and the count. */
-  bulk(metadata: EntityMetadata, action: Action, statement: WriteStatement | undefined, set?: ObjectLiteral, changes?: string[]): ChangeDraft {
+  bulk(
+    metadata: EntityMetadata,
+    action: Action,
+    statement: WriteStatement | undefined,
+    set?: ObjectLiteral,
+    changes?: string[],
+    criteria: CriteriaDraft | null = criteriaFor(metadata, statement),
+  ): ChangeDraft {
     const bulkSet = setValues(metadata, set);
     const draft = this.#draft(metadata, action, null, { data: null });
-    draft.bulk = { criteria: criteriaOf(statement), affected: statement?.affected ?? null };
+    draft.bulk = { criteria, affected: statement?.affected ?? null };
     if (bulkSet) draft.bulk.set = bulkSet;
     const changed = changes ?? (bulkSet ? Object.keys(bulkSet) : undefined);
     if (action === "update" && changed) draft.changes = changed;
@@ -88,24 +102,34 @@ export class DraftFactory {
     const data = toRow(metadata, values);
     if (key && !statement?.upsert) return this.#draft(metadata, "insert", key, { data });
     const draft = this.#draft(metadata, "insert", key, { data: null });
-    const criteria = statement?.upsert ? { upsert: conflictTarget(statement.sql) } : criteriaOf(statement);
+    const criteria = statement?.upsert ? conflictCriteria(metadata, statement.sql, data) : criteriaFor(metadata, statement);
     draft.bulk = { criteria, set: data, affected: statement?.affected ?? null };
     return draft;
   }
 
   /** The failure of a write: the attempted values, and the row before where TypeORM read it. */
-  failed(metadata: EntityMetadata, action: Action, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined): ChangeDraft {
+  failed(
+    metadata: EntityMetadata,
+    action: Action,
+    entity: ObjectLiteral | undefined,
+    databaseEntity: ObjectLiteral | undefined,
+    sent?: Record<string, unknown>,
+  ): ChangeDraft {
     const before = databaseEntity ? toRow(metadata, databaseEntity) : undefined;
-    const attempted = toRow(metadata, entity);
+    // What the failed INSERT itself carried fills what the entity lacks (a key TypeORM generated).
+    const fromStatement = sent ? rowOfColumns(metadata, sent) : {};
+    const attempted = { ...fromStatement, ...toRow(metadata, entity) };
     const data = action === "delete" ? null : { ...before, ...attempted };
-    const draft = this.#draft(metadata, action, keyOf(metadata, entity, databaseEntity), { data });
+    const key = keyOf(metadata, entity, databaseEntity) ?? keyOf(metadata, fromStatement);
+    const draft = this.#draft(metadata, action, key, { data });
     if (before) draft.before = before;
     return draft;
   }
 
   /** A failed criteria write: what it tried to set and on which criteria. */
-  failedBulk(metadata: EntityMetadata, action: Action, statement: WriteStatement, set: ObjectLiteral | undefined): ChangeDraft {
-    return this.bulk(metadata, action, { ...statement, affected: null }, action === "delete" ? undefined : set);
+  failedBulk(metadata: EntityMetadata, action: Action, statement: WriteStatement, set: ObjectLiteral | undefined, where: CriteriaDraft | undefined): ChangeDraft {
+    const failed = { ...statement, affected: null };
+    return this.bulk(metadata, action, failed, action === "delete" ? undefined : set, undefined, where ?? criteriaFor(metadata, failed));
   }
 
   #draft(metadata: EntityMetadata, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
@@ -121,12 +145,40 @@ export function deleteDateField(metadata: EntityMetadata): string[] {
   return metadata.deleteDateColumn ? [fieldName(metadata.deleteDateColumn)] : [];
 }
 
-function idMap(entityId: unknown): Row | null {
+// Statement values by column → event fields (only columns the entity maps).
+function rowOfColumns(metadata: EntityMetadata, values: Record<string, unknown>): Row {
+  const row: Row = {};
+  for (const [column, value] of Object.entries(values)) {
+    const field = fieldOfColumn(metadata, column);
+    if (field && value !== undefined) row[field] = value;
+  }
+  return row;
+}
+
+/** TypeORM's `entityId` (an id map) as a key, or null. */
+export function idMap(entityId: unknown): Row | null {
   return typeof entityId === "object" && entityId !== null && Object.keys(entityId).length > 0 ? { ...(entityId as Row) } : null;
 }
 
-function conflictTarget(sql: string): string {
-  const match = /\bON\s+CONFLICT\s*(\([^)]*\))?/i.exec(sql);
-  if (match) return match[1] ?? "(any)";
-  return "unique key"; // MySQL/MariaDB's ON DUPLICATE KEY names no target
+/**
+ * What selected a criteria write's rows: the caller's criteria object when the write came through
+ * an EntityManager/Repository criteria method, else the statement's WHERE clause.
+ */
+export function criteriaFor(metadata: EntityMetadata, statement: WriteStatement | undefined): CriteriaDraft | null {
+  return currentWhere(metadata) ?? criteriaOf(statement, (column) => fieldOfColumn(metadata, column));
 }
+
+// An upsert's row is the one holding the same conflict-target values. MySQL/MariaDB's
+// ON DUPLICATE KEY names no target: then it is unknown (null).
+function conflictCriteria(metadata: EntityMetadata, sql: string, data: Row): CriteriaDraft | null {
+  const target = /\bON\s+CONFLICT\s*\(([^)]*)\)/i.exec(sql)?.[1];
+  if (!target) return null;
+  const where: Row = {};
+  for (const quoted of target.split(",")) {
+    const field = fieldOfColumn(metadata, quoted.trim().replace(/^["`[]|["`\]]$/g, ""));
+    if (!field) return null;
+    where[field] = data[field];
+  }
+  return { kind: "where", where };
+}
+

@@ -1,4 +1,4 @@
-import type { Action } from "@koper/core";
+import type { Action, SqlCriteriaDraft } from "@koper/core";
 
 /** A write statement as seen by `afterQuery`: what the hooks of criteria writes lack. */
 export interface WriteStatement {
@@ -40,18 +40,175 @@ export function parseWrite(sql: string, parameters: readonly unknown[] | undefin
 }
 
 /**
- * What a criteria write selected rows by: its WHERE clause as SQL, with the parameters it uses.
- * (TypeORM's hooks never see the `where` object the caller passed, only the statement.)
+ * What a criteria write selected rows by, from its SQL: the WHERE clause and only the parameters
+ * it binds (a SET value is `bulk.set`'s business), renumbered from `$1` on PostgreSQL. `columns`
+ * names, per parameter, the property it is compared with where the clause says so plainly
+ * (`"col" = $1`, `col IN (?, ?)`, `col BETWEEN ? AND ?`); the capture masks the others on an
+ * entity with redaction rules. `columnName` maps a database column to its event field.
  */
-export function criteriaOf(statement: WriteStatement | undefined): { where: string | null; parameters: unknown[] } | null {
+export function criteriaOf(statement: WriteStatement | undefined, columnName: (column: string) => string | undefined): SqlCriteriaDraft | null {
   if (!statement) return null;
-  const at = statement.sql.search(/\sWHERE\s/i);
-  const where = at < 0 ? null : statement.sql.slice(at).replace(/^\s*WHERE\s+/i, "").replace(/\s+RETURNING\s[\s\S]*$/i, "").trim();
-  return { where, parameters: [...statement.parameters] };
+  const at = findWhere(statement.sql);
+  if (at < 0) return null;
+  const clause = statement.sql.slice(at).replace(/^\s*WHERE\s+/i, "").replace(/\s+RETURNING\s[\s\S]*$/i, "").trim();
+  const parameters: unknown[] = [];
+  const columns: (string | undefined)[] = [];
+  let before = countPlaceholders(statement.sql.slice(0, at)); // `?` style: SET parameters come first
+  const sql = replacePlaceholders(clause, (placeholder, offset) => {
+    const index = placeholder === "?" ? before++ : Number(placeholder.slice(1)) - 1;
+    parameters.push(statement.parameters[index]);
+    const column = columnBefore(clause.slice(0, offset));
+    columns.push(column === undefined ? undefined : columnName(column));
+    return placeholder === "?" ? "?" : `$${parameters.length}`;
+  });
+  return { kind: "sql", sql, parameters, columns };
 }
 
+const PLACEHOLDER = /'(?:[^']|'')*'|\$\d+|\?/g;
+
+function replacePlaceholders(sql: string, replace: (placeholder: string, offset: number) => string): string {
+  return sql.replace(PLACEHOLDER, (match, offset: number) => (match.startsWith("'") ? match : replace(match, offset)));
+}
+
+function countPlaceholders(sql: string): number {
+  let count = 0;
+  replacePlaceholders(sql, (placeholder) => {
+    if (placeholder === "?") count++;
+    return placeholder;
+  });
+  return count;
+}
+
+function findWhere(sql: string): number {
+  const masked = sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  return masked.search(/\sWHERE\s/i);
+}
+
+const COLUMN = String.raw`(?:"([^"]+)"|\x60([^\x60]+)\x60|\[([^\]]+)\]|([A-Za-z_][\w$]*))`;
+const P = String.raw`(?:\$\d+|\?)`;
+const COMPARED = new RegExp(
+  String.raw`${COLUMN}\s*(?:=|<>|!=|<=|>=|<|>|(?:NOT\s+)?I?LIKE|(?:NOT\s+)?IN\s*\((?:\s*${P}\s*,)*|(?:NOT\s+)?BETWEEN(?:\s+${P}\s+AND)?)\s*\(?\s*$`,
+  "i",
+);
+
+// The column a placeholder is compared with, from the text just before it.
+function columnBefore(text: string): string | undefined {
+  const match = COMPARED.exec(text.slice(-300));
+  return match ? (match[1] ?? match[2] ?? match[3] ?? match[4]) : undefined;
+}
 
 function unquote(identifier: string): string {
   const first = identifier[0];
   return first === '"' || first === "`" || first === "[" ? identifier.slice(1, -1) : identifier;
+}
+
+/**
+ * The columns an UPDATE's SET clause assigns, unquoted, in order: what the statement really
+ * changed, auto-set columns included (`"updatedAt" = CURRENT_TIMESTAMP`, `"version" = "version" + 1`).
+ */
+export function setColumns(sql: string): string[] {
+  const masked = sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  const start = masked.search(/\sSET\s/i);
+  if (start < 0) return [];
+  const whereAt = findWhere(sql);
+  const clause = masked.slice(start + 5, whereAt < 0 ? undefined : whereAt);
+  const columns: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i <= clause.length; i++) {
+    const c = clause[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (i === clause.length || (c === "," && depth === 0)) {
+      const target = /^\s*((?:"[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)\.)?("[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)\s*=/.exec(clause.slice(from, i));
+      if (target) columns.push(unquote(target[2]!));
+      from = i + 1;
+    }
+  }
+  return columns;
+}
+
+/** A successful write statement as the subscriber keeps it; `update` caches what `isUpdateOf` parsed. */
+export interface SeenWrite {
+  sql: string;
+  parameters: readonly unknown[] | undefined;
+  update?: { table: string; bound: Set<unknown> } | null;
+}
+
+/** True for a successful UPDATE of `table` that bound every value of `key`: the statement of that row's update. */
+export function isUpdateOf(write: SeenWrite, table: string, key: Record<string, unknown>): boolean {
+  if (write.update === undefined) {
+    // Parsed once: a large cascade save asks every statement of its operation, once per row.
+    const statement = parseWrite(write.sql, write.parameters, null);
+    write.update = statement?.action === "update" ? { table: statement.table, bound: new Set(statement.parameters.map(comparable)) } : null;
+  }
+  const update = write.update;
+  return update !== null && update.table === table && Object.values(key).every((value) => update.bound.has(comparable(value)));
+}
+
+function comparable(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === "number" || typeof value === "bigint" ? String(value) : value;
+}
+
+/**
+ * The rows an INSERT carried, by column: each placeholder's bound value, and number and string
+ * literals (sql.js gets some numbers written into the SQL); DEFAULT and expressions are skipped.
+ * A refused insert's attempt then shows what the entity lacked: a key TypeORM generated itself
+ * (a uuid, on MySQL/MariaDB and SQLite) goes only into the statement.
+ */
+export function insertedRows(statement: WriteStatement): Record<string, unknown>[] {
+  const { sql } = statement;
+  const masked = sql.replace(/'(?:[^']|'')*'/g, (literal) => "'" + " ".repeat(literal.length - 2) + "'");
+  const head = /^\s*INSERT\b[^(]*\(([^)]*)\)\s*VALUES\s*/i.exec(masked);
+  if (!head) return [];
+  const columns = head[1]!.split(",").map((column) => unquote(column.trim()));
+  const rows: Record<string, unknown>[] = [];
+  let next = 0; // `?` placeholders bind in order
+  for (const [from, to] of topLevelGroups(masked, head[0].length)) {
+    const row: Record<string, unknown> = {};
+    splitTopLevel(masked, from, to).forEach(([a, b], at) => {
+      const item = sql.slice(a, b).trim();
+      const column = columns[at];
+      const placeholder = /^(\$\d+|\?)$/.exec(item)?.[1];
+      if (placeholder) {
+        const index = placeholder === "?" ? next++ : Number(placeholder.slice(1)) - 1;
+        if (column !== undefined) row[column] = statement.parameters[index];
+      } else if (column !== undefined && /^-?\d+(\.\d+)?$/.test(item)) row[column] = Number(item);
+      else if (column !== undefined && /^'(?:[^']|'')*'$/.test(item)) row[column] = item.slice(1, -1).replace(/''/g, "'");
+      else next += (masked.slice(a, b).match(/\?/g) ?? []).length; // an expression's own `?`s still bind in order
+    });
+    rows.push(row);
+  }
+  return rows;
+}
+
+// The [from, to) ranges of `text[from..to)` split at commas of depth 0.
+function splitTopLevel(text: string, from: number, to: number): [number, number][] {
+  const items: [number, number][] = [];
+  let depth = 0;
+  let start = from;
+  for (let i = from; i < to; i++) {
+    if (text[i] === "(") depth++;
+    else if (text[i] === ")") depth--;
+    else if (text[i] === "," && depth === 0) {
+      items.push([start, i]);
+      start = i + 1;
+    }
+  }
+  items.push([start, to]);
+  return items;
+}
+
+// The inner ranges of the parenthesized groups at depth 0 of `(…), (…) RETURNING …`, from `from`.
+function topLevelGroups(text: string, from: number): [number, number][] {
+  const groups: [number, number][] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === "(" && depth++ === 0) start = i + 1;
+    else if (text[i] === ")" && --depth === 0) groups.push([start, i]);
+    else if (depth === 0 && /[A-Za-z]/.test(text[i]!)) break; // RETURNING, ON CONFLICT …
+  }
+  return groups;
 }

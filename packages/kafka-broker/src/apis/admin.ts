@@ -7,37 +7,58 @@ import type { ApiHandler, BrokerContext } from "./context.ts";
 interface CreateTopic {
   readonly name: string;
   readonly partitions: number;
+  readonly replicationFactor: number;
   readonly configs: ReadonlyMap<string, string | null>;
 }
 
 function readCreateTopic(r: Reader): CreateTopic {
   const name = r.string();
   const numPartitions = r.int32();
-  r.int16(); // replication_factor: one broker holds the only copy, whatever is asked
+  const replicationFactor = r.int16();
   const assignments = r.array((ar) => ({ index: ar.int32(), brokers: ar.array((br) => br.int32()) }));
   const configs = new Map(r.array((cr) => [cr.string(), cr.nullableString()] as const));
-  return { name, partitions: assignments.length > 0 ? assignments.length : numPartitions, configs };
+  // Manual assignments name their replicas; their count is the replication factor asked for.
+  const replicas = assignments.length > 0 ? Math.max(...assignments.map((a) => a.brokers.length)) : replicationFactor;
+  return { name, partitions: assignments.length > 0 ? assignments.length : numPartitions, replicationFactor: replicas, configs };
 }
 
-// Honours the two topic configs that change what clients observe; others are accepted and ignored.
+function positiveConfig(configs: ReadonlyMap<string, string | null>, name: string, fallback: number): number {
+  const value = Number(configs.get(name) ?? Number.NaN);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+// Honours the topic configs that change what clients observe; others are accepted and ignored.
 function topicConfig(ctx: BrokerContext, configs: ReadonlyMap<string, string | null>): TopicConfig {
-  const retention = Number(configs.get("retention.bytes") ?? Number.NaN);
   return {
-    maxPartitionBytes: retention > 0 ? retention : ctx.topicDefaults.maxPartitionBytes,
+    maxPartitionBytes: positiveConfig(configs, "retention.bytes", ctx.topicDefaults.maxPartitionBytes),
     logAppendTime: (configs.get("message.timestamp.type") ?? "") === "LogAppendTime" || ctx.topicDefaults.logAppendTime,
+    maxMessageBytes: positiveConfig(configs, "max.message.bytes", ctx.topicDefaults.maxMessageBytes),
   };
 }
 
-function createOne(ctx: BrokerContext, topic: CreateTopic, validateOnly: boolean): ErrorCode {
-  if (!Topic.isLegalName(topic.name)) return ErrorCode.INVALID_TOPIC_EXCEPTION;
-  if (ctx.state.topics.has(topic.name)) return ErrorCode.TOPIC_ALREADY_EXISTS;
-  const partitions = topic.partitions === -1 ? ctx.defaultPartitions : topic.partitions;
-  if (partitions <= 0) return ErrorCode.INVALID_PARTITIONS;
-  if (!validateOnly) ctx.state.createTopic(topic.name, partitions, topicConfig(ctx, topic.configs));
-  return ErrorCode.NONE;
+interface Outcome {
+  readonly errorCode: ErrorCode;
+  readonly message: string | null;
 }
 
-/** CreateTopics 0–3: creates topics (replication factor ignored; retention.bytes and LogAppendTime honoured). */
+const OK: Outcome = { errorCode: ErrorCode.NONE, message: null };
+
+function createOne(ctx: BrokerContext, topic: CreateTopic, validateOnly: boolean): Outcome {
+  if (!Topic.isLegalName(topic.name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: null };
+  if (ctx.state.topics.has(topic.name)) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${topic.name}' already exists.` };
+  const partitions = topic.partitions === -1 ? ctx.defaultPartitions : topic.partitions;
+  if (partitions <= 0) return { errorCode: ErrorCode.INVALID_PARTITIONS, message: "Number of partitions must be larger than 0." };
+  // -1 asks for the broker default (1); Kafka refuses more replicas than brokers.
+  const replicas = topic.replicationFactor === -1 ? 1 : topic.replicationFactor;
+  if (replicas <= 0 || replicas > ctx.maxReplicationFactor) {
+    const message = `Replication factor: ${topic.replicationFactor} larger than available brokers: ${ctx.maxReplicationFactor}.`;
+    return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, message: replicas <= 0 ? "Replication factor must be larger than 0." : message };
+  }
+  if (!validateOnly) ctx.state.createTopic(topic.name, partitions, topicConfig(ctx, topic.configs));
+  return OK;
+}
+
+/** CreateTopics 0–3: creates topics (replication factor checked against maxReplicationFactor; retention.bytes, max.message.bytes and LogAppendTime honoured). */
 export const handleCreateTopics: ApiHandler = (ctx, header, body) => {
   const version = header.apiVersion;
   const topics = body.array(readCreateTopic);
@@ -46,9 +67,9 @@ export const handleCreateTopics: ApiHandler = (ctx, header, body) => {
   const w = new Writer();
   if (version >= 2) w.int32(0); // throttle_time_ms
   w.array(topics, (tw, topic) => {
-    const errorCode = createOne(ctx, topic, validateOnly);
-    tw.string(topic.name).int16(errorCode);
-    if (version >= 1) tw.nullableString(null);
+    const outcome = createOne(ctx, topic, validateOnly);
+    tw.string(topic.name).int16(outcome.errorCode);
+    if (version >= 1) tw.nullableString(outcome.message);
   });
   return w;
 };
@@ -60,7 +81,7 @@ export const handleDeleteTopics: ApiHandler = (ctx, header, body) => {
   const w = new Writer();
   if (header.apiVersion >= 1) w.int32(0); // throttle_time_ms
   w.array(names, (tw, name) => {
-    tw.string(name).int16(ctx.state.topics.delete(name) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    tw.string(name).int16(ctx.state.deleteTopic(name) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
   return w;
 };

@@ -19,6 +19,10 @@ export interface BrokerContext {
   readonly autoCreateTopics: boolean;
   /** Default per-topic settings. */
   readonly topicDefaults: TopicConfig;
+  /** Largest replication factor CreateTopics accepts (one broker: 1). */
+  readonly maxReplicationFactor: number;
+  /** Diagnostic lines. */
+  readonly log: (line: string) => void;
   /** Aborted when the broker stops, so long-polling fetches answer at once. */
   readonly stopping: AbortSignal;
 }

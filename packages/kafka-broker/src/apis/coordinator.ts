@@ -14,9 +14,18 @@ export const handleFindCoordinator: ApiHandler = (ctx, header, body) => {
   return w.int32(ctx.nodeId).string(ctx.advertisedHost).int32(ctx.port);
 };
 
-/** InitProducerId 0–1: increasing producer ids with epoch 0, for idempotent producers. */
+/**
+ * InitProducerId 0–1: increasing producer ids with epoch 0, for idempotent producers. A
+ * transactional id is refused at once with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, the
+ * non-retriable answer every client stops on (kafkajs, librdkafka, kafka-python): this broker has
+ * no transaction coordinator, so a transactional producer must fail here, not time out later.
+ */
 export const handleInitProducerId: ApiHandler = (ctx, _header, body) => {
-  body.nullableString(); // transactional_id: transactions are not served, so it only gets an id
+  const transactionalId = body.nullableString();
   body.int32(); // transaction_timeout_ms
+  if (transactionalId !== null) {
+    ctx.log(`refusing InitProducerId for transactional id "${transactionalId}": transactions are not supported by this broker`);
+    return new Writer().int32(0).int16(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED).int64(-1).int16(-1);
+  }
   return new Writer().int32(0).int16(ErrorCode.NONE).int64(ctx.state.nextProducerId()).int16(0);
 };

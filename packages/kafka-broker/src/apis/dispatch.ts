@@ -1,12 +1,11 @@
 import { ProtocolError } from "../errors.ts";
 import { Reader } from "../protocol/Reader.ts";
-import { Writer } from "../protocol/Writer.ts";
 import type { BrokerContext, RequestHeader } from "./context.ts";
 import { HANDLERS } from "./registry.ts";
 import { ApiKey, SUPPORTED_APIS } from "./supported.ts";
 
-/** What to do with one request frame: send these bytes, send nothing (acks=0), or close the connection. */
-export type DispatchResult = Buffer | "no-response" | "close";
+/** What to do with one request frame: send these chunks in order, send nothing (acks=0), or close the connection. */
+export type DispatchResult = Buffer[] | "no-response" | "close";
 
 function readHeader(reader: Reader): RequestHeader {
   return { apiKey: reader.int16(), apiVersion: reader.int16(), correlationId: reader.int32(), clientId: reader.string() };
@@ -41,9 +40,10 @@ export async function dispatch(ctx: BrokerContext, frame: Buffer, log: (line: st
     // ApiVersions v3+ has a flexible body this broker does not decode; the handler does not need it.
     const body = await HANDLERS.get(header.apiKey)!(ctx, header, reader);
     if (body === null) return "no-response";
-    const payload = body.toBuffer();
-    const frameOut = new Writer().int32(payload.length + 4).int32(header.correlationId).raw(payload);
-    return Buffer.from(frameOut.toBuffer());
+    const head = Buffer.allocUnsafe(8);
+    head.writeInt32BE(body.size + 4, 0);
+    head.writeInt32BE(header.correlationId, 4);
+    return [head, ...body.toChunks()];
   } catch (error) {
     log(`closing connection: API ${header.apiKey} v${header.apiVersion} failed (${(error as Error).message})`);
     return "close";

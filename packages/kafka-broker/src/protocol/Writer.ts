@@ -2,6 +2,9 @@
 export class Writer {
   private buffer = Buffer.allocUnsafe(256);
   private length = 0;
+  // Buffers sent as they are after the bytes written before them (zero-copy record data).
+  private readonly attached: Array<{ readonly at: number; readonly bytes: Buffer }> = [];
+  private attachedLength = 0;
 
   // Callers must take the offset before touching this.buffer: reserving may replace the buffer.
   private reserve(n: number): number {
@@ -83,8 +86,33 @@ export class Writer {
     return this;
   }
 
-  /** Returns the bytes written so far. */
+  /** Appends bytes by reference: they are sent after what was written so far, never copied. */
+  attach(value: Buffer): this {
+    this.attached.push({ at: this.length, bytes: value });
+    this.attachedLength += value.length;
+    return this;
+  }
+
+  /** Total bytes, attached ones included. */
+  get size(): number {
+    return this.length + this.attachedLength;
+  }
+
+  /** Returns the bytes written so far (attached buffers copied in). */
   toBuffer(): Buffer {
-    return this.buffer.subarray(0, this.length);
+    return this.attached.length === 0 ? this.buffer.subarray(0, this.length) : Buffer.concat(this.toChunks());
+  }
+
+  /** The bytes as chunks to write in order: written bytes interleaved with attached buffers. */
+  toChunks(): Buffer[] {
+    const chunks: Buffer[] = [];
+    let from = 0;
+    for (const { at, bytes } of this.attached) {
+      if (at > from) chunks.push(this.buffer.subarray(from, at));
+      chunks.push(bytes);
+      from = at;
+    }
+    if (this.length > from) chunks.push(this.buffer.subarray(from, this.length));
+    return chunks;
   }
 }

@@ -78,18 +78,16 @@ export function readBatchHeader(batch: Buffer): BatchHeader {
 }
 
 /**
- * Copies a produced batch into broker-owned memory and stamps it as the log would: baseOffset and
- * leader epoch always (not CRC-covered), and with `logAppendTime` the timestamp type and max
- * timestamp too, which are CRC-covered, so the CRC is then recomputed.
+ * Stamps a batch already copied into broker-owned memory as the log would: baseOffset and leader
+ * epoch always (not CRC-covered), and with `logAppendTime` the timestamp type and max timestamp
+ * too, which are CRC-covered, so the CRC is then recomputed.
  */
-export function stampBatch(batch: Buffer, baseOffset: number, logAppendTime?: number): Buffer {
-  const copy = Buffer.from(batch);
-  copy.writeBigInt64BE(BigInt(baseOffset), BASE_OFFSET);
-  copy.writeInt32BE(0, LEADER_EPOCH);
+export function stampInPlace(batch: Buffer, baseOffset: number, logAppendTime?: number): void {
+  batch.writeBigInt64BE(BigInt(baseOffset), BASE_OFFSET);
+  batch.writeInt32BE(0, LEADER_EPOCH);
   if (logAppendTime !== undefined) {
-    copy.writeInt16BE(copy.readInt16BE(ATTRIBUTES) | TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES);
-    copy.writeBigInt64BE(BigInt(logAppendTime), MAX_TIMESTAMP);
-    copy.writeUInt32BE(crc32c(copy, CRC_START), CRC);
+    batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES) | TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES);
+    batch.writeBigInt64BE(BigInt(logAppendTime), MAX_TIMESTAMP);
+    batch.writeUInt32BE(crc32c(batch, CRC_START), CRC);
   }
-  return copy;
 }

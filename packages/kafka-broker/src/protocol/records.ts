@@ -32,35 +32,33 @@ export interface EncodeBatchOptions {
 const CODEC_MASK = 0x07;
 const GZIP = 1;
 
-function encodeRecord(record: RecordData, index: number, firstTimestamp: number): number[] {
-  const body: number[] = [0]; // record attributes, unused by Kafka
-  writeVarint(body, (record.timestamp ?? firstTimestamp) - firstTimestamp);
-  writeVarint(body, index);
-  for (const field of [record.key, record.value]) {
-    writeVarint(body, field === null ? -1 : field.length);
-    if (field !== null) body.push(...field);
-  }
+function varintBytes(value: number): Buffer {
+  const out: number[] = [];
+  writeVarint(out, value);
+  return Buffer.from(out);
+}
+
+function nullableField(field: Buffer | null): Buffer[] {
+  return field === null ? [varintBytes(-1)] : [varintBytes(field.length), field];
+}
+
+function encodeRecord(record: RecordData, index: number, firstTimestamp: number): Buffer {
+  const parts: Buffer[] = [Buffer.from([0]), varintBytes((record.timestamp ?? firstTimestamp) - firstTimestamp), varintBytes(index)];
+  parts.push(...nullableField(record.key), ...nullableField(record.value));
   const headers = record.headers ?? [];
-  writeVarint(body, headers.length);
-  for (const [name, value] of headers) {
-    const nameBytes = Buffer.from(name, "utf8");
-    writeVarint(body, nameBytes.length);
-    body.push(...nameBytes);
-    writeVarint(body, value === null ? -1 : value.length);
-    if (value !== null) body.push(...value);
-  }
-  const framed: number[] = [];
-  writeVarint(framed, body.length);
-  return framed.concat(body);
+  parts.push(varintBytes(headers.length));
+  for (const [name, value] of headers) parts.push(...nullableField(Buffer.from(name, "utf8")), ...nullableField(value));
+  const body = Buffer.concat(parts);
+  return Buffer.concat([varintBytes(body.length), body]);
 }
 
 /** Encodes records as one magic-2 batch at baseOffset 0 with a correct CRC-32C (used by tests and tools). */
 export function encodeRecordBatch(records: readonly RecordData[], options: EncodeBatchOptions = {}): Buffer {
   const first = options.timestamp ?? Date.now();
-  const plain = Buffer.from(records.flatMap((record, index) => encodeRecord(record, index, first)));
+  const plain = Buffer.concat(records.map((record, index) => encodeRecord(record, index, first)));
   const payload = options.gzip ? gzipSync(plain) : plain;
   const batch = Buffer.alloc(BATCH_HEADER_SIZE + payload.length);
-  const maxTimestamp = Math.max(first, ...records.map((r) => r.timestamp ?? first));
+  const maxTimestamp = records.reduce((max, r) => Math.max(max, r.timestamp ?? first), first);
   batch.writeInt32BE(batch.length - 12, 8);
   batch.writeInt8(2, 16);
   batch.writeInt16BE(options.gzip ? GZIP : 0, 21);

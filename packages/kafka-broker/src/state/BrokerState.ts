@@ -1,3 +1,4 @@
+import type { StateStore } from "../store/DataDir.ts";
 import { Group } from "./Group.ts";
 import { Topic, type TopicConfig } from "./Topic.ts";
 
@@ -17,11 +18,22 @@ export class BrokerState {
   lastProducerId = 999;
   /** Set while a broker serves this state, so two brokers never share it. */
   inUse = false;
+  /** Where changes are persisted (`dataDir`); none for a purely in-memory broker. */
+  store: StateStore | undefined;
 
   /** Creates a topic; returns false when it already exists. */
   createTopic(name: string, partitions: number, config: TopicConfig): boolean {
     if (this.topics.has(name)) return false;
-    this.topics.set(name, new Topic(name, partitions, config));
+    const topic = new Topic(name, partitions, config);
+    this.topics.set(name, topic);
+    this.store?.topicCreated(topic);
+    return true;
+  }
+
+  /** Deletes a topic and its data; returns false when it does not exist. */
+  deleteTopic(name: string): boolean {
+    if (!this.topics.delete(name)) return false;
+    this.store?.topicDeleted(name);
     return true;
   }
 
@@ -29,7 +41,7 @@ export class BrokerState {
   group(groupId: string): Group {
     let group = this.groups.get(groupId);
     if (!group) {
-      group = new Group(groupId);
+      group = new Group(groupId, (topic, partition, offset) => this.store?.offsetCommitted(groupId, topic, partition, offset));
       this.groups.set(groupId, group);
     }
     return group;
@@ -38,6 +50,7 @@ export class BrokerState {
   /** Hands out the next producer id. */
   nextProducerId(): number {
     this.lastProducerId += 1;
+    this.store?.producerIdsChanged(this.lastProducerId);
     return this.lastProducerId;
   }
 }

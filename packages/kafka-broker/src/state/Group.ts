@@ -36,6 +36,8 @@ export class Group {
   constructor(
     /** Group id. */
     readonly groupId: string,
+    /** Told of every stored commit (the data directory's offset log). */
+    private readonly onCommit: (topic: string, partition: number, offset: CommittedOffset) => void = () => {},
   ) {}
 
   /** Handles JoinGroup; resolves when the rebalance completes (or at once on errors and fast paths). */
@@ -223,6 +225,7 @@ export class Group {
     let byPartition = this.offsets.get(topic);
     if (!byPartition) this.offsets.set(topic, (byPartition = new Map()));
     byPartition.set(partition, offset);
+    this.onCommit(topic, partition, offset);
   }
 
   private removeMember(member: Member, now: number): void {
@@ -244,15 +247,27 @@ export class Group {
     if (this.phase === "PreparingRebalance" && this.rebalanceDeadline <= now) this.completeJoin(now);
   }
 
-  /** Drops all live membership (broker stop), answering anyone still waiting; offsets are kept. */
+  /**
+   * Broker stop: answers anyone waiting in JoinGroup or SyncGroup so they retry, and keeps the
+   * members, generation and offsets, as Kafka keeps group metadata in __consumer_offsets across a
+   * restart. Members that come back carry on with the same generation (their commits succeed).
+   */
   shutdown(): void {
     for (const member of this.members.values()) {
       member.joinWaiter?.(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, member.memberId));
       member.syncWaiter?.({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, assignment: EMPTY });
+      member.joinWaiter = null;
+      member.syncWaiter = null;
     }
-    this.members.clear();
     this.pendingMembers.clear();
-    this.toEmpty();
+  }
+
+  /** Broker start with this group's state: every member gets a full session (and a rebalance its full timeout) to reconnect. */
+  resume(now = Date.now()): void {
+    for (const member of this.members.values()) member.expiresAt = now + member.sessionTimeoutMs;
+    if (this.phase === "PreparingRebalance") {
+      this.rebalanceDeadline = now + Math.max(0, ...[...this.members.values()].map((m) => m.rebalanceTimeoutMs));
+    }
   }
 }
 

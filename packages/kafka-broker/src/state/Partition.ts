@@ -1,16 +1,5 @@
-import { readBatchHeader, stampBatch } from "../protocol/record-batch.ts";
-
-/** A batch as stored in a partition log: its bytes already carry the absolute baseOffset. */
-export interface StoredBatch {
-  /** First offset of the batch. */
-  readonly baseOffset: number;
-  /** One past the last offset of the batch. */
-  readonly nextOffset: number;
-  /** Max timestamp recorded in the batch header. */
-  readonly maxTimestamp: number;
-  /** The whole batch, header included, as served to fetchers. */
-  readonly bytes: Buffer;
-}
+import { readBatchHeader, stampInPlace } from "../protocol/record-batch.ts";
+import { Segment } from "./Segment.ts";
 
 /** What an append did: where the batch landed, or that it was a retried duplicate. */
 export interface AppendResult {
@@ -28,27 +17,55 @@ interface SequenceWindow {
 // Kafka remembers the last 5 batches per producer, matching max.in.flight for idempotence.
 const DEDUPE_WINDOW = 5;
 
-/** One partition's in-memory log with a byte budget, idempotent-producer dedupe and append wake-ups. */
+// Largest segment: big enough that a partition holds few of them, small enough that retention
+// drops a small share of the budget at a time.
+const MAX_SEGMENT_BYTES = 1024 * 1024;
+
+/** Receives what a partition does to its log, so a disk store can mirror it. */
+export interface PartitionListener {
+  /** A batch (already stamped) was appended to `segment`. */
+  appended(segment: Segment, bytes: Buffer): void;
+  /** Retention dropped `segment`. */
+  dropped(segment: Segment): void;
+}
+
+/**
+ * One partition's log: segments of batches under a memory budget (retention drops whole oldest
+ * segments in O(1) amortized), idempotent-producer dedupe, and append wake-ups.
+ */
 export class Partition {
-  /** Stored batches, oldest first. */
-  readonly batches: StoredBatch[] = [];
-  /** First offset still held; moves forward when the byte budget drops old batches. */
+  /** First offset still held; moves forward when the budget drops old segments. */
   logStartOffset = 0;
   /** Next offset to assign; also the high watermark and last stable offset (single replica, no transactions). */
   highWatermark = 0;
-  /** Bytes held by `batches`. */
+  /** Memory held by the log (buffers, index, overhead): what the budget is compared with. */
   sizeBytes = 0;
+  /** Mirrors appends and drops (the --data-dir store); none by default. */
+  listener: PartitionListener | undefined;
+  private readonly segments: Segment[] = [];
   private readonly producers = new Map<number, SequenceWindow[]>();
   private readonly waiters = new Set<() => void>();
 
   constructor(
     /** Partition index within its topic. */
     readonly index: number,
-    /** Byte budget; oldest batches are dropped beyond it (the newest batch is always kept). */
+    /** Memory budget; oldest segments are dropped beyond it (the newest segment is always kept). */
     public maxBytes: number,
     /** Whether batches get LogAppendTime timestamps (topic config message.timestamp.type). */
     readonly logAppendTime: boolean,
   ) {}
+
+  /** Batches held. */
+  get batchCount(): number {
+    let count = 0;
+    for (const segment of this.segments) count += segment.count;
+    return count;
+  }
+
+  /** Segments held, oldest first (read-only use). */
+  get heldSegments(): readonly Segment[] {
+    return this.segments;
+  }
 
   /** Appends one magic-2 batch, re-stamping its offsets; a retried idempotent batch returns its first placement. */
   append(batch: Buffer, now = Date.now()): AppendResult {
@@ -56,15 +73,47 @@ export class Partition {
     const duplicate = this.findDuplicate(header.producerId, header.baseSequence);
     if (duplicate !== undefined) return { baseOffset: duplicate, logAppendTime: this.logAppendTime ? now : -1 };
     const baseOffset = this.highWatermark;
-    const bytes = stampBatch(batch, baseOffset, this.logAppendTime ? now : undefined);
     const maxTimestamp = this.logAppendTime ? now : header.maxTimestamp;
-    this.batches.push({ baseOffset, nextOffset: baseOffset + header.offsetCount, maxTimestamp, bytes });
+    const segment = this.segmentFor(batch.length);
+    const before = segment.costBytes;
+    const stored = segment.append(batch, baseOffset, baseOffset + header.offsetCount, maxTimestamp);
+    stampInPlace(stored, baseOffset, this.logAppendTime ? now : undefined);
+    this.sizeBytes += segment.costBytes - before;
     this.highWatermark = baseOffset + header.offsetCount;
-    this.sizeBytes += bytes.length;
     this.rememberSequence(header.producerId, header.baseSequence, baseOffset);
+    this.listener?.appended(segment, stored);
     this.enforceBudget();
     for (const wake of [...this.waiters]) wake();
     return { baseOffset, logAppendTime: this.logAppendTime ? now : -1 };
+  }
+
+  /** Puts back a batch read from disk as it was stored (offsets already stamped); used when loading. */
+  restore(stored: Buffer, segment: Segment | undefined): Segment {
+    const header = readBatchHeader(stored);
+    const baseOffset = Number(stored.readBigInt64BE(0));
+    if (this.segments.length === 0) this.logStartOffset = baseOffset;
+    const target = segment ?? this.newSegment(baseOffset);
+    const before = target.costBytes;
+    target.append(stored, baseOffset, baseOffset + header.offsetCount, header.maxTimestamp);
+    this.sizeBytes += target.costBytes - before;
+    this.highWatermark = baseOffset + header.offsetCount;
+    this.rememberSequence(header.producerId, header.baseSequence, baseOffset);
+    return target;
+  }
+
+  private segmentFor(size: number): Segment {
+    const last = this.segments[this.segments.length - 1];
+    return last?.fits(size) ? last : this.newSegment(this.highWatermark);
+  }
+
+  private newSegment(baseOffset: number): Segment {
+    // Eight or more segments per budget, so one drop frees at most an eighth of it.
+    const limit = Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(this.maxBytes / 8)));
+    // The first segment grows from small (most test topics hold a few messages); a log that rolls is busy.
+    const segment = new Segment(baseOffset, limit, this.segments.length > 0);
+    this.segments.push(segment);
+    this.sizeBytes += segment.costBytes;
+    return segment;
   }
 
   private findDuplicate(producerId: number, sequence: number): number | undefined {
@@ -80,12 +129,14 @@ export class Partition {
     this.producers.set(producerId, window);
   }
 
-  // Drops whole batches like Kafka drops whole segments, so the log start offset moves forward.
+  // Drops whole segments like Kafka's retention.bytes, so the log start offset moves forward.
+  // Segments number at most a few hundred, so shift() here is cheap; batches are never shifted.
   private enforceBudget(): void {
-    while (this.sizeBytes > this.maxBytes && this.batches.length > 1) {
-      const dropped = this.batches.shift()!;
-      this.sizeBytes -= dropped.bytes.length;
-      this.logStartOffset = this.batches[0]!.baseOffset;
+    while (this.sizeBytes > this.maxBytes && this.segments.length > 1) {
+      const dropped = this.segments.shift()!;
+      this.sizeBytes -= dropped.costBytes;
+      this.logStartOffset = this.segments[0]!.baseOffset;
+      this.listener?.dropped(dropped);
     }
   }
 
@@ -94,37 +145,52 @@ export class Partition {
     return offset >= this.logStartOffset && offset <= this.highWatermark;
   }
 
-  /** Returns whole batches from the one holding `offset`, up to about `maxBytes` (always at least one batch). */
-  read(offset: number, maxBytes: number): Buffer[] {
-    let index = this.indexOf(offset);
-    const out: Buffer[] = [];
-    let size = 0;
-    for (; index < this.batches.length; index++) {
-      const bytes = this.batches[index]!.bytes;
-      if (out.length > 0 && size + bytes.length > maxBytes) break;
-      out.push(bytes);
-      size += bytes.length;
-    }
-    return out;
-  }
-
-  // Binary search for the first batch whose range ends after `offset`.
-  private indexOf(offset: number): number {
+  // Binary search for the segment holding `offset` (the last whose base is ≤ offset).
+  private segmentAt(offset: number): number {
     let low = 0;
-    let high = this.batches.length;
+    let high = this.segments.length - 1;
+    if (high < 0) return 0;
     while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.batches[mid]!.nextOffset <= offset) low = mid + 1;
-      else high = mid;
+      const mid = (low + high + 1) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) low = mid;
+      else high = mid - 1;
     }
     return low;
+  }
+
+  /**
+   * Whole batches from the one holding `offset`, up to about `maxBytes` (always at least one
+   * batch), as slices that share memory with the log: a fetch response copies nothing.
+   */
+  read(offset: number, maxBytes: number): Buffer[] {
+    const out: Buffer[] = [];
+    let left = maxBytes;
+    for (let s = this.segmentAt(offset); s < this.segments.length; s++) {
+      const segment = this.segments[s]!;
+      const first = out.length === 0 ? segment.batchAt(offset) : 0;
+      if (first >= segment.count) continue;
+      const { bytes, next } = segment.slice(first, left, out.length === 0);
+      if (bytes.length > 0) out.push(bytes);
+      left -= bytes.length;
+      if (next < segment.count || left <= 0) break;
+    }
+    return out;
   }
 
   /** Bytes available from `offset` to the end of the log (whole batches). */
   bytesFrom(offset: number): number {
     let total = 0;
-    for (let i = this.indexOf(offset); i < this.batches.length; i++) total += this.batches[i]!.bytes.length;
+    const s = this.segmentAt(offset);
+    for (let i = s; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      total += segment.used - (i === s ? segment.position(segment.batchAt(offset)) : 0);
+    }
     return total;
+  }
+
+  /** Every batch held, oldest first (for tests and tools). */
+  *batches(): IterableIterator<Buffer> {
+    for (const segment of this.segments) for (let i = 0; i < segment.count; i++) yield segment.batch(i);
   }
 
   /**
@@ -132,8 +198,13 @@ export class Partition {
    * granularity is a simplification (Kafka answers per record); clients skip earlier records anyway.
    */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
-    const batch = this.batches.find((b) => b.maxTimestamp >= timestamp);
-    return batch ? { offset: batch.baseOffset, timestamp: batch.maxTimestamp } : { offset: -1, timestamp: -1 };
+    for (const segment of this.segments) {
+      for (let i = 0; i < segment.count; i++) {
+        const max = segment.batchMaxTimestamp(i);
+        if (max >= timestamp) return { offset: segment.batchBase(i), timestamp: max };
+      }
+    }
+    return { offset: -1, timestamp: -1 };
   }
 
   /** Registers a callback run after every append; returns the function that unregisters it. */

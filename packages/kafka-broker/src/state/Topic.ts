@@ -6,6 +6,8 @@ export interface TopicConfig {
   readonly maxPartitionBytes: number;
   /** `message.timestamp.type=LogAppendTime`: the broker stamps append time on batches. */
   readonly logAppendTime: boolean;
+  /** `max.message.bytes`: the largest record batch accepted. */
+  readonly maxMessageBytes: number;
 }
 
 const LEGAL_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
