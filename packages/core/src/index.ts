@@ -20,6 +20,7 @@ export type {
   FrameworkLifecycleMethod,
 } from "./runtime/listeners.ts";
 export { RetryPolicy } from "./runtime/RetryPolicy.ts";
+export type { StandardSchemaV1, StandardResult, StandardIssue } from "./runtime/standard-schema.ts";
 export type { RetryOptions } from "./runtime/RetryPolicy.ts";
 export { Headers, CONTENT_TYPE } from "./runtime/headers.ts";
 
@@ -54,6 +55,8 @@ export type { KoperContext, ContextSupplier } from "./context/context.ts";
 export { LifecycleEvents } from "./observability/Lifecycle.ts";
 export type { LifecycleEvent, LifecycleType, LifecyclePayloads, Identity, Delivery } from "./observability/Lifecycle.ts";
 export type { MetricsSnapshot, Stage, StageLatency } from "./observability/Metrics.ts";
+export { createLogger } from "./observability/logger.ts";
+export type { KoperLogger, LoggerLike, LogLevel } from "./observability/logger.ts";
 
 export { InProcessTransport } from "./transports/InProcessTransport.ts";
 export type { InProcessTransportOptions } from "./transports/InProcessTransport.ts";

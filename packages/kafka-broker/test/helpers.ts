@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { Kafka, logLevel, Partitioners, type KafkaConfig, type Producer, type ProducerConfig } from "kafkajs";
 
 
@@ -29,14 +31,40 @@ export function toolAvailable(name: string, probe: () => boolean): boolean {
   return false;
 }
 
-/** Whether /usr/bin/kcat runs. */
-export function hasKcat(): boolean {
-  return spawnSync("/usr/bin/kcat", ["-V"], { stdio: "ignore" }).status === 0;
+/** Every executable named `name` on PATH, in PATH order. */
+function onPath(name: string): string[] {
+  return (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, name)).filter((file) => existsSync(file));
 }
 
-/** Whether /usr/bin/python3 can import kafka-python. */
+/** The first candidate for which `probe` succeeds, else the first candidate (so a failing test names it). */
+function firstWorking(candidates: string[], probeArgs: string[]): string {
+  return candidates.find((file) => spawnSync(file, probeArgs, { stdio: "ignore" }).status === 0) ?? candidates[0]!;
+}
+
+/** kcat: $KOPER_KCAT, else `kcat` or `kafkacat` on PATH. Looked up once, on first use. */
+export function kcatPath(): string {
+  return (kcat ??= process.env.KOPER_KCAT ?? firstWorking([...onPath("kcat"), ...onPath("kafkacat"), "kcat"], ["-V"]));
+}
+let kcat: string | undefined;
+
+/**
+ * A Python that imports kafka-python: $KOPER_PYTHON, else the first `python3` on PATH that can, else
+ * /usr/bin/python3 (Debian's python3-kafka is visible only to the system interpreter, not a pyenv shim).
+ */
+export function pythonPath(): string {
+  return (python ??=
+    process.env.KOPER_PYTHON ?? firstWorking([...onPath("python3"), ...onPath("python"), "/usr/bin/python3"], ["-c", "import kafka"]));
+}
+let python: string | undefined;
+
+/** Whether kcat runs. */
+export function hasKcat(): boolean {
+  return spawnSync(kcatPath(), ["-V"], { stdio: "ignore" }).status === 0;
+}
+
+/** Whether the Python found above can import kafka-python. */
 export function hasKafkaPython(): boolean {
-  return spawnSync("/usr/bin/python3", ["-c", "import kafka"], { stdio: "ignore" }).status === 0;
+  return spawnSync(pythonPath(), ["-c", "import kafka"], { stdio: "ignore" }).status === 0;
 }
 
 /** Result of a finished child process. */

@@ -4,11 +4,10 @@ import { join } from "node:path";
 import { type EachMessagePayload } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBroker, type Broker } from "@koper/kafka-broker";
-import { hasKafkaPython, kafkaFor, producerFor, run, toolAvailable, uniqueName, until } from "./helpers.ts";
+import { hasKafkaPython, kafkaFor, producerFor, pythonPath, run, toolAvailable, uniqueName, until } from "./helpers.ts";
 
-// The Debian python3-kafka module is only visible to the system interpreter, not a pyenv shim.
-const PYTHON = "/usr/bin/python3";
-const available = toolAvailable("kafka-python (/usr/bin/python3 -c 'import kafka')", hasKafkaPython);
+const PYTHON = pythonPath();
+const available = toolAvailable(`kafka-python (${PYTHON} -c 'import kafka'; set KOPER_PYTHON to choose)`, hasKafkaPython);
 
 const SCRIPT = `
 import json, sys

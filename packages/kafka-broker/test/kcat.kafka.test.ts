@@ -1,10 +1,10 @@
 import { CompressionTypes, type EachMessagePayload } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeRecordBatch, startBroker, type Broker } from "@koper/kafka-broker";
-import { hasKcat, kafkaFor, producerFor, run, toolAvailable, uniqueName, until } from "./helpers.ts";
+import { hasKcat, kafkaFor, kcatPath, producerFor, run, toolAvailable, uniqueName, until } from "./helpers.ts";
 
-const KCAT = "/usr/bin/kcat";
-const available = toolAvailable("kcat", hasKcat);
+const KCAT = kcatPath();
+const available = toolAvailable(`kcat (${KCAT}; set KOPER_KCAT to choose)`, hasKcat);
 
 let broker: Broker;
 beforeAll(async () => {

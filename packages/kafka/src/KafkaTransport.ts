@@ -1,7 +1,8 @@
-import type { OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "@koper/core";
+import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
 import { CompressionTypes, Kafka, Partitioners, type Message, type Producer, type TopicMessages } from "kafkajs";
 import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
 import { KafkaSubscription } from "./KafkaSubscription.ts";
+import { kafkajsLogCreator } from "./kafkajs-logs.ts";
 import { toKafkaMessage } from "./messages.ts";
 import { describeBrokers, resolveOptions, type KafkaTransportOptions, type ResolvedOptions } from "./options.ts";
 import { TopicCreator } from "./TopicCreator.ts";
@@ -21,10 +22,12 @@ export class KafkaTransport implements Transport {
   readonly #members = new Set<KafkaSubscription>();
   #connecting: Promise<void> | undefined;
   #closed = false;
+  #logger: KoperLogger = createLogger();
 
   constructor(options: KafkaTransportOptions) {
     this.#options = resolveOptions(options);
-    this.kafka = new Kafka(this.#options.kafka);
+    // kafkajs logs through Koper's logger unless the application brought its own logCreator.
+    this.kafka = new Kafka({ logCreator: kafkajsLogCreator(() => this.#logger), ...this.#options.kafka });
     this.#producer = this.kafka.producer({
       // The Java client's murmur2 partitioner: a key lands on the same partition as from other Kafka clients.
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -35,6 +38,11 @@ export class KafkaTransport implements Transport {
       idempotent: true,
     });
     this.#topics = new TopicCreator(this.kafka.admin(), this.#options);
+  }
+
+  /** Koper's logger: kafkajs's entries go there from now on. */
+  useLogger(logger: KoperLogger): void {
+    this.#logger = logger;
   }
 
   /** Connects the producer; called once by Koper before the first send or subscribe. */

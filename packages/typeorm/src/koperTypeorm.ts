@@ -79,7 +79,7 @@ function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperType
     abortsTransaction: abortsTransaction(dataSource, options.failedStatementAbortsTransaction),
     rowsModified: rowsModifiedOf(dataSource),
     lookupJoinColumns: options.lookupJoinColumns ?? true,
-    onError: options.onError ?? ((error) => console.error("[koper/typeorm] a hook failed; the write itself is unaffected:", error)),
+    onError: options.onError ?? ((error) => koper.logger.error("[koper/typeorm] a hook failed; the write itself is unaffected", { error })),
   });
 }
 

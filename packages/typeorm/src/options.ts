@@ -44,7 +44,7 @@ export interface KoperTypeormOptions {
   database?: string;
   /**
    * Called when a hook of the adapter itself fails (never with the application's own errors,
-   * which TypeORM throws unchanged). Default: `console.error`.
+   * which TypeORM throws unchanged). Default: `koper.logger.error` (the Koper `logger` option).
    */
   onError?: (error: unknown) => void;
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { EventError } from "../envelope/DataEvent.ts";
+import { createLogger, type KoperLogger } from "./logger.ts";
 
 /** Who emitted a lifecycle event: the seeds of Koper's message tracking. */
 export interface Identity {
@@ -57,10 +58,12 @@ export const LifecycleEvents = {
 export class Lifecycle {
   readonly #emitter = new EventEmitter();
   readonly #clientId: string;
+  readonly #logger: KoperLogger;
   #next = 0;
 
-  constructor(clientId: string) {
+  constructor(clientId: string, logger: KoperLogger = createLogger()) {
     this.#clientId = clientId;
+    this.#logger = logger;
     this.#emitter.setMaxListeners(0);
   }
 
@@ -84,7 +87,7 @@ export class Lifecycle {
       try {
         (listener as (e: LifecycleEvent<K>) => void)(event);
       } catch (error) {
-        console.error(`[koper] a "${type}" lifecycle listener threw`, error);
+        this.#logger.error(`[koper] a "${type}" lifecycle listener threw`, { error });
       }
     }
   }

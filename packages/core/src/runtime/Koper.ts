@@ -4,6 +4,7 @@ import { runWithContext, type ContextSupplier, type KoperContext } from "../cont
 import { topicResolver, type TopicOptions } from "../envelope/topics.ts";
 import { ConfigError, PublishError, StopError } from "../errors.ts";
 import { Lifecycle, type LifecycleEvent, type LifecycleType } from "../observability/Lifecycle.ts";
+import { createLogger, type KoperLogger, type LoggerLike } from "../observability/logger.ts";
 import { Metrics, type MetricsSnapshot } from "../observability/Metrics.ts";
 import { InProcessTransport } from "../transports/InProcessTransport.ts";
 import type { SubscriptionHandle, Transport } from "../transports/Transport.ts";
@@ -43,6 +44,8 @@ export interface KoperOptions {
    * `runWith`'s fields win over it. A supplier that throws supplies nothing (the event still goes).
    */
   context?: ContextSupplier;
+  /** Where Koper and its transport (kafkajs included) log: `console`, pino, … Default: warnings and errors to `console`. */
+  logger?: LoggerLike;
 }
 
 type State = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -54,6 +57,8 @@ export class Koper {
   /** The capture API ORM adapters translate their hooks into. */
   readonly capture: ChangeCapture;
   readonly transport: Transport;
+  /** The logger of this instance; adapters log through it too. */
+  readonly logger: KoperLogger;
   readonly #options: KoperOptions;
   readonly #metrics = new Metrics();
   readonly #lifecycle: Lifecycle;
@@ -71,8 +76,10 @@ export class Koper {
   constructor(options: KoperOptions = {}) {
     this.#options = options;
     const maxPayloadBytes = positive("maxPayloadBytes", options.maxPayloadBytes ?? 1_000_000);
+    this.logger = createLogger(options.logger);
     this.transport = options.transport ?? new InProcessTransport();
-    this.#lifecycle = new Lifecycle(options.clientId ?? "koper");
+    this.transport.useLogger?.(this.logger);
+    this.#lifecycle = new Lifecycle(options.clientId ?? "koper", this.logger);
     this.#topicFor = topicResolver(options.topics);
     this.#producer = new Producer({
       transport: this.transport,
@@ -80,6 +87,7 @@ export class Koper {
       maxPayloadBytes,
       metrics: this.#metrics,
       lifecycle: this.#lifecycle,
+      logger: this.logger,
       ready: () => this.#ready(),
       maxQueuedMessages: positive("maxQueuedMessages", options.maxQueuedMessages ?? 10_000),
       maxBatchMessages: positive("maxBatchMessages", options.maxBatchMessages ?? 1_000),

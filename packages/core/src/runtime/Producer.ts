@@ -8,6 +8,7 @@ import { validateTopic } from "../envelope/topics.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
 import { isKoperError, PublishError } from "../errors.ts";
 import type { Lifecycle } from "../observability/Lifecycle.ts";
+import type { KoperLogger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
 import { CONTENT_TYPE, Headers } from "./headers.ts";
@@ -32,6 +33,8 @@ interface ProducerDeps {
   maxPayloadBytes: number;
   metrics: Metrics;
   lifecycle: Lifecycle;
+  /** Where a failure nobody subscribed to is reported. */
+  logger: KoperLogger;
   /** Connects the transport once; rejects when Koper is stopped. */
   ready: () => Promise<void>;
   /** Messages queued before publishers wait. */
@@ -201,7 +204,7 @@ export class Producer implements CaptureSink, MessageSender {
     const err = error instanceof Error ? error : PublishError.transportFailed(topic, error);
     this.#deps.lifecycle.emit("publish_failed", "producer", { topic, ids: events.map((e) => e.id), error: err });
     if (!this.#deps.lifecycle.wants("publish_failed")) {
-      console.error(`[koper] ${events.length} event(s) for "${topic}" were not published: ${err.message}`);
+      this.#deps.logger.error(`[koper] ${events.length} event(s) for "${topic}" were not published: ${err.message}`, { topic, error: err });
     }
   }
 }

@@ -1,8 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- handler parameters are the user's to type */
-import type { ZodType } from "zod";
 import type { DataEvent, Row } from "../envelope/DataEvent.ts";
 import { ListenerError } from "../errors.ts";
 import type { RetryOptions } from "./RetryPolicy.ts";
+import type { StandardSchemaV1 } from "./standard-schema.ts";
 
 /** What `onMessage` receives besides the payload. */
 export interface MessageMeta {
@@ -34,8 +34,8 @@ export interface ListenerOptions {
 /** Options of `@Listen`: plain messages of one or more topics. */
 export interface ListenOptions extends ListenerOptions {
   topic: string | readonly string[];
-  /** A zod schema the payload must satisfy; a message that does not goes to the dead letter. */
-  schema?: ZodType;
+  /** A schema the payload must satisfy (zod 3.24+/4, valibot, … any Standard Schema); a message that does not goes to the dead letter. */
+  schema?: StandardSchemaV1;
 }
 
 /** An entity named by its name or by its class. */

@@ -7,6 +7,7 @@ import type { DeliveredMessage } from "../transports/Transport.ts";
 import { CONTENT_TYPE, Headers } from "./headers.ts";
 import type { ListenOptions, MessageMeta } from "./listeners.ts";
 import { routeKeyOf, type DataRoute } from "./routes.ts";
+import { issuePaths } from "./standard-schema.ts";
 
 /** A message turned into a call of one handler. */
 export interface Resolved {
@@ -31,9 +32,10 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
     let payload: unknown =
       message.headers[Headers.contentType] === CONTENT_TYPE ? decode(message.value) : Buffer.from(message.value).toString("utf8");
     if (options.schema) {
-      const parsed = options.schema.safeParse(payload);
-      if (!parsed.success) throw EnvelopeError.invalidPayload(message.topic, formatIssues(parsed.error.issues), parsed.error);
-      payload = parsed.data;
+      const result = options.schema["~standard"].validate(payload);
+      if (result instanceof Promise) throw EnvelopeError.invalidPayload(message.topic, "the schema validates asynchronously; give a synchronous one");
+      if (result.issues) throw EnvelopeError.invalidPayload(message.topic, formatIssues(issuePaths(result.issues)), result.issues);
+      payload = result.value;
     }
     const id = message.headers[Headers.id];
     const sentAt = Number(message.headers[Headers.sentAt]);

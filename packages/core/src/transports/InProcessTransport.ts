@@ -1,4 +1,5 @@
 import { PublishError } from "../errors.ts";
+import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import type { DeliveredMessage, OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "./Transport.ts";
 
 /** Settings of the in-process transport. */
@@ -50,12 +51,18 @@ export class InProcessTransport implements Transport {
   readonly #retention: number;
   readonly #onDeliveryError: (error: unknown, message: DeliveredMessage) => void;
   readonly #drainWaiters: DrainWaiter[] = [];
+  #logger: KoperLogger = createLogger();
   #closed = false;
 
   constructor(options: InProcessTransportOptions = {}) {
     this.#capacity = options.capacity ?? 10_000;
     this.#retention = options.retention ?? 10_000;
-    this.#onDeliveryError = options.onDeliveryError ?? ((error) => console.error("[koper] in-process delivery failed", error));
+    this.#onDeliveryError =
+      options.onDeliveryError ?? ((error, message) => this.#logger.error("[koper] in-process delivery failed", { topic: message.topic, error }));
+  }
+
+  useLogger(logger: KoperLogger): void {
+    this.#logger = logger;
   }
 
   async connect(): Promise<void> {

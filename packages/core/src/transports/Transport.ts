@@ -1,3 +1,5 @@
+import type { KoperLogger } from "../observability/logger.ts";
+
 /** A message on its way out: bytes plus routing. */
 export interface OutgoingMessage {
   topic: string;
@@ -56,4 +58,6 @@ export interface Transport {
    */
   unfinished?(): DeliveredMessage[];
   close(): Promise<void>;
+  /** Koper hands the transport its logger when constructed, so the transport's logs (and its client's) go there too. */
+  useLogger?(logger: KoperLogger): void;
 }

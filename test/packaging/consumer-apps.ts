@@ -1,0 +1,135 @@
+// Helpers of packed-consumers.npm-registry.test.ts: one temp directory outside the workspace whose
+// node_modules (installed once from the npm registry and the packed tarballs) every consumer app
+// below it shares, and runners for tsc, esbuild and two Node versions.
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { PackedPackage } from "../../scripts/workspace.ts";
+import { ROOT } from "../../scripts/workspace.ts";
+
+const run = promisify(execFile);
+
+/** The oldest Node that `engines` allows, the lowest TypeScript the README promises, and npm's `latest` TypeScript. */
+export const NODE_FLOOR = "20.19.0";
+export const TYPESCRIPT_FLOOR = "5.7.3";
+export const TYPESCRIPT_LATEST = "7.0.2";
+
+/** The version of a package installed at the repository root (so the temp install hits the npm cache). */
+export function rootVersion(name: string): string {
+  return String(JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version);
+}
+
+/** Output of a finished command. */
+export interface Ran {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command; on failure the error carries its full output, so a failing test says why. */
+export async function exec(file: string, args: string[], cwd: string, timeout = 300_000): Promise<Ran> {
+  try {
+    const { stdout, stderr } = await run(file, args, { cwd, timeout, maxBuffer: 64 * 1024 * 1024, env: cleanEnv() });
+    return { stdout, stderr };
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(" ")} (in ${cwd}) failed:\n${stdout}\n${stderr}`, { cause: error });
+  }
+}
+
+// npm run / npx set npm_config_* and a PATH with the workspace's .bin first; the consumer must see none of it.
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key) && key !== "NODE_OPTIONS") env[key] = value;
+  env.PATH = [join(ROOT, "node_modules", "node", "bin"), ...(process.env.PATH ?? "").split(":").filter((p) => !p.includes("node_modules"))].join(":");
+  return env;
+}
+
+/** The shared install: every tarball plus what the apps import, two TypeScripts, esbuild and Node 20. */
+export async function installConsumers(packed: PackedPackage[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "koper-packed-consumers-"));
+  const dependencies: Record<string, string> = {
+    typeorm: rootVersion("typeorm"),
+    "sql.js": rootVersion("sql.js"),
+    "reflect-metadata": rootVersion("reflect-metadata"),
+    kafkajs: rootVersion("kafkajs"),
+    zod3: "npm:zod@3.25.76", // an application on zod 3 while core runs on zod 4
+    "@types/node": rootVersion("@types/node"),
+    typescript: rootVersion("typescript"),
+    "typescript-floor": `npm:typescript@${TYPESCRIPT_FLOOR}`,
+    "typescript-latest": `npm:typescript@${TYPESCRIPT_LATEST}`,
+    esbuild: rootVersion("esbuild"),
+    "node-floor": `npm:node@${NODE_FLOOR}`,
+  };
+  for (const { pkg, tarball } of packed) dependencies[pkg.name] = `file:${tarball}`;
+  const manifest = {
+    name: "koper-packed-consumers",
+    private: true,
+    dependencies,
+    // npm runs these packages' install scripts only when allowed: the node binary and esbuild's.
+    allowScripts: { node: true, "node-floor": true, esbuild: true },
+  };
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], dir, 600_000);
+  cpSync(join(ROOT, "test", "packaging", "consumers"), dir, { recursive: true });
+  return dir;
+}
+
+/** Paths of the tools inside the shared install. */
+export function tools(dir: string) {
+  return {
+    tsc: join(dir, "node_modules", "typescript", "bin", "tsc"),
+    tscFloor: join(dir, "node_modules", "typescript-floor", "bin", "tsc"),
+    tscLatest: join(dir, "node_modules", "typescript-latest", "bin", "tsc"),
+    esbuild: join(dir, "node_modules", "esbuild", "bin", "esbuild"),
+    node: join(ROOT, "node_modules", "node", "bin", "node"),
+    nodeFloor: join(dir, "node_modules", "node-floor", "bin", "node"),
+  };
+}
+
+/** Runs `tsc -p .` of one app with the given compiler (its own `node_modules/typescript/bin/tsc`). */
+export async function compile(dir: string, app: string, tsc: string, extra: string[] = []): Promise<void> {
+  await exec(process.execPath, [tsc, "-p", ".", ...extra], join(dir, app));
+}
+
+// kafkajs 2.2.4 sets a negative timeout when its request queue is idle; Node ≥ 24 warns once per
+// process. That warning is kafkajs's own (test/support/quiet-kafkajs.ts drops it in the suite).
+const KAFKAJS_WARNING = /^\(node:\d+\) TimeoutNegativeWarning:.*\nTimeout duration was set to 1\.\n\(Use `node --trace-warnings.*\n/m;
+
+/** Runs an app's entry with one Node binary; returns stdout and the stderr left after kafkajs's known warning. */
+export async function runApp(dir: string, app: string, node: string, entry: string): Promise<Ran> {
+  const { stdout, stderr } = await exec(node, [entry], join(dir, app), 120_000);
+  return { stdout, stderr: stderr.replace(KAFKAJS_WARNING, "") };
+}
+
+/** What an app must print. */
+export function expected(dir: string, app: string): string {
+  return readFileSync(join(dir, app, "expected.txt"), "utf8");
+}
+
+/** README examples (examples/snippets) and the packages of the install line README gives each. */
+export const README_EXAMPLES = [
+  { snippet: "plain-messages", install: ["@koper/core"] },
+  { snippet: "data-listener", install: ["@koper/core"] },
+  { snippet: "typeorm", install: ["@koper/core", "@koper/typeorm", "typeorm", "sql.js"] },
+] as const;
+
+/**
+ * Installs exactly `names` (tarballs for @koper/*, the root's versions for the rest) into a fresh
+ * temp app of its own, with nothing above it to fall back on, and puts the snippet there as
+ * JavaScript (esbuild strips the types and the decorators, as tsx does in the repo).
+ */
+export async function installReadmeExample(packed: PackedPackage[], snippet: string, names: readonly string[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `koper-readme-${snippet}-`));
+  const tarballs = new Map(packed.map(({ pkg, tarball }) => [pkg.name, `file:${tarball}`]));
+  const dependencies = Object.fromEntries(names.map((name) => [name, tarballs.get(name) ?? rootVersion(name)]));
+  const manifest = { name: `readme-${snippet}`, private: true, type: "module", dependencies };
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], dir, 600_000);
+  const esbuild = join(ROOT, "node_modules", "esbuild", "bin", "esbuild");
+  const source = join(ROOT, "examples", "snippets", `${snippet}.ts`);
+  const tsconfig = JSON.stringify({ compilerOptions: { experimentalDecorators: true } });
+  await exec(esbuild, [source, "--format=esm", "--platform=node", `--tsconfig-raw=${tsconfig}`, `--outfile=${join(dir, "example.mjs")}`], dir);
+  return dir;
+}

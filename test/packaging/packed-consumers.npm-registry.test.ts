@@ -1,0 +1,170 @@
+// Packs every package under packages/* (as `npm run release -- --dry-run` does), installs the tarballs
+// from a temp directory outside the workspace together with their peers FROM THE NPM REGISTRY, and
+// compiles and runs one small application per module setup, on the repo's Node 24 and on the oldest
+// Node `engines` allows (the npm package node@20.19.0), with the repo's TypeScript and the lowest one
+// the README promises. publint and @arethetypeswrong/cli check every tarball.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, posix } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildAll, checkConventions, listPackages, packAll, ROOT, type PackedPackage } from "../../scripts/workspace.ts";
+import {
+  compile,
+  exec,
+  expected,
+  installConsumers,
+  installReadmeExample,
+  NODE_FLOOR,
+  README_EXAMPLES,
+  runApp,
+  tools,
+  TYPESCRIPT_FLOOR,
+  TYPESCRIPT_LATEST,
+} from "./consumer-apps.ts";
+
+const CI = process.env.CI === "true";
+// Compiling and running real applications on a loaded machine: bounds, never speed assertions.
+const SLOW = { timeout: 600_000 };
+
+function registryReachable(): boolean {
+  try {
+    execFileSync("npm", ["ping", "--loglevel=error"], { stdio: "ignore", timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const reachable = registryReachable();
+if (!reachable) {
+  const message = "the npm registry is unreachable: the packed-consumer test cannot install its consumers";
+  if (CI) throw new Error(`${message} (CI=true: a failure, not a skip)`);
+  console.warn(`\n  SKIPPED packed-consumers: ${message}\n`);
+}
+
+/** Module setups of the apps under test/packaging/consumers, and the file tsc (or esbuild) makes of each. */
+const NODE_APPS = [
+  { app: "esm-nodenext", entry: "out/app.js" },
+  { app: "cjs-node16", entry: "out/app.js" },
+  { app: "cjs-node10", entry: "out/app.js" },
+  { app: "tc39", entry: "out/app.js" },
+] as const;
+
+describe.runIf(reachable)("packed packages in outside applications (npm registry)", () => {
+  const packages = listPackages();
+  let packed: PackedPackage[] = [];
+  let dir = "";
+  let bin: ReturnType<typeof tools>;
+  // Its own directory per run, outside the workspace, so two runs never share tarballs.
+  const tarballs = mkdtempSync(join(tmpdir(), "koper-tarballs-"));
+
+  beforeAll(async () => {
+    buildAll(packages);
+    packed = packAll(tarballs, packages);
+    dir = await installConsumers(packed);
+    bin = tools(dir);
+    // Every app compiles once with the repo's TypeScript (side by side: tsc is mostly one core); the runs below share the output.
+    await Promise.all([...NODE_APPS.map(({ app }) => compile(dir, app, bin.tsc)), compile(dir, "bundler", bin.tsc)]);
+    await exec(bin.esbuild, bundleArgs(), join(dir, "bundler"));
+  }, 900_000);
+
+  afterAll(() => {
+    if (dir && !process.env.KOPER_KEEP_CONSUMERS) rmSync(dir, { recursive: true, force: true });
+    rmSync(tarballs, { recursive: true, force: true });
+  });
+
+  it("finds every package under packages/* and each follows the package.json conventions", () => {
+    expect(packages.map((p) => p.dir)).toEqual(expect.arrayContaining(["core", "kafka", "kafka-broker", "typeorm"]));
+    expect(packages[0]!.name).toBe("@koper/core"); // dependencies first
+    expect(packages.flatMap((pkg) => checkConventions(pkg, packages))).toEqual([]);
+  });
+
+  it("publint and @arethetypeswrong/cli report no problem in any tarball", SLOW, async () => {
+    for (const { tarball } of packed) {
+      const lint = await exec(join(ROOT, "node_modules", ".bin", "publint"), ["run", "--strict", tarball], ROOT);
+      expect(lint.stdout).toContain("All good!");
+      // attw exits non-zero on any problem (node10, node16 from CJS and from ESM, bundler).
+      const types = await exec(join(ROOT, "node_modules", ".bin", "attw"), [tarball, "--format", "ascii"], ROOT);
+      expect(types.stdout).toContain("No problems found");
+    }
+  });
+
+  it("ships declarations that name .js files (TypeScript cannot read .ts specifiers from a .d.ts)", () => {
+    for (const { pkg, files } of packed) {
+      for (const file of files.filter((f) => f.endsWith(".d.ts"))) {
+        const text = readFileSync(join(dir, "node_modules", pkg.name, file), "utf8");
+        expect(text, `${pkg.name}/${file}`).not.toMatch(/(?:from|import)\s*\(?\s*["']\.{1,2}\/[^"']*\.ts["']/);
+      }
+    }
+  });
+
+  it("ships source maps whose sources are in the tarball (src/ is shipped)", () => {
+    for (const { pkg, files } of packed) {
+      const maps = files.filter((f) => f.endsWith(".js.map") || f.endsWith(".d.ts.map"));
+      expect(maps.length, pkg.name).toBeGreaterThan(0);
+      for (const map of maps) {
+        const { sources } = JSON.parse(readFileSync(join(dir, "node_modules", pkg.name, map), "utf8")) as { sources: string[] };
+        for (const source of sources) expect(files, `${pkg.name}/${map} → ${source}`).toContain(posix.join(posix.dirname(map), source));
+      }
+    }
+  });
+
+  for (const { app, entry } of NODE_APPS) {
+    it(`${app}: compiles with TypeScript and runs on Node 24 and on Node ${NODE_FLOOR}`, SLOW, async () => {
+      for (const node of [bin.node, bin.nodeFloor]) {
+        const out = await runApp(dir, app, node, entry);
+        expect({ node, ...out }).toEqual({ node, stdout: expected(dir, app), stderr: "" });
+      }
+    });
+  }
+
+  it(`bundler: type-checks, bundles with esbuild through the "import" condition and runs on Node 24 and ${NODE_FLOOR}`, SLOW, async () => {
+    const bundle = readFileSync(join(dir, "bundler", "out", "app.mjs"), "utf8");
+    expect(bundle).toContain("node_modules/@koper/core/dist/esm/");
+    expect(bundle).not.toContain("dist/cjs/");
+    for (const node of [bin.node, bin.nodeFloor]) {
+      expect(await runApp(dir, "bundler", node, "out/app.mjs")).toEqual({ stdout: expected(dir, "bundler"), stderr: "" });
+    }
+  });
+
+  it(`type-checks every app with TypeScript ${TYPESCRIPT_FLOOR}, the lowest supported`, SLOW, async () => {
+    await Promise.all([...NODE_APPS.map((a) => a.app), "bundler"].map((app) => compile(dir, app, bin.tscFloor, ["--noEmit"])));
+  });
+
+  it(`type-checks every app but node10 with TypeScript ${TYPESCRIPT_LATEST} (npm's latest; it removed node10 resolution)`, SLOW, async () => {
+    const apps = [...NODE_APPS.map((a) => a.app), "bundler"].filter((app) => app !== "cjs-node10");
+    await Promise.all(apps.map((app) => compile(dir, app, bin.tscLatest, ["--noEmit"])));
+  });
+
+  it("runs each README example in an app that installed exactly the README's install line for it", SLOW, async () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    const dirs = await Promise.all(
+      README_EXAMPLES.map(async ({ snippet, install }) => {
+        expect(readme, `README's install line for ${snippet}`).toContain(`npm install ${install.join(" ")}`);
+        return installReadmeExample(packed, snippet, install);
+      }),
+    );
+    try {
+      for (const [i, { snippet }] of README_EXAMPLES.entries()) {
+        const { stdout, stderr } = await exec(bin.node, ["example.mjs"], dirs[i]!);
+        const want = readFileSync(join(ROOT, "examples", "snippets", `${snippet}.out`), "utf8");
+        // Events of different keys may be handled in any order: compare the lines as sets (as test/readme.test.ts does).
+        expect({ snippet, lines: stdout.trim().split("\n").sort(), stderr }).toEqual({ snippet, lines: want.trim().split("\n").sort(), stderr: "" });
+      }
+    } finally {
+      for (const readmeDir of dirs) rmSync(readmeDir, { recursive: true, force: true });
+    }
+  });
+
+  it("installs a working bin: koper-kafka-broker --help", SLOW, async () => {
+    const help = await exec(join(dir, "node_modules", ".bin", "koper-kafka-broker"), ["--help"], dir);
+    expect(help.stdout).toMatch(/^Usage: koper-kafka-broker/);
+  });
+});
+
+function bundleArgs(): string[] {
+  // The ORM, its driver and kafkajs stay outside the bundle, as most server bundles keep them.
+  const external = ["typeorm", "sql.js", "reflect-metadata", "kafkajs"].map((name) => `--external:${name}`);
+  return ["app.ts", "--bundle", "--platform=node", "--format=esm", "--outfile=out/app.mjs", "--log-level=warning", ...external];
+}
