@@ -1,0 +1,6 @@
+import { runAdapterContract } from "../contract/runAdapterContract.ts";
+import { prismaDatabase } from "./databases.ts";
+import { prismaHarness } from "./harness.ts";
+
+const db = await prismaDatabase("sqlite");
+runAdapterContract("prisma/sqlite", prismaHarness(db), { skip: db.skip });

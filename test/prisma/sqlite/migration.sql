@@ -1,0 +1,18 @@
+CREATE TABLE "Customer" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "email" TEXT NOT NULL, "passwordHash" TEXT NOT NULL, "profile" JSONB);
+CREATE UNIQUE INDEX "Customer_email_key" ON "Customer"("email");
+CREATE TABLE "orders" (
+  "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "number" TEXT NOT NULL, "qty" INTEGER NOT NULL, "note" TEXT, "meta" JSONB, "customerId" INTEGER,
+  "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" DATETIME NOT NULL,
+  CONSTRAINT "orders_qty_check" CHECK ("qty" >= 0),
+  CONSTRAINT "orders_customerId_fkey" FOREIGN KEY ("customerId") REFERENCES "Customer" ("id") ON DELETE RESTRICT ON UPDATE CASCADE
+);
+CREATE UNIQUE INDEX "orders_number_key" ON "orders"("number");
+CREATE TABLE "OrderLine" ("id" TEXT NOT NULL PRIMARY KEY, "orderId" INTEGER NOT NULL, "sku" TEXT NOT NULL, "qty" INTEGER NOT NULL,
+  CONSTRAINT "OrderLine_orderId_fkey" FOREIGN KEY ("orderId") REFERENCES "orders" ("id") ON DELETE CASCADE ON UPDATE CASCADE);
+CREATE TABLE "Tag" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "name" TEXT NOT NULL);
+CREATE UNIQUE INDEX "Tag_name_key" ON "Tag"("name");
+CREATE TABLE "_OrderToTag" ("A" INTEGER NOT NULL, "B" INTEGER NOT NULL,
+  CONSTRAINT "_OrderToTag_A_fkey" FOREIGN KEY ("A") REFERENCES "orders" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+  CONSTRAINT "_OrderToTag_B_fkey" FOREIGN KEY ("B") REFERENCES "Tag" ("id") ON DELETE CASCADE ON UPDATE CASCADE);
+CREATE UNIQUE INDEX "_OrderToTag_AB_unique" ON "_OrderToTag"("A", "B");
+CREATE INDEX "_OrderToTag_B_index" ON "_OrderToTag"("B");
