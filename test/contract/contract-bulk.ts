@@ -17,7 +17,8 @@ export function bulkContract(world: () => ContractWorld, contractTest: ContractT
       const event: DataEvent = bulk[0]!.event;
       expect(event).toMatchObject({ entity: "Order", action: "update", key: null, data: null });
       expect(event.bulk).toMatchObject({ set: { note: "big" }, affected: 2 });
-      expect(event.bulk!.criteria).toBeTruthy();
+      // The ORM's criteria API names the criteria object: `where` criteria, by property.
+      expect(event.bulk!.criteria).toMatchObject({ kind: "where", where: { qty: expect.anything() } });
     });
 
     contractTest("bulk.delete", "a delete by criteria reaches onBulkDeleteOrder only, with the affected count", async () => {

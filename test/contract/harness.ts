@@ -30,8 +30,39 @@ export interface NewLine {
   qty: number;
 }
 
+/**
+ * Criteria the contract selects customers by: every field given must match and, when `anyOf` is
+ * given, at least one of its groups (a nested OR: TypeORM an array of conditions, MikroORM
+ * `$or`, Prisma `OR`). An empty object is not allowed.
+ */
+export interface CustomerCriteria {
+  email?: string;
+  passwordHash?: string;
+  anyOf?: { email?: string; passwordHash?: string }[];
+}
+
+/** Customer writes, on the entity whose `passwordHash` (and, in the redaction contract, `email`) is redacted. */
+export interface CustomerOps {
+  insertCustomer(customer: Omit<CustomerRow, "id">): Promise<CustomerRow>;
+  /** Inserts a customer without its required `email` (a NOT NULL column). Must reject. */
+  insertCustomerWithoutEmail(passwordHash: string): Promise<unknown>;
+  /** Loads the customer and changes the given fields the ORM's usual way (a row update). */
+  updateCustomer(id: number, changes: Partial<Omit<CustomerRow, "id">>): Promise<void>;
+  /** Deletes one customer the ORM's usual way (loading it first). */
+  deleteCustomer(id: number): Promise<void>;
+  /** Sets `set` on the customers matching `criteria`, by criteria (one statement, no row loaded), through the ORM's criteria API. */
+  bulkUpdateCustomers(criteria: CustomerCriteria, set: Partial<Omit<CustomerRow, "id">>): Promise<void>;
+  /** Deletes the customers matching `criteria`, by criteria. */
+  bulkDeleteCustomers(criteria: CustomerCriteria): Promise<void>;
+  /**
+   * The same update as `bulkUpdateCustomers`, through the ORM's query builder, where the adapter
+   * sees only SQL (`bulk.criteria.kind === "sql"`). Optional: omit it when the ORM has none.
+   */
+  builderUpdateCustomers?(criteria: CustomerCriteria, set: Partial<Omit<CustomerRow, "id">>): Promise<void>;
+}
+
 /** Writes the contract runs, as one ORM would run them: the same methods inside and outside transactions. */
-export interface OrderOps {
+export interface OrderOps extends CustomerOps {
   /** Inserts one order the ORM's usual way (TypeORM `save`, MikroORM `persist+flush`, Prisma `create`). */
   insertOrder(order: NewOrder): Promise<OrderRow>;
   /** Inserts an order without its required `number` (a NOT NULL column). Must reject. */
@@ -50,9 +81,6 @@ export interface OrderOps {
   bulkRenumber(from: string, to: string): Promise<void>;
   /** Deletes every order with qty ≥ `minQty`, by criteria. */
   bulkDeleteOrders(minQty: number): Promise<void>;
-  insertCustomer(customer: Omit<CustomerRow, "id">): Promise<CustomerRow>;
-  /** Deletes one customer the ORM's usual way (loading it first). */
-  deleteCustomer(id: number): Promise<void>;
   /** Runs `fn` in a nested transaction (a savepoint); rejects with `fn`'s error after rolling it back. */
   savepoint(fn: (ops: OrderOps) => Promise<void>): Promise<void>;
 }

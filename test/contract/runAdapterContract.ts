@@ -5,6 +5,7 @@ import { bulkContract } from "./contract-bulk.ts";
 import { failuresContract } from "./contract-failures.ts";
 import { lifecycleContract } from "./contract-lifecycle.ts";
 import { optionsContract } from "./contract-options.ts";
+import { redactionContract } from "./contract-redaction.ts";
 import { rowsContract } from "./contract-rows.ts";
 import { transactionsContract } from "./contract-transactions.ts";
 import type { AdapterHarness, HarnessFactory } from "./harness.ts";
@@ -73,6 +74,7 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     bulkContract(world, test);
     optionsContract(world, test);
     lifecycleContract(world, test);
+    redactionContract(makeHarness);
     check();
   });
 }

@@ -1,10 +1,13 @@
 import { Socket } from "node:net";
-import { DataSource, type DataSourceOptions } from "typeorm";
+import type { DataSource, DataSourceOptions } from "typeorm";
 import { defineEntities, type Entities } from "./entities.ts";
+import { loadTypeorm, type TypeormLine, type TypeormModule } from "./orm.ts";
 
 /** One database the TypeORM tests run on. */
 export interface Database {
   name: "sqlite" | "postgres" | "mariadb";
+  /** The TypeORM copy the tests run on (1.x unless a file asks for 0.3). */
+  orm: TypeormModule;
   /** DataSource options without entities. */
   options: DataSourceOptions;
   dateType: "datetime" | "timestamp";
@@ -18,8 +21,9 @@ const SERVERS = {
 } as const;
 
 /** A database to test on; for a server, checks it is reachable (under CI=true an unreachable one fails). */
-export async function database(name: Database["name"]): Promise<Database> {
-  if (name === "sqlite") return { name, options: { type: "sqljs" }, dateType: "datetime", skip: undefined };
+export async function database(name: Database["name"], line: TypeormLine = "1.x"): Promise<Database> {
+  const orm = await loadTypeorm(line);
+  if (name === "sqlite") return { name, orm, options: { type: "sqljs" }, dateType: "datetime", skip: undefined };
   const options = SERVERS[name];
   const reachable = await canConnect(options.host, options.port);
   let skip: string | undefined;
@@ -29,7 +33,7 @@ export async function database(name: Database["name"]): Promise<Database> {
     skip = reason;
     console.warn(`\n⚠️  SKIPPING the TypeORM ${name} tests: ${reason}. Start the server to run them.\n`);
   }
-  return { name, options, dateType: name === "postgres" ? "timestamp" : "datetime", skip };
+  return { name, orm, options, dateType: name === "postgres" ? "timestamp" : "datetime", skip };
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {
@@ -52,8 +56,8 @@ export function suffix(): string {
 
 /** A DataSource on `db` with fresh tables; not yet initialized. */
 export function makeDataSource(db: Database, extra: Partial<DataSourceOptions> = {}): { dataSource: DataSource; entities: Entities } {
-  const entities = defineEntities(suffix(), db.dateType);
-  const dataSource = new DataSource({
+  const entities = defineEntities(suffix(), db.dateType, db.orm);
+  const dataSource = new db.orm.DataSource({
     ...db.options,
     entities: [entities.Customer, entities.Order, entities.OrderLine],
     synchronize: true,

@@ -1,22 +1,14 @@
 import "reflect-metadata";
-import {
-  Check,
-  Column,
-  DeleteDateColumn,
-  Entity,
-  JoinColumn,
-  ManyToOne,
-  OneToMany,
-  PrimaryGeneratedColumn,
-  type ColumnType,
-} from "typeorm";
+import type { ColumnType } from "typeorm";
+import type { TypeormModule } from "./orm.ts";
 
 /**
  * The contract's entities on tables of their own: every call makes fresh classes (named `Order`,
  * `Customer`, `OrderLine`, as the events name them) mapped to tables suffixed with `suffix`.
  * Every column has an explicit type: esbuild emits no decorator metadata.
  */
-export function defineEntities(suffix: string, dateType: ColumnType) {
+export function defineEntities(suffix: string, dateType: ColumnType, orm: TypeormModule) {
+  const { Check, Column, DeleteDateColumn, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn } = orm;
   @Entity({ name: `customer_${suffix}` })
   class Customer {
     @PrimaryGeneratedColumn({ type: "integer" }) id!: number;

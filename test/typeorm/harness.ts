@@ -1,9 +1,10 @@
 import type { Koper } from "@koper/core";
 import { koperTypeorm, type KoperTypeormHandle } from "@koper/typeorm";
-import { MoreThanOrEqual, type DataSource, type EntityManager, type MigrationInterface, type QueryRunner } from "typeorm";
-import type { AdapterHarness, ContractAdapterOptions, HarnessFactory, OpenTransaction, OrderOps, OrderRow } from "../contract/harness.ts";
+import type { DataSource, EntityManager, FindOptionsWhere, MigrationInterface, QueryRunner } from "typeorm";
+import type { AdapterHarness, ContractAdapterOptions, CustomerCriteria, HarnessFactory, OpenTransaction, OrderOps, OrderRow } from "../contract/harness.ts";
 import { dropAndClose, makeDataSource, suffix, type Database } from "./databases.ts";
 import type { Entities } from "./entities.ts";
+import type { TypeormModule } from "./orm.ts";
 
 /** The contract's harness for TypeORM on `db`: `save`/`remove` for row writes, `update`/`delete` for bulk. */
 export function typeormHarness(db: Database): HarnessFactory {
@@ -21,7 +22,7 @@ export function typeormHarness(db: Database): HarnessFactory {
     }
     let migrated = false;
     return {
-      ...ops(dataSource.manager, entities),
+      ...ops(dataSource.manager, entities, db.orm),
       orm: "typeorm",
       capabilities: {
         dialect: db.name,
@@ -29,11 +30,11 @@ export function typeormHarness(db: Database): HarnessFactory {
         checkConstraints: true,
         concurrentTransactions: db.name !== "sqlite",
       },
-      transaction: (fn) => dataSource.transaction((manager) => fn(ops(manager, entities))),
-      begin: () => begin(dataSource, entities),
+      transaction: (fn) => dataSource.transaction((manager) => fn(ops(manager, entities, db.orm))),
+      begin: () => begin(dataSource, entities, db.orm),
       runMigration: async (fn) => {
         migrated = true;
-        const migration: MigrationInterface = { name: `Contract${Date.now()}`, up: (runner: QueryRunner) => fn(ops(runner.manager, entities)), down: async () => {} };
+        const migration: MigrationInterface = { name: `Contract${Date.now()}`, up: (runner: QueryRunner) => fn(ops(runner.manager, entities, db.orm)), down: async () => {} };
         dataSource.migrations.push(migration);
         await dataSource.runMigrations();
       },
@@ -49,7 +50,7 @@ export function typeormHarness(db: Database): HarnessFactory {
   };
 }
 
-async function begin(dataSource: DataSource, entities: Entities): Promise<OpenTransaction> {
+async function begin(dataSource: DataSource, entities: Entities, orm: TypeormModule): Promise<OpenTransaction> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   await runner.startTransaction();
@@ -60,11 +61,12 @@ async function begin(dataSource: DataSource, entities: Entities): Promise<OpenTr
       await runner.release();
     }
   };
-  return { ...ops(runner.manager, entities), commit: () => end("commitTransaction"), rollback: () => end("rollbackTransaction") };
+  return { ...ops(runner.manager, entities, orm), commit: () => end("commitTransaction"), rollback: () => end("rollbackTransaction") };
 }
 
-function ops(manager: EntityManager, entities: Entities): OrderOps {
+function ops(manager: EntityManager, entities: Entities, orm: TypeormModule): OrderOps {
   const { Order, Customer } = entities;
+  const { Brackets, MoreThanOrEqual } = orm;
   return {
     insertOrder: async (order) => plain(await manager.save(manager.create(Order, { customerId: null, note: null, ...order })))!,
     insertOrderWithoutNumber: (qty) => manager.save(manager.create(Order, { qty, number: null as unknown as string })),
@@ -96,8 +98,41 @@ function ops(manager: EntityManager, entities: Entities): OrderOps {
     deleteCustomer: async (id) => {
       await manager.remove(await manager.findOneByOrFail(Customer, { id }));
     },
-    savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, entities))),
+    insertCustomerWithoutEmail: (passwordHash) => manager.save(manager.create(Customer, { passwordHash, email: null as unknown as string })),
+    updateCustomer: async (id, changes) => {
+      const customer = await manager.findOneByOrFail(Customer, { id });
+      await manager.save(Object.assign(customer, changes));
+    },
+    bulkUpdateCustomers: async (criteria, set) => {
+      await manager.update(Customer, customerWhere(criteria), set);
+    },
+    bulkDeleteCustomers: async (criteria) => {
+      await manager.delete(Customer, customerWhere(criteria));
+    },
+    builderUpdateCustomers: async (criteria, set) => {
+      const qb = manager.createQueryBuilder().update(Customer).set(set);
+      const { anyOf, ...all } = criteria;
+      const column = (field: string) => manager.connection.driver.escape(field);
+      let n = 0;
+      for (const [field, value] of Object.entries(all)) qb.andWhere(`${column(field)} = :p${n}`, { [`p${n++}`]: value });
+      if (anyOf) {
+        qb.andWhere(new Brackets((or) => {
+          for (const group of anyOf) {
+            or.orWhere(new Brackets((and) => {
+              for (const [field, value] of Object.entries(group)) and.andWhere(`${column(field)} = :p${n}`, { [`p${n++}`]: value });
+            }));
+          }
+        }));
+      }
+      await qb.execute();
+    },
+    savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, entities, orm))),
   };
+}
+
+// TypeORM's OR is an array of conditions: the fields every group must match go into each.
+function customerWhere({ anyOf, ...all }: CustomerCriteria): FindOptionsWhere<{ email: string; passwordHash: string }> | FindOptionsWhere<{ email: string; passwordHash: string }>[] {
+  return anyOf ? anyOf.map((group) => ({ ...all, ...group })) : all;
 }
 
 function plain(order: { id: number; number: string; qty: number; customerId: number | null; note: string | null } | null): OrderRow | null {

@@ -1,6 +1,6 @@
 import { Koper, isKoperError } from "@koper/core";
 import { koperTypeorm } from "@koper/typeorm";
-import { QueryFailedError, type MigrationInterface, type QueryRunner } from "typeorm";
+import type { MigrationInterface, QueryRunner } from "typeorm";
 import { describe, expect, it } from "vitest";
 import { dropAndClose, makeDataSource, suffix, type Database } from "./databases.ts";
 import type { Entities } from "./entities.ts";
@@ -10,6 +10,7 @@ import { num, useSetup } from "./setup.ts";
 export function runTypeormLifecycle(db: Database): void {
   describe.skipIf(db.skip !== undefined)(`typeorm lifecycle: ${db.name}`, () => {
     const { setup, cleanups } = useSetup(db);
+    const { QueryFailedError } = db.orm;
 
     it("QueryRunner transactions: commit publishes, rollback and a rolled-back inner level publish nothing", async () => {
       const { koper, orders, dataSource, entities } = await setup();

@@ -1,4 +1,3 @@
-import { MoreThan, QueryFailedError } from "typeorm";
 import { describe, expect, it } from "vitest";
 import type { Database } from "./databases.ts";
 import { num, useSetup } from "./setup.ts";
@@ -7,6 +6,7 @@ import { num, useSetup } from "./setup.ts";
 export function runTypeormWrites(db: Database): void {
   describe.skipIf(db.skip !== undefined)(`typeorm writes: ${db.name}`, () => {
     const { setup } = useSetup(db);
+    const { MoreThan, QueryFailedError } = db.orm;
 
     it("softRemove and recover are updates of the delete-date column; softRemoveAs: 'delete' makes softRemove a delete", async () => {
       const first = await setup();

@@ -22,7 +22,7 @@ export { RetryPolicy } from "./runtime/RetryPolicy.ts";
 export type { RetryOptions } from "./runtime/RetryPolicy.ts";
 export { Headers, CONTENT_TYPE } from "./runtime/headers.ts";
 
-export { DataEvent, DataEventSchema, SPEC_VERSION, Action, Outcome, Row, EventError, Source, Bulk, TimePoints } from "./envelope/DataEvent.ts";
+export { DataEvent, DataEventSchema, SPEC_VERSION, Action, Outcome, Row, EventError, Source, Bulk, BulkCriteria, TimePoints } from "./envelope/DataEvent.ts";
 export { encode, decode } from "./envelope/codec.ts";
 export { newId } from "./envelope/ids.ts";
 export { validateTopic, topicResolver, deadLetterTopic } from "./envelope/topics.ts";
@@ -31,7 +31,7 @@ export { isTraceparent, childTraceparent } from "./envelope/trace.ts";
 
 export { ChangeCapture } from "./capture/ChangeCapture.ts";
 export type { CaptureSink, TxHandle, BeginOptions } from "./capture/ChangeCapture.ts";
-export type { ChangeDraft, BuildOptions } from "./capture/build-event.ts";
+export type { ChangeDraft, BulkDraft, BuildOptions } from "./capture/build-event.ts";
 export { classifyFailure, toEventError } from "./capture/database-errors.ts";
 export type { FailureCode, DriverErrorInfo } from "./capture/database-errors.ts";
 export {
@@ -45,7 +45,7 @@ export {
 } from "./capture/policy.ts";
 export type { DatabaseFamily, EntitySelection } from "./capture/policy.ts";
 export { MASK } from "./capture/redact.ts";
-export type { RedactOptions, RedactRule } from "./capture/redact.ts";
+export type { RedactOptions, RedactRule, CriteriaDraft, SqlCriteriaDraft } from "./capture/redact.ts";
 
 export { runWithContext, currentContext } from "./context/context.ts";
 export type { KoperContext } from "./context/context.ts";

@@ -256,7 +256,7 @@ describe("ChangeCapture stamping", () => {
       entity: "User",
       action: "update",
       key: null,
-      bulk: { criteria: { passwordHash: "old" }, set: { passwordHash: "new" }, affected: 3 },
+      bulk: { criteria: { kind: "where", where: { passwordHash: "old" } }, set: { passwordHash: "new" }, affected: 3 },
       source: { orm: "test" },
     });
     const [[user], [card], [bulk]] = published as [[DataEvent], [DataEvent], [DataEvent]];
@@ -264,7 +264,7 @@ describe("ChangeCapture stamping", () => {
     expect(user.before).toEqual({ id: 1, email: "a@b.c" });
     expect(user.changes).toEqual(["passwordHash"]);
     expect(card.data).toEqual({ id: 2, number: MASK, holder: "A." });
-    expect(bulk.bulk).toEqual({ criteria: {}, set: {}, affected: 3 });
+    expect(bulk.bulk).toEqual({ criteria: { kind: "where", where: {} }, set: {}, affected: 3 });
   });
 
   it("stamps actor, request id and a child span of the caller's trace from runWith", async () => {

@@ -44,7 +44,7 @@ describe("data listeners", () => {
       entity: "Order",
       action: "update",
       key: null,
-      bulk: { criteria: { qty: { gt: 0 } }, set: { qty: 0 }, affected: 4 },
+      bulk: { criteria: { kind: "where", where: { qty: { gt: 0 } } }, set: { qty: 0 }, affected: 4 },
       source: { orm: "test" },
     });
     await koper.capture.record(undefined, orderDraft(1, "delete"));
@@ -58,7 +58,7 @@ describe("data listeners", () => {
       ["delete", { id: 1, qty: 1 }],
     ]);
     expect(got[2]![2].error).toMatchObject({ code: "check_violation", message: "boom" });
-    expect(got[3]![2].bulk).toEqual({ criteria: { qty: { gt: 0 } }, set: { qty: 0 }, affected: 4 });
+    expect(got[3]![2].bulk).toEqual({ criteria: { kind: "where", where: { qty: { gt: 0 } } }, set: { qty: 0 }, affected: 4 });
     const times = got[0]![2].time;
     expect(times.occurred).toBeLessThanOrEqual(times.committed!);
     expect(times.committed).toBeLessThanOrEqual(times.published!);

@@ -197,12 +197,17 @@ export class PrismaCapture {
   }
 
   async #record(place: Placement, drafts: ChangeDraft[]): Promise<void> {
-    const handle = handleOf(place);
+    const outer = handleOf(place);
+    // One autocommit call that wrote several rows (a nested create) committed them together.
+    const together = !outer && drafts.length > 1 ? {} : undefined;
+    if (together) this.#deps.capture.begin(together);
+    const handle = outer ?? together;
     for (const draft of drafts) {
       const recorded = this.#deps.capture.record(handle, draft).catch(this.#deps.onError);
       // Autocommit: awaiting the producer's queue (not the broker) is the backpressure.
       if (!handle) await recorded;
     }
+    if (together) await this.#deps.capture.commit(together).catch(this.#deps.onError);
   }
 
   #unseenError(op: Operation): unknown {

@@ -43,6 +43,18 @@ const SQLITE_EXTENDED: Record<string, string> = {
   "2067": "SQLITE_CONSTRAINT_UNIQUE",
 };
 
+const MYSQL_NAMES: Record<string, string> = {
+  "1048": "ER_BAD_NULL_ERROR",
+  "1062": "ER_DUP_ENTRY",
+  "1213": "ER_LOCK_DEADLOCK",
+  "1364": "ER_NO_DEFAULT_FOR_FIELD",
+  "1406": "ER_DATA_TOO_LONG",
+  "1451": "ER_ROW_IS_REFERENCED_2",
+  "1452": "ER_NO_REFERENCED_ROW_2",
+  "3819": "ER_CHECK_CONSTRAINT_VIOLATED",
+  "4025": "ER_CONSTRAINT_FAILED",
+};
+
 interface Cause {
   originalCode?: unknown;
   kind?: unknown;
@@ -62,6 +74,9 @@ export function describeFailure(thrown: unknown, model: string | undefined, oper
   if (typeof driverCode === "string" || typeof driverCode === "number") info.code = driverCode;
   // libSQL gives SQLite's extended result code as a number; Koper's classifier knows the names.
   if (provider === "sqlite" && info.code !== undefined) info.code = SQLITE_EXTENDED[String(info.code)] ?? info.code;
+  // The MariaDB adapter gives the error number; mysql2 (TypeORM, MikroORM) the name: keep both.
+  const mysqlName = provider === "mysql" && info.code !== undefined ? MYSQL_NAMES[String(info.code)] : undefined;
+  if (mysqlName) [info.errno, info.code] = [info.code, mysqlName];
   const constraint = constraintName(cause?.constraint);
   if (constraint) info.constraint = constraint;
   if (typeof cause?.table === "string") info.table = cause.table;
@@ -115,6 +130,6 @@ function missingArgument(message: string): string | undefined {
 }
 
 function isDeadlock(cause: Cause | undefined): boolean {
-  const code = String(cause?.originalCode ?? cause?.code ?? "");
+  const code = String(cause?.originalCode ?? cause?.code ?? cause?.kind ?? "");
   return code === "1213" || code === "40P01" || code === "ER_LOCK_DEADLOCK";
 }

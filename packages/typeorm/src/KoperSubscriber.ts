@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Action, ChangeCapture, ChangeDraft } from "@koper/core";
 import type {
   AfterQueryEvent,
@@ -14,6 +15,7 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from "typeorm";
+import { currentWhere } from "./criteria.ts";
 import { deleteDateField, type DraftFactory, type Sibling } from "./drafts.ts";
 import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
 import { looksLikeWrite, parseWrite, type WriteStatement } from "./statements.ts";
@@ -177,7 +179,10 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   protected pend(runner: QueryRunner, metadata: EntityMetadata, action: Action, kind: PendingWrite["kind"], entity?: ObjectLiteral, databaseEntity?: ObjectLiteral): void {
     const state = this.state(runner);
     if (state.settled) this.reset(state);
-    state.pending.push({ metadata, action, kind, entity, databaseEntity });
+    // A failed statement's afterQuery may run in whatever async context the driver's callback
+    // has (TypeORM 0.3: the pooled connection's, i.e. another request's): keep the caller's.
+    const where = kind === "bulk" ? currentWhere(metadata) : undefined;
+    state.pending.push({ metadata, action, kind, entity, databaseEntity, where, inContext: AsyncLocalStorage.snapshot() });
   }
 
   async #failed(runner: QueryRunner, event: AfterQueryEvent): Promise<void> {
@@ -186,13 +191,13 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     const statement = parseWrite(event.query, paramsOf(event.parameters), null);
     const writes = statement ? matchPending(state.pending, statement) : [];
     state.pending = [];
-    for (const { metadata, action, kind, entity, databaseEntity } of writes) {
+    for (const { metadata, action, kind, entity, databaseEntity, where, inContext } of writes) {
       if (!statement || !this.deps.wanted(metadata)) continue;
       const draft =
         kind === "bulk"
-          ? this.deps.drafts.failedBulk(metadata, action, statement, entity)
+          ? this.deps.drafts.failedBulk(metadata, action, statement, entity, where)
           : this.deps.drafts.failed(metadata, action, entity, databaseEntity);
-      await this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName));
+      await inContext(() => this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName)));
     }
   }
 

@@ -1,6 +1,7 @@
-import type { Action, ChangeDraft, Row } from "@koper/core";
+import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from "typeorm";
 import { changedFields, fieldName, fillParentKeys, keyOf, setValues, toRow, type ColumnMetadata } from "./rows.ts";
+import { currentWhere } from "./criteria.ts";
 import { criteriaOf, type WriteStatement } from "./statements.ts";
 
 /** Where events say they came from, fixed per DataSource. */
@@ -69,10 +70,17 @@ export class DraftFactory {
   }
 
   /** A write by criteria: no row is known, only the criteria, the SET values and the count. */
-  bulk(metadata: EntityMetadata, action: Action, statement: WriteStatement | undefined, set?: ObjectLiteral, changes?: string[]): ChangeDraft {
+  bulk(
+    metadata: EntityMetadata,
+    action: Action,
+    statement: WriteStatement | undefined,
+    set?: ObjectLiteral,
+    changes?: string[],
+    criteria: CriteriaDraft | null = criteriaFor(metadata, statement),
+  ): ChangeDraft {
     const bulkSet = setValues(metadata, set);
     const draft = this.#draft(metadata, action, null, { data: null });
-    draft.bulk = { criteria: criteriaOf(statement), affected: statement?.affected ?? null };
+    draft.bulk = { criteria, affected: statement?.affected ?? null };
     if (bulkSet) draft.bulk.set = bulkSet;
     const changed = changes ?? (bulkSet ? Object.keys(bulkSet) : undefined);
     if (action === "update" && changed) draft.changes = changed;
@@ -88,7 +96,7 @@ export class DraftFactory {
     const data = toRow(metadata, values);
     if (key && !statement?.upsert) return this.#draft(metadata, "insert", key, { data });
     const draft = this.#draft(metadata, "insert", key, { data: null });
-    const criteria = statement?.upsert ? { upsert: conflictTarget(statement.sql) } : criteriaOf(statement);
+    const criteria = statement?.upsert ? conflictCriteria(metadata, statement.sql, data) : criteriaFor(metadata, statement);
     draft.bulk = { criteria, set: data, affected: statement?.affected ?? null };
     return draft;
   }
@@ -104,8 +112,9 @@ export class DraftFactory {
   }
 
   /** A failed criteria write: what it tried to set and on which criteria. */
-  failedBulk(metadata: EntityMetadata, action: Action, statement: WriteStatement, set: ObjectLiteral | undefined): ChangeDraft {
-    return this.bulk(metadata, action, { ...statement, affected: null }, action === "delete" ? undefined : set);
+  failedBulk(metadata: EntityMetadata, action: Action, statement: WriteStatement, set: ObjectLiteral | undefined, where: CriteriaDraft | undefined): ChangeDraft {
+    const failed = { ...statement, affected: null };
+    return this.bulk(metadata, action, failed, action === "delete" ? undefined : set, undefined, where ?? criteriaFor(metadata, failed));
   }
 
   #draft(metadata: EntityMetadata, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
@@ -125,8 +134,29 @@ function idMap(entityId: unknown): Row | null {
   return typeof entityId === "object" && entityId !== null && Object.keys(entityId).length > 0 ? { ...(entityId as Row) } : null;
 }
 
-function conflictTarget(sql: string): string {
-  const match = /\bON\s+CONFLICT\s*(\([^)]*\))?/i.exec(sql);
-  if (match) return match[1] ?? "(any)";
-  return "unique key"; // MySQL/MariaDB's ON DUPLICATE KEY names no target
+/**
+ * What selected a criteria write's rows: the caller's criteria object when the write came through
+ * an EntityManager/Repository criteria method, else the statement's WHERE clause.
+ */
+export function criteriaFor(metadata: EntityMetadata, statement: WriteStatement | undefined): CriteriaDraft | null {
+  return currentWhere(metadata) ?? criteriaOf(statement, (column) => fieldOfColumn(metadata, column));
+}
+
+// An upsert's row is the one holding the same conflict-target values. MySQL/MariaDB's
+// ON DUPLICATE KEY names no target: then it is unknown (null).
+function conflictCriteria(metadata: EntityMetadata, sql: string, data: Row): CriteriaDraft | null {
+  const target = /\bON\s+CONFLICT\s*\(([^)]*)\)/i.exec(sql)?.[1];
+  if (!target) return null;
+  const where: Row = {};
+  for (const quoted of target.split(",")) {
+    const field = fieldOfColumn(metadata, quoted.trim().replace(/^["`[]|["`\]]$/g, ""));
+    if (!field) return null;
+    where[field] = data[field];
+  }
+  return { kind: "where", where };
+}
+
+function fieldOfColumn(metadata: EntityMetadata, column: string): string | undefined {
+  const found = metadata.columns.find((c) => c.databaseName === column);
+  return found ? fieldName(found) : undefined;
 }

@@ -1,4 +1,4 @@
-import type { Action, DriverErrorInfo } from "@koper/core";
+import type { Action, CriteriaDraft, DriverErrorInfo } from "@koper/core";
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import { toRow } from "./rows.ts";
 import type { WriteStatement } from "./statements.ts";
@@ -14,6 +14,10 @@ export interface PendingWrite {
   kind: "row" | "bulk";
   entity?: ObjectLiteral | undefined;
   databaseEntity?: ObjectLiteral | undefined;
+  /** A criteria write's criteria object, where the caller passed one. */
+  where?: CriteriaDraft | undefined;
+  /** Runs a function in the async context (request, actor) of the write's caller. */
+  inContext: <R>(fn: () => R) => R;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { databaseFamily, failureAbortsTransaction, isSilenced, runSilenced, unknownEntityNames, type Koper } from "@koper/core";
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityMetadata } from "typeorm";
+import { rememberCriteria } from "./criteria.ts";
 import { DraftFactory, type SourceInfo } from "./drafts.ts";
 import { TypeormAdapterError } from "./errors.ts";
 import { driverInfo } from "./failures.ts";
@@ -33,6 +34,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
 
   if (dataSource.isInitialized) checkNames(dataSource, options); // before changing anything
   const subscriber = makeSubscriber(dataSource, koper, options);
+  rememberCriteria(dataSource.manager);
   const restore: (() => void)[] = [];
   for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => runSilenced(() => original(...args))));
   const add = () => (dataSource.subscribers as unknown[]).push(subscriber);

@@ -1,4 +1,4 @@
-import type { Action } from "@koper/core";
+import type { Action, SqlCriteriaDraft } from "@koper/core";
 
 /** A write statement as seen by `afterQuery`: what the hooks of criteria writes lack. */
 export interface WriteStatement {
@@ -40,16 +40,62 @@ export function parseWrite(sql: string, parameters: readonly unknown[] | undefin
 }
 
 /**
- * What a criteria write selected rows by: its WHERE clause as SQL, with the parameters it uses.
- * (TypeORM's hooks never see the `where` object the caller passed, only the statement.)
+ * What a criteria write selected rows by, from its SQL: the WHERE clause and only the parameters
+ * it binds (a SET value is `bulk.set`'s business), renumbered from `$1` on PostgreSQL. `columns`
+ * names, per parameter, the property it is compared with where the clause says so plainly
+ * (`"col" = $1`, `col IN (?, ?)`, `col BETWEEN ? AND ?`); the capture masks the others on an
+ * entity with redaction rules. `columnName` maps a database column to its event field.
  */
-export function criteriaOf(statement: WriteStatement | undefined): { where: string | null; parameters: unknown[] } | null {
+export function criteriaOf(statement: WriteStatement | undefined, columnName: (column: string) => string | undefined): SqlCriteriaDraft | null {
   if (!statement) return null;
-  const at = statement.sql.search(/\sWHERE\s/i);
-  const where = at < 0 ? null : statement.sql.slice(at).replace(/^\s*WHERE\s+/i, "").replace(/\s+RETURNING\s[\s\S]*$/i, "").trim();
-  return { where, parameters: [...statement.parameters] };
+  const at = findWhere(statement.sql);
+  if (at < 0) return null;
+  const clause = statement.sql.slice(at).replace(/^\s*WHERE\s+/i, "").replace(/\s+RETURNING\s[\s\S]*$/i, "").trim();
+  const parameters: unknown[] = [];
+  const columns: (string | undefined)[] = [];
+  let before = countPlaceholders(statement.sql.slice(0, at)); // `?` style: SET parameters come first
+  const sql = replacePlaceholders(clause, (placeholder, offset) => {
+    const index = placeholder === "?" ? before++ : Number(placeholder.slice(1)) - 1;
+    parameters.push(statement.parameters[index]);
+    const column = columnBefore(clause.slice(0, offset));
+    columns.push(column === undefined ? undefined : columnName(column));
+    return placeholder === "?" ? "?" : `$${parameters.length}`;
+  });
+  return { kind: "sql", sql, parameters, columns };
 }
 
+const PLACEHOLDER = /'(?:[^']|'')*'|\$\d+|\?/g;
+
+function replacePlaceholders(sql: string, replace: (placeholder: string, offset: number) => string): string {
+  return sql.replace(PLACEHOLDER, (match, offset: number) => (match.startsWith("'") ? match : replace(match, offset)));
+}
+
+function countPlaceholders(sql: string): number {
+  let count = 0;
+  replacePlaceholders(sql, (placeholder) => {
+    if (placeholder === "?") count++;
+    return placeholder;
+  });
+  return count;
+}
+
+function findWhere(sql: string): number {
+  const masked = sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  return masked.search(/\sWHERE\s/i);
+}
+
+const COLUMN = String.raw`(?:"([^"]+)"|\x60([^\x60]+)\x60|\[([^\]]+)\]|([A-Za-z_][\w$]*))`;
+const P = String.raw`(?:\$\d+|\?)`;
+const COMPARED = new RegExp(
+  String.raw`${COLUMN}\s*(?:=|<>|!=|<=|>=|<|>|(?:NOT\s+)?I?LIKE|(?:NOT\s+)?IN\s*\((?:\s*${P}\s*,)*|(?:NOT\s+)?BETWEEN(?:\s+${P}\s+AND)?)\s*\(?\s*$`,
+  "i",
+);
+
+// The column a placeholder is compared with, from the text just before it.
+function columnBefore(text: string): string | undefined {
+  const match = COMPARED.exec(text.slice(-300));
+  return match ? (match[1] ?? match[2] ?? match[3] ?? match[4]) : undefined;
+}
 
 function unquote(identifier: string): string {
   const first = identifier[0];

@@ -7,7 +7,7 @@ CREATE TABLE "orders" (
 );
 CREATE UNIQUE INDEX "orders_number_key" ON "orders"("number");
 ALTER TABLE "orders" ADD CONSTRAINT "orders_customerId_fkey" FOREIGN KEY ("customerId") REFERENCES "Customer"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
-CREATE TABLE "OrderLine" ("id" TEXT NOT NULL PRIMARY KEY, "orderId" INTEGER NOT NULL, "sku" TEXT NOT NULL, "qty" INTEGER NOT NULL);
+CREATE TABLE "OrderLine" ("id" SERIAL NOT NULL PRIMARY KEY, "orderId" INTEGER NOT NULL, "sku" TEXT NOT NULL, "qty" INTEGER NOT NULL);
 ALTER TABLE "OrderLine" ADD CONSTRAINT "OrderLine_orderId_fkey" FOREIGN KEY ("orderId") REFERENCES "orders"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 CREATE TABLE "Tag" ("id" SERIAL NOT NULL PRIMARY KEY, "name" TEXT NOT NULL);
 CREATE UNIQUE INDEX "Tag_name_key" ON "Tag"("name");

@@ -34,8 +34,6 @@ export interface BeginOptions {
 }
 
 interface TxState {
-  /** The id of the transaction's first event: unique and time-ordered, and costs no extra id. */
-  id: string | undefined;
   frames: Frame[];
 }
 
@@ -61,7 +59,7 @@ export class ChangeCapture {
    */
   begin(tx: TxHandle, options: BeginOptions = {}): void {
     let state = this.#open.get(tx) ?? (options.parent ? this.#open.get(options.parent) : undefined);
-    if (!state) state = { id: undefined, frames: [] };
+    if (!state) state = { frames: [] };
     this.#open.set(tx, state);
     state.frames.push({ events: [], poisoned: false, handle: tx });
   }
@@ -82,12 +80,13 @@ export class ChangeCapture {
 
   /**
    * Publishes the failure event of a write that the database refused. It is published at once:
-   * the attempt happened whatever becomes of the transaction around it.
+   * the attempt happened whatever becomes of the transaction around it. It stands alone, as
+   * `{ id: its own id, position: 0 }`: the transaction's id is its first committed event's, not
+   * known yet (and never, if it rolls back), so a failure can never share a committed event's place.
    */
-  async fail(tx: TxHandle | undefined, draft: ChangeDraft, error: unknown, info?: DriverErrorInfo): Promise<void> {
-    const state = tx ? this.#open.get(tx) : undefined;
+  async fail(_tx: TxHandle | undefined, draft: ChangeDraft, error: unknown, info?: DriverErrorInfo): Promise<void> {
     const eventError: EventError = toEventError(error, info);
-    return this.#sink.publish([place(state, buildEvent(draft, UNPLACED, this.#options, eventError))]);
+    return this.#sink.publish([place(undefined, buildEvent(draft, UNPLACED, this.#options, eventError))]);
   }
 
   /**
@@ -154,19 +153,23 @@ function mergeDown(state: TxState, frame: Frame): void {
 
 const UNPLACED: DataEvent["transaction"] = { id: "", position: 0 };
 
-// Sets an event's place in its transaction: the id is the transaction's first event's (outside a
-// transaction, the event's own: one id fewer per write); the position counts the events before it.
+// Outside a transaction an event is its own transaction (its own id: one id fewer per write).
+// Inside one, its place is settled only at commit (see stampCommitted).
 function place(state: TxState | undefined, event: DataEvent): DataEvent {
-  if (!state) event.transaction = { id: event.id, position: 0 };
-  else event.transaction = { id: (state.id ??= event.id), position: state.frames.reduce((n, f) => n + f.events.length, 0) };
+  event.transaction = state ? { id: PROVISIONAL, position: 0 } : { id: event.id, position: 0 };
   return event;
 }
 
-// Positions are final only now: rolled-back savepoints left gaps in the numbering.
+const PROVISIONAL = "uncommitted";
+
+// Only now is it known which events commit: a rolled-back savepoint may have held the first
+// write. The transaction's id is its first committed event's id, positions count committed events.
 function stampCommitted(events: DataEvent[]): DataEvent[] {
+  if (events.length === 0) return events;
   const committed = now();
+  const id = events[0]!.id;
   events.forEach((event, position) => {
-    event.transaction.position = position;
+    event.transaction = { id, position };
     event.time.committed = committed;
   });
   return events;

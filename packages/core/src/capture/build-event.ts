@@ -2,7 +2,13 @@ import { currentContext } from "../context/context.ts";
 import { SPEC_VERSION, type Action, type Bulk, type DataEvent, type EventError, type Row, type Source } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
 import { childTraceparent } from "../envelope/trace.ts";
-import { redactorFor, type RedactOptions } from "./redact.ts";
+import { addSecret, redactorFor, type CriteriaDraft, type RedactOptions, type Redactor } from "./redact.ts";
+import { scrubError } from "./scrub-error.ts";
+
+/** A criteria write as an adapter describes it: the event's `Bulk`, with criteria the capture redacts. */
+export interface BulkDraft extends Omit<Bulk, "criteria"> {
+  criteria: CriteriaDraft | null;
+}
 
 /** What an adapter knows about one write, before Koper turns it into an event. */
 export interface ChangeDraft {
@@ -17,7 +23,7 @@ export interface ChangeDraft {
   /** Changed properties of an update. */
   changes?: string[];
   /** Set for writes by criteria, where no single row is known. */
-  bulk?: Bulk;
+  bulk?: BulkDraft;
   source: Omit<Source, "service">;
 }
 
@@ -27,7 +33,11 @@ export interface BuildOptions {
   redact?: RedactOptions | undefined;
 }
 
-/** Stamps a draft into a full event: id, time, context, trace, redaction. */
+/**
+ * Stamps a draft into a full event: id, time, context, trace, redaction. A failure's message and
+ * driver detail are scrubbed here too, once for every adapter: databases quote the values they
+ * refused (`Key (email)=(…)`, `Duplicate entry '…'`, a NOT NULL violation's whole row).
+ */
 export function buildEvent(
   draft: ChangeDraft,
   transaction: DataEvent["transaction"],
@@ -46,29 +56,40 @@ export function buildEvent(
     action: draft.action,
     outcome: error ? "failed" : "committed",
     key: draft.key,
-    data: draft.data ? redact(draft.data) : null,
+    data: draft.data ? redact.row(draft.data) : null,
     source: options.service ? { ...draft.source, service: options.service } : { ...draft.source },
     transaction,
     context,
     trace: { traceparent: childTraceparent(typeof traceparent === "string" ? traceparent : undefined) },
     time: { occurred: now() },
   };
-  if (draft.before !== undefined) event.before = draft.before ? redact(draft.before) : null;
+  if (draft.before !== undefined) event.before = draft.before ? redact.row(draft.before) : null;
   if (draft.changes) event.changes = draft.changes;
   if (draft.bulk) event.bulk = redactBulk(draft.bulk, redact);
-  if (error) event.error = error;
+  if (error) event.error = redact.active ? scrubError(error, secretsOf(draft, redact)) : error;
   return event;
 }
 
-function redactBulk(bulk: Bulk, redact: (row: Row) => Row): Bulk {
-  const out: Bulk = { ...bulk };
-  if (bulk.set) out.set = redact(bulk.set);
-  if (isRow(bulk.criteria)) out.criteria = redact(bulk.criteria);
+function redactBulk(bulk: BulkDraft, redact: Redactor): Bulk {
+  const out: Bulk = { criteria: redact.criteria(bulk.criteria), affected: bulk.affected };
+  if (bulk.set) out.set = redact.row(bulk.set);
   return out;
 }
 
-function isRow(value: unknown): value is Row {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+// Every value of a redacted field the draft carries, as the database would quote it.
+function secretsOf(draft: ChangeDraft, redact: Redactor): Set<string> {
+  const secrets = new Set<string>();
+  for (const row of [draft.data, draft.before, draft.key, draft.bulk?.set]) if (row) redact.collect(row, secrets);
+  const criteria = draft.bulk?.criteria;
+  if (criteria?.kind === "where") redact.collect(criteria.where, secrets);
+  if (criteria?.kind === "sql") {
+    // A parameter the capture masks is a secret whether its column is redacted or unknown.
+    const masked = redact.criteria(criteria);
+    criteria.parameters.forEach((value, at) => {
+      if (masked?.kind === "sql" && masked.parameters[at] !== value) addSecret(value, secrets);
+    });
+  }
+  return secrets;
 }
 
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes on one host. */

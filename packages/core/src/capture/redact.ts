@@ -1,4 +1,4 @@
-import type { Row } from "../envelope/DataEvent.ts";
+import type { BulkCriteria, Row } from "../envelope/DataEvent.ts";
 
 /** What to do with one sensitive field: drop it, replace it with "***", or compute a replacement. */
 export type RedactRule = "remove" | "mask" | ((value: unknown) => unknown);
@@ -9,25 +9,131 @@ export type RedactOptions = Record<string, readonly string[] | Record<string, Re
 /** The mask written in place of a masked value. */
 export const MASK = "***";
 
-/** A function applying the configured rules of one entity to a row; identity when it has none. */
-export function redactorFor(options: RedactOptions | undefined, entity: string): (row: Row) => Row {
+/**
+ * SQL criteria as an adapter hands them to the capture: `columns[i]` names the property that
+ * parameter `i` is compared with, or is undefined where the adapter cannot tell (then the
+ * parameter is masked on an entity with redaction rules). Without `columns`, none is known.
+ */
+export interface SqlCriteriaDraft {
+  kind: "sql";
+  sql: string;
+  parameters: unknown[];
+  columns?: readonly (string | undefined)[];
+}
+
+/** Criteria as an adapter hands them to the capture (the event carries `BulkCriteria`). */
+export type CriteriaDraft = Extract<BulkCriteria, { kind: "where" }> | SqlCriteriaDraft;
+
+/** The redaction of one entity: rows, criteria, and the secret values it saw, to scrub from messages. */
+export interface Redactor {
+  /** True when the entity has rules at all. */
+  readonly active: boolean;
+  row(row: Row): Row;
+  criteria(criteria: CriteriaDraft | null): BulkCriteria | null;
+  /** The values of redacted fields in `row` (and nested criteria), as text, for `scrub`. */
+  collect(value: unknown, into: Set<string>): void;
+}
+
+const IDENTITY: Redactor = {
+  active: false,
+  row: (row) => row,
+  criteria: (criteria) => (criteria && criteria.kind === "sql" ? { kind: "sql", sql: criteria.sql, parameters: criteria.parameters } : criteria),
+  collect: () => {},
+};
+
+/** The redactor of `entity` under `options`; a no-op when the entity has no rules. */
+export function redactorFor(options: RedactOptions | undefined, entity: string): Redactor {
   const spec = options?.[entity];
-  if (!spec) return identity;
-  const rules: [string, RedactRule][] = Array.isArray(spec)
-    ? spec.map((field) => [field, "remove"])
-    : Object.entries(spec as Record<string, RedactRule>);
-  return (row) => {
-    let out: Row | undefined;
-    for (const [field, rule] of rules) {
-      if (!Object.hasOwn(row, field)) continue;
-      out ??= { ...row };
-      if (rule === "remove") delete out[field];
-      else out[field] = rule === "mask" ? MASK : rule(row[field]);
-    }
-    return out ?? row;
+  if (!spec) return IDENTITY;
+  const rules = new Map<string, RedactRule>(
+    Array.isArray(spec) ? spec.map((field) => [field, "remove"]) : Object.entries(spec as Record<string, RedactRule>),
+  );
+  if (rules.size === 0) return IDENTITY;
+  return {
+    active: true,
+    row: (row) => redactRow(row, rules),
+    criteria: (criteria) => redactCriteria(criteria, rules),
+    collect: (value, into) => collectSecrets(value, rules, into),
   };
 }
 
-function identity(row: Row): Row {
-  return row;
+function redactRow(row: Row, rules: Map<string, RedactRule>): Row {
+  let out: Row | undefined;
+  for (const [field, rule] of rules) {
+    if (!Object.hasOwn(row, field)) continue;
+    out ??= { ...row };
+    if (rule === "remove") delete out[field];
+    else out[field] = rule === "mask" ? MASK : rule(row[field]);
+  }
+  return out ?? row;
+}
+
+function redactCriteria(criteria: CriteriaDraft | null, rules: Map<string, RedactRule>): BulkCriteria | null {
+  if (!criteria) return null;
+  if (criteria.kind === "where") return { kind: "where", where: redactDeep(criteria.where, rules) as Row };
+  const { columns } = criteria;
+  const parameters = criteria.parameters.map((value, at) => {
+    const column = columns?.[at];
+    if (column === undefined) return MASK; // bound to a column nobody could tell: conservatively hidden
+    const rule = rules.get(column);
+    if (!rule) return value;
+    return rule === "remove" || rule === "mask" ? MASK : rule(value);
+  });
+  return { kind: "sql", sql: maskLiterals(criteria.sql), parameters };
+}
+
+// A condition tree: every key naming a redacted field, at any depth (under `$or`, `AND`, a
+// relation filter…), gets the rule: removed, masked as a whole, or the function applied to each
+// value inside the condition (`{ $in: [a, b] }` → `{ $in: [f(a), f(b)] }`).
+function redactDeep(value: unknown, rules: Map<string, RedactRule>): unknown {
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, rules));
+  if (!isPlainObject(value)) return value;
+  const out: Row = {};
+  for (const [key, inner] of Object.entries(value)) {
+    const rule = rules.get(key);
+    if (!rule) out[key] = redactDeep(inner, rules);
+    else if (rule === "mask") out[key] = MASK;
+    else if (rule !== "remove") out[key] = mapLeaves(inner, rule);
+  }
+  return out;
+}
+
+function mapLeaves(value: unknown, fn: (value: unknown) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapLeaves(item, fn));
+  if (!isPlainObject(value)) return fn(value);
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, mapLeaves(inner, fn)]));
+}
+
+function collectSecrets(value: unknown, rules: Map<string, RedactRule>, into: Set<string>, inSecret = false): void {
+  if (Array.isArray(value)) return value.forEach((item) => collectSecrets(item, rules, into, inSecret));
+  if (isPlainObject(value)) {
+    for (const [key, inner] of Object.entries(value)) collectSecrets(inner, rules, into, inSecret || rules.has(key));
+    return;
+  }
+  if (inSecret) addSecret(value, into);
+}
+
+/** Adds a secret value, as text a database message would quote it in, to `into`. */
+export function addSecret(value: unknown, into: Set<string>): void {
+  if (value === null || value === undefined) return;
+  if (Array.isArray(value) || isPlainObject(value)) return void JSON.stringify(value, (_k, v: unknown) => (addLeaf(v, into), v));
+  addLeaf(value, into);
+}
+
+function addLeaf(value: unknown, into: Set<string>): void {
+  if (value === null || value === undefined || typeof value === "object" && !(value instanceof Date)) return;
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  if (text !== "") into.add(text);
+}
+
+// String literals typed into a WHERE by hand (`where("hash = 'abc'")`) bind no parameter: the
+// adapter cannot say which column they meet, so on an entity with rules they are all hidden.
+function maskLiterals(sql: string): string {
+  return sql.replace(/'(?:[^']|'')*'/g, `'${MASK}'`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
 }

@@ -52,9 +52,27 @@ export const Source = z.object({
 /** Where the write came from. */
 export type Source = z.infer<typeof Source>;
 
+/**
+ * What a criteria write selected its rows by, as a tagged union (switch on `kind`):
+ * - `where`: property → value or condition, as the ORM's criteria object says it, possibly nested
+ *   (`$or`/`$and`/`$not`, `OR`/`AND`/`NOT`, operator objects such as `{ $gt: 5 }` or `{ in: [...] }`).
+ *   Redaction reaches every occurrence of a redacted property, at any depth.
+ * - `sql`: the statement's WHERE clause and the parameters it binds (nothing else), where the ORM
+ *   only has the SQL. Parameters bound to a redacted column are masked, and so is every parameter
+ *   whose column the adapter could not tell, as is every string literal in `sql`, on an entity
+ *   with redaction rules.
+ */
+export const BulkCriteria = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("where"), where: Row }),
+  z.object({ kind: z.literal("sql"), sql: z.string(), parameters: z.array(z.unknown()) }),
+]);
+/** What a criteria write selected its rows by: `{ kind: "where", where }` or `{ kind: "sql", sql, parameters }`. */
+export type BulkCriteria = z.infer<typeof BulkCriteria>;
+
 /** A write that touched rows by criteria (e.g. `repository.update(where, set)`): no single row is known. */
 export const Bulk = z.object({
-  criteria: z.unknown(),
+  /** What selected the rows; null when the adapter cannot tell (e.g. a write of every row). */
+  criteria: BulkCriteria.nullable(),
   set: Row.optional(),
   affected: z.number().int().nonnegative().nullable(),
 });

@@ -1,0 +1,31 @@
+import type { EventError } from "../envelope/DataEvent.ts";
+import { MASK } from "./redact.ts";
+
+// PostgreSQL's NOT NULL / CHECK detail quotes the whole row: on an entity with rules, hide it all.
+const FAILING_ROW = /(Failing row contains )\((?:[^()]|\([^()]*\))*\)/g;
+// MySQL/MariaDB quote the refused key, truncated when long: a quoted prefix of a secret is one too.
+const DUPLICATE_ENTRY = /(Duplicate entry ')((?:[^']|'')*)(')/g;
+
+/**
+ * The failure with every secret value removed from its message and driver detail: each value of
+ * a redacted field the write carried becomes "***" wherever the database quoted it, and so do the
+ * parts of a message that quote a row or key in part (`Failing row contains (…)`).
+ */
+export function scrubError(error: EventError, secrets: ReadonlySet<string>): EventError {
+  const out: EventError = { ...error, message: scrub(error.message, secrets) };
+  if (error.original) {
+    out.original = { ...error.original };
+    if (error.original.detail !== undefined) out.original.detail = scrub(error.original.detail, secrets);
+  }
+  return out;
+}
+
+function scrub(text: string, secrets: ReadonlySet<string>): string {
+  let out = text;
+  // Longest first: a secret containing another is replaced whole.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(MASK);
+  out = out.replace(FAILING_ROW, `$1(${MASK})`);
+  return out.replace(DUPLICATE_ENTRY, (whole, open: string, entry: string, close: string) =>
+    entry.length > 0 && [...secrets].some((secret) => secret.startsWith(entry) || entry.includes(secret)) ? open + MASK + close : whole,
+  );
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { ChangeCapture, MASK, type BuildOptions, type CaptureSink, type ChangeDraft, type DataEvent } from "@koper/core";
+
+// A fake of Koper's own CaptureSink interface: records what the capture hands over.
+function capture(options: BuildOptions) {
+  const published: DataEvent[] = [];
+  const sink: CaptureSink = { publish: async (events) => void published.push(...events), dropped: () => {} };
+  return { capture: new ChangeCapture(sink, options), published };
+}
+
+const redact: BuildOptions["redact"] = { User: { passwordHash: "remove", email: "mask", phone: (v) => `…${String(v).slice(-2)}` } };
+
+const bulkDraft = (criteria: NonNullable<ChangeDraft["bulk"]>["criteria"], set?: Record<string, unknown>): ChangeDraft => ({
+  entity: "User",
+  action: "update",
+  key: null,
+  data: null,
+  bulk: { criteria, affected: 1, ...(set ? { set } : {}) },
+  source: { orm: "test" },
+});
+
+describe("redaction of criteria", () => {
+  it("applies each rule at every depth of a where tree: $or/$and/$not, OR/AND/NOT, operator objects, relation filters", async () => {
+    const { capture: c, published } = capture({ redact });
+    await c.record(undefined, bulkDraft({
+      kind: "where",
+      where: {
+        username: "ann",
+        passwordHash: "h0",
+        $or: [{ email: "a@x.io" }, { email: { $in: ["b@x.io"] } }, { $and: [{ passwordHash: { $ne: "h1" } }] }],
+        OR: [{ NOT: { passwordHash: "h2" } }, { phone: { in: ["0612345678", "0687654321"] } }],
+        profile: { email: { contains: "c@x.io" } },
+      },
+    }, { passwordHash: "h3", email: "d@x.io" }));
+    const bulk = published[0]!.bulk!;
+    expect(bulk.criteria).toEqual({
+      kind: "where",
+      where: {
+        username: "ann",
+        $or: [{ email: MASK }, { email: MASK }, { $and: [{}] }],
+        OR: [{ NOT: {} }, { phone: { in: ["…78", "…21"] } }],
+        profile: { email: MASK },
+      },
+    });
+    expect(bulk.set).toEqual({ email: MASK });
+    expect(JSON.stringify(published)).not.toMatch(/h[0-3]|[a-d]@x\.io|0612345678/);
+  });
+
+  it("SQL criteria: a parameter bound to a redacted column is masked, one whose column is unknown too, literals as well", async () => {
+    const { capture: c, published } = capture({ redact });
+    await c.record(undefined, bulkDraft({
+      kind: "sql",
+      sql: `"username" = $1 AND "passwordHash" = $2 AND lower(x) = $3 AND note = 'secret literal'`,
+      parameters: ["ann", "h1", "mystery"],
+      columns: ["username", "passwordHash", undefined],
+    }));
+    await c.record(undefined, bulkDraft({ kind: "sql", sql: `"username" = ?`, parameters: ["ann"] }));
+    expect(published[0]!.bulk!.criteria).toEqual({
+      kind: "sql",
+      sql: `"username" = $1 AND "passwordHash" = $2 AND lower(x) = $3 AND note = '${MASK}'`,
+      parameters: ["ann", MASK, MASK],
+    });
+    expect(published[1]!.bulk!.criteria).toEqual({ kind: "sql", sql: `"username" = ?`, parameters: [MASK] });
+  });
+
+  it("an entity without rules keeps its criteria as they are, minus the adapter's column hints", async () => {
+    const { capture: c, published } = capture({ redact });
+    await c.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ?", parameters: [1], columns: ["a"] }), entity: "Order" });
+    expect(published[0]!.bulk!.criteria).toEqual({ kind: "sql", sql: "a = ?", parameters: [1] });
+  });
+});
+
+describe("redaction of failures", () => {
+  const fail = async (draft: ChangeDraft, message: string, detail?: string) => {
+    const { capture: c, published } = capture({ redact });
+    const error = Object.assign(new Error(message), { name: "QueryFailedError" });
+    await c.fail(undefined, draft, error, { code: "23505", ...(detail ? { detail } : {}) });
+    return published[0]!.error!;
+  };
+  const row = (data: Record<string, unknown>): ChangeDraft => ({ entity: "User", action: "insert", key: null, data, source: { orm: "test" } });
+
+  it("PostgreSQL's Key (email)=(…) and a NOT NULL detail quoting the whole row lose the values", async () => {
+    const dup = await fail(row({ email: "a@x.io", passwordHash: "h1" }), `duplicate key value violates unique constraint "uq"`, "Key (email)=(a@x.io) already exists.");
+    expect(dup.original?.detail).toBe(`Key (email)=(${MASK}) already exists.`);
+    const notNull = await fail(row({ email: null, passwordHash: "h1" }), `null value in column "email" violates not-null constraint`, "Failing row contains (7, null, h1, (1,2)).");
+    expect(notNull.original?.detail).toBe(`Failing row contains (${MASK}).`);
+    expect(notNull.message).toBe(`null value in column "email" violates not-null constraint`);
+  });
+
+  it("MySQL's Duplicate entry '…', even truncated, and values found in the criteria", async () => {
+    const long = "x".repeat(80) + "@x.io";
+    const dup = await fail(row({ email: long }), `Duplicate entry '${long.slice(0, 64)}' for key 'uq_email'`);
+    expect(dup.message).toBe(`Duplicate entry '${MASK}' for key 'uq_email'`);
+    const bulk = await fail(bulkDraft({ kind: "where", where: { $or: [{ passwordHash: "h9" }] } }, { email: "e@x.io" }), "value h9 and e@x.io refused");
+    expect(bulk.message).toBe(`value ${MASK} and ${MASK} refused`);
+  });
+});

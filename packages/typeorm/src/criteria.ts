@@ -1,0 +1,100 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { CriteriaDraft, Row } from "@koper/core";
+import type { EntityManager, EntityMetadata } from "typeorm";
+
+/** The criteria object an application passed to a criteria write, while that write runs. */
+interface CallCriteria {
+  target: unknown;
+  criteria: unknown;
+}
+
+// TypeORM's hooks get only the SQL of a criteria write, never the object the caller passed:
+// EntityManager's criteria methods are wrapped to keep it at hand for the hooks they cause.
+const calls = new AsyncLocalStorage<CallCriteria>();
+const WRAPPED = Symbol.for("koper.typeorm.criteria");
+/** EntityManager methods whose second argument is the criteria (Repository delegates to them). */
+const CRITERIA_METHODS = ["update", "delete", "softDelete", "restore", "increment", "decrement"] as const;
+
+type Method = (this: EntityManager, target: unknown, criteria: unknown, ...rest: unknown[]) => Promise<unknown>;
+
+/**
+ * Wraps the criteria methods of the EntityManager class `manager` belongs to (once per TypeORM
+ * copy: an application may load two). The wrapper only remembers the arguments for the hooks.
+ */
+export function rememberCriteria(manager: EntityManager): void {
+  let proto = Object.getPrototypeOf(manager) as Record<string | symbol, unknown> | null;
+  while (proto && !Object.hasOwn(proto, "update")) proto = Object.getPrototypeOf(proto) as Record<string | symbol, unknown> | null;
+  if (!proto || proto[WRAPPED]) return;
+  for (const name of CRITERIA_METHODS) {
+    const original = proto[name] as Method | undefined;
+    if (typeof original !== "function") continue;
+    proto[name] = function (this: EntityManager, target: unknown, criteria: unknown, ...rest: unknown[]) {
+      return calls.run({ target, criteria }, () => original.call(this, target, criteria, ...rest));
+    } satisfies Method;
+  }
+  proto[WRAPPED] = true;
+}
+
+/** The `where` criteria of the criteria write running now on `metadata`'s entity, if it is one. */
+export function currentWhere(metadata: EntityMetadata): CriteriaDraft | undefined {
+  const call = calls.getStore();
+  if (!call || !targets(metadata, call.target)) return undefined;
+  const where = toWhere(metadata, call.criteria);
+  return where ? { kind: "where", where } : undefined;
+}
+
+function targets(metadata: EntityMetadata, target: unknown): boolean {
+  if (target === metadata.target || target === metadata.name || target === metadata.tableName) return true;
+  // delete(entityInstance, …) and EntitySchema targets
+  const options = (target as { options?: { name?: unknown } } | null)?.options;
+  return typeof target === "object" && target !== null && (target.constructor === metadata.target || options?.name === metadata.name);
+}
+
+/**
+ * TypeORM criteria as a plain condition tree: a primary key value (or several) becomes
+ * `{ id: value }` (`{ id: { $in: [...] } }`), an array of conditions `{ $or: [...] }`, and a
+ * FindOperator `{ $<type>: value }` (`MoreThan(5)` → `{ $moreThan: 5 }`, `Not(In([1]))` →
+ * `{ $not: { $in: [1] } }`).
+ */
+export function toWhere(metadata: EntityMetadata, criteria: unknown): Row | undefined {
+  if (criteria === undefined || criteria === null) return undefined;
+  const primary = metadata.primaryColumns;
+  if (isPrimitive(criteria)) return primary.length === 1 ? { [primary[0]!.propertyPath]: criteria } : undefined;
+  if (Array.isArray(criteria)) {
+    if (criteria.length > 0 && criteria.every(isPrimitive)) {
+      return primary.length === 1 ? { [primary[0]!.propertyPath]: { $in: [...criteria] } } : undefined;
+    }
+    return { $or: criteria.map((item) => condition(item)) };
+  }
+  const tree = condition(criteria);
+  return typeof tree === "object" && tree !== null && !Array.isArray(tree) ? (tree as Row) : undefined;
+}
+
+function condition(value: unknown): unknown {
+  if (isFindOperator(value)) return operator(value);
+  if (Array.isArray(value)) return value.map(condition);
+  if (typeof value === "function") return { $sql: String((value as (alias: string) => unknown)("")) };
+  if (typeof value !== "object" || value === null || value instanceof Date || ArrayBuffer.isView(value)) return value;
+  const out: Row = {}; // a plain object, or an entity instance used as criteria
+  for (const [key, inner] of Object.entries(value)) if (inner !== undefined) out[key] = condition(inner);
+  return out;
+}
+
+interface FindOperatorLike {
+  _type: string;
+  _value: unknown;
+  _getSql?: unknown;
+}
+
+function operator(op: FindOperatorLike): Row {
+  if (op._type === "raw" && typeof op._getSql === "function") return { $raw: String((op._getSql as (alias: string) => unknown)("")) };
+  return { [`$${op._type}`]: condition(op._value) };
+}
+
+function isFindOperator(value: unknown): value is FindOperatorLike {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)["@instanceof"] === Symbol.for("FindOperator");
+}
+
+function isPrimitive(value: unknown): boolean {
+  return typeof value === "string" || typeof value === "number" || typeof value === "bigint" || value instanceof Date;
+}
