@@ -82,8 +82,13 @@ export function bulkContract(world: () => ContractWorld, contractTest: ContractT
   });
 }
 
-/** An event of a write that may have inserted or updated (upsert): its criteria say so. */
+/**
+ * An event of a write that may have inserted or updated (upsert): a bulk insert, whose criteria
+ * are the conflict target's values (`{ kind: "where" }`), or null where the database names no
+ * target (MySQL/MariaDB's ON DUPLICATE KEY). (Merge of the bulk-criteria union into the contract:
+ * the union has no upsert marker of its own.)
+ */
 export function isUpsert(event: DataEvent): boolean {
   const criteria = event.bulk?.criteria;
-  return typeof criteria === "object" && criteria !== null && "upsert" in criteria;
+  return event.action === "insert" && event.bulk !== undefined && (criteria === null || criteria?.kind === "where");
 }

@@ -197,6 +197,7 @@ export class PrismaCapture {
   }
 
   async #record(place: Placement, drafts: ChangeDraft[]): Promise<void> {
+    if (place.kind === "batch") return void place.batch.items.push({ index: place.index, drafts });
     const outer = handleOf(place);
     // One autocommit call that wrote several rows (a nested create) committed them together.
     const together = !outer && drafts.length > 1 ? {} : undefined;
@@ -216,7 +217,8 @@ export class PrismaCapture {
 }
 
 function handleOf(place: Placement): TxHandle | undefined {
-  return place.kind === "itx" || place.kind === "batch" ? place.handle : undefined;
+  if (place.kind === "itx") return place.handle;
+  return place.kind === "batch" ? place.batch.handle : undefined;
 }
 
 function whereOf(args: Args): Criteria {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ChangeCapture, TxHandle } from "@koper/core";
+import type { ChangeCapture, ChangeDraft, TxHandle } from "@koper/core";
 
 /** Prisma's per-operation transaction info (`__internalParams.transaction`, undocumented). */
 export type PrismaTxInfo = { kind: "itx"; id: string } | { kind: "batch"; id: number; index?: number } | undefined;
@@ -8,11 +8,17 @@ export type PrismaTxInfo = { kind: "itx"; id: string } | { kind: "batch"; id: nu
 export type Placement =
   | { kind: "autocommit" }
   | { kind: "itx"; handle: TxHandle; client: unknown }
-  | { kind: "batch"; handle: TxHandle }
+  | { kind: "batch"; batch: Batch; index: number }
   | { kind: "unseen" };
 
 // The interactive-transaction client carries its scope under this symbol (Prisma 7 internals).
 const TX_SCOPE = Symbol.for("prisma.client.transaction.scope_context");
+
+/** A batch transaction's events, held until it commits: its items resolve in any order. */
+export interface Batch {
+  handle: TxHandle;
+  items: { index: number; drafts: ChangeDraft[] }[];
+}
 
 interface Interactive {
   handle: TxHandle;
@@ -29,7 +35,7 @@ type Original = (this: unknown, arg: unknown, options?: unknown) => Promise<unkn
  */
 export class TransactionTracker {
   readonly #interactive = new Map<string, Interactive>();
-  readonly #batch = new AsyncLocalStorage<TxHandle>();
+  readonly #batch = new AsyncLocalStorage<Batch>();
   readonly #capture: ChangeCapture;
   readonly #onError: (error: unknown) => void;
 
@@ -45,8 +51,8 @@ export class TransactionTracker {
       const open = this.#interactive.get(info.id);
       return open ? { kind: "itx", handle: open.handle, client: open.client } : { kind: "unseen" };
     }
-    const handle = this.#batch.getStore();
-    return handle ? { kind: "batch", handle } : { kind: "unseen" };
+    const batch = this.#batch.getStore();
+    return batch ? { kind: "batch", batch, index: info.index ?? 0 } : { kind: "unseen" };
   }
 
   /** Runs Prisma's own `$transaction` on `self` (the extended client, or a transaction's client). */
@@ -98,17 +104,17 @@ export class TransactionTracker {
 
   // Items of a batch run when Prisma sends the batch, inside this call: the store reaches them.
   // Their `query()` may resolve and the batch still roll back, so only the call's outcome counts.
+  // Events are recorded in the array's order once the batch committed.
   async #runBatch(original: Original, self: object, items: unknown, options: unknown): Promise<unknown> {
-    const handle: TxHandle = {};
-    this.#capture.begin(handle);
-    try {
-      const result = await this.#batch.run(handle, () => original.call(self, items, options));
-      await this.#commit(handle);
-      return result;
-    } catch (error) {
-      this.#capture.rollback(handle);
-      throw error;
+    const batch: Batch = { handle: {}, items: [] };
+    const result = await this.#batch.run(batch, () => original.call(self, items, options));
+    if (batch.items.length === 0) return result;
+    this.#capture.begin(batch.handle);
+    for (const item of batch.items.sort((a, b) => a.index - b.index)) {
+      for (const draft of item.drafts) this.#capture.record(batch.handle, draft).catch(this.#onError);
     }
+    await this.#commit(batch.handle);
+    return result;
   }
 
   async #commit(handle: TxHandle): Promise<void> {
