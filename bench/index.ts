@@ -1,12 +1,14 @@
 // `npm run bench`: every benchmark of the project, in one run, printed as figures and ratios.
 import { runCoreBench } from "./core.ts";
 import { runKafkaBench } from "./kafka.ts";
+import { runPrismaBench } from "./prisma.ts";
 import { runTypeormBench } from "./typeorm.ts";
 
 const only = process.argv[2];
 const suites: [string, () => Promise<void>][] = [
   ["core", runCoreBench],
   ["typeorm", runTypeormBench],
+  ["prisma", runPrismaBench],
   ["kafka", runKafkaBench],
 ];
 
