@@ -101,6 +101,11 @@ export interface HarnessCapabilities {
   checkConstraints: boolean;
   /** Two transactions can be open at once, on two connections, with row locks (not embedded SQLite). */
   concurrentTransactions: boolean;
+  /**
+   * The ORM itself refuses a missing required value before sending SQL (MikroORM's ValidationError):
+   * the failure event's code is then `validation_error`, not the database's `not_null_violation`.
+   */
+  validatesRequired: boolean;
 }
 
 /** Adapter options every adapter takes, proven once by the contract; the harness hands them to its adapter. */

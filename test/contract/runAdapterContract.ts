@@ -74,7 +74,7 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     bulkContract(world, test);
     optionsContract(world, test);
     lifecycleContract(world, test);
-    redactionContract(makeHarness);
+    redactionContract(makeHarness, test);
     check();
   });
 }

@@ -37,6 +37,7 @@ export function prismaHarness(db: PrismaDatabase): HarnessFactory {
         failedStatementAbortsTransaction: db.name === "postgres",
         checkConstraints: true,
         concurrentTransactions: db.name !== "sqlite",
+        validatesRequired: true,
       },
       transaction: async (fn) => {
         await current.$transaction((tx) => fn(ops(() => tx as unknown as Extended, db.name)));
@@ -152,6 +153,4 @@ function plain(order: { id: number; number: string; qty: number; customerId: num
 /** The contract tests Prisma opts out of, by name, with the reason. */
 export const PRISMA_SKIPS: Readonly<Record<string, string>> = {
   "lifecycle.migrations-silent": "Prisma migrations run in its schema engine (prisma migrate), never through the client, so no client extension sees them",
-  "failures.cascade-child":
-    "Prisma refuses a nested create with a null required field before any SQL, as one call: the failure event is the parent's (onInsertOrder_X, not_null_violation), not one per line",
 };

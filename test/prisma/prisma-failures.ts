@@ -32,7 +32,7 @@ export function runPrismaFailures(db: PrismaDatabase): void {
       expect((error as Error).message).toContain(secret); // Prisma quotes the arguments …
       const [failed] = await settle();
       expect(failed!.handler).toBe("onInsertCustomer_X");
-      expect(failed!.event.error).toMatchObject({ code: "not_null_violation", name: "PrismaClientValidationError" });
+      expect(failed!.event.error).toMatchObject({ code: "validation_error", name: "PrismaClientValidationError" });
       expect(failed!.event.error!.message).toBe("PrismaClientValidationError in Customer.create: required argument `email` is missing or null");
       expect(JSON.stringify(failed!.event)).not.toContain(secret); // … the event does not
     });

@@ -73,7 +73,7 @@ export function runPrismaTransactions(db: PrismaDatabase): void {
       expect(await base.order.findUnique({ where: { number } })).not.toBeNull();
       const seen = await settle();
       expect(seen.map((s) => s.handler)).toEqual(["onUpdateOrder_X", "onInsertOrder_X", "onInsertOrder"]);
-      expect(seen.map((s) => s.event.error?.code ?? null)).toEqual(["not_found", "not_null_violation", null]);
+      expect(seen.map((s) => s.event.error?.code ?? null)).toEqual(["not_found", "validation_error", null]);
       expect(seen[0]!.event.key).toEqual({ id: 987_654 });
     });
 

@@ -29,6 +29,7 @@ export function typeormHarness(db: Database): HarnessFactory {
         failedStatementAbortsTransaction: db.name === "postgres",
         checkConstraints: true,
         concurrentTransactions: db.name !== "sqlite",
+        validatesRequired: false,
       },
       transaction: (fn) => dataSource.transaction((manager) => fn(ops(manager, entities, db.orm))),
       begin: () => begin(dataSource, entities, db.orm),

@@ -1,8 +1,8 @@
 import type { Action, ChangeCapture, ChangeDraft, Row, TxHandle } from "@koper/core";
 import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
-import { describeFailure } from "./failures.ts";
-import { insertedRows, planNested, withIncludes } from "./nested.ts";
+import { describeFailure, type PrismaFailure } from "./failures.ts";
+import { failedNestedRows, insertedRows, planNested, withIncludes, type NestedPlan } from "./nested.ts";
 import { parseRawWrite } from "./raw.ts";
 import { RowReader } from "./RowReader.ts";
 import type { ModelInfo } from "./schema.ts";
@@ -29,7 +29,7 @@ export interface CaptureDeps {
   bulk: boolean;
   failures: boolean;
   /** Whether this failure leaves the transaction unable to commit. */
-  aborts: (failure: ReturnType<typeof describeFailure>) => boolean;
+  aborts: (failure: PrismaFailure) => boolean;
   placeholder: (index: number) => string;
   /** Prisma's `activeProvider` (postgresql, mysql, sqlite, …). */
   provider: string;
@@ -104,7 +104,7 @@ export class PrismaCapture {
     const { drafts, models } = this.#deps;
     const plan = planNested(models, model, "create", selected.args, drafts, this.#deps.wanted);
     const args = withIncludes(selected.args, plan);
-    const row = (await this.#attempt(place, model, "create", selected.args, () => query(args))) as Row;
+    const row = (await this.#attempt(place, model, "create", selected.args, () => query(args), plan)) as Row;
     const nested = insertedRows(models, model, plan, row, drafts);
     await this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(plan.bulk)]);
     return selected.strip(row);
@@ -158,22 +158,35 @@ export class PrismaCapture {
     return count;
   }
 
-  /** Runs the write; on failure publishes the failure event and rethrows Prisma's error unchanged. */
-  async #attempt<T>(place: Placement, model: ModelInfo, operation: string, args: Args, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs the write; on failure publishes the failure events and rethrows Prisma's error unchanged.
+   * `nested` names the rows of a nested create the failure may belong to instead of the parent.
+   */
+  async #attempt<T>(place: Placement, model: ModelInfo, operation: string, args: Args, write: () => Promise<T>, nested?: NestedPlan): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      await this.#failedDraft(place, this.#failureDraft(model, operation, args), error, model.name, operation);
+      const failure = describeFailure(error, model.name, operation, this.#deps.provider);
+      const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
+      await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args)], failure);
       throw error;
     }
   }
 
   async #failedDraft(place: Placement, draft: ChangeDraft | undefined, error: unknown, model: string | undefined, operation: string): Promise<void> {
     try {
-      const failure = describeFailure(error, model, operation, this.#deps.provider);
+      await this.#failed(place, [draft], describeFailure(error, model, operation, this.#deps.provider));
+    } catch (own) {
+      this.#deps.onError(own);
+    }
+  }
+
+  async #failed(place: Placement, drafts: (ChangeDraft | undefined)[], failure: PrismaFailure): Promise<void> {
+    try {
       const handle = handleOf(place);
       if (handle && this.#deps.aborts(failure)) this.#deps.capture.poison(handle);
-      if (draft && this.#deps.failures) await this.#deps.capture.fail(handle, draft, failure.error, failure.info);
+      if (!this.#deps.failures) return;
+      for (const draft of drafts) if (draft) await this.#deps.capture.fail(handle, draft, failure.error, failure.info);
     } catch (own) {
       this.#deps.onError(own);
     }

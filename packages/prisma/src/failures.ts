@@ -9,6 +9,8 @@ export interface PrismaFailure {
   fromDatabase: boolean;
   /** The database reported a deadlock: on MySQL/MariaDB the whole transaction is gone. */
   deadlock: boolean;
+  /** A validation error's missing or null argument, by name. */
+  missing: string | undefined;
 }
 
 // Prisma's own classification, used when the driver's code says nothing Koper knows.
@@ -82,9 +84,11 @@ export function describeFailure(thrown: unknown, model: string | undefined, oper
   if (typeof cause?.table === "string") info.table = cause.table;
   let hint = classifyFailure(info) === "unknown" ? hintOf(prismaCode, cause) : undefined;
   let detail = "";
+  let missing: string | undefined;
   if (name === "PrismaClientValidationError") {
-    const missing = missingArgument(typeof raw.message === "string" ? raw.message : "");
-    hint = missing ? "not_null_violation" : "data_error";
+    // Prisma refused the call before any SQL, as MikroORM's validation does: validation_error.
+    missing = missingArgument(typeof raw.message === "string" ? raw.message : "");
+    hint = "validation_error";
     detail = missing ? `: required argument \`${missing}\` is missing or null` : ": invalid arguments";
   }
   if (hint) info.code_hint = hint;
@@ -92,7 +96,7 @@ export function describeFailure(thrown: unknown, model: string | undefined, oper
   const message = `${prismaCode ?? name} in ${model ?? "$raw"}.${operation}${detail}${cause ? describeCause(cause, info) : ""}`;
   const error = Object.assign(new Error(message), { name });
   const deadlock = isDeadlock(cause);
-  return { error, info, fromDatabase: cause !== undefined || name === "PrismaClientUnknownRequestError", deadlock };
+  return { error, info, fromDatabase: cause !== undefined || name === "PrismaClientUnknownRequestError", deadlock, missing };
 }
 
 function driverCause(meta: Record<string, unknown> | undefined): Cause | undefined {

@@ -1,5 +1,6 @@
 import type { Action, ChangeDraft, Row } from "@koper/core";
 import { scalarsOf, type DraftFactory } from "./drafts.ts";
+import type { PrismaFailure } from "./failures.ts";
 import type { ModelInfo } from "./schema.ts";
 
 /** Nested writes of one call: what the adapter adds to `include`, and what it builds after. */
@@ -129,4 +130,36 @@ function asList(value: unknown): unknown[] {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The nested rows a failed create's failure belongs to, when it is theirs and not the parent's:
+ * a validation error naming a required field the parent has set but some nested rows lack (those
+ * rows), or a database error on the nested model's table (every row of the statement). Empty
+ * when the failure is the parent's.
+ */
+export function failedNestedRows(
+  models: Map<string, ModelInfo>,
+  model: ModelInfo,
+  args: Record<string, unknown>,
+  plan: NestedPlan,
+  failure: PrismaFailure,
+  drafts: DraftFactory,
+): ChangeDraft[] {
+  const data = (isRecord(args.data) ? args.data : {}) as Record<string, unknown>;
+  const out: ChangeDraft[] = [];
+  for (const field of plan.inserted) {
+    const related = models.get(model.relations.get(field)!.model)!;
+    const rows = asList((data[field] as Record<string, unknown> | undefined)?.create).concat(asList((data[field] as Record<string, unknown> | undefined)?.createMany)).filter(isRecord);
+    const missing = failure.missing;
+    let culprits: Record<string, unknown>[] = [];
+    if (missing !== undefined) {
+      const parentLacks = model.scalars.has(missing) && (data[missing] === undefined || data[missing] === null);
+      if (!parentLacks && related.scalars.has(missing)) culprits = rows.filter((row) => row[missing] === undefined || row[missing] === null);
+    } else if (failure.info.table === related.table) {
+      culprits = rows;
+    }
+    for (const row of culprits) out.push(drafts.failed(related, "insert", null, scalarsOf(related, row)));
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { databaseFamily, failureAbortsTransaction, isSilenced, runSilenced, unknownEntityNames, type Koper } from "@koper/core";
-import type { DataSource, EntityMetadata } from "typeorm";
+import type { DataSource } from "typeorm";
 import { rememberCriteria } from "./criteria.ts";
 import { DraftFactory, type SourceInfo } from "./drafts.ts";
 import { TypeormAdapterError } from "./errors.ts";

@@ -1,0 +1,6 @@
+import { runAdapterContract } from "../contract/runAdapterContract.ts";
+import { database } from "./databases.ts";
+import { mikroHarness } from "./harness.ts";
+
+const db = await database("mariadb");
+runAdapterContract("mikro-orm/mariadb", mikroHarness(db), { skip: db.skip });

@@ -1,0 +1,6 @@
+import { runAdapterContract } from "../contract/runAdapterContract.ts";
+import { database } from "./databases.ts";
+import { mikroHarness } from "./harness.ts";
+
+const db = await database("postgres");
+runAdapterContract("mikro-orm/postgres", mikroHarness(db), { skip: db.skip });

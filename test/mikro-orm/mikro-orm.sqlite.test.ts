@@ -1,0 +1,6 @@
+import { runAdapterContract } from "../contract/runAdapterContract.ts";
+import { database } from "./databases.ts";
+import { mikroHarness } from "./harness.ts";
+
+const db = await database("sqlite");
+runAdapterContract("mikro-orm/sqlite", mikroHarness(db), { skip: db.skip });
