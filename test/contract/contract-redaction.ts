@@ -1,17 +1,8 @@
-import { DataListener, InProcessTransport, Koper, type DataEvent, type OutgoingMessage, type Row } from "@koper/core";
+import { DataListener, Koper, type DataEvent, type Row } from "@koper/core";
 import { afterEach, beforeEach, describe, expect } from "vitest";
 import type { AdapterHarness, HarnessFactory } from "./harness.ts";
 import type { ContractTest } from "./named.ts";
-
-/** Keeps a copy of every message Koper hands the transport: data events and dead letters alike. */
-class RecordingTransport extends InProcessTransport {
-  readonly sent: OutgoingMessage[] = [];
-
-  override send(messages: OutgoingMessage[]): Promise<void> {
-    this.sent.push(...messages.map((m) => ({ ...m, value: Uint8Array.from(m.value), headers: { ...m.headers } })));
-    return super.send(messages);
-  }
-}
+import { RecordingTransport } from "./RecordingTransport.ts";
 
 /** Receives every Customer event, then throws: each event is dead-lettered as well. */
 @DataListener({ entity: "Customer", retry: { retries: 0, initialDelayMs: 0 } })
@@ -65,11 +56,10 @@ export function redactionContract(makeHarness: HarnessFactory, contractTest: Con
     // Stops Koper (every event handled and dead-lettered), then greps every published byte.
     async function expectNoneLeaked(secrets: string[], events: number): Promise<DataEvent[]> {
       await koper.stop();
-      const published = transport.sent.filter((m) => !m.topic.includes("dlq") && !m.topic.includes("dead"));
+      const published = transport.sent.filter((m) => !m.topic.endsWith(".dlq"));
       expect(published).toHaveLength(events);
       expect(transport.sent.length).toBe(2 * events); // each one dead-lettered too
-      const bytes = transport.sent.map((m) => `${m.topic} ${m.key ?? ""} ${JSON.stringify(m.headers)} ${new TextDecoder().decode(m.value)}`);
-      for (const value of secrets) expect(bytes.filter((b) => b.includes(value)), `"${value}" was published`).toEqual([]);
+      for (const value of secrets) expect(transport.carrying(value), `"${value}" was published`).toEqual([]);
       return listener.events;
     }
 
@@ -95,7 +85,7 @@ export function redactionContract(makeHarness: HarnessFactory, contractTest: Con
       expect(bulk.map((e) => [e.action, e.bulk?.affected])).toEqual([["update", 1], ["update", 1], ["delete", 1]]);
       for (const event of bulk) expect(event.bulk!.criteria).not.toBeNull();
       expect(bulk[1]!.bulk!.set).toEqual({ email: "***" });
-      expect(bulk.map((e) => e.bulk!.criteria!.kind)).toEqual(["where", "where", "where"]);
+      expect(bulk[0]!.bulk!.criteria!.kind).toBe("where"); // an ORM without OR in its criteria API may use SQL for the group
     });
 
     contractTest("redaction.query-builder", "writes by criteria through the query builder (SQL criteria)", async (ctx) => {

@@ -105,7 +105,12 @@ function ops(manager: EntityManager, entities: Entities, orm: TypeormModule): Or
       await manager.save(Object.assign(customer, changes));
     },
     bulkUpdateCustomers: async (criteria, set) => {
-      await manager.update(Customer, customerWhere(criteria), set);
+      // TypeORM before 0.3.23 reads an array criteria as primary keys: no OR through update() there.
+      if (criteria.anyOf && arraysAreIds(orm)) {
+        const { anyOf, ...all } = criteria;
+        const or = new Brackets((qb) => anyOf.forEach((group) => qb.orWhere(group)));
+        await manager.createQueryBuilder().update(Customer).set(set).where(all).andWhere(or).execute();
+      } else await manager.update(Customer, customerWhere(criteria), set);
     },
     bulkDeleteCustomers: async (criteria) => {
       await manager.delete(Customer, customerWhere(criteria));
@@ -129,6 +134,10 @@ function ops(manager: EntityManager, entities: Entities, orm: TypeormModule): Or
     },
     savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, entities, orm))),
   };
+}
+
+function arraysAreIds(orm: TypeormModule): boolean {
+  return !/isPrimitiveCriteria|normalizeAndValidateWhereCriteria/.test(String(orm.EntityManager.prototype.update));
 }
 
 // TypeORM's OR is an array of conditions: the fields every group must match go into each.

@@ -17,8 +17,9 @@ export class FailureTrackingSubscriber extends KoperSubscriber {
     this.pend(event.queryRunner, event.metadata, "update", kind, event.entity, event.databaseEntity);
   }
 
-  beforeRemove(event: RemoveEvent<ObjectLiteral>): void {
+  override beforeRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> | void {
     this.pend(event.queryRunner, event.metadata, "delete", rowOrBulk(event), event.entity, event.databaseEntity);
+    return super.beforeRemove(event);
   }
 
   beforeSoftRemove(event: SoftRemoveEvent<ObjectLiteral>): void {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Action, ChangeCapture, ChangeDraft } from "@koper/core";
+import type { Action, ChangeCapture, ChangeDraft, Row } from "@koper/core";
 import type {
   AfterQueryEvent,
   EntityMetadata,
@@ -16,9 +16,12 @@ import type {
   UpdateEvent,
 } from "typeorm";
 import { currentWhere } from "./criteria.ts";
-import { deleteDateField, type DraftFactory, type Sibling } from "./drafts.ts";
+import { deleteDateField, idMap, type DraftFactory, type Sibling } from "./drafts.ts";
+import { lookupJoinColumns } from "./join-columns.ts";
+import { junctionOf } from "./junctions.ts";
+import { changedFields, changedManyToMany, fieldOfColumn, keyOf, missingJoinColumns, toRow } from "./rows.ts";
 import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
-import { looksLikeWrite, parseWrite, type WriteStatement } from "./statements.ts";
+import { isUpdateOf, looksLikeWrite, parseWrite, setColumns, type WriteStatement } from "./statements.ts";
 
 /** What the subscriber needs from `koperTypeorm`. */
 export interface SubscriberDeps {
@@ -34,6 +37,8 @@ export interface SubscriberDeps {
   abortsTransaction: (error: unknown) => boolean;
   /** sql.js reports affected rows only through its connection, right after the statement. */
   rowsModified: (() => number) | undefined;
+  /** Read a to-one relation's join column with a SELECT when the saved/removed entity lacks it. */
+  lookupJoinColumns: boolean;
   onError: (error: unknown) => void;
 }
 
@@ -47,6 +52,10 @@ interface LastWrite {
 export interface RunnerState {
   /** The last successful write statement: the criteria and count a QueryBuilder after-hook lacks. */
   last: LastWrite | undefined;
+  /** The successful write statements of the current operation: what each UPDATE really set. */
+  writes: LastWrite[];
+  /** Events waiting for a join-column lookup: the runner's later events queue behind them. */
+  queue: Promise<void> | undefined;
   /** The writes of the runner's current operation, from its before-hooks (failure tracking only). */
   pending: PendingWrite[];
   /** The entities of the current operation's after-hooks so far: a cascaded child's parents. */
@@ -64,6 +73,8 @@ export interface RunnerState {
 export class KoperSubscriber implements EntitySubscriberInterface {
   protected readonly deps: SubscriberDeps;
   protected readonly runners = new WeakMap<QueryRunner, RunnerState>();
+  /** Join columns read by `beforeRemove`, by the entity object the after-hook will get. */
+  readonly #joinColumns = new WeakMap<object, Row>();
 
   constructor(deps: SubscriberDeps) {
     this.deps = deps;
@@ -98,6 +109,7 @@ export class KoperSubscriber implements EntitySubscriberInterface {
       const state = this.state(runner);
       if (state.settled) this.reset(state);
       state.last = { sql: event.query, parameters: paramsOf(event.parameters), affected };
+      state.writes.push(state.last);
       return;
     }
     if (runner.isTransactionActive && this.deps.abortsTransaction(event.error)) this.deps.capture.poison(runner);
@@ -107,6 +119,8 @@ export class KoperSubscriber implements EntitySubscriberInterface {
 
   afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, entityId, queryRunner } = event;
+    const junction = junctionOf(metadata);
+    if (junction) return this.#record(queryRunner, metadata, undefined, () => this.deps.drafts.junction(metadata, junction, "insert", entityId, entity));
     return this.#record(queryRunner, metadata, entity, () => {
       if (entityId !== undefined) return this.deps.drafts.inserted(metadata, entity, entityId, this.runners.get(queryRunner)?.recent ?? []);
       const draft = this.deps.drafts.insertedByBuilder(metadata, entity, this.#lastStatement(queryRunner));
@@ -117,18 +131,38 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, databaseEntity, queryRunner } = event;
     return this.#record(queryRunner, metadata, entity, () => {
-      if (databaseEntity) {
-        return this.deps.drafts.updated(metadata, entity, databaseEntity, event.updatedColumns, event.updatedRelations);
-      }
-      return this.#bulk(queryRunner, metadata, "update", entity);
+      if (!databaseEntity) return this.#bulk(queryRunner, metadata, "update", entity);
+      const changes = this.#changes(queryRunner, metadata, entity, databaseEntity, () => changedFields(event.updatedColumns, []));
+      return this.#withJoinColumns(queryRunner, metadata, this.deps.drafts.updated(metadata, entity, databaseEntity, changes));
     });
+  }
+
+  /** Reads the join columns of a row about to be removed that TypeORM did not load (see `lookupJoinColumns`). */
+  beforeRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> | void {
+    const { metadata, entity, databaseEntity, entityId, queryRunner } = event;
+    const target = databaseEntity ?? entity;
+    if (!this.deps.lookupJoinColumns || !target || junctionOf(metadata) || !this.deps.wanted(metadata) || this.deps.suppressed()) return;
+    const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
+    if (missingJoinColumns(metadata, toRow(metadata, target)).length === 0) return;
+    return lookupJoinColumns(queryRunner, metadata, toRow(metadata, target), key).then(
+      (found) => void this.#joinColumns.set(target, found),
+      this.deps.onError,
+    );
   }
 
   afterRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, databaseEntity, entityId, queryRunner } = event;
+    const junction = junctionOf(metadata);
+    if (junction) {
+      return this.#record(queryRunner, metadata, undefined, () => {
+        const draft = this.deps.drafts.junction(metadata, junction, "delete", entityId, entity) ?? this.#bulk(queryRunner, metadata, "delete", undefined);
+        return draft && { ...draft, entity: junction.name };
+      });
+    }
     return this.#record(queryRunner, metadata, entity, () => {
-      if (databaseEntity || entity || entityId !== undefined) return this.deps.drafts.removed(metadata, entity, databaseEntity, entityId);
-      return this.#bulk(queryRunner, metadata, "delete", undefined);
+      if (!databaseEntity && !entity && entityId === undefined) return this.#bulk(queryRunner, metadata, "delete", undefined);
+      const found = this.#joinColumns.get((databaseEntity ?? entity)!);
+      return this.deps.drafts.removed(metadata, entity, databaseEntity, entityId, found);
     });
   }
 
@@ -143,10 +177,37 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   #soft(event: RemoveEvent<ObjectLiteral>, action: Action): Promise<void> | void {
     const { metadata, entity, databaseEntity, entityId, queryRunner } = event;
     return this.#record(queryRunner, metadata, entity, () => {
-      if (databaseEntity || entity || entityId !== undefined) {
-        return this.deps.drafts.softChanged(metadata, action, entity, databaseEntity, entityId);
+      if (!databaseEntity && !entity && entityId === undefined) {
+        return this.#bulk(queryRunner, metadata, action, undefined, action === "update" ? deleteDateField(metadata) : undefined);
       }
-      return this.#bulk(queryRunner, metadata, action, undefined, action === "update" ? deleteDateField(metadata) : undefined);
+      const changes = this.#changes(queryRunner, metadata, entity, databaseEntity, () => deleteDateField(metadata));
+      return this.#withJoinColumns(queryRunner, metadata, this.deps.drafts.softChanged(metadata, action, entity, databaseEntity, entityId, changes));
+    });
+  }
+
+  /**
+   * What a row update changed: the columns its UPDATE statement set (auto-updated date and
+   * version columns included), plus the many-to-many relations whose junction rows it changed.
+   * TypeORM's own `updatedRelations` is not used: it lists a relation loaded without its key.
+   */
+  #changes(runner: QueryRunner, metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, fallback: () => string[]): string[] {
+    const state = this.state(runner);
+    const key = keyOf(metadata, entity, databaseEntity);
+    const at = key ? state.writes.findIndex((w) => isUpdateOf(w, metadata.tableName, key)) : -1;
+    const statement = at >= 0 ? state.writes.splice(at, 1)[0] : undefined;
+    const columns = statement ? setColumns(statement.sql).map((column) => fieldOfColumn(metadata, column) ?? column) : fallback();
+    const relations = databaseEntity ? changedManyToMany(metadata, entity, databaseEntity) : [];
+    return [...new Set([...columns, ...relations])];
+  }
+
+  // A row without the join columns TypeORM did not load gets them read, before its event is built.
+  #withJoinColumns(runner: QueryRunner, metadata: EntityMetadata, draft: ChangeDraft): ChangeDraft | Promise<ChangeDraft> {
+    const row = draft.data ?? draft.before;
+    if (!this.deps.lookupJoinColumns || !row || missingJoinColumns(metadata, row).length === 0) return draft;
+    return lookupJoinColumns(runner, metadata, row, draft.key).then((found) => {
+      if (draft.data) draft.data = { ...draft.data, ...found };
+      if (draft.before) draft.before = { ...found, ...draft.before };
+      return draft;
     });
   }
 
@@ -156,18 +217,39 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   }
 
   // After-hooks run only once every statement of the operation succeeded: nothing can fail now.
-  #record(runner: QueryRunner, metadata: EntityMetadata, entity: ObjectLiteral | undefined, build: () => ChangeDraft | undefined): Promise<void> | void {
+  #record(
+    runner: QueryRunner,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral | undefined,
+    build: () => ChangeDraft | undefined | Promise<ChangeDraft | undefined>,
+  ): Promise<void> | void {
     const state = this.state(runner);
     state.settled = true;
     if (entity) state.recent.push({ metadata, entity });
-    if (!this.deps.wanted(metadata) || this.deps.suppressed()) return;
-    let draft: ChangeDraft | undefined;
+    // A junction row is captured with the entity that owns the relation.
+    if (!this.deps.wanted(junctionOf(metadata)?.relation.entityMetadata ?? metadata) || this.deps.suppressed()) return;
+    let draft: ChangeDraft | undefined | Promise<ChangeDraft | undefined>;
     try {
       draft = build();
     } catch (error) {
       return this.deps.onError(error);
     }
     if (!draft) return;
+    if (!(draft instanceof Promise) && !state.queue) return this.#publish(runner, draft);
+    // A lookup is under way: this runner's later events wait for it, so they keep their order.
+    const built = draft;
+    const next = (state.queue ?? Promise.resolve())
+      .then(() => built)
+      .then((ready) => (ready ? this.#publish(runner, ready) : undefined))
+      .catch(this.deps.onError);
+    state.queue = next;
+    void next.then(() => {
+      if (state.queue === next) state.queue = undefined;
+    });
+    return next;
+  }
+
+  #publish(runner: QueryRunner, draft: ChangeDraft): Promise<void> | void {
     const recorded = this.deps.capture.record(runner, draft).catch(this.deps.onError);
     // Inside a transaction the event is buffered synchronously: TypeORM need not await anything.
     // An autocommit write is queued for publishing now; awaiting the queue (not the broker) makes
@@ -214,13 +296,14 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   // A new operation starts on the runner: the previous one's writes are history.
   private reset(state: RunnerState): void {
     state.pending = [];
+    state.writes = [];
     state.recent = [];
     state.settled = false;
   }
 
   protected state(runner: QueryRunner): RunnerState {
     let state = this.runners.get(runner);
-    if (!state) this.runners.set(runner, (state = { last: undefined, pending: [], recent: [], settled: false }));
+    if (!state) this.runners.set(runner, (state = { last: undefined, writes: [], queue: undefined, pending: [], recent: [], settled: false }));
     return state;
   }
 }

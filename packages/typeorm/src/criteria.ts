@@ -6,6 +6,8 @@ import type { EntityManager, EntityMetadata } from "typeorm";
 interface CallCriteria {
   target: unknown;
   criteria: unknown;
+  /** TypeORM before 0.3.23 reads an array criteria as primary keys (`whereInIds`), later ones as OR-ed conditions. */
+  arraysAreIds: boolean;
 }
 
 // TypeORM's hooks get only the SQL of a criteria write, never the object the caller passed:
@@ -25,11 +27,14 @@ export function rememberCriteria(manager: EntityManager): void {
   let proto = Object.getPrototypeOf(manager) as Record<string | symbol, unknown> | null;
   while (proto && !Object.hasOwn(proto, "update")) proto = Object.getPrototypeOf(proto) as Record<string | symbol, unknown> | null;
   if (!proto || proto[WRAPPED]) return;
+  // 0.3.23 moved the "primitive criteria" decision into OrmUtils.isPrimitiveCriteria (1.x: into
+  // normalizeAndValidateWhereCriteria); before it, update/delete sent any array to whereInIds.
+  const arraysAreIds = !/isPrimitiveCriteria|normalizeAndValidateWhereCriteria/.test(String(proto.update));
   for (const name of CRITERIA_METHODS) {
     const original = proto[name] as Method | undefined;
     if (typeof original !== "function") continue;
     proto[name] = function (this: EntityManager, target: unknown, criteria: unknown, ...rest: unknown[]) {
-      return calls.run({ target, criteria }, () => original.call(this, target, criteria, ...rest));
+      return calls.run({ target, criteria, arraysAreIds }, () => original.call(this, target, criteria, ...rest));
     } satisfies Method;
   }
   proto[WRAPPED] = true;
@@ -39,7 +44,7 @@ export function rememberCriteria(manager: EntityManager): void {
 export function currentWhere(metadata: EntityMetadata): CriteriaDraft | undefined {
   const call = calls.getStore();
   if (!call || !targets(metadata, call.target)) return undefined;
-  const where = toWhere(metadata, call.criteria);
+  const where = toWhere(metadata, call.criteria, call.arraysAreIds);
   return where ? { kind: "where", where } : undefined;
 }
 
@@ -56,7 +61,7 @@ function targets(metadata: EntityMetadata, target: unknown): boolean {
  * FindOperator `{ $<type>: value }` (`MoreThan(5)` → `{ $moreThan: 5 }`, `Not(In([1]))` →
  * `{ $not: { $in: [1] } }`).
  */
-export function toWhere(metadata: EntityMetadata, criteria: unknown): Row | undefined {
+export function toWhere(metadata: EntityMetadata, criteria: unknown, arraysAreIds = false): Row | undefined {
   if (criteria === undefined || criteria === null) return undefined;
   const primary = metadata.primaryColumns;
   if (isPrimitive(criteria)) return primary.length === 1 ? { [primary[0]!.propertyPath]: criteria } : undefined;
@@ -64,10 +69,17 @@ export function toWhere(metadata: EntityMetadata, criteria: unknown): Row | unde
     if (criteria.length > 0 && criteria.every(isPrimitive)) {
       return primary.length === 1 ? { [primary[0]!.propertyPath]: { $in: [...criteria] } } : undefined;
     }
-    return { $or: criteria.map((item) => condition(item)) };
+    // Old TypeORM reads each item as a key: only its primary columns select rows.
+    const items = arraysAreIds ? criteria.map((item) => primaryPart(metadata, item)) : criteria;
+    return { $or: items.map((item) => condition(item)) };
   }
   const tree = condition(criteria);
   return typeof tree === "object" && tree !== null && !Array.isArray(tree) ? (tree as Row) : undefined;
+}
+
+function primaryPart(metadata: EntityMetadata, item: unknown): unknown {
+  if (isPrimitive(item) || typeof item !== "object" || item === null) return { [metadata.primaryColumns[0]?.propertyPath ?? "id"]: item };
+  return Object.fromEntries(metadata.primaryColumns.map((column) => [column.propertyPath, column.getEntityValue(item as Record<string, unknown>)]));
 }
 
 function condition(value: unknown): unknown {

@@ -1,6 +1,7 @@
 import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
-import type { EntityMetadata, ObjectLiteral, RelationMetadata } from "typeorm";
-import { changedFields, fieldName, fillParentKeys, keyOf, setValues, toRow, type ColumnMetadata } from "./rows.ts";
+import type { EntityMetadata, ObjectLiteral } from "typeorm";
+import { junctionRow, type Junction } from "./junctions.ts";
+import { fieldName, fieldOfColumn, fillParentKeys, keyOf, setValues, toRow } from "./rows.ts";
 import { currentWhere } from "./criteria.ts";
 import { criteriaOf, type WriteStatement } from "./statements.ts";
 
@@ -34,21 +35,29 @@ export class DraftFactory {
     metadata: EntityMetadata,
     entity: ObjectLiteral | undefined,
     databaseEntity: ObjectLiteral,
-    columns: readonly ColumnMetadata[],
-    relations: readonly RelationMetadata[],
+    changes: string[],
   ): ChangeDraft {
     const before = toRow(metadata, databaseEntity);
     return this.#draft(metadata, "update", keyOf(metadata, entity, databaseEntity), {
       data: { ...before, ...toRow(metadata, entity) },
       before,
-      changes: changedFields(columns, relations),
+      changes,
     });
   }
 
   /** `remove`: the entity's id is already cleared, so the key comes from what TypeORM read. */
-  removed(metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, entityId: unknown): ChangeDraft {
+  removed(metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, entityId: unknown, joinColumns?: Row): ChangeDraft {
     const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
-    return this.#draft(metadata, "delete", key, { data: null, before: toRow(metadata, databaseEntity ?? entity) });
+    return this.#draft(metadata, "delete", key, { data: null, before: { ...joinColumns, ...toRow(metadata, databaseEntity ?? entity) } });
+  }
+
+  /** A junction row of a many-to-many relation, added or removed: both keys, under the owner's `<Entity><Relation>` name. */
+  junction(metadata: EntityMetadata, junction: Junction, action: "insert" | "delete", entityId: unknown, values: ObjectLiteral | undefined): ChangeDraft | undefined {
+    const row = junctionRow(metadata, entityId as ObjectLiteral | undefined, values);
+    if (!row) return undefined;
+    const draft = this.#draft(metadata, action, row, action === "insert" ? { data: row } : { data: null, before: row });
+    draft.entity = junction.name;
+    return draft;
   }
 
   /** `softRemove`/`recover`: an update of the delete-date column, or a delete if so configured. */
@@ -58,15 +67,12 @@ export class DraftFactory {
     entity: ObjectLiteral | undefined,
     databaseEntity: ObjectLiteral | undefined,
     entityId: unknown,
+    changes: string[],
   ): ChangeDraft {
     const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
     const before = toRow(metadata, databaseEntity ?? entity);
     if (action === "delete") return this.#draft(metadata, "delete", key, { data: null, before });
-    return this.#draft(metadata, "update", key, {
-      data: { ...before, ...toRow(metadata, entity) },
-      before,
-      changes: deleteDateField(metadata),
-    });
+    return this.#draft(metadata, "update", key, { data: { ...before, ...toRow(metadata, entity) }, before, changes });
   }
 
   /** A write by criteria: no row is known, only the criteria, the SET values and the count. */
@@ -130,7 +136,8 @@ export function deleteDateField(metadata: EntityMetadata): string[] {
   return metadata.deleteDateColumn ? [fieldName(metadata.deleteDateColumn)] : [];
 }
 
-function idMap(entityId: unknown): Row | null {
+/** TypeORM's `entityId` (an id map) as a key, or null. */
+export function idMap(entityId: unknown): Row | null {
   return typeof entityId === "object" && entityId !== null && Object.keys(entityId).length > 0 ? { ...(entityId as Row) } : null;
 }
 
@@ -156,7 +163,3 @@ function conflictCriteria(metadata: EntityMetadata, sql: string, data: Row): Cri
   return { kind: "where", where };
 }
 
-function fieldOfColumn(metadata: EntityMetadata, column: string): string | undefined {
-  const found = metadata.columns.find((c) => c.databaseName === column);
-  return found ? fieldName(found) : undefined;
-}

@@ -1,5 +1,8 @@
 import { KoperError, type KoperErrorOptions } from "@koper/core";
 
+/** The TypeORM versions the adapter supports (its peer dependency range). */
+export const SUPPORTED_TYPEORM = "^0.3.20 || ^1.1.0";
+
 /** Misuse of the TypeORM adapter: fix the call, retrying changes nothing. */
 export class TypeormAdapterError extends KoperError {
   private constructor(message: string, options: KoperErrorOptions = {}) {
@@ -27,6 +30,15 @@ export class TypeormAdapterError extends KoperError {
     return new TypeormAdapterError(
       "Koper is already attached to this DataSource; attaching twice would publish every event twice. " +
         "Call detach() on the first handle before attaching again.",
+    );
+  }
+
+  /** The DataSource comes from a TypeORM version whose hooks cannot give Koper what it needs. */
+  static unsupportedVersion(missing: string): TypeormAdapterError {
+    return new TypeormAdapterError(
+      `This DataSource comes from a TypeORM version @koper/typeorm cannot capture correctly: it lacks ${missing}. ` +
+        `Supported: typeorm ${SUPPORTED_TYPEORM} (tested on 0.3.20, 0.3.28 and 1.1). Upgrade TypeORM, e.g. \`npm install typeorm@^0.3.28\`.`,
+      { details: { supported: SUPPORTED_TYPEORM, missing } },
     );
   }
 

@@ -2,4 +2,4 @@ export { koperTypeorm } from "./koperTypeorm.ts";
 export type { KoperTypeormHandle } from "./koperTypeorm.ts";
 export type { KoperTypeormOptions, TypeormEntityRef } from "./options.ts";
 export type { KoperSubscriber } from "./KoperSubscriber.ts";
-export { TypeormAdapterError } from "./errors.ts";
+export { TypeormAdapterError, SUPPORTED_TYPEORM } from "./errors.ts";

@@ -31,6 +31,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
   if (!koper || typeof koper !== "object" || !("capture" in koper)) throw TypeormAdapterError.notAKoper(koper);
   const target = dataSource as Patchable;
   if (target[ATTACHED]) throw TypeormAdapterError.alreadyAttached();
+  checkVersion(dataSource);
 
   if (dataSource.isInitialized) checkNames(dataSource, options); // before changing anything
   const subscriber = makeSubscriber(dataSource, koper, options);
@@ -77,6 +78,7 @@ function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperType
     softRemoveAs: options.softRemoveAs ?? "update",
     abortsTransaction: abortsTransaction(dataSource, options.failedStatementAbortsTransaction),
     rowsModified: rowsModifiedOf(dataSource),
+    lookupJoinColumns: options.lookupJoinColumns ?? true,
     onError: options.onError ?? ((error) => console.error("[koper/typeorm] a hook failed; the write itself is unaffected:", error)),
   });
 }
@@ -91,6 +93,19 @@ function patch(target: Patchable, name: string, wrap: (original: AnyFn) => AnyFn
     if (own) Object.defineProperty(target, name, own);
     else delete target[name];
   };
+}
+
+/**
+ * TypeORM before 0.3.18 has no afterQuery hook: no failure events, no criteria or counts of bulk
+ * writes, so it is refused rather than attached half-working. A query runner is created (not
+ * connected) only to look at its broadcaster.
+ */
+function checkVersion(dataSource: DataSource): void {
+  const runner = dataSource.createQueryRunner();
+  const broadcaster = (runner as { broadcaster?: { broadcastAfterQueryEvent?: unknown } }).broadcaster;
+  // sql.js and the SQLite drivers hand out one shared runner; any other is this check's own.
+  if ((dataSource.driver as { queryRunner?: unknown }).queryRunner !== runner) void runner.release().catch(() => {});
+  if (typeof broadcaster?.broadcastAfterQueryEvent !== "function") throw TypeormAdapterError.unsupportedVersion("the afterQuery hook (added in 0.3.18)");
 }
 
 function isDataSource(value: unknown): value is DataSource {

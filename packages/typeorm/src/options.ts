@@ -33,6 +33,13 @@ export interface KoperTypeormOptions {
    * a deadlock on MySQL/MariaDB (InnoDB rolls the transaction back); never on SQLite.
    */
   failedStatementAbortsTransaction?: boolean;
+  /**
+   * When an entity is saved, soft-removed or removed without its to-one relation loaded
+   * (`findOneBy` then `save`), TypeORM never reads that relation's join column (`authorId`).
+   * Koper then reads it with one SELECT by primary key, in the same transaction, so `data` and
+   * `before` carry it. Default true; false skips the SELECT, and those events lack the column.
+   */
+  lookupJoinColumns?: boolean;
   /** Overrides `source.database` in events. Default: the DataSource's `database` option. */
   database?: string;
   /**

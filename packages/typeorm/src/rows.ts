@@ -14,12 +14,22 @@ export function fieldName(column: ColumnMetadata): string {
   return relation && column.propertyName === relation.propertyName ? column.databaseName : column.propertyPath;
 }
 
-/** A snapshot of the entity's column values (a copy: the entity may change before commit). */
+/** The event field of a database column of `metadata`, or undefined for a column it does not have. */
+export function fieldOfColumn(metadata: EntityMetadata, column: string): string | undefined {
+  const found = metadata.columns.find((c) => c.databaseName === column);
+  return found ? fieldName(found) : undefined;
+}
+
+/**
+ * A snapshot of the entity's column values (a copy: the entity may change before commit). A
+ * relation's join column without a property of its own (`@ManyToOne() author`, no `authorId`
+ * column declared) is "virtual" in TypeORM's metadata; its value is the related entity's key.
+ */
 export function toRow(metadata: EntityMetadata, entity: ObjectLiteral | undefined): Row {
   const row: Row = {};
   if (!entity) return row;
   for (const column of metadata.columns) {
-    if (column.isVirtual) continue;
+    if (column.isVirtual && !column.relationMetadata) continue;
     const value: unknown = column.getEntityValue(entity);
     if (value === undefined) continue;
     if (column.embeddedMetadata) setPath(row, column.propertyPath.split("."), value);
@@ -53,12 +63,44 @@ export function keyOf(metadata: EntityMetadata, ...candidates: (ObjectLiteral | 
   return Object.keys(key).length > 0 ? key : null;
 }
 
-/** Property names of the columns TypeORM found changed, plus changed relations. */
+/** Property names of the columns TypeORM found changed (its diff, without auto-set columns). */
 export function changedFields(columns: readonly ColumnMetadata[], relations: readonly { propertyPath: string }[]): string[] {
   const names = new Set<string>();
   for (const column of columns) names.add(fieldName(column));
   for (const relation of relations) names.add(relation.propertyPath);
   return [...names];
+}
+
+/**
+ * The join columns of owning to-one relations whose value `row` lacks: TypeORM read only the
+ * relations the saved entity held, so an entity loaded without its `author` has no `authorId`.
+ */
+export function missingJoinColumns(metadata: EntityMetadata, row: Row): ColumnMetadata[] {
+  return metadata.columns.filter((column) => column.relationMetadata && column.isVirtual && !column.embeddedMetadata && row[fieldName(column)] === undefined);
+}
+
+/**
+ * The many-to-many relations whose related keys differ between the saved entity and the row
+ * TypeORM read before (as relation ids): the junction rows this save added or removed.
+ * A relation the entity does not hold (not loaded) did not change.
+ */
+export function changedManyToMany(metadata: EntityMetadata, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral): string[] {
+  const changed: string[] = [];
+  for (const relation of metadata.manyToManyRelations) {
+    const after: unknown = entity ? relation.getEntityValue(entity) : undefined;
+    const before: unknown = relation.getEntityValue(databaseEntity);
+    if (!Array.isArray(after) || !Array.isArray(before)) continue;
+    const ids = (items: unknown[]) => new Set(items.map((item) => relatedKey(relation.inverseEntityMetadata, item)));
+    const [a, b] = [ids(after), ids(before)];
+    if (a.size !== b.size || [...a].some((id) => !b.has(id))) changed.push(relation.propertyPath);
+  }
+  return changed;
+}
+
+function relatedKey(metadata: EntityMetadata, item: unknown): string {
+  if (typeof item !== "object" || item === null) return JSON.stringify(item);
+  const map = metadata.getEntityIdMap(item as ObjectLiteral) ?? item;
+  return JSON.stringify(Object.values(map as object).map(String));
 }
 
 /**

@@ -101,3 +101,42 @@ function unquote(identifier: string): string {
   const first = identifier[0];
   return first === '"' || first === "`" || first === "[" ? identifier.slice(1, -1) : identifier;
 }
+
+/**
+ * The columns an UPDATE's SET clause assigns, unquoted, in order: what the statement really
+ * changed, auto-set columns included (`"updatedAt" = CURRENT_TIMESTAMP`, `"version" = "version" + 1`).
+ */
+export function setColumns(sql: string): string[] {
+  const masked = sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  const start = masked.search(/\sSET\s/i);
+  if (start < 0) return [];
+  const whereAt = findWhere(sql);
+  const clause = masked.slice(start + 5, whereAt < 0 ? undefined : whereAt);
+  const columns: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i <= clause.length; i++) {
+    const c = clause[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (i === clause.length || (c === "," && depth === 0)) {
+      const target = /^\s*((?:"[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)\.)?("[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)\s*=/.exec(clause.slice(from, i));
+      if (target) columns.push(unquote(target[2]!));
+      from = i + 1;
+    }
+  }
+  return columns;
+}
+
+/** True for a successful UPDATE of `table` that bound every value of `key`: the statement of that row's update. */
+export function isUpdateOf(write: { sql: string; parameters: readonly unknown[] | undefined }, table: string, key: Record<string, unknown>): boolean {
+  const statement = parseWrite(write.sql, write.parameters, null);
+  if (!statement || statement.action !== "update" || statement.table !== table) return false;
+  const bound = new Set(statement.parameters.map(comparable));
+  return Object.values(key).every((value) => bound.has(comparable(value)));
+}
+
+function comparable(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === "number" || typeof value === "bigint" ? String(value) : value;
+}
