@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark of the project, in one run, printed as figures and ratios.
 import { runCoreBench } from "./core.ts";
 import { runKafkaBench } from "./kafka.ts";
+import { runMikroOrmBench } from "./mikro-orm.ts";
 import { runPrismaBench } from "./prisma.ts";
 import { runTypeormBench } from "./typeorm.ts";
 
@@ -9,6 +10,7 @@ const suites: [string, () => Promise<void>][] = [
   ["core", runCoreBench],
   ["typeorm", runTypeormBench],
   ["prisma", runPrismaBench],
+  ["mikro-orm", runMikroOrmBench],
   ["kafka", runKafkaBench],
 ];
 

@@ -30,6 +30,7 @@ export class Collector {
   onDeleteCustomer_X(customer: Row, event: DataEvent) { this.#row("onDeleteCustomer_X", customer, event); }
   onInsertOrderLine(line: Row, event: DataEvent) { this.#row("onInsertOrderLine", line, event); }
   onInsertOrderLine_X(line: Row, event: DataEvent) { this.#row("onInsertOrderLine_X", line, event); }
+  onDeleteOrderLine(line: Row, event: DataEvent) { this.#row("onDeleteOrderLine", line, event); }
 
   /** The calls of one handler. */
   of(handler: string): Call[] {

@@ -1,5 +1,5 @@
 import { isSilenced, type ChangeCapture, type ChangeDraft, type DatabaseFamily, type DriverErrorInfo, type TxHandle } from "@koper/core";
-import type { AnyEntity, ChangeSet, EntityManager, EntityMetadata, EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs } from "@mikro-orm/core";
+import type { AnyEntity, ChangeSet, EntityManager, EntityMetadata, EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs, UnitOfWork } from "@mikro-orm/core";
 import type { DraftFactory } from "./drafts.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
@@ -11,10 +11,15 @@ export interface SubscriberDeps {
   wanted: (metadata: Meta) => boolean;
   bulk: boolean;
   failures: boolean;
+  /** The database family (MySQL/MariaDB report whether an upsert inserted or updated). */
+  family: DatabaseFamily;
   /** Whether a failed statement means the transaction cannot commit (core's policy, or the option). */
   abortsTransaction: (info: DriverErrorInfo) => boolean;
   onError: (error: unknown) => void;
 }
+
+// Units of work remembered at once (flushes in flight, plus failed ones not yet forgotten).
+const MAX_FLUSHING = 1000;
 
 /** Marks Koper's subscriber, so a second attachment and the native-write wrappers can find it. */
 export const KOPER_SUBSCRIBER = Symbol.for("koper.mikro-orm.subscriber");
@@ -34,8 +39,9 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   readonly #bind: (em: EntityManager) => SubscriberDeps;
   // The transaction a `transactional`/`begin` on this em nests in, between its two start events.
   readonly #parents = new WeakMap<EntityManager, TxHandle | undefined>();
-  // Payload object → change set, from onFlush: which rows a failed statement of the flush carried.
-  readonly #flushed = new WeakMap<object, ChangeSet<AnyEntity>>();
+  // The units of work flushing now: a failed statement's payloads are found among their change
+  // sets (on failure only: nothing is indexed on the way of a successful flush).
+  readonly #flushing = new Set<UnitOfWork>();
 
   /**
    * `bind` makes the settings from the ORM the subscriber first sees (its database, its entities):
@@ -84,12 +90,19 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   }
 
   afterTransactionRollback(args: TransactionEventArgs): void {
+    if (args.uow) this.#flushing.delete(args.uow);
     if (args.transaction && this.bound) this.deps.capture.rollback(args.transaction);
   }
 
   onFlush(args: FlushEventArgs): void {
     if (!this.bindTo(args.em) || !this.deps.failures) return;
-    for (const changeSet of args.uow.getChangeSets()) this.#flushed.set(changeSet.payload, changeSet);
+    this.#flushing.add(args.uow);
+    // A failed flush fires no afterFlush: bound what failed flushes can leave behind.
+    if (this.#flushing.size > MAX_FLUSHING) this.#flushing.delete(this.#flushing.values().next().value!);
+  }
+
+  afterFlush(args: FlushEventArgs): void {
+    this.#flushing.delete(args.uow);
   }
 
   afterCreate(args: EventArgs<AnyEntity>): Promise<void> | void {
@@ -106,9 +119,14 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     return this.#row(args, () => this.deps.drafts.deleted(args.meta, args.entity));
   }
 
-  /** The change set whose payload a failed flush statement carried (onFlush remembered it). */
+  /** The change set whose payload a failed flush statement carried, among the flushing units of work. */
   flushedChangeSet(payload: unknown): ChangeSet<AnyEntity> | undefined {
-    return typeof payload === "object" && payload !== null ? this.#flushed.get(payload) : undefined;
+    if (typeof payload !== "object" || payload === null) return undefined;
+    for (const uow of this.#flushing) {
+      const found = uow.getChangeSets().find((changeSet) => changeSet.payload === payload);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /** Whether writes of this entity are captured now (attached, wanted, not inside a migration). */

@@ -48,6 +48,12 @@ export class DraftFactory {
     return this.#draft(meta, "insert", key, { data: { ...values, ...key } });
   }
 
+  /** An upsert the database said updated an existing row (MySQL/MariaDB): the values set; the row before is unknown. */
+  upsertUpdated(meta: Meta, key: Row, values: Row): ChangeDraft {
+    const changes = Object.keys(values).filter((field) => !(field in key));
+    return this.#draft(meta, "update", key, { data: { ...values, ...key }, changes });
+  }
+
   /** A write by criteria, or an upsert (which may have inserted or updated): no row event can be named. */
   bulk(meta: Meta, action: Action, criteria: Criteria, set: Row | undefined, affected: number | null, key: Row | null = null): ChangeDraft {
     const draft = this.#draft(meta, action, key, { data: null });

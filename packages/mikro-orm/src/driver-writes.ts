@@ -9,11 +9,16 @@ type Meta = EntityMetadata<AnyEntity>;
 type AnyFn = (...args: unknown[]) => Promise<unknown>;
 type Options = { ctx?: TxHandle } | undefined;
 
+/** What the driver returned during one native call (`em.insertMany` returns only the first key). */
+export interface NativeCallStore {
+  results: unknown[];
+}
+
 /**
  * Set while an `em.insert`/`nativeUpdate`/… call runs: its failure is reported by that call's own
  * wrapper (which knows what the application asked for), not again by the driver's.
  */
-export const nativeCall = new AsyncLocalStorage<true>();
+export const nativeCall = new AsyncLocalStorage<NativeCallStore>();
 
 /**
  * Wraps the driver methods every write of the unit of work goes through. The flush's hooks say
@@ -35,6 +40,7 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
         await onError(args, error).catch(subscriber.settings.onError);
         throw error;
       }
+      nativeCall.getStore()?.results.push(result);
       if (onSuccess && subscriber.active) await onSuccess(args);
       return result;
     };

@@ -15,7 +15,8 @@ type AnyFn = (this: Em, ...args: unknown[]) => Promise<unknown>;
 interface NativeWrite {
   meta: Meta | undefined;
   tx: TxHandle | undefined;
-  done(result: unknown): ChangeDraft[];
+  /** `driverResults`: what the driver methods returned during the call. */
+  done(result: unknown, driverResults: unknown[]): ChangeDraft[];
   failed(): ChangeDraft[];
 }
 
@@ -62,13 +63,14 @@ function patch(em: EntityManager, name: string, describe: (sub: KoperMikroOrmSub
     const write = sub && describe(sub, this, args);
     if (!sub || !write || !sub.captures(write.meta)) return original.apply(this, args);
     let result: unknown;
+    const store = { results: [] as unknown[] };
     try {
-      result = await nativeCall.run(true, () => original.apply(this, args));
+      result = await nativeCall.run(store, () => original.apply(this, args));
     } catch (error) {
       await sub.fail(write.tx, safely(sub, write.failed), error, driverInfo(error, write.meta?.tableName));
       throw error;
     }
-    for (const draft of safely(sub, () => write.done(result))) await sub.record(write.tx, draft);
+    for (const draft of safely(sub, () => write.done(result, store.results))) await sub.record(write.tx, draft);
     return result;
   };
 }
@@ -101,8 +103,8 @@ function insertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
   const values = (row: Row) => (meta ? entityRow(meta, row) : row);
   return {
     ...context(em, meta, options),
-    done: (result) => {
-      const keys = many ? (result as unknown[]) : [result];
+    done: (result, driverResults) => {
+      const keys = many ? returnedKeys(meta!, driverResults, result as unknown[]) : [result];
       return list.flatMap((row, i) => {
         const key = keyFrom(meta!, keys.length === list.length ? keys[i] : undefined, row);
         if (key) return [drafts.insertedRow(meta!, key, values(row))];
@@ -111,6 +113,14 @@ function insertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
     },
     failed: () => list.map((row) => drafts.failed(meta!, "insert", keyOf(meta!, row), values(row))),
   };
+}
+
+// The driver's rows carry every generated key (what the unit of work uses, by column name).
+function returnedKeys(meta: Meta, driverResults: unknown[], fallback: unknown[]): unknown[] {
+  const rows = (driverResults[driverResults.length - 1] as { rows?: Row[] } | undefined)?.rows;
+  const pk = meta.getPrimaryProps()[0];
+  if (!rows || !pk || meta.primaryKeys.length !== 1) return fallback;
+  return rows.map((row) => row[pk.fieldNames[0]!] ?? row[pk.name]);
 }
 
 function keyFrom(meta: Meta, returned: unknown, row: Row): Row | null {
@@ -145,12 +155,25 @@ function upsertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
   const criteria = (row: Row): Criteria => (Array.isArray(fields) ? { kind: "where", where: Object.fromEntries(fields.map((f) => [String(f), plainValue(row[String(f)])])) } : null);
   return {
     ...context(em, meta, options),
-    done: (result) => {
+    done: (result, driverResults) => {
       const entities = many ? (result as Row[]) : [result as Row];
-      return rows.map((row, i) => drafts.bulk(meta!, "insert", criteria(row), entityRow(meta!, row), 1, keyOf(meta!, entities[i] ?? row)));
+      const told = many ? undefined : upsertOutcome(sub, driverResults);
+      return rows.map((row, i) => {
+        const key = keyOf(meta!, entities[i] ?? row);
+        const values = entityRow(meta!, row);
+        if (told && key) return told === "insert" ? drafts.insertedRow(meta!, key, values) : drafts.upsertUpdated(meta!, key, values);
+        return drafts.bulk(meta!, "insert", criteria(row), values, 1, key);
+      });
     },
     failed: () => rows.map((row) => drafts.bulk(meta!, "insert", criteria(row), entityRow(meta!, row), null)),
   };
+}
+
+// MySQL/MariaDB count an ON DUPLICATE KEY UPDATE row as 1 when inserted, 2 when updated (0: unchanged).
+function upsertOutcome(sub: KoperMikroOrmSubscriber, driverResults: unknown[]): "insert" | "update" | undefined {
+  if (sub.settings.family !== "mysql" || driverResults.length !== 1) return undefined;
+  const affected = (driverResults[0] as { affectedRows?: unknown } | undefined)?.affectedRows;
+  return affected === 1 ? "insert" : affected === 2 ? "update" : undefined;
 }
 
 /** A where object as plain data: entities and references by their keys; operators kept. */

@@ -101,8 +101,21 @@ function snapshotValue(prop: Prop, data: Record<string, unknown>): unknown {
     return any ? out : undefined;
   }
   const value = data[prop.name];
-  if (typeof value === "string" && (prop.runtimeType === "object" || prop.type === "json" || prop.object)) return parseJson(value);
+  if (typeof value === "string" && isJson(prop)) return parseJson(value);
   return value;
+}
+
+const JSON_PROPS = new WeakMap<Prop, boolean>();
+
+// MikroORM's snapshots hold JSON properties (and embeddables stored as objects) as text.
+function isJson(prop: Prop): boolean {
+  let answer = JSON_PROPS.get(prop);
+  if (answer === undefined) {
+    const custom = (prop.customType as { constructor?: { name?: string } } | undefined)?.constructor?.name;
+    answer = Boolean(prop.object) || custom === "JsonType" || /json/i.test(String(prop.type)) || (prop.columnTypes ?? []).some((t) => /json/i.test(t));
+    JSON_PROPS.set(prop, answer);
+  }
+  return answer;
 }
 
 function parseJson(text: string): unknown {
