@@ -33,6 +33,33 @@ const draft = (id: number, extra: Partial<ChangeDraft> = {}): ChangeDraft => ({
 const ids = (events: DataEvent[] | undefined) => (events ?? []).map((e) => e.key?.id);
 
 describe("ChangeCapture transactions", () => {
+  it("a transaction's id is its first committed event's: a write in a rolled-back savepoint does not count", async () => {
+    const { capture, published } = harness();
+    const tx = {};
+    capture.begin(tx);
+    capture.begin(tx);
+    await capture.record(tx, draft(1));
+    capture.rollback(tx);
+    await capture.record(tx, draft(2));
+    await capture.record(tx, draft(3));
+    await capture.commit(tx);
+    const [events] = published as [DataEvent[]];
+    expect(events.map((e) => e.transaction)).toEqual([{ id: events[0]!.id, position: 0 }, { id: events[0]!.id, position: 1 }]);
+  });
+
+  it("a failure event inside an open transaction stands alone: its own id, position 0", async () => {
+    const { capture, published } = harness();
+    const tx = {};
+    capture.begin(tx);
+    await capture.record(tx, draft(1));
+    await capture.fail(tx, draft(2), new Error("duplicate"));
+    await capture.record(tx, draft(3));
+    await capture.commit(tx);
+    const [[failure], committed] = published as [[DataEvent], DataEvent[]];
+    expect(failure.transaction).toEqual({ id: failure.id, position: 0 });
+    expect(committed.map((e) => e.transaction)).toEqual([{ id: committed[0]!.id, position: 0 }, { id: committed[0]!.id, position: 1 }]);
+  });
+
   it("publishes nothing before the outermost commit, then every event once in one batch, positions in order", async () => {
     const { capture, published } = harness();
     const tx = {};

@@ -1,5 +1,10 @@
-import type { InsertEvent, ObjectLiteral, RecoverEvent, RemoveEvent, SoftRemoveEvent, UpdateEvent } from "typeorm";
-import { KoperSubscriber } from "./KoperSubscriber.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Action } from "@koper/core";
+import type { AfterQueryEvent, EntityMetadata, InsertEvent, ObjectLiteral, QueryRunner, RecoverEvent, RemoveEvent, SoftRemoveEvent, UpdateEvent } from "typeorm";
+import { currentWhere } from "./criteria.ts";
+import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
+import { KoperSubscriber, paramsOf } from "./KoperSubscriber.ts";
+import { insertedRows, parseWrite } from "./statements.ts";
 
 /**
  * The subscriber with failure events on (the default). TypeORM has no failure hook, so the
@@ -28,6 +33,40 @@ export class FailureTrackingSubscriber extends KoperSubscriber {
 
   beforeRecover(event: RecoverEvent<ObjectLiteral>): void {
     this.pend(event.queryRunner, event.metadata, "update", rowOrBulk(event), event.entity, event.databaseEntity);
+  }
+
+  /** Remembers a write announced by a before-hook, for the statement that may fail. */
+  protected pend(runner: QueryRunner, metadata: EntityMetadata, action: Action, kind: PendingWrite["kind"], entity?: ObjectLiteral, databaseEntity?: ObjectLiteral): void {
+    const state = this.state(runner);
+    if (state.settled) this.reset(state);
+    // A failed statement's afterQuery may run in whatever async context the driver's callback
+    // has (TypeORM 0.3: the pooled connection's, i.e. another request's): keep the caller's.
+    const where = kind === "bulk" ? currentWhere(metadata) : undefined;
+    state.pending.push({ metadata, action, kind, entity, databaseEntity, where, inContext: AsyncLocalStorage.snapshot() });
+  }
+
+  protected override failed(runner: QueryRunner, event: AfterQueryEvent): Promise<void> {
+    return this.#publishFailures(runner, event).catch(this.deps.onError);
+  }
+
+  async #publishFailures(runner: QueryRunner, event: AfterQueryEvent): Promise<void> {
+    const state = this.runners.get(runner);
+    if (!state || state.settled || state.pending.length === 0 || this.deps.suppressed()) return;
+    const statement = parseWrite(event.query, paramsOf(event.parameters), null);
+    if (!statement) return;
+    const writes = matchPending(state.pending, statement);
+    state.pending = [];
+    // A multi-row INSERT carries the rows of its writes in their order.
+    const rows = statement.action === "insert" ? insertedRows(statement) : [];
+    const sent = rows.length === writes.length ? rows : [];
+    for (const [at, { metadata, action, kind, entity, databaseEntity, where, inContext }] of writes.entries()) {
+      if (!this.deps.wanted(metadata)) continue;
+      const draft =
+        kind === "bulk"
+          ? this.deps.drafts.failedBulk(metadata, action, statement, entity, where)
+          : this.deps.drafts.failed(metadata, action, entity, databaseEntity, sent[at]);
+      await inContext(() => this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName)));
+    }
   }
 }
 

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Action, ChangeCapture, ChangeDraft, Row } from "@koper/core";
 import type {
   AfterQueryEvent,
@@ -15,12 +14,11 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from "typeorm";
-import { currentWhere } from "./criteria.ts";
 import { deleteDateField, idMap, type DraftFactory, type Sibling } from "./drafts.ts";
 import { lookupJoinColumns } from "./join-columns.ts";
 import { junctionOf } from "./junctions.ts";
 import { changedFields, changedManyToMany, fieldOfColumn, keyOf, missingJoinColumns, toRow } from "./rows.ts";
-import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
+import type { PendingWrite } from "./failures.ts";
 import { isUpdateOf, looksLikeWrite, parseWrite, setColumns, type WriteStatement } from "./statements.ts";
 
 /** What the subscriber needs from `koperTypeorm`. */
@@ -114,7 +112,7 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     }
     if (runner.isTransactionActive && this.deps.abortsTransaction(event.error)) this.deps.capture.poison(runner);
     if (!this.deps.failures || !looksLikeWrite(event.query)) return;
-    return this.#failed(runner, event).catch(this.deps.onError);
+    return this.failed(runner, event);
   }
 
   afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> | void {
@@ -257,31 +255,8 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     if (this.deps.capture.depth(runner) === 0) return recorded;
   }
 
-  /** Remembers a write announced by a before-hook (see `FailureTrackingSubscriber`). */
-  protected pend(runner: QueryRunner, metadata: EntityMetadata, action: Action, kind: PendingWrite["kind"], entity?: ObjectLiteral, databaseEntity?: ObjectLiteral): void {
-    const state = this.state(runner);
-    if (state.settled) this.reset(state);
-    // A failed statement's afterQuery may run in whatever async context the driver's callback
-    // has (TypeORM 0.3: the pooled connection's, i.e. another request's): keep the caller's.
-    const where = kind === "bulk" ? currentWhere(metadata) : undefined;
-    state.pending.push({ metadata, action, kind, entity, databaseEntity, where, inContext: AsyncLocalStorage.snapshot() });
-  }
-
-  async #failed(runner: QueryRunner, event: AfterQueryEvent): Promise<void> {
-    const state = this.runners.get(runner);
-    if (!state || state.settled || state.pending.length === 0 || this.deps.suppressed()) return;
-    const statement = parseWrite(event.query, paramsOf(event.parameters), null);
-    const writes = statement ? matchPending(state.pending, statement) : [];
-    state.pending = [];
-    for (const { metadata, action, kind, entity, databaseEntity, where, inContext } of writes) {
-      if (!statement || !this.deps.wanted(metadata)) continue;
-      const draft =
-        kind === "bulk"
-          ? this.deps.drafts.failedBulk(metadata, action, statement, entity, where)
-          : this.deps.drafts.failed(metadata, action, entity, databaseEntity);
-      await inContext(() => this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName)));
-    }
-  }
+  /** A write statement failed; `FailureTrackingSubscriber` publishes its failure event. */
+  protected failed(_runner: QueryRunner, _event: AfterQueryEvent): Promise<void> | void {}
 
   #lastStatement(runner: QueryRunner): WriteStatement | undefined {
     const last = this.runners.get(runner)?.last;
@@ -294,7 +269,7 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   }
 
   // A new operation starts on the runner: the previous one's writes are history.
-  private reset(state: RunnerState): void {
+  protected reset(state: RunnerState): void {
     state.pending = [];
     state.writes = [];
     state.recent = [];
@@ -308,7 +283,8 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   }
 }
 
-function paramsOf(parameters: AfterQueryEvent["parameters"]): unknown[] | undefined {
+/** A statement's parameters as a list, whatever form the driver gave them in. */
+export function paramsOf(parameters: AfterQueryEvent["parameters"]): unknown[] | undefined {
   return Array.isArray(parameters) ? parameters : parameters ? Object.values(parameters) : undefined;
 }
 

@@ -108,11 +108,20 @@ export class DraftFactory {
   }
 
   /** The failure of a write: the attempted values, and the row before where TypeORM read it. */
-  failed(metadata: EntityMetadata, action: Action, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined): ChangeDraft {
+  failed(
+    metadata: EntityMetadata,
+    action: Action,
+    entity: ObjectLiteral | undefined,
+    databaseEntity: ObjectLiteral | undefined,
+    sent?: Record<string, unknown>,
+  ): ChangeDraft {
     const before = databaseEntity ? toRow(metadata, databaseEntity) : undefined;
-    const attempted = toRow(metadata, entity);
+    // What the failed INSERT itself carried fills what the entity lacks (a key TypeORM generated).
+    const fromStatement = sent ? rowOfColumns(metadata, sent) : {};
+    const attempted = { ...fromStatement, ...toRow(metadata, entity) };
     const data = action === "delete" ? null : { ...before, ...attempted };
-    const draft = this.#draft(metadata, action, keyOf(metadata, entity, databaseEntity), { data });
+    const key = keyOf(metadata, entity, databaseEntity) ?? keyOf(metadata, fromStatement);
+    const draft = this.#draft(metadata, action, key, { data });
     if (before) draft.before = before;
     return draft;
   }
@@ -134,6 +143,16 @@ export class DraftFactory {
 /** The delete-date column's field name, as the changed field of a soft remove or recover. */
 export function deleteDateField(metadata: EntityMetadata): string[] {
   return metadata.deleteDateColumn ? [fieldName(metadata.deleteDateColumn)] : [];
+}
+
+// Statement values by column → event fields (only columns the entity maps).
+function rowOfColumns(metadata: EntityMetadata, values: Record<string, unknown>): Row {
+  const row: Row = {};
+  for (const [column, value] of Object.entries(values)) {
+    const field = fieldOfColumn(metadata, column);
+    if (field && value !== undefined) row[field] = value;
+  }
+  return row;
 }
 
 /** TypeORM's `entityId` (an id map) as a key, or null. */

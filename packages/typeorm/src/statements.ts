@@ -140,3 +140,60 @@ function comparable(value: unknown): unknown {
   if (value instanceof Date) return value.getTime();
   return typeof value === "number" || typeof value === "bigint" ? String(value) : value;
 }
+
+/**
+ * The rows an INSERT carried, by column: each placeholder's bound value (DEFAULT and literals are
+ * skipped). A refused insert's attempt then shows what the entity lacked: a key TypeORM generated
+ * itself (a uuid, on MySQL/MariaDB and SQLite) goes only into the statement.
+ */
+export function insertedRows(statement: WriteStatement): Record<string, unknown>[] {
+  const masked = statement.sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  const head = /^\s*INSERT\b[^(]*\(([^)]*)\)\s*VALUES\s*/i.exec(masked);
+  if (!head) return [];
+  const columns = head[1]!.split(",").map((column) => unquote(column.trim()));
+  const rows: Record<string, unknown>[] = [];
+  let next = 0; // `?` placeholders bind in order
+  for (const tuple of topLevelGroups(masked.slice(head[0].length))) {
+    const row: Record<string, unknown> = {};
+    splitTopLevel(tuple).forEach((item, at) => {
+      const placeholder = /^\s*(\$\d+|\?)\s*$/.exec(item)?.[1];
+      if (!placeholder || columns[at] === undefined) {
+        next += (item.match(/\?/g) ?? []).length; // an expression's own `?`s still bind in order
+        return;
+      }
+      const index = placeholder === "?" ? next++ : Number(placeholder.slice(1)) - 1;
+      row[columns[at]!] = statement.parameters[index];
+    });
+    rows.push(row);
+  }
+  return rows;
+}
+
+function splitTopLevel(text: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "(") depth++;
+    else if (text[i] === ")") depth--;
+    else if (text[i] === "," && depth === 0) {
+      items.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  items.push(text.slice(from));
+  return items;
+}
+
+// The parenthesized groups at depth 0 of `(…), (…) RETURNING …`, without their parentheses.
+function topLevelGroups(text: string): string[] {
+  const groups: string[] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "(" && depth++ === 0) start = i + 1;
+    else if (text[i] === ")" && --depth === 0) groups.push(text.slice(start, i));
+    else if (depth === 0 && /[A-Za-z]/.test(text[i]!)) break; // RETURNING, ON CONFLICT …
+  }
+  return groups;
+}

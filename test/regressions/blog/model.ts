@@ -67,7 +67,14 @@ export function defineBlog(suffix: string, db: Database) {
     @ManyToOne(() => User, { nullable: true }) author!: User | null;
   }
 
-  return { User, Tag, Article, Comment };
+  /** A key the ORM generates: a uuid TypeORM makes itself on MySQL/MariaDB and SQLite, the database on PostgreSQL. */
+  @Entity({ name: `bookmarks_${suffix}` })
+  class Bookmark {
+    @PrimaryGeneratedColumn("uuid") id!: string;
+    @Column({ type: "varchar", length: 200, unique: true }) url!: string;
+  }
+
+  return { User, Tag, Article, Comment, Bookmark };
 }
 
 /** The classes `defineBlog` returns. */

@@ -8,7 +8,7 @@ import type { TypeormLine } from "../../typeorm/orm.ts";
 import { defineBlog, type Blog } from "./model.ts";
 
 /** The entity names a blog's events carry, the junction of `Article.tags` included. */
-export const BLOG_ENTITIES = ["User", "Tag", "Article", "Comment", "ArticleTags"] as const;
+export const BLOG_ENTITIES = ["User", "Tag", "Article", "Comment", "Bookmark", "ArticleTags"] as const;
 
 /** The databases every regression runs on, with the TypeORM line to use. */
 export async function blogDatabases(line: TypeormLine = "1.x"): Promise<Database[]> {
@@ -74,7 +74,7 @@ function recorder(events: DataEvent[]): object {
 // Junction tables first, then children before parents: foreign keys allow no other order.
 async function dropBlog(dataSource: DataSource): Promise<void> {
   if (!dataSource.isInitialized) return;
-  const order = ["junction", "Comment", "Article", "Tag", "User"];
+  const order = ["junction", "Comment", "Article", "Tag", "User", "Bookmark"];
   const tables = [...dataSource.entityMetadatas].sort(
     (a, b) => order.indexOf(a.tableType === "junction" ? "junction" : a.name) - order.indexOf(b.tableType === "junction" ? "junction" : b.name),
   );
