@@ -4,7 +4,7 @@ import type { Placement } from "./TransactionTracker.ts";
 
 type Args = Record<string, unknown>;
 type Delegate = Record<string, (args: unknown) => Promise<unknown>>;
-type Client = Record<string, unknown> & { $transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> };
+type Client = Record<string, unknown> & { $transaction: (items: Promise<unknown>[]) => Promise<unknown[]> };
 
 /** A call's arguments with the key fields selected, and how to give the caller only what it asked for. */
 export interface Selected {
@@ -42,8 +42,8 @@ export class RowReader {
 
   /**
    * Reads the rows `args.where` selects, then runs the write, in one transaction: the caller's,
-   * or (autocommit) one opened on the base client, which re-issues the write there. A batch
-   * cannot take an extra query: nothing is read.
+   * or (autocommit) a batch transaction on the base client, which re-issues the write there. A
+   * batch of the caller's cannot take an extra query: nothing is read.
    */
   async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>): Promise<{ result: unknown; before: Row[] | undefined }> {
     if (place.kind === "batch") return { result: await query(args), before: undefined };
@@ -51,20 +51,25 @@ export class RowReader {
       const before = await read(place.client as Client, model, operation, args);
       return { result: await query(args), before };
     }
-    let before: Row[] | undefined;
-    const result = await this.#base.$transaction(async (tx) => {
-      before = await read(tx as Client, model, operation, args);
-      return delegate(tx as Client, model)[operation]!(args);
-    });
-    return { result, before };
+    // A batch: the read and the write in one transaction, without an interactive one's overhead.
+    const target = delegate(this.#base, model);
+    const [found, result] = (await this.#base.$transaction([readOf(target, operation, args), target[operation]!(args)])) as [unknown, unknown];
+    return { result, before: rowsOf(found) };
   }
 }
 
 async function read(client: Client, model: ModelInfo, operation: string, args: Args): Promise<Row[]> {
+  return rowsOf(await readOf(delegate(client, model), operation, args));
+}
+
+function readOf(target: Delegate, operation: string, args: Args): Promise<unknown> {
   const where = args.where ?? {};
-  if (operation === "updateManyAndReturn") return (await delegate(client, model).findMany!({ where })) as Row[];
-  const row = (await delegate(client, model).findUnique!({ where })) as Row | null;
-  return row ? [row] : [];
+  return operation === "updateManyAndReturn" ? target.findMany!({ where }) : target.findUnique!({ where });
+}
+
+function rowsOf(found: unknown): Row[] {
+  if (Array.isArray(found)) return found as Row[];
+  return found ? [found as Row] : [];
 }
 
 function delegate(client: Client, model: ModelInfo): Delegate {
