@@ -59,5 +59,8 @@ describe("Prisma internals @koper/prisma relies on", () => {
     const koper = new Koper();
     expect(() => opened.client.$extends(koperPrisma(koper, { captureBefore: ["Ordr"] }))).toThrow(/"Ordr".*Known models: Customer, Order, OrderLine, Tag/);
     expect(() => opened.client.$extends(koperPrisma(koper, { exclude: ["Nope"] }))).toThrow(PrismaAdapterError);
+    const once = opened.client.$extends(koperPrisma(koper));
+    expect(() => once.$extends(koperPrisma(koper))).toThrow(/already carries/);
+    expect(() => once.$extends({ name: "other" }).$extends(koperPrisma(koper))).toThrow(/already carries/);
   });
 });

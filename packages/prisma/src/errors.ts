@@ -22,6 +22,14 @@ export class PrismaAdapterError extends KoperError {
     );
   }
 
+  /** The client already carries Koper's extension. */
+  static alreadyApplied(): PrismaAdapterError {
+    return new PrismaAdapterError(
+      "This Prisma client already carries koperPrisma's extension; applying it twice would publish every event twice. " +
+        "Extend the base client once and share the client it returns.",
+    );
+  }
+
   /** `entities`, `exclude`, `captureBefore` or `keys` names a model the schema does not have. */
   static unknownModel(option: string, name: string, known: string[]): PrismaAdapterError {
     return new PrismaAdapterError(

@@ -9,6 +9,9 @@ import { RowReader } from "./RowReader.ts";
 import { parseSchema, type ModelInfo } from "./schema.ts";
 import { TransactionTracker } from "./TransactionTracker.ts";
 
+// Marks Koper's `$transaction`: a client that has it already carries the extension.
+const APPLIED = Symbol.for("koper.prisma.applied");
+
 interface EngineConfig {
   inlineSchema?: unknown;
   activeProvider?: unknown;
@@ -29,6 +32,7 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
   if (typeof (koper as { capture?: { record?: unknown } } | null)?.capture?.record !== "function") throw PrismaAdapterError.notAKoper(koper);
   return Extensions.defineExtension((client) => {
     const base = client as unknown as AnyClient;
+    if ((base.$transaction as { [APPLIED]?: true } | undefined)?.[APPLIED]) throw PrismaAdapterError.alreadyApplied();
     const schema = base._engineConfig?.inlineSchema;
     if (typeof schema !== "string") throw PrismaAdapterError.notAPrismaClient();
     const models = modelsOf(schema, options);
@@ -51,6 +55,13 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
       onError,
     });
     const original = base.$transaction;
+    const $transaction = Object.assign(
+      function $transaction(this: unknown, arg: unknown, transactionOptions?: unknown) {
+        const self = Extensions.getExtensionContext(this) as object;
+        return tracker.run(original, self, arg, transactionOptions);
+      },
+      { [APPLIED]: true as const },
+    );
     return client.$extends({
       name: "koper",
       query: {
@@ -58,12 +69,7 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
           return capture.handle(params as unknown as Operation);
         },
       },
-      client: {
-        $transaction(this: unknown, arg: unknown, transactionOptions?: unknown) {
-          const self = Extensions.getExtensionContext(this) as object;
-          return tracker.run(original, self, arg, transactionOptions);
-        },
-      },
+      client: { $transaction },
     });
   }) as unknown as KoperPrismaExtension;
 }
