@@ -63,4 +63,25 @@ describe("Prisma internals @koper/prisma relies on", () => {
     expect(() => once.$extends(koperPrisma(koper))).toThrow(/already carries/);
     expect(() => once.$extends({ name: "other" }).$extends(koperPrisma(koper))).toThrow(/already carries/);
   });
+
+  it("a transaction Koper did not see begin (an extension after it bypasses its $transaction) is reported to onError, and publishes nothing", async () => {
+    opened = await db.open();
+    const koper = new Koper();
+    const published: string[] = [];
+    koper.on("published", (event) => published.push(...event.payload.ids));
+    await koper.start();
+    const errors: unknown[] = [];
+    const raw = opened.client as unknown as { $transaction: (this: unknown, ...args: unknown[]) => Promise<unknown> };
+    const prisma = opened.client
+      .$extends(koperPrisma(koper, { onError: (error) => errors.push(error) }))
+      .$extends({ client: { $transaction(this: unknown, ...args: unknown[]) { return raw.$transaction.call(this, ...args); } } });
+    await prisma.$transaction(async (tx) => {
+      await (tx as unknown as typeof prisma).order.create({ data: { number: "unseen", qty: 1 } });
+    });
+    await koper.stop();
+    expect(published).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(PrismaAdapterError);
+    expect((errors[0] as Error).message).toMatch(/Order\.create ran in an interactive transaction that Koper did not see begin/);
+  });
 });
