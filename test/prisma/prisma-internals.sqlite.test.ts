@@ -75,8 +75,8 @@ describe("Prisma internals @koper/prisma relies on", () => {
     const prisma = opened.client
       .$extends(koperPrisma(koper, { onError: (error) => errors.push(error) }))
       .$extends({ client: { $transaction(this: unknown, ...args: unknown[]) { return raw.$transaction.call(this, ...args); } } });
-    await prisma.$transaction(async (tx) => {
-      await (tx as unknown as typeof prisma).order.create({ data: { number: "unseen", qty: 1 } });
+    await prisma.$transaction(async (tx: unknown) => {
+      await (tx as typeof prisma).order.create({ data: { number: "unseen", qty: 1 } });
     });
     await koper.stop();
     expect(published).toEqual([]);
