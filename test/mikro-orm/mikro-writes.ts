@@ -177,5 +177,17 @@ export function runMikroWrites(db: Database): void {
         expect(calls[1]!.event.key).toEqual({ id: (first as { id: number }).id });
       }
     });
+
+    it("em.clone (INSERT … SELECT) is a row insert of the copy, with its new key and the overrides", async () => {
+      const { koper, listener, orm, entities } = await setup();
+      const em = orm.em.fork();
+      const original = em.create(entities.Order, { number: num(), qty: 3, note: "original" } as never);
+      await em.flush();
+      const copy = await em.clone(original, { number: num() } as never);
+      const calls = await listener.settle(koper);
+      expect(calls.map((c) => c.handler)).toEqual(["onInsertOrder", "onInsertOrder"]);
+      expect(calls[1]!.event).toMatchObject({ key: { id: (copy as { id: number }).id }, data: { qty: 3, note: "original", number: (copy as { number: string }).number } });
+      expect(calls[1]!.event.key).not.toEqual(calls[0]!.event.key);
+    });
   });
 }

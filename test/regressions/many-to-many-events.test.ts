@@ -44,6 +44,18 @@ for (const db of await blogDatabases()) {
       expect(second.map((e) => e.entity).sort()).toEqual(["Article", "ArticleTags", "ArticleTags"]);
     });
 
+    it("a refused junction row (a tag that does not exist) is an ArticleTags failure event with both keys", async () => {
+      const w = await world();
+      const m = w.dataSource.manager;
+      const alice = await m.save(m.create(w.blog.User, { id: uuid(), username: "alice", email: "a@example.com", passwordHash: "h" }));
+      const article = await m.save(m.create(w.blog.Article, { id: uuid(), slug: "s", title: "T", body: "b", author: alice, tags: [] }));
+      article.tags = [m.create(w.blog.Tag, { id: 987_654, name: "ghost" })];
+      await expect(m.save(article)).rejects.toThrow();
+      const failed = (await w.settle()).filter((e) => e.outcome === "failed");
+      expect(failed.map((e) => [e.entity, e.action, e.error?.code])).toEqual([["ArticleTags", "insert", "foreign_key_violation"]]);
+      expect(Object.values(failed[0]!.key ?? {}).map(String).sort()).toEqual([article.id, "987654"].sort());
+    });
+
     it("removing an article removes its junction rows, each with its event", async () => {
       const w = await world();
       const m = w.dataSource.manager;

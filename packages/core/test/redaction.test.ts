@@ -46,6 +46,15 @@ describe("redaction of criteria", () => {
     expect(JSON.stringify(published)).not.toMatch(/h[0-3]|[a-d]@x\.io|0612345678/);
   });
 
+  it("a relation filter (another entity's fields) masks every field redacted on any entity; the entity's own fields stay", async () => {
+    const { capture: c, published } = capture({ redact: { ...redact, Card: ["cvv"] } });
+    await c.record(undefined, { ...bulkDraft({ kind: "where", where: { $or: [{ title: "t" }, { author: { passwordHash: "h1", name: "ann", cards: { some: { cvv: "123" } } } }] } }), entity: "Article" });
+    expect(published[0]!.bulk!.criteria).toEqual({
+      kind: "where",
+      where: { $or: [{ title: "t" }, { author: { passwordHash: MASK, name: "ann", cards: { some: { cvv: MASK } } } }] },
+    });
+  });
+
   it("SQL criteria: a parameter bound to a redacted column is masked, one whose column is unknown too, literals as well", async () => {
     const { capture: c, published } = capture({ redact });
     await c.record(undefined, bulkDraft({
@@ -63,10 +72,23 @@ describe("redaction of criteria", () => {
     expect(published[1]!.bulk!.criteria).toEqual({ kind: "sql", sql: `"username" = ?`, parameters: [MASK] });
   });
 
-  it("an entity without rules keeps its criteria as they are, minus the adapter's column hints", async () => {
+  it("an entity without rules keeps what is known to be its own, and hides what may be another entity's", async () => {
     const { capture: c, published } = capture({ redact });
-    await c.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ?", parameters: [1], columns: ["a"] }), entity: "Order" });
-    expect(published[0]!.bulk!.criteria).toEqual({ kind: "sql", sql: "a = ?", parameters: [1] });
+    await c.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ? AND x.h = ?", parameters: [1, "h1"], columns: ["a", undefined] }), entity: "Order" });
+    await c.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ?", parameters: [1] }), entity: "Order" });
+    expect(published[0]!.bulk!.criteria).toEqual({ kind: "sql", sql: "a = ? AND x.h = ?", parameters: [1, MASK] });
+    const { capture: plain, published: out } = capture({});
+    await plain.record(undefined, { ...bulkDraft({ kind: "sql", sql: "a = ?", parameters: [1] }), entity: "Order" });
+    expect(out[0]!.bulk!.criteria).toEqual({ kind: "sql", sql: "a = ?", parameters: [1] });
+  });
+});
+
+describe("redaction of keys", () => {
+  it("a redacted field in the primary key is masked there (never removed: the key keeps its shape)", async () => {
+    const { capture: c, published } = capture({ redact });
+    await c.record(undefined, { entity: "User", action: "insert", key: { email: "a@x.io", tenant: 1 }, data: { email: "a@x.io", tenant: 1 }, source: { orm: "test" } });
+    expect(published[0]!.key).toEqual({ email: MASK, tenant: 1 });
+    expect(published[0]!.data).toEqual({ email: MASK, tenant: 1 });
   });
 });
 
@@ -93,5 +115,18 @@ describe("redaction of failures", () => {
     expect(dup.message).toBe(`Duplicate entry '${MASK}' for key 'uq_email'`);
     const bulk = await fail(bulkDraft({ kind: "where", where: { $or: [{ passwordHash: "h9" }] } }, { email: "e@x.io" }), "value h9 and e@x.io refused");
     expect(bulk.message).toBe(`value ${MASK} and ${MASK} refused`);
+  });
+});
+
+describe("bulk criteria on the wire", () => {
+  it("the schema takes the two kinds and null, and refuses criteria without a kind", async () => {
+    const { DataEvent } = await import("@koper/core");
+    const { capture: c, published } = capture({});
+    await c.record(undefined, bulkDraft({ kind: "where", where: { $or: [{ a: 1 }] } }));
+    await c.record(undefined, bulkDraft({ kind: "sql", sql: "a = $1", parameters: [1] }));
+    await c.record(undefined, bulkDraft(null));
+    for (const event of published) expect(() => DataEvent.parse(JSON.parse(JSON.stringify(event)))).not.toThrow();
+    const legacy = { ...published[0]!, bulk: { criteria: { where: "a = $1", parameters: [1] }, affected: 1 } };
+    expect(() => DataEvent.parse(JSON.parse(JSON.stringify(legacy)))).toThrow();
   });
 });

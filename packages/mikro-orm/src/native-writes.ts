@@ -32,6 +32,7 @@ export function patchEntityManager(em: EntityManager): void {
   patch(em, "nativeDelete", (sub, em, [name, where, options]) => criteriaWrite(sub, em, name, "delete", where, undefined, options));
   patch(em, "upsert", (sub, em, args) => upsertWrite(sub, em, args, false));
   patch(em, "upsertMany", (sub, em, args) => upsertWrite(sub, em, args, true));
+  patch(em, "clone", (sub, em, args) => cloneWrite(sub, em, args));
   patchFlush(em);
   patchQueryBuilders(em);
 }
@@ -174,6 +175,18 @@ function upsertOutcome(sub: KoperMikroOrmSubscriber, driverResults: unknown[]): 
   if (sub.settings.family !== "mysql" || driverResults.length !== 1) return undefined;
   const affected = (driverResults[0] as { affectedRows?: unknown } | undefined)?.affectedRows;
   return affected === 1 ? "insert" : affected === 2 ? "update" : undefined;
+}
+
+// em.clone: INSERT … SELECT in the database, then MikroORM loads the copy: a row insert of it.
+function cloneWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, whereOrOverrides, third]: unknown[]): NativeWrite {
+  const fromEntity = typeof target === "object" && target !== null && !("prototype" in target);
+  const meta = metaOf(em, target);
+  const overrides = (fromEntity ? whereOrOverrides : third) as Row | undefined;
+  return {
+    ...context(em, meta, undefined),
+    done: (clone) => [sub.settings.drafts.inserted(meta!, clone as AnyEntity)],
+    failed: () => [sub.settings.drafts.failed(meta!, "insert", null, overrides ? entityRow(meta!, overrides) : null)],
+  };
 }
 
 /** A where object as plain data: entities and references by their keys; operators kept. */

@@ -3,6 +3,7 @@ import type { Action } from "@koper/core";
 import type { AfterQueryEvent, EntityMetadata, InsertEvent, ObjectLiteral, QueryRunner, RecoverEvent, RemoveEvent, SoftRemoveEvent, UpdateEvent } from "typeorm";
 import { currentWhere } from "./criteria.ts";
 import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
+import { junctionOf } from "./junctions.ts";
 import { KoperSubscriber, paramsOf } from "./KoperSubscriber.ts";
 import { insertedRows, parseWrite } from "./statements.ts";
 
@@ -60,11 +61,14 @@ export class FailureTrackingSubscriber extends KoperSubscriber {
     const rows = statement.action === "insert" ? insertedRows(statement) : [];
     const sent = rows.length === writes.length ? rows : [];
     for (const [at, { metadata, action, kind, entity, databaseEntity, where, inContext }] of writes.entries()) {
-      if (!this.deps.wanted(metadata)) continue;
-      const draft =
-        kind === "bulk"
+      if (!this.deps.wanted(junctionOf(metadata)?.relation.entityMetadata ?? metadata)) continue;
+      const junction = junctionOf(metadata);
+      const draft = junction
+        ? this.deps.drafts.junction(metadata, junction, action === "delete" ? "delete" : "insert", undefined, sent[at])
+        : kind === "bulk"
           ? this.deps.drafts.failedBulk(metadata, action, statement, entity, where)
           : this.deps.drafts.failed(metadata, action, entity, databaseEntity, sent[at]);
+      if (!draft) continue;
       await inContext(() => this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName)));
     }
   }

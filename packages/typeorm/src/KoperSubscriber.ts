@@ -19,7 +19,7 @@ import { lookupJoinColumns } from "./join-columns.ts";
 import { junctionOf } from "./junctions.ts";
 import { changedFields, changedManyToMany, fieldOfColumn, keyOf, missingJoinColumns, toRow } from "./rows.ts";
 import type { PendingWrite } from "./failures.ts";
-import { isUpdateOf, looksLikeWrite, parseWrite, setColumns, type WriteStatement } from "./statements.ts";
+import { isUpdateOf, looksLikeWrite, parseWrite, setColumns, type SeenWrite, type WriteStatement } from "./statements.ts";
 
 /** What the subscriber needs from `koperTypeorm`. */
 export interface SubscriberDeps {
@@ -40,8 +40,7 @@ export interface SubscriberDeps {
   onError: (error: unknown) => void;
 }
 
-interface LastWrite {
-  sql: string;
+interface LastWrite extends SeenWrite {
   parameters: unknown[] | undefined;
   affected: number | null;
 }
@@ -65,8 +64,9 @@ export interface RunnerState {
 /**
  * The TypeORM subscriber that translates hooks into Koper's capture API. The QueryRunner is the
  * transaction handle: TypeORM runs a transaction, and its savepoints, on one runner.
- * It has no before-hooks: when any exists, TypeORM recomputes every subject of a `save` after
- * calling it; only `FailureTrackingSubscriber`, which needs them, has them.
+ * Its only before-hook is `beforeRemove` (a row's join columns must be read before it is gone):
+ * when a before-hook runs, TypeORM recomputes the operation's subjects, so the insert and update
+ * ones are only in `FailureTrackingSubscriber`, which needs them.
  */
 export class KoperSubscriber implements EntitySubscriberInterface {
   protected readonly deps: SubscriberDeps;

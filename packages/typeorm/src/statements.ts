@@ -128,12 +128,22 @@ export function setColumns(sql: string): string[] {
   return columns;
 }
 
+/** A successful write statement as the subscriber keeps it; `update` caches what `isUpdateOf` parsed. */
+export interface SeenWrite {
+  sql: string;
+  parameters: readonly unknown[] | undefined;
+  update?: { table: string; bound: Set<unknown> } | null;
+}
+
 /** True for a successful UPDATE of `table` that bound every value of `key`: the statement of that row's update. */
-export function isUpdateOf(write: { sql: string; parameters: readonly unknown[] | undefined }, table: string, key: Record<string, unknown>): boolean {
-  const statement = parseWrite(write.sql, write.parameters, null);
-  if (!statement || statement.action !== "update" || statement.table !== table) return false;
-  const bound = new Set(statement.parameters.map(comparable));
-  return Object.values(key).every((value) => bound.has(comparable(value)));
+export function isUpdateOf(write: SeenWrite, table: string, key: Record<string, unknown>): boolean {
+  if (write.update === undefined) {
+    // Parsed once: a large cascade save asks every statement of its operation, once per row.
+    const statement = parseWrite(write.sql, write.parameters, null);
+    write.update = statement?.action === "update" ? { table: statement.table, bound: new Set(statement.parameters.map(comparable)) } : null;
+  }
+  const update = write.update;
+  return update !== null && update.table === table && Object.values(key).every((value) => update.bound.has(comparable(value)));
 }
 
 function comparable(value: unknown): unknown {
@@ -142,57 +152,62 @@ function comparable(value: unknown): unknown {
 }
 
 /**
- * The rows an INSERT carried, by column: each placeholder's bound value (DEFAULT and literals are
- * skipped). A refused insert's attempt then shows what the entity lacked: a key TypeORM generated
- * itself (a uuid, on MySQL/MariaDB and SQLite) goes only into the statement.
+ * The rows an INSERT carried, by column: each placeholder's bound value, and number and string
+ * literals (sql.js gets some numbers written into the SQL); DEFAULT and expressions are skipped.
+ * A refused insert's attempt then shows what the entity lacked: a key TypeORM generated itself
+ * (a uuid, on MySQL/MariaDB and SQLite) goes only into the statement.
  */
 export function insertedRows(statement: WriteStatement): Record<string, unknown>[] {
-  const masked = statement.sql.replace(/'(?:[^']|'')*'/g, (literal) => " ".repeat(literal.length));
+  const { sql } = statement;
+  const masked = sql.replace(/'(?:[^']|'')*'/g, (literal) => "'" + " ".repeat(literal.length - 2) + "'");
   const head = /^\s*INSERT\b[^(]*\(([^)]*)\)\s*VALUES\s*/i.exec(masked);
   if (!head) return [];
   const columns = head[1]!.split(",").map((column) => unquote(column.trim()));
   const rows: Record<string, unknown>[] = [];
   let next = 0; // `?` placeholders bind in order
-  for (const tuple of topLevelGroups(masked.slice(head[0].length))) {
+  for (const [from, to] of topLevelGroups(masked, head[0].length)) {
     const row: Record<string, unknown> = {};
-    splitTopLevel(tuple).forEach((item, at) => {
-      const placeholder = /^\s*(\$\d+|\?)\s*$/.exec(item)?.[1];
-      if (!placeholder || columns[at] === undefined) {
-        next += (item.match(/\?/g) ?? []).length; // an expression's own `?`s still bind in order
-        return;
-      }
-      const index = placeholder === "?" ? next++ : Number(placeholder.slice(1)) - 1;
-      row[columns[at]!] = statement.parameters[index];
+    splitTopLevel(masked, from, to).forEach(([a, b], at) => {
+      const item = sql.slice(a, b).trim();
+      const column = columns[at];
+      const placeholder = /^(\$\d+|\?)$/.exec(item)?.[1];
+      if (placeholder) {
+        const index = placeholder === "?" ? next++ : Number(placeholder.slice(1)) - 1;
+        if (column !== undefined) row[column] = statement.parameters[index];
+      } else if (column !== undefined && /^-?\d+(\.\d+)?$/.test(item)) row[column] = Number(item);
+      else if (column !== undefined && /^'(?:[^']|'')*'$/.test(item)) row[column] = item.slice(1, -1).replace(/''/g, "'");
+      else next += (masked.slice(a, b).match(/\?/g) ?? []).length; // an expression's own `?`s still bind in order
     });
     rows.push(row);
   }
   return rows;
 }
 
-function splitTopLevel(text: string): string[] {
-  const items: string[] = [];
+// The [from, to) ranges of `text[from..to)` split at commas of depth 0.
+function splitTopLevel(text: string, from: number, to: number): [number, number][] {
+  const items: [number, number][] = [];
   let depth = 0;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
+  let start = from;
+  for (let i = from; i < to; i++) {
     if (text[i] === "(") depth++;
     else if (text[i] === ")") depth--;
     else if (text[i] === "," && depth === 0) {
-      items.push(text.slice(from, i));
-      from = i + 1;
+      items.push([start, i]);
+      start = i + 1;
     }
   }
-  items.push(text.slice(from));
+  items.push([start, to]);
   return items;
 }
 
-// The parenthesized groups at depth 0 of `(…), (…) RETURNING …`, without their parentheses.
-function topLevelGroups(text: string): string[] {
-  const groups: string[] = [];
+// The inner ranges of the parenthesized groups at depth 0 of `(…), (…) RETURNING …`, from `from`.
+function topLevelGroups(text: string, from: number): [number, number][] {
+  const groups: [number, number][] = [];
   let depth = 0;
   let start = -1;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = from; i < text.length; i++) {
     if (text[i] === "(" && depth++ === 0) start = i + 1;
-    else if (text[i] === ")" && --depth === 0) groups.push(text.slice(start, i));
+    else if (text[i] === ")" && --depth === 0) groups.push([start, i]);
     else if (depth === 0 && /[A-Za-z]/.test(text[i]!)) break; // RETURNING, ON CONFLICT …
   }
   return groups;

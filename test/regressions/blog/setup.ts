@@ -10,9 +10,16 @@ import { defineBlog, type Blog } from "./model.ts";
 /** The entity names a blog's events carry, the junction of `Article.tags` included. */
 export const BLOG_ENTITIES = ["User", "Tag", "Article", "Comment", "Bookmark", "ArticleTags"] as const;
 
-/** The databases every regression runs on, with the TypeORM line to use. */
-export async function blogDatabases(line: TypeormLine = "1.x"): Promise<Database[]> {
-  return Promise.all((["sqlite", "postgres", "mariadb"] as const).map((name) => database(name, line)));
+let line: TypeormLine = "1.x";
+
+/** Makes the regressions loaded after it run on `next` (see typeorm03-regressions.test.ts). */
+export function regressionsOn(next: TypeormLine): void {
+  line = next;
+}
+
+/** The databases every regression runs on, with the TypeORM line to use (1.x unless `regressionsOn` said otherwise). */
+export async function blogDatabases(on: TypeormLine = line): Promise<Database[]> {
+  return Promise.all((["sqlite", "postgres", "mariadb"] as const).map((name) => database(name, on)));
 }
 
 /** One regression test's blog: a started Koper recording every event, fresh tables, the adapter attached. */

@@ -55,7 +55,7 @@ export function buildEvent(
     entity: draft.entity,
     action: draft.action,
     outcome: error ? "failed" : "committed",
-    key: draft.key,
+    key: draft.key && redact.active ? redact.key(draft.key) : draft.key,
     data: draft.data ? redact.row(draft.data) : null,
     source: options.service ? { ...draft.source, service: options.service } : { ...draft.source },
     transaction,

@@ -10,9 +10,10 @@ export type RedactOptions = Record<string, readonly string[] | Record<string, Re
 export const MASK = "***";
 
 /**
- * SQL criteria as an adapter hands them to the capture: `columns[i]` names the property that
- * parameter `i` is compared with, or is undefined where the adapter cannot tell (then the
- * parameter is masked on an entity with redaction rules). Without `columns`, none is known.
+ * SQL criteria as an adapter hands them to the capture: `columns[i]` names the property of the
+ * write's entity that parameter `i` is compared with, or is undefined where the adapter cannot
+ * tell (an expression, another table's column): such a parameter is masked whenever any entity
+ * has redaction rules. Without `columns`, none is known.
  */
 export interface SqlCriteriaDraft {
   kind: "sql";
@@ -29,6 +30,8 @@ export interface Redactor {
   /** True when the entity has rules at all. */
   readonly active: boolean;
   row(row: Row): Row;
+  /** A primary key's redacted parts masked, never removed: the key keeps its shape (and routing, its row's order). */
+  key(key: Row): Row;
   criteria(criteria: CriteriaDraft | null): BulkCriteria | null;
   /** The values of redacted fields in `row` (and nested criteria), as text, for `scrub`. */
   collect(value: unknown, into: Set<string>): void;
@@ -37,24 +40,47 @@ export interface Redactor {
 const IDENTITY: Redactor = {
   active: false,
   row: (row) => row,
+  key: (key) => key,
   criteria: (criteria) => (criteria && criteria.kind === "sql" ? { kind: "sql", sql: criteria.sql, parameters: criteria.parameters } : criteria),
   collect: () => {},
 };
 
-/** The redactor of `entity` under `options`; a no-op when the entity has no rules. */
+/**
+ * The redactor of `entity` under `options`; a no-op when no entity has rules. An entity without
+ * rules of its own still has its criteria checked: they may filter through another entity's fields.
+ */
 export function redactorFor(options: RedactOptions | undefined, entity: string): Redactor {
-  const spec = options?.[entity];
-  if (!spec) return IDENTITY;
+  if (!options) return IDENTITY;
+  let perEntity = redactors.get(options);
+  if (!perEntity) redactors.set(options, (perEntity = new Map()));
+  let redactor = perEntity.get(entity);
+  if (!redactor) perEntity.set(entity, (redactor = makeRedactor(options, entity)));
+  return redactor;
+}
+
+const redactors = new WeakMap<RedactOptions, Map<string, Redactor>>();
+
+function makeRedactor(options: RedactOptions, entity: string): Redactor {
+  const elsewhere = redactedAnywhere(options);
+  if (elsewhere.size === 0) return IDENTITY;
+  const spec = options[entity] ?? [];
   const rules = new Map<string, RedactRule>(
     Array.isArray(spec) ? spec.map((field) => [field, "remove"]) : Object.entries(spec as Record<string, RedactRule>),
   );
-  if (rules.size === 0) return IDENTITY;
+  const keyRules = new Map<string, RedactRule>([...rules].map(([field, rule]) => [field, rule === "remove" ? "mask" : rule]));
   return {
-    active: true,
-    row: (row) => redactRow(row, rules),
-    criteria: (criteria) => redactCriteria(criteria, rules),
+    active: rules.size > 0,
+    row: rules.size > 0 ? (row) => redactRow(row, rules) : (row) => row,
+    key: (key) => redactRow(key, keyRules),
+    criteria: (criteria) => redactCriteria(criteria, rules, elsewhere),
     collect: (value, into) => collectSecrets(value, rules, into),
   };
+}
+
+// A where tree may filter through a relation (`{ author: { passwordHash } }`), whose entity the
+// capture cannot tell: under such a key, a field redacted on any entity is masked.
+function redactedAnywhere(options: RedactOptions): Set<string> {
+  return new Set(Object.values(options).flatMap((spec) => (Array.isArray(spec) ? spec : Object.keys(spec as object))));
 }
 
 function redactRow(row: Row, rules: Map<string, RedactRule>): Row {
@@ -68,13 +94,13 @@ function redactRow(row: Row, rules: Map<string, RedactRule>): Row {
   return out ?? row;
 }
 
-function redactCriteria(criteria: CriteriaDraft | null, rules: Map<string, RedactRule>): BulkCriteria | null {
+function redactCriteria(criteria: CriteriaDraft | null, rules: Map<string, RedactRule>, elsewhere: Set<string>): BulkCriteria | null {
   if (!criteria) return null;
-  if (criteria.kind === "where") return { kind: "where", where: redactDeep(criteria.where, rules) as Row };
+  if (criteria.kind === "where") return { kind: "where", where: redactDeep(criteria.where, rules, elsewhere, true) as Row };
   const { columns } = criteria;
   const parameters = criteria.parameters.map((value, at) => {
     const column = columns?.[at];
-    if (column === undefined) return MASK; // bound to a column nobody could tell: conservatively hidden
+    if (column === undefined) return MASK; // a column nobody could tell (maybe another entity's): conservatively hidden
     const rule = rules.get(column);
     if (!rule) return value;
     return rule === "remove" || rule === "mask" ? MASK : rule(value);
@@ -82,16 +108,19 @@ function redactCriteria(criteria: CriteriaDraft | null, rules: Map<string, Redac
   return { kind: "sql", sql: maskLiterals(criteria.sql), parameters };
 }
 
+const LOGICAL = /^\$?(and|or|not)$/i;
+
 // A condition tree: every key naming a redacted field, at any depth (under `$or`, `AND`, a
 // relation filter…), gets the rule: removed, masked as a whole, or the function applied to each
-// value inside the condition (`{ $in: [a, b] }` → `{ $in: [f(a), f(b)] }`).
-function redactDeep(value: unknown, rules: Map<string, RedactRule>): unknown {
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item, rules));
+// value inside the condition (`{ $in: [a, b] }` → `{ $in: [f(a), f(b)] }`). `own` is false below
+// a key that is neither a logical operator nor redacted: there fields of other entities may appear.
+function redactDeep(value: unknown, rules: Map<string, RedactRule>, elsewhere: Set<string>, own: boolean): unknown {
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, rules, elsewhere, own));
   if (!isPlainObject(value)) return value;
   const out: Row = {};
   for (const [key, inner] of Object.entries(value)) {
-    const rule = rules.get(key);
-    if (!rule) out[key] = redactDeep(inner, rules);
+    const rule = rules.get(key) ?? (!own && elsewhere.has(key) ? "mask" : undefined);
+    if (!rule) out[key] = redactDeep(inner, rules, elsewhere, own && LOGICAL.test(key));
     else if (rule === "mask") out[key] = MASK;
     else if (rule !== "remove") out[key] = mapLeaves(inner, rule);
   }

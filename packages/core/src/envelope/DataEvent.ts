@@ -58,9 +58,9 @@ export type Source = z.infer<typeof Source>;
  *   (`$or`/`$and`/`$not`, `OR`/`AND`/`NOT`, operator objects such as `{ $gt: 5 }` or `{ in: [...] }`).
  *   Redaction reaches every occurrence of a redacted property, at any depth.
  * - `sql`: the statement's WHERE clause and the parameters it binds (nothing else), where the ORM
- *   only has the SQL. Parameters bound to a redacted column are masked, and so is every parameter
- *   whose column the adapter could not tell, as is every string literal in `sql`, on an entity
- *   with redaction rules.
+ *   only has the SQL. Parameters bound to a redacted column are masked; once any entity has
+ *   redaction rules, so is every parameter whose column the adapter could not tell, and every
+ *   string literal in `sql`.
  */
 export const BulkCriteria = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("where"), where: Row }),

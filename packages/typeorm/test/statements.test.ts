@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { criteriaOf, insertedRows, parseWrite, setColumns } from "../src/statements.ts";
+
+const statement = (sql: string, parameters: unknown[]) => parseWrite(sql, parameters, null)!;
+const same = (column: string) => column;
+
+describe("SQL of TypeORM's writes", () => {
+  it("criteria keep the WHERE clause and only its parameters, renumbered on PostgreSQL, with the column each is compared with", () => {
+    const pg = statement(`UPDATE "user" SET "passwordHash" = $1, "updatedAt" = CURRENT_TIMESTAMP WHERE "username" = $2 AND lower("email") = $3 AND "id" IN ($4, $5) RETURNING "updatedAt"`, ["new", "ann", "a@x", 1, 2]);
+    expect(criteriaOf(pg, same)).toEqual({
+      kind: "sql",
+      sql: `"username" = $1 AND lower("email") = $2 AND "id" IN ($3, $4)`,
+      parameters: ["ann", "a@x", 1, 2],
+      columns: ["username", undefined, "id", "id"],
+    });
+    const my = statement("UPDATE `user` SET `note` = ? WHERE `qty` BETWEEN ? AND ? AND `note` <> 'a, ?'", ["n", 1, 5]);
+    expect(criteriaOf(my, same)).toEqual({ kind: "sql", sql: "`qty` BETWEEN ? AND ? AND `note` <> 'a, ?'", parameters: [1, 5], columns: ["qty", "qty"] });
+    expect(criteriaOf(statement(`DELETE FROM "t"`, []), same)).toBeNull();
+  });
+
+  it("an UPDATE's SET columns, auto-set ones included; expressions with commas do not split", () => {
+    expect(setColumns(`UPDATE "a" SET "title" = $1, "version" = "version" + 1, "meta" = COALESCE($2, '{}'), "updatedAt" = CURRENT_TIMESTAMP WHERE "id" = $3`)).toEqual([
+      "title", "version", "meta", "updatedAt",
+    ]);
+  });
+
+  it("an INSERT's rows by column: placeholders, literals, DEFAULT skipped, several rows, RETURNING ignored", () => {
+    const rows = insertedRows(statement(`INSERT INTO "t"("id", "name", "n", "at") VALUES (DEFAULT, $1, 7, 'it''s'), (DEFAULT, $2, $3, now()) RETURNING "id"`, ["a", "b", 8]));
+    expect(rows).toEqual([{ name: "a", n: 7, at: "it's" }, { name: "b", n: 8 }]);
+    expect(insertedRows(statement("INSERT INTO `t`(`id`, `name`) VALUES (?, ?), (?, ?)", ["u1", "a", "u2", "b"]))).toEqual([{ id: "u1", name: "a" }, { id: "u2", name: "b" }]);
+  });
+});
