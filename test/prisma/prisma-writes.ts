@@ -22,6 +22,15 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(seen[1]!.event.before).toBeUndefined(); // captureBefore is off
     });
 
+    it("koper.runWith(context, () => prisma.order.create(…)) stamps the context, though a Prisma query starts only when awaited", async () => {
+      const { koper, prisma, settle } = await setup();
+      await koper.runWith({ actor: "alice", requestId: "r-1" }, () => prisma.order.create({ data: { number: num(), qty: 1 } }));
+      await koper.runWith({ actor: "bob" }, () => prisma.$transaction([prisma.order.create({ data: { number: num(), qty: 1 } })]));
+      const seen = await settle();
+      const contexts = seen.map((s) => s.event.context).sort((a, b) => String(a.actor).localeCompare(String(b.actor)));
+      expect(contexts).toEqual([{ actor: "alice", requestId: "r-1" }, { actor: "bob" }]); // two keys: any delivery order
+    });
+
     it("update: changes from args.data (operators included), @updatedAt fields, and no before unless asked", async () => {
       const { prisma, settle } = await setup();
       const order = await prisma.order.create({ data: { number: num(), qty: 1, meta: { gift: true } } });
