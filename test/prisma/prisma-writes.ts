@@ -127,6 +127,18 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(new Set(seen.map((s) => s.event.transaction.id)).size).toBe(1);
     });
 
+    it("a nested create whose rows write relations of their own: bulk inserts all the way down", async () => {
+      const { prisma, settle } = await setup();
+      const number = num();
+      await prisma.customer.create({
+        data: { email: `${num()}@x.io`, passwordHash: "h", orders: { create: [{ number, qty: 1, lines: { create: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] } }] } },
+      });
+      const seen = byPosition(await settle());
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertCustomer", "onBulkInsertOrder", "onBulkInsertOrderLine", "onBulkInsertOrderLine"]);
+      expect(seen[1]!.event.bulk).toEqual({ criteria: null, set: { number, qty: 1 }, affected: null });
+      expect(seen.slice(2).map((s) => s.event.bulk?.set)).toEqual([{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }]);
+    });
+
     it("nested writes the result cannot show: bulk events of the related model; many-to-many links only in changes", async () => {
       const { prisma, settle } = await setup();
       const order = await prisma.order.create({ data: { number: num(), qty: 1, tags: { create: [{ name: num() }] } } });

@@ -1,7 +1,7 @@
 import type { Action, ChangeDraft, Row } from "@koper/core";
 import { scalarsOf, type DraftFactory } from "./drafts.ts";
 import type { PrismaFailure } from "./failures.ts";
-import type { ModelInfo } from "./schema.ts";
+import type { ModelInfo, RelationField } from "./schema.ts";
 
 /** Nested writes of one call: what the adapter adds to `include`, and what it builds after. */
 export interface NestedPlan {
@@ -46,34 +46,67 @@ export function planNested(
   wanted: (model: string) => boolean,
 ): NestedPlan {
   const plan: NestedPlan = { added: [], inserted: [], bulk: [], touched: [] };
-  const data = operation === "upsert" ? undefined : args.data;
-  const parts = operation === "upsert" ? [args.create, args.update] : [data];
+  const parts = operation === "upsert" ? [args.create, args.update] : [args.data];
   const showable = operation === "create" && !hasSelect(args);
   for (const part of parts) {
-    if (typeof part !== "object" || part === null) continue;
+    if (!isRecord(part)) continue;
     for (const [field, value] of Object.entries(part)) {
       const relation = model.relations.get(field);
-      if (!relation || typeof value !== "object" || value === null) continue;
+      const related = relation ? models.get(relation.model) : undefined;
+      if (!relation || !related || !isRecord(value)) continue;
       plan.touched.push(field);
-      const related = models.get(relation.model);
-      if (!related || !wanted(related.name)) continue;
       const ops = Object.keys(value);
-      if (showable && ops.every((op) => op === "create" || op === "createMany")) {
+      // Rows that write relations of their own are not all in the result: bulk, all the way down.
+      if (showable && wanted(related.name) && ops.every((op) => op === "create" || op === "createMany") && !writesRelations(related, value)) {
         if (!includes(args, field)) plan.added.push(field);
         plan.inserted.push(field);
         continue;
       }
-      for (const op of ops) {
-        const action = ACTIONS[op];
-        if (!action || (action === "relink" && (relation.manyToMany || relation.holdsKey))) continue;
-        const items = op === "createMany" ? [undefined] : asList((value as Record<string, unknown>)[op]);
-        for (const item of items) {
-          plan.bulk.push(nestedBulk(drafts, related, action === "relink" ? "update" : action, op, item));
+      planBulk({ models, drafts, wanted, out: plan.bulk }, relation, related, value, 0);
+    }
+  }
+  return plan;
+}
+
+interface BulkPlanning {
+  models: Map<string, ModelInfo>;
+  drafts: DraftFactory;
+  wanted: (model: string) => boolean;
+  out: ChangeDraft[];
+}
+
+// One bulk event per nested operation of `related`, then the same for the relations its items write.
+function planBulk(planning: BulkPlanning, relation: RelationField, related: ModelInfo, value: Record<string, unknown>, depth: number): void {
+  for (const op of Object.keys(value)) {
+    const action = ACTIONS[op];
+    if (!action || (action === "relink" && (relation.manyToMany || relation.holdsKey))) continue;
+    const items = op === "createMany" ? [undefined] : asList(value[op]);
+    for (const item of items) {
+      if (planning.wanted(related.name)) planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item));
+      if (depth > 16) continue;
+      for (const data of dataOf(op, item)) {
+        for (const [field, inner] of Object.entries(data)) {
+          const next = related.relations.get(field);
+          const model = next ? planning.models.get(next.model) : undefined;
+          if (next && model && isRecord(inner)) planBulk(planning, next, model, inner, depth + 1);
         }
       }
     }
   }
-  return plan;
+}
+
+// The data objects of a nested operation's item, where deeper nested writes may be.
+function dataOf(op: string, item: unknown): Record<string, unknown>[] {
+  if (!isRecord(item)) return [];
+  if (op === "create") return [item];
+  if (op === "update" || op === "updateMany") return [isRecord(item.data) ? item.data : item];
+  if (op === "upsert") return [item.create, item.update].filter(isRecord);
+  if (op === "connectOrCreate") return [item.create].filter(isRecord);
+  return [];
+}
+
+function writesRelations(related: ModelInfo, value: Record<string, unknown>): boolean {
+  return asList(value.create).some((item) => isRecord(item) && Object.keys(item).some((field) => related.relations.has(field) && isRecord(item[field])));
 }
 
 /** Adds the planned relations to the call's `include`. */
