@@ -31,6 +31,17 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(contexts).toEqual([{ actor: "alice", requestId: "r-1" }, { actor: "bob" }]); // two keys: any delivery order
     });
 
+    it("upsert with nested writes in both branches: only the branch that ran publishes its nested rows", async () => {
+      const { prisma, settle } = await setup();
+      const number = num();
+      const upsert = (sku: string) =>
+        prisma.order.upsert({ where: { number }, create: { number, qty: 1, lines: { create: { sku: `${sku}-created`, qty: 1 } } }, update: { lines: { create: { sku: `${sku}-updated`, qty: 1 } } } });
+      await upsert("first");
+      await upsert("second");
+      const lines = (await settle()).filter((s) => s.handler === "onBulkInsertOrderLine").map((s) => s.event.bulk?.set?.sku).sort();
+      expect(lines).toEqual(["first-created", "second-updated"]);
+    });
+
     it("update: changes from args.data (operators included), @updatedAt fields, and no before unless asked", async () => {
       const { prisma, settle } = await setup();
       const order = await prisma.order.create({ data: { number: num(), qty: 1, meta: { gift: true } } });

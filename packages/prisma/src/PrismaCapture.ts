@@ -112,20 +112,28 @@ export class PrismaCapture {
 
   // update, upsert, updateManyAndReturn: `before` is what the reader found (undefined when not read).
   #updated(place: Placement, model: ModelInfo, operation: string, args: Args, result: unknown, before: Row[] | undefined): ChangeDraft[] {
-    const { drafts, models } = this.#deps;
-    const nested = operation === "updateManyAndReturn" ? [] : planNested(models, model, operation, args, drafts, this.#deps.wanted).bulk;
+    const { drafts } = this.#deps;
     const keep = this.#deps.wantsBefore(model.name);
     if (operation === "upsert") {
       const row = result as Row;
-      if (place.kind === "batch") return [drafts.bulk(model, "update", whereOf(args), row, 1), ...this.#nestedBulk(nested)];
+      // Which branch ran is unknown in a batch: its nested writes publish nothing (documented).
+      if (place.kind === "batch") return [drafts.bulk(model, "update", whereOf(args), row, 1)];
       const existed = before?.[0];
+      // Only the branch that ran wrote its nested rows.
+      const nested = this.#nested(model, { data: existed ? args.update : args.create });
       const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
-      return [main, ...this.#nestedBulk(nested)];
+      return [main, ...nested];
     }
+    const nested = operation === "updateManyAndReturn" ? [] : this.#nested(model, args);
     const rows = (Array.isArray(result) ? result : [result]) as Row[];
     const changes = changedFields(model, args.data);
     const main = rows.map((row) => drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
-    return [...main, ...this.#nestedBulk(nested)];
+    return [...main, ...nested];
+  }
+
+  // The bulk events of an update's nested writes (the result shows none of their rows).
+  #nested(model: ModelInfo, args: Args): ChangeDraft[] {
+    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted).bulk);
   }
 
   async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
