@@ -8,8 +8,8 @@ export interface Call {
   event: DataEvent;
 }
 
-/** A real data listener of the contract's two entities that records every handler call. */
-@DataListener({ entity: ["Order", "Customer"] })
+/** A real data listener of the contract's three entities that records every handler call. */
+@DataListener({ entity: ["Order", "Customer", "OrderLine"] })
 export class Collector {
   readonly calls: Call[] = [];
 
@@ -28,6 +28,9 @@ export class Collector {
   onInsertCustomer_X(customer: Row, event: DataEvent) { this.#row("onInsertCustomer_X", customer, event); }
   onDeleteCustomer(customer: Row, event: DataEvent) { this.#row("onDeleteCustomer", customer, event); }
   onDeleteCustomer_X(customer: Row, event: DataEvent) { this.#row("onDeleteCustomer_X", customer, event); }
+  onInsertOrderLine(line: Row, event: DataEvent) { this.#row("onInsertOrderLine", line, event); }
+  onInsertOrderLine_X(line: Row, event: DataEvent) { this.#row("onInsertOrderLine_X", line, event); }
+  onDeleteOrderLine(line: Row, event: DataEvent) { this.#row("onDeleteOrderLine", line, event); }
 
   /** The calls of one handler. */
   of(handler: string): Call[] {

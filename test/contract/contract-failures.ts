@@ -1,11 +1,13 @@
 import { isKoperError } from "@koper/core";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import type { HarnessCapabilities } from "./harness.ts";
+import type { ContractTest } from "./named.ts";
 import { num, type ContractWorld } from "./world.ts";
 
 /** Failure events: normalized codes, attempted values, `_X` handlers. */
-export function failuresContract(world: () => ContractWorld): void {
+export function failuresContract(world: () => ContractWorld, contractTest: ContractTest): void {
   describe("failures", () => {
-    it("a unique violation publishes one failure event to onInsertOrder_X, and the app still gets the ORM's error", async () => {
+    contractTest("failures.unique", "a unique violation publishes one failure event to onInsertOrder_X, and the app still gets the ORM's error", async () => {
       const { koper, listener, db } = world();
       const number = num();
       await db.insertOrder({ number, qty: 1 });
@@ -24,25 +26,26 @@ export function failuresContract(world: () => ContractWorld): void {
       expect(listener.of("onInsertOrder")).toHaveLength(1);
     });
 
-    it("a foreign key violation publishes foreign_key_violation", async () => {
+    contractTest("failures.foreign-key", "a foreign key violation publishes foreign_key_violation", async () => {
       const { listener, db } = world();
       await expect(db.insertOrder({ number: num(), qty: 1, customerId: 987_654 })).rejects.toBeInstanceOf(Error);
       const [call] = await listener.waitFor(1);
       expect(call!.handler).toBe("onInsertOrder_X");
       expect(call!.event.error?.code).toBe("foreign_key_violation");
-      expect(call!.event.data).toMatchObject({ customerId: 987_654 });
+      // The reference by its join column's field (TypeORM `customerId`) or its property (MikroORM `customer`).
+      expect(call!.event.data?.customerId ?? call!.event.data?.customer).toBe(987_654);
     });
 
-    it("a not-null violation publishes not_null_violation", async () => {
+    contractTest("failures.not-null", "a missing required value publishes not_null_violation (validation_error where the ORM refuses it before SQL)", async () => {
       const { listener, db } = world();
       await expect(db.insertOrderWithoutNumber(4)).rejects.toBeInstanceOf(Error);
       const [call] = await listener.waitFor(1);
       expect(call!.handler).toBe("onInsertOrder_X");
-      expect(call!.event.error?.code).toBe("not_null_violation");
+      expect(call!.event.error?.code).toBe(missingValueCode(db.capabilities));
       expect(call!.event.data).toMatchObject({ qty: 4 });
     });
 
-    it("a failed update (check violation) reaches onUpdateOrder_X with the attempted values", async (ctx) => {
+    contractTest("failures.check-update", "a failed update (check violation) reaches onUpdateOrder_X with the attempted values", async (ctx) => {
       const { listener, db } = world();
       if (!db.capabilities.checkConstraints) ctx.skip();
       const order = await db.insertOrder({ number: num(), qty: 1 });
@@ -55,7 +58,7 @@ export function failuresContract(world: () => ContractWorld): void {
       expect((await db.findOrder(order.id))?.qty).toBe(1);
     });
 
-    it("a failed delete (row still referenced) reaches onDeleteCustomer_X with foreign_key_violation", async () => {
+    contractTest("failures.delete-referenced", "a failed delete (row still referenced) reaches onDeleteCustomer_X with foreign_key_violation", async () => {
       const { koper, listener, db } = world();
       const customer = await db.insertCustomer({ email: `${num()}@example.com`, passwordHash: "h" });
       await db.insertOrder({ number: num(), qty: 1, customerId: customer.id });
@@ -66,5 +69,25 @@ export function failuresContract(world: () => ContractWorld): void {
       expect(failed).toMatchObject({ entity: "Customer", action: "delete", outcome: "failed", key: { id: customer.id }, data: null });
       expect(failed.error?.code).toBe("foreign_key_violation");
     });
+
+    contractTest("failures.cascade-child", "a cascading insert that fails on a child publishes the failure of the rows its statement carried, and no insert", async () => {
+      const { koper, listener, db } = world();
+      const number = num();
+      await expect(db.insertOrderWithLines({ number, qty: 2 }, [{ sku: "A", qty: 1 }, { sku: null, qty: 7 }])).rejects.toBeInstanceOf(Error);
+      const calls = await listener.settle(koper);
+      expect(calls.filter((c) => !c.handler.endsWith("_X"))).toEqual([]);
+      const failures = calls.filter((c) => c.handler === "onInsertOrderLine_X").map((c) => c.event);
+      // One INSERT per line (sql.js via TypeORM) fails on the bad line only; a batched INSERT of
+      // both lines fails as a whole, and then each row it carried has its failure event.
+      const qtys = failures.map((e) => e.data?.qty).sort();
+      expect([[7], [1, 7]]).toContainEqual(qtys);
+      expect(failures.every((e) => e.error?.code === missingValueCode(db.capabilities) && e.outcome === "failed")).toBe(true);
+      expect(await db.findOrderByNumber(number)).toBeNull();
+    });
   });
+}
+
+/** The failure code of a missing required value: the ORM's own validation, or the database's constraint. */
+function missingValueCode(capabilities: HarnessCapabilities): string {
+  return capabilities.validatesRequired ? "validation_error" : "not_null_violation";
 }

@@ -1,10 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import type { ContractTest } from "./named.ts";
 import { num, type ContractWorld } from "./world.ts";
 
 /** Commit-only publishing, rollback, savepoints, poisoned transactions. */
-export function transactionsContract(world: () => ContractWorld): void {
+export function transactionsContract(world: () => ContractWorld, contractTest: ContractTest): void {
   describe("transactions", () => {
-    it("publishes only at commit: nothing leaves while the transaction is open", async () => {
+    contractTest("transactions.commit-only", "publishes only at commit: nothing leaves while the transaction is open", async () => {
       const { listener, db, publishedIds } = world();
       const seenInside: number[] = [];
       await db.transaction(async (tx) => {
@@ -19,7 +20,7 @@ export function transactionsContract(world: () => ContractWorld): void {
       expect(calls.map((c) => c.event.transaction.position)).toEqual([0, 1]);
     });
 
-    it("a rolled-back transaction publishes nothing", async () => {
+    contractTest("transactions.rollback", "a rolled-back transaction publishes nothing", async () => {
       const { koper, listener, db, publishedIds } = world();
       const number = num();
       const boom = new Error("roll back please");
@@ -32,7 +33,7 @@ export function transactionsContract(world: () => ContractWorld): void {
       expect(publishedIds).toEqual([]);
     });
 
-    it("a rolled-back savepoint drops only its own events", async () => {
+    contractTest("transactions.savepoint-rollback", "a rolled-back savepoint drops only its own events", async () => {
       const { koper, listener, db } = world();
       const [a, b, c] = [num(), num(), num()];
       await db.transaction(async (tx) => {
@@ -49,7 +50,7 @@ export function transactionsContract(world: () => ContractWorld): void {
       expect(calls.map((call) => call.event.transaction.position)).toEqual([0, 1]);
     });
 
-    it("a failure inside a rolled-back savepoint leaves the outer transaction committing normally", async () => {
+    contractTest("transactions.savepoint-failure", "a failure inside a rolled-back savepoint leaves the outer transaction committing normally", async () => {
       const { koper, listener, db } = world();
       const [a, dup, c] = [num(), num(), num()];
       await db.insertOrder({ number: dup, qty: 1 });
@@ -64,7 +65,7 @@ export function transactionsContract(world: () => ContractWorld): void {
       expect(calls.filter((call) => call.handler === "onInsertOrder").map((call) => call.event.data?.number)).toEqual([dup, a, c]);
     });
 
-    it("a failed write inside a transaction that rolls back: the failure event, and no other", async () => {
+    contractTest("transactions.failed-write-rolls-back", "a failed write inside a transaction that rolls back: the failure event, and no other", async () => {
       const { koper, listener, db } = world();
       const [a] = [num()];
       await db.insertOrder({ number: "dup-" + a, qty: 1 });
@@ -78,7 +79,7 @@ export function transactionsContract(world: () => ContractWorld): void {
       expect(await db.findOrderByNumber(a)).toBeNull();
     });
 
-    it("a swallowed failure: events follow what the database really committed", async () => {
+    contractTest("transactions.swallowed-failure", "a swallowed failure: events follow what the database really committed", async () => {
       const { koper, listener, db } = world();
       const [a, dup] = [num(), num()];
       await db.insertOrder({ number: dup, qty: 1 });

@@ -1,38 +1,78 @@
 import type { Koper } from "@koper/core";
-import { koperTypeorm } from "@koper/typeorm";
-import type { DataSource, EntityManager, FindOptionsWhere } from "typeorm";
-import type { AdapterHarness, CustomerCriteria, HarnessFactory, OrderOps, OrderRow } from "../contract/harness.ts";
-import { dropAndClose, makeDataSource, type Database } from "./databases.ts";
+import { koperTypeorm, type KoperTypeormHandle } from "@koper/typeorm";
+import type { DataSource, EntityManager, FindOptionsWhere, MigrationInterface, QueryRunner } from "typeorm";
+import type { AdapterHarness, ContractAdapterOptions, CustomerCriteria, HarnessFactory, OpenTransaction, OrderOps, OrderRow } from "../contract/harness.ts";
+import { dropAndClose, makeDataSource, suffix, type Database } from "./databases.ts";
 import type { Entities } from "./entities.ts";
 import type { TypeormModule } from "./orm.ts";
 
 /** The contract's harness for TypeORM on `db`: `save`/`remove` for row writes, `update`/`delete` for bulk. */
 export function typeormHarness(db: Database): HarnessFactory {
-  return async (koper: Koper): Promise<AdapterHarness> => {
-    const { dataSource, entities } = makeDataSource(db);
+  return async (koper: Koper, options: ContractAdapterOptions = {}): Promise<AdapterHarness> => {
+    const migrationsTable = `migrations_${suffix()}`;
+    const { dataSource, entities } = makeDataSource(db, { migrationsTableName: migrationsTable });
     await dataSource.initialize();
-    await addMissingCheck(db, dataSource, entities);
-    const handle = koperTypeorm(dataSource, koper);
+    let handle: KoperTypeormHandle;
+    try {
+      await addMissingCheck(db, dataSource, entities);
+      handle = koperTypeorm(dataSource, koper, options);
+    } catch (error) {
+      await dropAndClose(dataSource, entities);
+      throw error;
+    }
+    let migrated = false;
     return {
       ...ops(dataSource.manager, entities, db.orm),
       orm: "typeorm",
-      capabilities: { failedStatementAbortsTransaction: db.name === "postgres", checkConstraints: true },
+      capabilities: {
+        dialect: db.name,
+        failedStatementAbortsTransaction: db.name === "postgres",
+        checkConstraints: true,
+        concurrentTransactions: db.name !== "sqlite",
+        validatesRequired: false,
+      },
       transaction: (fn) => dataSource.transaction((manager) => fn(ops(manager, entities, db.orm))),
+      begin: () => begin(dataSource, entities, db.orm),
+      runMigration: async (fn) => {
+        migrated = true;
+        const migration: MigrationInterface = { name: `Contract${Date.now()}`, up: (runner: QueryRunner) => fn(ops(runner.manager, entities, db.orm)), down: async () => {} };
+        dataSource.migrations.push(migration);
+        await dataSource.runMigrations();
+      },
       findOrder: async (id) => plain(await dataSource.manager.findOneBy(entities.Order, { id })),
       findOrderByNumber: async (number) => plain(await dataSource.manager.findOneBy(entities.Order, { number })),
+      detach: () => handle.detach(),
       close: async () => {
         handle.detach();
+        if (migrated) await dataSource.query(`DROP TABLE ${dataSource.driver.escape(migrationsTable)}`);
         await dropAndClose(dataSource, entities);
       },
     };
   };
 }
 
-function ops(manager: EntityManager, { Order, Customer }: Entities, orm: TypeormModule): OrderOps {
+async function begin(dataSource: DataSource, entities: Entities, orm: TypeormModule): Promise<OpenTransaction> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  await runner.startTransaction();
+  const end = async (how: "commitTransaction" | "rollbackTransaction") => {
+    try {
+      await runner[how]();
+    } finally {
+      await runner.release();
+    }
+  };
+  return { ...ops(runner.manager, entities, orm), commit: () => end("commitTransaction"), rollback: () => end("rollbackTransaction") };
+}
+
+function ops(manager: EntityManager, entities: Entities, orm: TypeormModule): OrderOps {
+  const { Order, Customer } = entities;
   const { Brackets, MoreThanOrEqual } = orm;
   return {
     insertOrder: async (order) => plain(await manager.save(manager.create(Order, { customerId: null, note: null, ...order })))!,
     insertOrderWithoutNumber: (qty) => manager.save(manager.create(Order, { qty, number: null as unknown as string })),
+    insertOrderWithLines: async (order, lines) =>
+      plain(await manager.save(manager.create(Order, { customerId: null, note: null, ...order, lines: lines.map((line) => ({ ...line, sku: line.sku as string })) })))!,
     updateOrder: async (id, changes) => {
       const order = await manager.findOneByOrFail(Order, { id });
       await manager.save(Object.assign(order, changes));
@@ -40,8 +80,14 @@ function ops(manager: EntityManager, { Order, Customer }: Entities, orm: Typeorm
     deleteOrder: async (id) => {
       await manager.remove(await manager.findOneByOrFail(Order, { id }));
     },
+    upsertOrder: async (order) => {
+      await manager.upsert(Order, order, ["number"]);
+    },
     bulkUpdateOrders: async (minQty, note) => {
       await manager.update(Order, { qty: MoreThanOrEqual(minQty) }, { note });
+    },
+    bulkRenumber: async (from, to) => {
+      await manager.update(Order, { number: from }, { number: to });
     },
     bulkDeleteOrders: async (minQty) => {
       await manager.delete(Order, { qty: MoreThanOrEqual(minQty) });
@@ -86,7 +132,7 @@ function ops(manager: EntityManager, { Order, Customer }: Entities, orm: Typeorm
       }
       await qb.execute();
     },
-    savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, { Order, Customer } as Entities, orm))),
+    savepoint: (fn) => manager.transaction((inner) => fn(ops(inner, entities, orm))),
   };
 }
 

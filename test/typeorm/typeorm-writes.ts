@@ -8,36 +8,6 @@ export function runTypeormWrites(db: Database): void {
     const { setup } = useSetup(db);
     const { MoreThan, QueryFailedError } = db.orm;
 
-    it("a cascade save publishes one event per row, in one transaction", async () => {
-      const { koper, orders, lines, dataSource, entities } = await setup();
-      const order = await dataSource.manager.save(
-        dataSource.manager.create(entities.Order, { number: num(), qty: 2, lines: [{ sku: "A", qty: 1 }, { sku: "B", qty: 1 }] }),
-      );
-      await koper.stop();
-      expect(orders.of("onInsertOrder")).toHaveLength(1);
-      expect(lines.events.map((e) => e.data?.sku).sort()).toEqual(["A", "B"]);
-      expect(lines.events.every((e) => e.data?.orderId === order.id && typeof e.key?.id === "number")).toBe(true);
-      const txIds = new Set([orders.calls[0]!.event, ...lines.events].map((e) => e.transaction.id));
-      expect(txIds.size).toBe(1);
-      expect([orders.calls[0]!.event, ...lines.events].map((e) => e.transaction.position).sort()).toEqual([0, 1, 2]);
-    });
-
-    it("a cascade save that fails on a child publishes the child's failure and no insert", async () => {
-      const { koper, orders, lines, dataSource, entities } = await setup();
-      const number = num();
-      const order = dataSource.manager.create(entities.Order, { number, qty: 2, lines: [{ sku: "A", qty: 1 }, { sku: null as unknown as string, qty: 7 }] });
-      await expect(dataSource.manager.save(order)).rejects.toBeInstanceOf(QueryFailedError);
-      await koper.stop();
-      expect(orders.calls).toEqual([]);
-      expect(lines.events).toHaveLength(0);
-      // sql.js inserts the lines one by one; PostgreSQL and MariaDB batch them in one INSERT,
-      // which fails as a whole: then each row it carried has its failure event.
-      const expected = db.name === "sqlite" ? [7] : [1, 7];
-      expect(lines.failures.map((event) => event.data?.qty).sort()).toEqual(expected);
-      expect(lines.failures.every((event) => event.error?.code === "not_null_violation")).toBe(true);
-      expect(await dataSource.manager.countBy(entities.Order, { number })).toBe(0);
-    });
-
     it("softRemove and recover are updates of the delete-date column; softRemoveAs: 'delete' makes softRemove a delete", async () => {
       const first = await setup();
       const order = await first.dataSource.manager.save(first.dataSource.manager.create(first.entities.Order, { number: num(), qty: 1 }));
@@ -92,29 +62,5 @@ export function runTypeormWrites(db: Database): void {
       expect((await repo.findOneByOrFail({ id: order.id })).qty).toBe(3);
     });
 
-    it("upsert is a bulk insert: the row may have been updated instead", async () => {
-      const { koper, orders, dataSource, entities } = await setup();
-      const number = num();
-      await dataSource.manager.upsert(entities.Order, { number, qty: 1 }, ["number"]);
-      await dataSource.manager.upsert(entities.Order, { number, qty: 2 }, ["number"]);
-      const calls = await orders.settle(koper);
-      expect(calls.map((c) => c.handler)).toEqual(["onBulkInsertOrder", "onBulkInsertOrder"]);
-      expect(calls[1]!.event.bulk).toMatchObject({ set: { number, qty: 2 } });
-      // The conflict target's values name the row; MySQL/MariaDB's ON DUPLICATE KEY names no target.
-      expect(calls[1]!.event.bulk!.criteria).toEqual(db.name === "mariadb" ? null : { kind: "where", where: { number } });
-      expect((await dataSource.manager.findOneByOrFail(entities.Order, { number })).qty).toBe(2);
-    });
-
-    it("a failed criteria update reaches onBulkUpdateOrder_X", async () => {
-      const { koper, orders, dataSource, entities } = await setup();
-      const [a, b] = [num(), num()];
-      await dataSource.manager.insert(entities.Order, [{ number: a, qty: 1 }, { number: b, qty: 2 }]);
-      await expect(dataSource.manager.update(entities.Order, { number: b }, { number: a })).rejects.toBeInstanceOf(QueryFailedError);
-      const calls = await orders.settle(koper);
-      const failed = calls.filter((c) => c.handler === "onBulkUpdateOrder_X");
-      expect(failed).toHaveLength(1);
-      expect(failed[0]!.event.error?.code).toBe("unique_violation");
-      expect(failed[0]!.event.bulk?.set).toEqual({ number: a });
-    });
   });
 }

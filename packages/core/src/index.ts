@@ -30,10 +30,20 @@ export type { TopicOptions } from "./envelope/topics.ts";
 export { isTraceparent, childTraceparent } from "./envelope/trace.ts";
 
 export { ChangeCapture } from "./capture/ChangeCapture.ts";
-export type { CaptureSink, TxHandle } from "./capture/ChangeCapture.ts";
+export type { CaptureSink, TxHandle, BeginOptions } from "./capture/ChangeCapture.ts";
 export type { ChangeDraft, BulkDraft, BuildOptions } from "./capture/build-event.ts";
 export { classifyFailure, toEventError } from "./capture/database-errors.ts";
 export type { FailureCode, DriverErrorInfo } from "./capture/database-errors.ts";
+export {
+  isDeadlock,
+  failureAbortsTransaction,
+  databaseFamily,
+  entityFilter,
+  unknownEntityNames,
+  runSilenced,
+  isSilenced,
+} from "./capture/policy.ts";
+export type { DatabaseFamily, EntitySelection } from "./capture/policy.ts";
 export { MASK } from "./capture/redact.ts";
 export type { RedactOptions, RedactRule, CriteriaDraft, SqlCriteriaDraft } from "./capture/redact.ts";
 

@@ -146,6 +146,67 @@ describe("ChangeCapture transactions", () => {
     expect(dropped).toHaveLength(1);
   });
 
+  // MikroORM gives each savepoint, and each flush inside a transaction, a transaction object of its own.
+  it("a savepoint with its own handle (begin(sp, { parent })) publishes at the outermost commit, not at its own", async () => {
+    const { capture, published } = harness();
+    const tx = {};
+    const sp = {};
+    capture.begin(tx);
+    await capture.record(tx, draft(1));
+    capture.begin(sp, { parent: tx });
+    expect(capture.depth(sp)).toBe(2);
+    await capture.record(sp, draft(2));
+    await capture.commit(sp); // RELEASE SAVEPOINT
+    expect(published).toHaveLength(0);
+    expect(capture.depth(sp)).toBe(0);
+    expect(capture.depth(tx)).toBe(1);
+    await capture.record(tx, draft(3));
+    await capture.commit(tx);
+    expect(published.map(ids)).toEqual([[1, 2, 3]]);
+    expect(new Set(published[0]!.map((e) => e.transaction.id)).size).toBe(1);
+    expect(published[0]!.map((e) => e.transaction.position)).toEqual([0, 1, 2]);
+  });
+
+  it("rolling back a savepoint handle drops only its events (and those of savepoints inside it)", async () => {
+    const { capture, published } = harness();
+    const [tx, a, inner, b] = [{}, {}, {}, {}];
+    capture.begin(tx);
+    await capture.record(tx, draft(1));
+    capture.begin(a, { parent: tx });
+    await capture.record(a, draft(2));
+    capture.begin(inner, { parent: a });
+    await capture.record(inner, draft(3));
+    capture.rollback(a); // rolls back `inner` with it
+    expect(capture.depth(inner)).toBe(0);
+    capture.begin(b, { parent: tx }); // a sibling: a new object, possibly the same savepoint name
+    await capture.record(b, draft(4));
+    await capture.commit(b);
+    await capture.commit(tx);
+    expect(published.map(ids)).toEqual([[1, 4]]);
+  });
+
+  it("a savepoint never ended (MariaDB fires no event on RELEASE SAVEPOINT) merges into the outer commit", async () => {
+    const { capture, published, dropped } = harness();
+    const [tx, sp] = [{}, {}];
+    capture.begin(tx);
+    capture.begin(sp, { parent: tx });
+    await capture.record(sp, draft(1));
+    capture.poison(sp);
+    await capture.commit(tx);
+    expect(capture.depth(sp)).toBe(0);
+    expect(published).toHaveLength(0);
+    expect(dropped.map(ids)).toEqual([[1]]); // its poison went up with it
+  });
+
+  it("a parent that is not open (its start was never seen) leaves the handle a transaction of its own", async () => {
+    const { capture, published } = harness();
+    const sp = {};
+    capture.begin(sp, { parent: {} });
+    await capture.record(sp, draft(1));
+    await capture.commit(sp);
+    expect(published.map(ids)).toEqual([[1]]);
+  });
+
   it("publishes at once outside a transaction (autocommit)", async () => {
     const { capture, published } = harness();
     await capture.record(undefined, draft(7));
@@ -231,6 +292,13 @@ describe("ChangeCapture stamping", () => {
     expect(user.changes).toEqual(["passwordHash"]);
     expect(card.data).toEqual({ id: 2, number: MASK, holder: "A." });
     expect(bulk.bulk).toEqual({ criteria: { kind: "where", where: {} }, set: {}, affected: 3 });
+  });
+
+  it("runWith starts a lazy thenable inside its scope (a Prisma query runs only when awaited)", async () => {
+    const { capture, published } = harness();
+    const lazy = { then: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => capture.record(undefined, draft(1)).then(resolve, reject) };
+    await runWithContext({ actor: "lazy" }, () => lazy);
+    expect((published as DataEvent[][])[0]![0]!.context).toMatchObject({ actor: "lazy" });
   });
 
   it("stamps actor, request id and a child span of the caller's trace from runWith", async () => {

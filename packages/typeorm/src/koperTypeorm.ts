@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import type { Koper } from "@koper/core";
-import type { DataSource, EntityMetadata } from "typeorm";
+import { databaseFamily, failureAbortsTransaction, isSilenced, runSilenced, unknownEntityNames, type Koper } from "@koper/core";
+import type { DataSource } from "typeorm";
 import { rememberCriteria } from "./criteria.ts";
 import { DraftFactory, type SourceInfo } from "./drafts.ts";
 import { TypeormAdapterError } from "./errors.ts";
+import { driverInfo } from "./failures.ts";
 import { FailureTrackingSubscriber } from "./FailureTrackingSubscriber.ts";
 import { KoperSubscriber } from "./KoperSubscriber.ts";
 import { entityFilter, type KoperTypeormOptions } from "./options.ts";
@@ -17,7 +17,6 @@ export interface KoperTypeormHandle {
 }
 
 // Writes made by schema sync and migrations are the schema's business, not the application's.
-const quiet = new AsyncLocalStorage<true>();
 const ATTACHED = Symbol.for("koper.typeorm.attached");
 const QUIET_METHODS = ["synchronize", "runMigrations", "undoLastMigration"] as const;
 
@@ -38,7 +37,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
   const subscriber = makeSubscriber(dataSource, koper, options);
   rememberCriteria(dataSource.manager);
   const restore: (() => void)[] = [];
-  for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => quiet.run(true, () => original(...args))));
+  for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => runSilenced(() => original(...args))));
   const add = () => (dataSource.subscribers as unknown[]).push(subscriber);
   // initialize() replaces `subscribers` with the configured ones: add ours afterwards.
   if (dataSource.isInitialized) add();
@@ -72,8 +71,8 @@ function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperType
   return new Subscriber({
     capture: koper.capture,
     drafts: new DraftFactory(sourceInfo(dataSource, options)),
-    wanted: cached(entityFilter(options)),
-    suppressed: () => quiet.getStore() === true,
+    wanted: entityFilter(options),
+    suppressed: isSilenced,
     bulk: options.bulk ?? true,
     failures,
     softRemoveAs: options.softRemoveAs ?? "update",
@@ -118,25 +117,11 @@ function sourceInfo(dataSource: DataSource, options: KoperTypeormOptions): Sourc
   return typeof database === "string" && database !== "" ? { database } : {};
 }
 
-/**
- * Which failed statements leave a transaction that cannot commit. PostgreSQL (and CockroachDB)
- * refuse every statement after a failed one, and turn COMMIT into ROLLBACK. MySQL and MariaDB
- * undo only the failed statement, except a deadlock, after which InnoDB has rolled back the whole
- * transaction. SQLite undoes only the failed statement.
- */
+// Which failed statements leave a transaction that cannot commit: core's policy for the database.
 function abortsTransaction(dataSource: DataSource, override: boolean | undefined): (error: unknown) => boolean {
   if (override !== undefined) return () => override;
-  const type = dataSource.options.type;
-  if (type === "postgres" || type === "aurora-postgres" || type === "cockroachdb") return () => true;
-  if (type === "mysql" || type === "mariadb" || type === "aurora-mysql") return isDeadlock;
-  return () => false;
-}
-
-// afterQuery hands the driver's own error; a QueryFailedError wraps it as `driverError`.
-function isDeadlock(error: unknown): boolean {
-  type Coded = { errno?: unknown; code?: unknown; driverError?: Coded } | null | undefined;
-  const driverError = (error as Coded)?.driverError ?? (error as Coded);
-  return driverError?.errno === 1213 || driverError?.code === "ER_LOCK_DEADLOCK";
+  const family = databaseFamily(String(dataSource.options.type));
+  return (error) => failureAbortsTransaction(family, driverInfo(error, undefined));
 }
 
 function rowsModifiedOf(dataSource: DataSource): (() => number) | undefined {
@@ -147,20 +132,10 @@ function rowsModifiedOf(dataSource: DataSource): (() => number) | undefined {
   };
 }
 
-function cached(filter: (metadata: EntityMetadata) => boolean): (metadata: EntityMetadata) => boolean {
-  const answers = new WeakMap<EntityMetadata, boolean>();
-  return (metadata) => {
-    let answer = answers.get(metadata);
-    if (answer === undefined) answers.set(metadata, (answer = filter(metadata)));
-    return answer;
-  };
-}
-
 // A misspelt entity name would silently capture nothing: refuse it once metadata exists.
 function checkNames(dataSource: DataSource, options: KoperTypeormOptions): void {
   const known = dataSource.entityMetadatas.map((m) => m.name);
-  const names = [...(options.entities ?? []), ...(options.exclude ?? [])].filter((r): r is string => typeof r === "string");
-  const tables = new Set(dataSource.entityMetadatas.map((m) => m.tableName));
-  for (const name of names) if (!known.includes(name) && !tables.has(name)) throw TypeormAdapterError.unknownEntity(name, known);
+  const tables = dataSource.entityMetadatas.map((m) => m.tableName);
+  for (const name of unknownEntityNames(options, [...known, ...tables])) throw TypeormAdapterError.unknownEntity(name, known);
 }
 

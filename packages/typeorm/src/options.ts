@@ -1,3 +1,4 @@
+import { entityFilter as coreEntityFilter } from "@koper/core";
 import type { EntityMetadata } from "typeorm";
 
 /** An entity named by its TypeORM entity name (the class name) or by its class. */
@@ -48,13 +49,9 @@ export interface KoperTypeormOptions {
   onError?: (error: unknown) => void;
 }
 
-/** The entity filter built from `entities` and `exclude`. */
+/** The entity filter built from `entities` and `exclude` (core's policy, TypeORM's way of naming an entity). */
 export function entityFilter(options: KoperTypeormOptions): (metadata: EntityMetadata) => boolean {
-  const include = options.entities;
-  const exclude = options.exclude ?? [];
-  const matches = (metadata: EntityMetadata, ref: TypeormEntityRef) =>
-    typeof ref === "string" ? ref === metadata.name || ref === metadata.tableName : ref === metadata.target;
-  return (metadata) =>
-    (include === undefined || include.some((ref) => matches(metadata, ref))) &&
-    !exclude.some((ref) => matches(metadata, ref));
+  return coreEntityFilter<EntityMetadata, TypeormEntityRef>(options, (metadata, ref) =>
+    typeof ref === "string" ? ref === metadata.name || ref === metadata.tableName : ref === metadata.target,
+  );
 }

@@ -17,6 +17,20 @@ export type TxHandle = object;
 interface Frame {
   events: DataEvent[];
   poisoned: boolean;
+  /** The handle that opened this level: the transaction's own, or a savepoint's (`begin(sp, { parent })`). */
+  handle: TxHandle;
+}
+
+/** How `begin` links a level to what is already open. */
+export interface BeginOptions {
+  /**
+   * The open transaction (or savepoint) this one is nested in, for ORMs that give each savepoint,
+   * or each flush inside a transaction, an object of its own (MikroORM). The new handle then opens
+   * a savepoint level of the parent's transaction: its events publish at the outermost commit, not
+   * at its own. Without it, `begin` on a handle already open opens a savepoint on it (TypeORM's
+   * QueryRunner).
+   */
+  parent?: TxHandle | undefined;
 }
 
 interface TxState {
@@ -38,14 +52,16 @@ export class ChangeCapture {
     this.#options = options;
   }
 
-  /** Opens a transaction on `tx`, or a savepoint when one is already open on it. */
-  begin(tx: TxHandle): void {
-    let state = this.#open.get(tx);
-    if (!state) {
-      state = { frames: [] };
-      this.#open.set(tx, state);
-    }
-    state.frames.push({ events: [], poisoned: false });
+  /**
+   * Opens a transaction on `tx`, or a savepoint when one is already open on it, or when
+   * `options.parent` names an open transaction (a parent that is not open, whose start was never
+   * seen, leaves `tx` a transaction of its own).
+   */
+  begin(tx: TxHandle, options: BeginOptions = {}): void {
+    let state = this.#open.get(tx) ?? (options.parent ? this.#open.get(options.parent) : undefined);
+    if (!state) state = { frames: [] };
+    this.#open.set(tx, state);
+    state.frames.push({ events: [], poisoned: false, handle: tx });
   }
 
   /** How many levels are open on `tx`: 0 none, 1 a transaction, more for savepoints. */
@@ -97,30 +113,42 @@ export class ChangeCapture {
     return stampCommitted(top(state).events);
   }
 
-  /** Commits the innermost level: a savepoint merges into its parent; the outermost publishes. */
+  /**
+   * Commits the innermost level of `tx`: a savepoint merges into its parent; the outermost
+   * publishes. Levels opened inside it by other handles and never ended (MariaDB fires no event on
+   * RELEASE SAVEPOINT) were released with it: they merge first.
+   */
   async commit(tx: TxHandle): Promise<void> {
     const state = this.#open.get(tx);
     if (!state) throw CaptureError.noOpenTransaction("commit");
-    const frame = state.frames.pop()!;
-    if (state.frames.length > 0) {
-      const parent = top(state);
-      parent.events.push(...frame.events);
-      parent.poisoned ||= frame.poisoned;
-      return;
-    }
-    this.#open.delete(tx);
+    while (top(state).handle !== tx) mergeDown(state, this.#pop(state));
+    const frame = this.#pop(state);
+    if (state.frames.length > 0) return mergeDown(state, frame);
     if (frame.events.length === 0) return;
     if (frame.poisoned) return this.#sink.dropped(frame.events, "poisoned");
     return this.#sink.publish(stampCommitted(frame.events));
   }
 
-  /** Rolls back the innermost level, dropping only its events. */
+  /** Rolls back the innermost level of `tx` (and the levels opened inside it), dropping only their events. */
   rollback(tx: TxHandle): void {
     const state = this.#open.get(tx);
     if (!state) return;
-    state.frames.pop();
-    if (state.frames.length === 0) this.#open.delete(tx);
+    while (top(state).handle !== tx) this.#pop(state);
+    this.#pop(state);
   }
+
+  // Pops the innermost level; a handle with no level left is forgotten.
+  #pop(state: TxState): Frame {
+    const frame = state.frames.pop()!;
+    if (!state.frames.some((f) => f.handle === frame.handle)) this.#open.delete(frame.handle);
+    return frame;
+  }
+}
+
+function mergeDown(state: TxState, frame: Frame): void {
+  const parent = top(state);
+  parent.events.push(...frame.events);
+  parent.poisoned ||= frame.poisoned;
 }
 
 const UNPLACED: DataEvent["transaction"] = { id: "", position: 0 };

@@ -10,6 +10,8 @@ export type FailureCode =
   | "serialization_failure"
   | "deadlock"
   | "data_error"
+  /** The ORM refused the write before sending any SQL (e.g. MikroORM: a required property is missing). */
+  | "validation_error"
   | "unknown";
 
 /** What an adapter digs out of its ORM's error: the driver's code and whatever else it names. */

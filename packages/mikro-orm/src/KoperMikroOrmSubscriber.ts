@@ -1,0 +1,173 @@
+import { isSilenced, type ChangeCapture, type ChangeDraft, type DatabaseFamily, type DriverErrorInfo, type TxHandle } from "@koper/core";
+import type { AnyEntity, ChangeSet, EntityManager, EntityMetadata, EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs, UnitOfWork } from "@mikro-orm/core";
+import type { DraftFactory } from "./drafts.ts";
+
+type Meta = EntityMetadata<AnyEntity>;
+
+/** What the subscriber needs from `koperMikroOrm`. */
+export interface SubscriberDeps {
+  capture: ChangeCapture;
+  drafts: DraftFactory;
+  wanted: (metadata: Meta) => boolean;
+  bulk: boolean;
+  failures: boolean;
+  /** The database family (MySQL/MariaDB report whether an upsert inserted or updated). */
+  family: DatabaseFamily;
+  /** Whether a failed statement means the transaction cannot commit (core's policy, or the option). */
+  abortsTransaction: (info: DriverErrorInfo) => boolean;
+  onError: (error: unknown) => void;
+}
+
+// Units of work remembered at once (flushes in flight, plus failed ones not yet forgotten).
+const MAX_FLUSHING = 1000;
+
+/** Marks Koper's subscriber, so a second attachment and the native-write wrappers can find it. */
+export const KOPER_SUBSCRIBER = Symbol.for("koper.mikro-orm.subscriber");
+
+/**
+ * The MikroORM event subscriber that translates hooks into Koper's capture API. The transaction
+ * object MikroORM hands its transaction events (and row hooks through `em.getTransactionContext()`)
+ * is the transaction handle; a savepoint gets an object of its own, linked to its parent (which
+ * `beforeTransactionStart` names) with `capture.begin(savepoint, { parent })`.
+ * It implements after-hooks only: a before-hook makes MikroORM snapshot and diff every entity.
+ */
+export class KoperMikroOrmSubscriber implements EventSubscriber {
+  readonly [KOPER_SUBSCRIBER] = true;
+  /** False once detached: every hook is then a no-op. */
+  active = true;
+  #deps: SubscriberDeps | undefined;
+  readonly #bind: (em: EntityManager) => SubscriberDeps;
+  // The transaction a `transactional`/`begin` on this em nests in, between its two start events.
+  readonly #parents = new WeakMap<EntityManager, TxHandle | undefined>();
+  // The units of work flushing now: a failed statement's payloads are found among their change
+  // sets (on failure only: nothing is indexed on the way of a successful flush).
+  readonly #flushing = new Set<UnitOfWork>();
+
+  /**
+   * `bind` makes the settings from the ORM the subscriber first sees (its database, its entities):
+   * given to `MikroORM.init({ subscribers })`, the subscriber exists before the ORM does.
+   */
+  constructor(bind: (em: EntityManager) => SubscriberDeps) {
+    this.#bind = bind;
+  }
+
+  /** Binds to the ORM of `em` if not yet bound; true when the subscriber captures (bound and attached). */
+  bindTo(em: EntityManager): boolean {
+    this.#deps ??= this.#bind(em);
+    return this.active;
+  }
+
+  /** Whether it is bound to an ORM yet. */
+  get bound(): boolean {
+    return this.#deps !== undefined;
+  }
+
+  private get deps(): SubscriberDeps {
+    if (!this.#deps) throw new Error("KoperMikroOrmSubscriber used before it was bound to an ORM");
+    return this.#deps;
+  }
+
+  beforeTransactionStart(args: TransactionEventArgs): void {
+    if (this.bindTo(args.em)) this.#parents.set(args.em, args.transaction);
+  }
+
+  afterTransactionStart(args: TransactionEventArgs): void {
+    if (!this.bindTo(args.em) || !args.transaction) return;
+    const parent = this.#parents.get(args.em);
+    this.#parents.delete(args.em);
+    this.deps.capture.begin(args.transaction, { parent });
+  }
+
+  async afterTransactionCommit(args: TransactionEventArgs): Promise<void> {
+    const tx = args.transaction;
+    // Attached while this transaction was already open: its start was never seen.
+    if (!tx || !this.bound || this.deps.capture.depth(tx) === 0) return;
+    try {
+      await this.deps.capture.commit(tx);
+    } catch (error) {
+      this.deps.onError(error);
+    }
+  }
+
+  afterTransactionRollback(args: TransactionEventArgs): void {
+    if (args.uow) this.#flushing.delete(args.uow);
+    if (args.transaction && this.bound) this.deps.capture.rollback(args.transaction);
+  }
+
+  onFlush(args: FlushEventArgs): void {
+    if (!this.bindTo(args.em) || !this.deps.failures) return;
+    this.#flushing.add(args.uow);
+    // A failed flush fires no afterFlush: bound what failed flushes can leave behind.
+    if (this.#flushing.size > MAX_FLUSHING) this.#flushing.delete(this.#flushing.values().next().value!);
+  }
+
+  afterFlush(args: FlushEventArgs): void {
+    this.#flushing.delete(args.uow);
+  }
+
+  afterCreate(args: EventArgs<AnyEntity>): Promise<void> | void {
+    return this.#row(args, () => this.deps.drafts.inserted(args.meta, args.entity));
+  }
+
+  afterUpdate(args: EventArgs<AnyEntity>): Promise<void> | void {
+    const changeSet = args.changeSet;
+    if (!changeSet) return;
+    return this.#row(args, () => this.deps.drafts.updated(args.meta, args.entity, changeSet.payload, changeSet.originalEntity));
+  }
+
+  afterDelete(args: EventArgs<AnyEntity>): Promise<void> | void {
+    return this.#row(args, () => this.deps.drafts.deleted(args.meta, args.entity));
+  }
+
+  /** The change set whose payload a failed flush statement carried, among the flushing units of work. */
+  flushedChangeSet(payload: unknown): ChangeSet<AnyEntity> | undefined {
+    if (typeof payload !== "object" || payload === null) return undefined;
+    for (const uow of this.#flushing) {
+      const found = uow.getChangeSets().find((changeSet) => changeSet.payload === payload);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Whether writes of this entity are captured now (attached, wanted, not inside a migration). */
+  captures(meta: Meta | undefined): meta is Meta {
+    return this.active && this.bound && meta !== undefined && this.deps.wanted(meta) && !isSilenced();
+  }
+
+  /** The adapter's settings, for the native-write and failure wrappers. */
+  get settings(): SubscriberDeps {
+    return this.deps;
+  }
+
+  /**
+   * Records a successful write. Inside a transaction the event is buffered synchronously; an
+   * autocommit write's event is queued for publishing, and awaiting that queue (not the broker)
+   * makes the writer wait only when the producer's queue is full: backpressure.
+   */
+  record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> | void {
+    const recorded = this.deps.capture.record(tx, draft).catch(this.deps.onError);
+    if (this.deps.capture.depth(tx) === 0) return recorded;
+  }
+
+  /** Publishes the failure event of a write the database refused, and marks its transaction if it cannot commit now. */
+  async fail(tx: TxHandle | undefined, drafts: ChangeDraft[], error: unknown, info: DriverErrorInfo): Promise<void> {
+    if (!this.deps.failures) return;
+    for (const draft of drafts) await this.deps.capture.fail(tx, draft, error, info).catch(this.deps.onError);
+  }
+
+  /** Marks the transaction poisoned when the failure leaves it unable to commit (PostgreSQL, a deadlock). */
+  poisonIfAborted(tx: TxHandle | undefined, info: DriverErrorInfo): void {
+    if (this.active && this.bound && tx && this.deps.abortsTransaction(info)) this.deps.capture.poison(tx);
+  }
+
+  #row(args: EventArgs<AnyEntity>, build: () => ChangeDraft): Promise<void> | void {
+    if (!this.bindTo(args.em) || !this.captures(args.meta)) return;
+    let draft: ChangeDraft;
+    try {
+      draft = build();
+    } catch (error) {
+      return this.deps.onError(error);
+    }
+    return this.record(args.em.getTransactionContext(), draft);
+  }
+}

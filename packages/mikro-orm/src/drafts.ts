@@ -1,0 +1,78 @@
+import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
+import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
+import { changedFields, entityRow, keyOf, snapshotRow } from "./rows.ts";
+
+type Meta = EntityMetadata<AnyEntity>;
+
+/** What a bulk event selected rows by: MikroORM's where object, or the SQL of a QueryBuilder write (core's shape). */
+export type Criteria = CriteriaDraft | null;
+
+/** Builds the change drafts of one ORM's writes. */
+export class DraftFactory {
+  readonly #database: string | undefined;
+
+  constructor(database: string | undefined) {
+    this.#database = database;
+  }
+
+  /** A flushed new entity: the row with its generated key. */
+  inserted(meta: Meta, entity: AnyEntity, extra?: Row): ChangeDraft {
+    return this.#draft(meta, "insert", keyOf(meta, entity), { data: { ...entityRow(meta, entity), ...extra } });
+  }
+
+  /** A flushed change: the row after, the row before (MikroORM's snapshot) and the changed properties. */
+  updated(meta: Meta, entity: AnyEntity, payload: Record<string, unknown>, original: Record<string, unknown> | undefined): ChangeDraft {
+    const before = snapshotRow(meta, original);
+    const draft = this.#draft(meta, "update", keyOf(meta, entity), { data: entityRow(meta, entity), changes: changedFields(meta, payload) });
+    if (before) draft.before = before;
+    return draft;
+  }
+
+  /** A flushed removal: the row as the entity held it. */
+  deleted(meta: Meta, entity: AnyEntity): ChangeDraft {
+    return this.#draft(meta, "delete", keyOf(meta, entity), { data: null, before: entityRow(meta, entity) });
+  }
+
+  /** A many-to-many change of an owning entity: the collection's keys after and before. */
+  collectionChanged(meta: Meta, owner: AnyEntity, property: string, after: unknown[], before: unknown[]): ChangeDraft {
+    const row = entityRow(meta, owner);
+    return this.#draft(meta, "update", keyOf(meta, owner), {
+      data: { ...row, [property]: after },
+      before: { ...row, [property]: before },
+      changes: [property],
+    });
+  }
+
+  /** An `em.insert`/`insertMany` row whose key the database returned. */
+  insertedRow(meta: Meta, key: Row, values: Row): ChangeDraft {
+    return this.#draft(meta, "insert", key, { data: { ...values, ...key } });
+  }
+
+  /** An upsert the database said updated an existing row (MySQL/MariaDB): the values set; the row before is unknown. */
+  upsertUpdated(meta: Meta, key: Row, values: Row): ChangeDraft {
+    const changes = Object.keys(values).filter((field) => !(field in key));
+    return this.#draft(meta, "update", key, { data: { ...values, ...key }, changes });
+  }
+
+  /** A write by criteria, or an upsert (which may have inserted or updated): no row event can be named. */
+  bulk(meta: Meta, action: Action, criteria: Criteria, set: Row | undefined, affected: number | null, key: Row | null = null): ChangeDraft {
+    const draft = this.#draft(meta, action, key, { data: null });
+    draft.bulk = set ? { criteria, affected, set } : { criteria, affected };
+    if (action === "update" && set) draft.changes = Object.keys(set);
+    return draft;
+  }
+
+  /** The failure of a write: the attempted values, and the row before where MikroORM knows it. */
+  failed(meta: Meta, action: Action, key: Row | null, attempted: Row | null, before?: Row): ChangeDraft {
+    const draft = this.#draft(meta, action, key, { data: action === "delete" ? null : attempted });
+    if (before) draft.before = before;
+    return draft;
+  }
+
+  #draft(meta: Meta, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
+    const source: ChangeDraft["source"] = { orm: "mikro-orm", table: meta.tableName };
+    if (this.#database) source.database = this.#database;
+    if (meta.schema && meta.schema !== "*") source.schema = meta.schema;
+    return { entity: meta.className, action, key, ...rest, source };
+  }
+}

@@ -1,0 +1,109 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { ChangeDraft, Row, TxHandle } from "@koper/core";
+import { ReferenceKind, type AnyEntity, type Collection, type EntityMetadata, type IDatabaseDriver } from "@mikro-orm/core";
+import { driverInfo } from "./failures.ts";
+import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
+import { entityRow, keyOf, referenceKey, snapshotRow } from "./rows.ts";
+
+type Meta = EntityMetadata<AnyEntity>;
+type AnyFn = (...args: unknown[]) => Promise<unknown>;
+type Options = { ctx?: TxHandle } | undefined;
+
+/** What the driver returned during one native call (`em.insertMany` returns only the first key). */
+export interface NativeCallStore {
+  results: unknown[];
+}
+
+/**
+ * Set while an `em.insert`/`nativeUpdate`/… call runs: its failure is reported by that call's own
+ * wrapper (which knows what the application asked for), not again by the driver's.
+ */
+export const nativeCall = new AsyncLocalStorage<NativeCallStore>();
+
+/**
+ * Wraps the driver methods every write of the unit of work goes through. The flush's hooks say
+ * what succeeded; only here is a failed statement seen, with the rows it carried. Many-to-many
+ * changes are written by `syncCollections`, which no hook announces: its event is made here too.
+ * Returns the function that restores the driver.
+ */
+export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSubscriber): () => void {
+  const target = driver as unknown as Record<string, AnyFn>;
+  const restore: (() => void)[] = [];
+  const wrap = (name: string, onError: (args: unknown[], error: unknown) => Promise<void>, onSuccess?: (args: unknown[]) => Promise<void> | void) => {
+    const original = target[name]!;
+    const own = Object.getOwnPropertyDescriptor(target, name);
+    target[name] = async function (this: unknown, ...args: unknown[]) {
+      let result: unknown;
+      try {
+        result = await original.apply(this, args);
+      } catch (error) {
+        await onError(args, error).catch(subscriber.settings.onError);
+        throw error;
+      }
+      nativeCall.getStore()?.results.push(result);
+      if (onSuccess && subscriber.active) await onSuccess(args);
+      return result;
+    };
+    restore.push(() => (own ? Object.defineProperty(target, name, own) : delete target[name]));
+  };
+  const metaOf = (entityName: unknown) => driver.getMetadata().find(entityName as never) as Meta | undefined;
+  const failed = (action: "insert" | "update" | "delete", at: number, rows: (args: unknown[]) => unknown[], where?: (args: unknown[]) => unknown) =>
+    async (args: unknown[], error: unknown) => {
+      const options = args[at] as Options;
+      const meta = metaOf(args[0]);
+      const info = driverInfo(error, meta?.tableName);
+      subscriber.poisonIfAborted(options?.ctx, info);
+      if (nativeCall.getStore() || !subscriber.captures(meta)) return;
+      const drafts = action === "delete" ? deleteDrafts(subscriber, meta, where!(args)) : rows(args).map((row) => flushDraft(subscriber, meta, action, row));
+      await subscriber.fail(options?.ctx, drafts, error, info);
+    };
+  // The options (with `ctx`, the transaction) are the third argument, or the fourth after a where.
+  wrap("nativeInsert", failed("insert", 2, (args) => [args[1]]));
+  wrap("nativeInsertMany", failed("insert", 2, (args) => args[1] as unknown[]));
+  wrap("nativeUpdate", failed("update", 3, (args) => [args[2]]));
+  wrap("nativeUpdateMany", failed("update", 3, (args) => args[2] as unknown[]));
+  wrap("nativeDelete", failed("delete", 2, () => [], (args) => args[1]));
+  wrap("syncCollections", async (args, error) => {
+    const info = driverInfo(error, undefined);
+    subscriber.poisonIfAborted((args[1] as Options)?.ctx, info);
+  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx));
+  return () => restore.reverse().forEach((undo) => undo());
+}
+
+// The failed row of a flush: the entity its change set belongs to says what was attempted.
+function flushDraft(subscriber: KoperMikroOrmSubscriber, meta: Meta, action: "insert" | "update", payload: unknown): ChangeDraft {
+  const { drafts } = subscriber.settings;
+  const changeSet = subscriber.flushedChangeSet(payload);
+  if (!changeSet) return drafts.failed(meta, action, keyOf(meta, payload as Row), snapshotRow(meta, payload as Row) ?? null);
+  const before = action === "update" ? snapshotRow(changeSet.meta, changeSet.originalEntity) : undefined;
+  return drafts.failed(changeSet.meta, action, keyOf(changeSet.meta, changeSet.entity), entityRow(changeSet.meta, changeSet.entity), before);
+}
+
+// The unit of work deletes by primary key: `{ id: 5 }` or `{ id: { $in: [5, 6] } }`.
+function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: unknown): ChangeDraft[] {
+  const [pk] = meta.primaryKeys;
+  const condition = typeof where === "object" && where !== null && pk ? (where as Row)[pk] : where;
+  const inList = typeof condition === "object" && condition !== null && "$in" in condition ? (condition as { $in: unknown[] }).$in : [condition];
+  return inList.map((value) => subscriber.settings.drafts.failed(meta, "delete", pk ? { [pk]: value } : null, null));
+}
+
+// A many-to-many collection of an owning entity was written: one update event of the owner.
+async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, collections: Iterable<Collection<AnyEntity>>, tx: TxHandle | undefined): Promise<void> {
+  for (const collection of collections) {
+    const property = collection.property;
+    if (property.kind !== ReferenceKind.MANY_TO_MANY || !property.owner) continue;
+    const owner = collection.owner;
+    const meta = (owner as { __meta?: Meta }).__meta;
+    if (!subscriber.captures(meta)) continue;
+    const after = collection.getItems(false).map(referenceKey);
+    const before = (collection.getSnapshot() ?? []).map(referenceKey);
+    if (sameKeys(after, before)) continue;
+    await subscriber.record(tx, subscriber.settings.drafts.collectionChanged(meta, owner, property.name, after, before));
+  }
+}
+
+function sameKeys(a: unknown[], b: unknown[]): boolean {
+  const key = (v: unknown) => JSON.stringify(v);
+  const set = new Set(b.map(key));
+  return a.length === b.length && a.every((v) => set.has(key(v)));
+}

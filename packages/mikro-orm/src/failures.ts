@@ -1,0 +1,45 @@
+import type { DriverErrorInfo } from "@koper/core";
+
+// node:sqlite gives SQLite's extended result code as a number (`errcode`); core knows the names.
+const SQLITE_CODES: Record<number, string> = {
+  2067: "SQLITE_CONSTRAINT_UNIQUE",
+  1555: "SQLITE_CONSTRAINT_PRIMARYKEY",
+  787: "SQLITE_CONSTRAINT_FOREIGNKEY",
+  1299: "SQLITE_CONSTRAINT_NOTNULL",
+  275: "SQLITE_CONSTRAINT_CHECK",
+};
+
+/**
+ * What Koper's classifier needs from a MikroORM `DriverException` (which copies the driver
+ * error's own fields: node-pg's SQLSTATE `code`, mysql2's `code`/`errno`/`sqlState`, node:sqlite's
+ * `errcode`) or from the raw driver error a QueryBuilder write throws.
+ */
+export function driverInfo(error: unknown, table: string | undefined): DriverErrorInfo {
+  const info: DriverErrorInfo = {};
+  if (typeof error !== "object" || error === null) return info;
+  const raw = error as Record<string, unknown>;
+  const sqlite = typeof raw.errcode === "number" ? SQLITE_CODES[raw.errcode] : undefined;
+  const code = sqlite ?? raw.code ?? raw.sqlState;
+  if (typeof code === "string" || typeof code === "number") info.code = code;
+  if (typeof raw.errno === "string" || typeof raw.errno === "number") info.errno = raw.errno;
+  if (typeof raw.constraint === "string") info.constraint = raw.constraint;
+  if (typeof raw.detail === "string") info.detail = raw.detail;
+  const errorTable = typeof raw.table === "string" ? raw.table : table;
+  if (errorTable) info.table = errorTable;
+  return info;
+}
+
+/** MikroORM's own validation, before any SQL: not a database error, and its message prints the entity. */
+export function isValidationError(error: unknown): error is Error & { getEntity(): unknown } {
+  return error instanceof Error && error.name === "ValidationError" && typeof (error as { getEntity?: unknown }).getEntity === "function";
+}
+
+/**
+ * The first line of a validation message, with every quoted value but `undefined`/`null` blanked:
+ * MikroORM prints the entity (and the offending value) in it, and a redacted field must not leave
+ * the process through an error message.
+ */
+export function safeValidationMessage(message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  return first.replace(/'([^']*)'/g, (quoted, inner: string) => (inner === "undefined" || inner === "null" ? quoted : "'[value]'"));
+}

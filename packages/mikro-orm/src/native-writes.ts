@@ -1,0 +1,238 @@
+import type { Action, ChangeDraft, Row, TxHandle } from "@koper/core";
+import type { AnyEntity, EntityManager, EntityMetadata } from "@mikro-orm/core";
+import type { Criteria } from "./drafts.ts";
+import { nativeCall } from "./driver-writes.ts";
+import { driverInfo, isValidationError, safeValidationMessage } from "./failures.ts";
+import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
+import { entityRow, keyOf, referenceKey } from "./rows.ts";
+import { tagQueryBuilder } from "./query-builder.ts";
+
+type Meta = EntityMetadata<AnyEntity>;
+type Em = EntityManager & Record<string, unknown>;
+type AnyFn = (this: Em, ...args: unknown[]) => Promise<unknown>;
+
+/** What one native call asked for, and how to make its events from the result. */
+interface NativeWrite {
+  meta: Meta | undefined;
+  tx: TxHandle | undefined;
+  /** `driverResults`: what the driver methods returned during the call. */
+  done(result: unknown, driverResults: unknown[]): ChangeDraft[];
+  failed(): ChangeDraft[];
+}
+
+/**
+ * The EntityManager methods that write without the unit of work, and so fire no MikroORM hook.
+ * They are wrapped on the prototype (every fork shares it), and route to the Koper subscriber
+ * registered on the em's event manager: without one, a wrapped method is the original plus one lookup.
+ */
+export function patchEntityManager(em: EntityManager): void {
+  patch(em, "insert", (sub, em, args) => insertWrite(sub, em, args, false));
+  patch(em, "insertMany", (sub, em, args) => insertWrite(sub, em, args, true));
+  patch(em, "nativeUpdate", (sub, em, [name, where, data, options]) => criteriaWrite(sub, em, name, "update", where, data, options));
+  patch(em, "nativeDelete", (sub, em, [name, where, options]) => criteriaWrite(sub, em, name, "delete", where, undefined, options));
+  patch(em, "upsert", (sub, em, args) => upsertWrite(sub, em, args, false));
+  patch(em, "upsertMany", (sub, em, args) => upsertWrite(sub, em, args, true));
+  patchFlush(em);
+  patchQueryBuilders(em);
+}
+
+/** The active Koper subscriber of the em's event manager, if any (bound to the em's ORM on first sight). */
+export function subscriberOf(em: EntityManager): KoperMikroOrmSubscriber | undefined {
+  for (const subscriber of em.getEventManager().getSubscribers()) {
+    const sub = subscriber as Partial<KoperMikroOrmSubscriber>;
+    if (sub[KOPER_SUBSCRIBER] && sub.active && (sub as KoperMikroOrmSubscriber).bindTo(em)) return sub as KoperMikroOrmSubscriber;
+  }
+  return undefined;
+}
+
+function owner(em: object, name: string): Record<string | symbol, unknown> | undefined {
+  for (let proto = Object.getPrototypeOf(em); proto; proto = Object.getPrototypeOf(proto)) {
+    if (Object.prototype.hasOwnProperty.call(proto, name)) return proto;
+  }
+  return undefined;
+}
+
+function patch(em: EntityManager, name: string, describe: (sub: KoperMikroOrmSubscriber, em: Em, args: unknown[]) => NativeWrite | undefined): void {
+  const proto = owner(em, name);
+  const key = Symbol.for(`koper.mikro-orm.patched.${name}`);
+  if (!proto || proto[key]) return;
+  const original = proto[name] as AnyFn;
+  proto[key] = true;
+  proto[name] = async function (this: Em, ...args: unknown[]) {
+    const sub = subscriberOf(this);
+    const write = sub && describe(sub, this, args);
+    if (!sub || !write || !sub.captures(write.meta)) return original.apply(this, args);
+    let result: unknown;
+    const store = { results: [] as unknown[] };
+    try {
+      result = await nativeCall.run(store, () => original.apply(this, args));
+    } catch (error) {
+      await sub.fail(write.tx, safely(sub, write.failed), error, driverInfo(error, write.meta?.tableName));
+      throw error;
+    }
+    for (const draft of safely(sub, () => write.done(result, store.results))) await sub.record(write.tx, draft);
+    return result;
+  };
+}
+
+function safely(sub: KoperMikroOrmSubscriber, build: () => ChangeDraft[]): ChangeDraft[] {
+  try {
+    return build();
+  } catch (error) {
+    sub.settings.onError(error);
+    return [];
+  }
+}
+
+function context(em: Em, meta: Meta | undefined, options: unknown): { meta: Meta | undefined; tx: TxHandle | undefined } {
+  const ctx = (options as { ctx?: TxHandle } | undefined)?.ctx;
+  return { meta, tx: ctx ?? (em.getContext(false).getTransactionContext() as TxHandle | undefined) };
+}
+
+function metaOf(em: Em, entityName: unknown): Meta | undefined {
+  const name = typeof entityName === "object" && entityName !== null && !("prototype" in entityName) ? entityName.constructor : entityName;
+  return em.getMetadata().find(name as never) as Meta | undefined;
+}
+
+// em.insert(entity) / em.insert(Entity, data): the database returns the key, so each row is a row event.
+function insertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, options]: unknown[], many: boolean): NativeWrite {
+  const rows = (data === undefined ? target : data) as Row | Row[];
+  const list = many ? (rows as Row[]) : [rows as Row];
+  const meta = metaOf(em, data === undefined ? list[0] : target);
+  const { drafts, bulk } = sub.settings;
+  const values = (row: Row) => (meta ? entityRow(meta, row) : row);
+  return {
+    ...context(em, meta, options),
+    done: (result, driverResults) => {
+      const keys = many ? returnedKeys(meta!, driverResults, result as unknown[]) : [result];
+      return list.flatMap((row, i) => {
+        const key = keyFrom(meta!, keys.length === list.length ? keys[i] : undefined, row);
+        if (key) return [drafts.insertedRow(meta!, key, values(row))];
+        return bulk ? [drafts.bulk(meta!, "insert", null, values(row), null)] : [];
+      });
+    },
+    failed: () => list.map((row) => drafts.failed(meta!, "insert", keyOf(meta!, row), values(row))),
+  };
+}
+
+// The driver's rows carry every generated key (what the unit of work uses, by column name).
+function returnedKeys(meta: Meta, driverResults: unknown[], fallback: unknown[]): unknown[] {
+  const rows = (driverResults[driverResults.length - 1] as { rows?: Row[] } | undefined)?.rows;
+  const pk = meta.getPrimaryProps()[0];
+  if (!rows || !pk || meta.primaryKeys.length !== 1) return fallback;
+  return rows.map((row) => row[pk.fieldNames[0]!] ?? row[pk.name]);
+}
+
+function keyFrom(meta: Meta, returned: unknown, row: Row): Row | null {
+  if (meta.primaryKeys.length === 1 && returned !== undefined && returned !== null && typeof returned !== "object") return { [meta.primaryKeys[0]!]: returned };
+  if (typeof returned === "object" && returned !== null) return keyOf(meta, returned as Row);
+  return keyOf(meta, row);
+}
+
+function criteriaWrite(sub: KoperMikroOrmSubscriber, em: Em, name: unknown, action: Action, where: unknown, data: unknown, options: unknown): NativeWrite | undefined {
+  const { drafts, bulk } = sub.settings;
+  if (!bulk) return undefined;
+  const meta = metaOf(em, name);
+  const criteria: Criteria = { kind: "where", where: plainWhere(meta, where) };
+  const set = data && meta ? entityRow(meta, data as Row) : undefined;
+  return {
+    ...context(em, meta, options),
+    done: (affected) => [drafts.bulk(meta!, action, criteria, set, typeof affected === "number" ? affected : null)],
+    failed: () => [drafts.bulk(meta!, action, criteria, set, null)],
+  };
+}
+
+// An upsert may have inserted or updated, and MikroORM does not say which: a bulk insert marked upsert.
+function upsertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, options]: unknown[], many: boolean): NativeWrite | undefined {
+  const { drafts, bulk } = sub.settings;
+  if (!bulk) return undefined;
+  const entityForm = data === undefined || (many && Array.isArray(target));
+  const list = (entityForm ? target : data) as Row | Row[];
+  const rows = many ? (list as Row[]) : [list as Row];
+  const meta = metaOf(em, entityForm ? rows[0] : target);
+  const fields = (options as { onConflictFields?: unknown } | undefined)?.onConflictFields;
+  // The conflict target's values name the row; without explicit fields MikroORM picks them: unknown.
+  const criteria = (row: Row): Criteria => (Array.isArray(fields) ? { kind: "where", where: Object.fromEntries(fields.map((f) => [String(f), plainValue(row[String(f)])])) } : null);
+  return {
+    ...context(em, meta, options),
+    done: (result, driverResults) => {
+      const entities = many ? (result as Row[]) : [result as Row];
+      const told = many ? undefined : upsertOutcome(sub, driverResults);
+      return rows.map((row, i) => {
+        const key = keyOf(meta!, entities[i] ?? row);
+        const values = entityRow(meta!, row);
+        if (told && key) return told === "insert" ? drafts.insertedRow(meta!, key, values) : drafts.upsertUpdated(meta!, key, values);
+        return drafts.bulk(meta!, "insert", criteria(row), values, 1, key);
+      });
+    },
+    failed: () => rows.map((row) => drafts.bulk(meta!, "insert", criteria(row), entityRow(meta!, row), null)),
+  };
+}
+
+// MySQL/MariaDB count an ON DUPLICATE KEY UPDATE row as 1 when inserted, 2 when updated (0: unchanged).
+function upsertOutcome(sub: KoperMikroOrmSubscriber, driverResults: unknown[]): "insert" | "update" | undefined {
+  if (sub.settings.family !== "mysql" || driverResults.length !== 1) return undefined;
+  const affected = (driverResults[0] as { affectedRows?: unknown } | undefined)?.affectedRows;
+  return affected === 1 ? "insert" : affected === 2 ? "update" : undefined;
+}
+
+/** A where object as plain data: entities and references by their keys; operators kept. */
+export function plainWhere(meta: Meta | undefined, where: unknown): Record<string, unknown> {
+  if (where === null || typeof where !== "object" || Array.isArray(where)) {
+    const [pk] = meta?.primaryKeys ?? [];
+    return pk ? { [pk]: plainValue(where) } : { value: plainValue(where) };
+  }
+  return plainValue(where) as Record<string, unknown>;
+}
+
+function plainValue(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  if (Array.isArray(value)) return value.map(plainValue);
+  if ((value as { __helper?: unknown }).__helper || typeof (value as { unwrap?: unknown }).unwrap === "function") return referenceKey(value);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v)]));
+}
+
+// MikroORM validates before any SQL (a missing required value): a failure event with its own code.
+function patchFlush(em: EntityManager): void {
+  const proto = owner(em, "flush");
+  const key = Symbol.for("koper.mikro-orm.patched.flush");
+  if (!proto || proto[key]) return;
+  const original = proto.flush as AnyFn;
+  const reported = new WeakSet<object>();
+  proto[key] = true;
+  proto.flush = async function (this: Em, ...args: unknown[]) {
+    try {
+      return await original.apply(this, args);
+    } catch (error) {
+      const sub = isValidationError(error) && !reported.has(error) ? subscriberOf(this) : undefined;
+      if (sub) {
+        reported.add(error as object);
+        await validationFailed(sub, this, error as Error & { getEntity(): unknown }).catch(sub.settings.onError);
+      }
+      throw error;
+    }
+  };
+}
+
+async function validationFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Error & { getEntity(): unknown }): Promise<void> {
+  const entity = error.getEntity() as AnyEntity | undefined;
+  const meta = (entity as { __meta?: Meta } | undefined)?.__meta;
+  if (!entity || !sub.captures(meta)) return;
+  const persisted = Boolean((entity as { __helper?: { __originalEntityData?: unknown } }).__helper?.__originalEntityData);
+  const draft = sub.settings.drafts.failed(meta, persisted ? "update" : "insert", keyOf(meta, entity), entityRow(meta, entity));
+  const safe = Object.assign(new Error(safeValidationMessage(error.message)), { name: error.name });
+  await sub.fail(em.getContext(false).getTransactionContext() as TxHandle | undefined, [draft], safe, { code_hint: "validation_error" });
+}
+
+function patchQueryBuilders(em: EntityManager): void {
+  const proto = owner(em, "createQueryBuilder");
+  const key = Symbol.for("koper.mikro-orm.patched.createQueryBuilder");
+  if (!proto || proto[key]) return;
+  const original = proto.createQueryBuilder as (this: Em, ...args: unknown[]) => object;
+  proto[key] = true;
+  proto.createQueryBuilder = function (this: Em, ...args: unknown[]) {
+    const qb = original.apply(this, args);
+    tagQueryBuilder(qb, () => subscriberOf(this));
+    return qb;
+  };
+}

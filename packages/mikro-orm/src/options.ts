@@ -1,0 +1,42 @@
+import { entityFilter as coreEntityFilter } from "@koper/core";
+import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
+
+/** An entity named by its MikroORM entity name (the class name), its table name, or its class. */
+export type MikroOrmEntityRef = string | (abstract new (...args: never[]) => unknown);
+
+/** What `koperMikroOrm(orm, koper, options)` takes; every field has a default. */
+export interface KoperMikroOrmOptions {
+  /** Capture only these entities. Default: every entity of the ORM. */
+  entities?: readonly MikroOrmEntityRef[];
+  /** Never capture these entities (wins over `entities`), e.g. an audit or outbox table. */
+  exclude?: readonly MikroOrmEntityRef[];
+  /**
+   * Capture writes that bypass the unit of work (`em.nativeUpdate`, `em.nativeDelete`, `em.upsert`,
+   * QueryBuilder writes) as bulk events. Default true. (`em.insert`/`insertMany` give row events.)
+   */
+  bulk?: boolean;
+  /** Publish a failure event (`_X` handlers) for writes the database (or MikroORM's validation) refused. Default true. */
+  failures?: boolean;
+  /**
+   * Whether a failed statement means the transaction cannot commit, so its events must be
+   * dropped. Default: core's policy for the database (every failure on PostgreSQL, a deadlock on
+   * MySQL/MariaDB, never on SQLite).
+   */
+  failedStatementAbortsTransaction?: boolean;
+  /** Overrides `source.database` in events. Default: the ORM's `dbName`. */
+  database?: string;
+  /**
+   * Called when a hook of the adapter itself fails (never with the application's own errors,
+   * which MikroORM throws unchanged). Default: `console.error`.
+   */
+  onError?: (error: unknown) => void;
+}
+
+type Meta = EntityMetadata<AnyEntity>;
+
+/** The entity filter built from `entities` and `exclude` (core's policy, MikroORM's way of naming an entity). */
+export function entityFilter(options: KoperMikroOrmOptions): (metadata: Meta) => boolean {
+  return coreEntityFilter<Meta, MikroOrmEntityRef>(options, (metadata, ref) =>
+    typeof ref === "string" ? ref === metadata.className || ref === metadata.tableName : ref === metadata.class,
+  );
+}

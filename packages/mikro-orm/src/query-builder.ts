@@ -1,0 +1,99 @@
+import type { ChangeDraft, Row, TxHandle } from "@koper/core";
+import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
+import type { Criteria } from "./drafts.ts";
+import { driverInfo } from "./failures.ts";
+import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
+
+type Meta = EntityMetadata<AnyEntity>;
+
+/** The parts of MikroORM's QueryBuilder a write event needs (public getters; `state` is marked internal). */
+interface QueryBuilderLike {
+  readonly type: string;
+  readonly mainAlias: { meta?: Meta };
+  readonly context?: TxHandle;
+  readonly state?: { data?: Record<string, unknown> };
+  getQuery(): string;
+  getParams(): unknown[];
+}
+
+type Resolve = () => KoperMikroOrmSubscriber | undefined;
+
+// Only QueryBuilders the application made (em.createQueryBuilder / em.qb) are events: the driver
+// builds its own for the unit of work's statements, which the flush hooks already announce.
+const made = new WeakMap<object, Resolve>();
+const WRITES: Record<string, "insert" | "update" | "delete"> = { INSERT: "insert", UPDATE: "update", DELETE: "delete", UPSERT: "insert" };
+
+/** Marks a QueryBuilder the application created; patches its class's `execute` the first time. */
+export function tagQueryBuilder(qb: object, resolve: Resolve): void {
+  made.set(qb, resolve);
+  const proto = ownerOf(qb, "execute");
+  const key = Symbol.for("koper.mikro-orm.patched.execute");
+  if (!proto || proto[key]) return;
+  const original = proto.execute as (this: QueryBuilderLike, ...args: unknown[]) => Promise<unknown>;
+  proto[key] = true;
+  proto.execute = async function (this: QueryBuilderLike, ...args: unknown[]) {
+    const action = WRITES[this.type];
+    const sub = action ? made.get(this)?.() : undefined;
+    const meta = this.mainAlias?.meta;
+    if (!sub || !action || !sub.captures(meta)) return original.apply(this, args);
+    const draft = (affected: number | null) => qbDraft(sub, this, meta, action, affected);
+    let result: unknown;
+    try {
+      result = await original.apply(this, args);
+    } catch (error) {
+      const info = driverInfo(error, meta.tableName);
+      sub.poisonIfAborted(this.context, info);
+      await sub.fail(this.context, [draft(null)], error, info);
+      throw error;
+    }
+    if (sub.settings.bulk) await sub.record(this.context, draft(affectedOf(result)));
+    return result;
+  };
+}
+
+function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: "insert" | "update" | "delete", affected: number | null): ChangeDraft {
+  const set = action === "delete" ? undefined : byProperty(meta, qb.state?.data);
+  // An upsert's conflict target is not a WHERE: which row it hit is unknown.
+  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" ? null : whereCriteria(qb.getQuery(), qb.getParams());
+  return sub.settings.drafts.bulk(meta, action, criteria, set, affected);
+}
+
+/**
+ * The WHERE clause of a statement and the parameters it binds (not those of SET), counted by the
+ * `?` placeholders before it (MikroORM's QueryBuilder writes `?` on every database).
+ */
+function whereCriteria(sql: string, params: readonly unknown[]): Criteria {
+  const at = sql.search(/\swhere\s/i);
+  if (at < 0) return null;
+  const before = placeholders(sql.slice(0, at));
+  const clause = sql.slice(at).replace(/^\s*where\s+/i, "").replace(/\s+returning\s[\s\S]*$/i, "").trim();
+  return { kind: "sql", sql: clause, parameters: params.slice(before, before + placeholders(clause)) };
+}
+
+// Placeholders outside quoted strings and identifiers.
+function placeholders(sql: string): number {
+  return (sql.replace(/'(?:[^']|'')*'|"[^"]*"|`[^`]*`/g, "").match(/\?/g) ?? []).length;
+}
+
+// The QueryBuilder keeps the SET/VALUES data by column name: back to property names.
+function byProperty(meta: Meta, data: Record<string, unknown> | undefined): Row | undefined {
+  if (!data || typeof data !== "object" || Array.isArray(data)) return undefined;
+  const out: Row = {};
+  for (const [field, value] of Object.entries(data)) {
+    const prop = meta.props.find((p) => p.fieldNames?.[0] === field) ?? meta.properties[field];
+    out[prop?.name ?? field] = value;
+  }
+  return out;
+}
+
+function affectedOf(result: unknown): number | null {
+  const value = (result as { affectedRows?: unknown } | null)?.affectedRows;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
+}
+
+function ownerOf(object: object, name: string): Record<string | symbol, unknown> | undefined {
+  for (let proto = Object.getPrototypeOf(object); proto; proto = Object.getPrototypeOf(proto)) {
+    if (Object.prototype.hasOwnProperty.call(proto, name)) return proto;
+  }
+  return undefined;
+}

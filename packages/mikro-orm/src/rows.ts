@@ -1,0 +1,142 @@
+import type { Row } from "@koper/core";
+import { ReferenceKind, helper, type AnyEntity, type EntityMetadata, type EntityProperty } from "@mikro-orm/core";
+
+type Meta = EntityMetadata<AnyEntity>;
+type Prop = EntityProperty<AnyEntity>;
+
+/**
+ * The properties an event carries: columns, embeddables and owning references, by property name.
+ * Flattened embeddable columns (`addr_city`) are reached through their embeddable; collections
+ * and computed properties are not columns of the row.
+ */
+function rowProps(meta: Meta): Prop[] {
+  return meta.props.filter((prop) => {
+    if (prop.embedded || prop.persist === false || prop.formula) return false;
+    if (prop.kind === ReferenceKind.ONE_TO_MANY || prop.kind === ReferenceKind.MANY_TO_MANY) return false;
+    return !(prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner);
+  });
+}
+
+const PROPS = new WeakMap<Meta, Prop[]>();
+
+function propsOf(meta: Meta): Prop[] {
+  let props = PROPS.get(meta);
+  if (!props) PROPS.set(meta, (props = rowProps(meta)));
+  return props;
+}
+
+/** An entity's row as the application sees it: embeddables as objects, references as their keys. */
+export function entityRow(meta: Meta, entity: AnyEntity): Row {
+  const row: Row = {};
+  for (const prop of propsOf(meta)) {
+    const value = (entity as Record<string, unknown>)[prop.name];
+    if (value === undefined) continue;
+    row[prop.name] = plainValue(prop, value);
+  }
+  return row;
+}
+
+function plainValue(prop: Prop, value: unknown): unknown {
+  if (value === null) return null;
+  if (prop.kind === ReferenceKind.EMBEDDED) {
+    if (Array.isArray(value)) return value.map((item) => embeddable(prop, item));
+    return embeddable(prop, value);
+  }
+  if (prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE) return referenceKey(value);
+  return value;
+}
+
+function embeddable(prop: Prop, value: unknown): Row | null {
+  if (value === null || typeof value !== "object") return value as null;
+  const out: Row = {};
+  for (const [name, child] of Object.entries(prop.embeddedProps ?? {})) {
+    const inner = (value as Record<string, unknown>)[name];
+    if (inner !== undefined) out[name] = plainValue(child, inner);
+  }
+  return out;
+}
+
+/** The primary key of a referenced entity (or the key itself when the reference is one). */
+export function referenceKey(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  const target = (value as { unwrap?: () => unknown }).unwrap?.() ?? value; // a Reference wrapper
+  const wrapped = (target as { __helper?: unknown }).__helper ? helper(target as AnyEntity) : undefined;
+  return wrapped ? wrapped.getPrimaryKey() : target;
+}
+
+/** The primary key of an entity by property name; null when it has none yet. */
+export function keyOf(meta: Meta, entity: AnyEntity | Record<string, unknown> | undefined): Row | null {
+  if (!entity) return null;
+  const key: Row = {};
+  for (const name of meta.primaryKeys) {
+    const value = (entity as Record<string, unknown>)[name];
+    if (value === undefined || value === null) return null;
+    key[name] = referenceKey(value);
+  }
+  return key;
+}
+
+/**
+ * A row from MikroORM's snapshot form (`originalEntity`, change set payloads): embeddable columns
+ * flattened (`addr_city`), JSON as text. Returned by property name, like `entityRow`.
+ */
+export function snapshotRow(meta: Meta, data: Record<string, unknown> | undefined): Row | undefined {
+  if (!data) return undefined;
+  const row: Row = {};
+  for (const prop of propsOf(meta)) {
+    const value = snapshotValue(prop, data);
+    if (value !== undefined) row[prop.name] = value;
+  }
+  return row;
+}
+
+function snapshotValue(prop: Prop, data: Record<string, unknown>): unknown {
+  if (prop.kind === ReferenceKind.EMBEDDED && !prop.object) {
+    const out: Row = {};
+    let any = false;
+    for (const [name, child] of Object.entries(prop.embeddedProps ?? {})) {
+      const value = snapshotValue(child, data);
+      if (value !== undefined) [out[name], any] = [value, true];
+    }
+    return any ? out : undefined;
+  }
+  const value = data[prop.name];
+  if (typeof value === "string" && isJson(prop)) return parseJson(value);
+  return value;
+}
+
+const JSON_PROPS = new WeakMap<Prop, boolean>();
+
+// MikroORM's snapshots hold JSON properties (and embeddables stored as objects) as text.
+function isJson(prop: Prop): boolean {
+  let answer = JSON_PROPS.get(prop);
+  if (answer === undefined) {
+    const custom = (prop.customType as { constructor?: { name?: string } } | undefined)?.constructor?.name;
+    answer = Boolean(prop.object) || custom === "JsonType" || /json/i.test(String(prop.type)) || (prop.columnTypes ?? []).some((t) => /json/i.test(t));
+    JSON_PROPS.set(prop, answer);
+  }
+  return answer;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The changed properties of an update, from its payload: an embeddable's column as `addr.city`. */
+export function changedFields(meta: Meta, payload: Record<string, unknown>): string[] {
+  return Object.keys(payload).map((field) => {
+    const prop = meta.properties[field];
+    return prop?.embedded ? embeddedPath(meta, prop) : field;
+  });
+}
+
+function embeddedPath(meta: Meta, prop: Prop): string {
+  const [parent, child] = prop.embedded!;
+  const parentProp = meta.properties[parent];
+  const head = parentProp?.embedded ? embeddedPath(meta, parentProp) : String(parent);
+  return `${head}.${String(child)}`;
+}
