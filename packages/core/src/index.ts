@@ -58,6 +58,17 @@ export { InProcessTransport } from "./transports/InProcessTransport.ts";
 export type { InProcessTransportOptions } from "./transports/InProcessTransport.ts";
 export type { Transport, OutgoingMessage, DeliveredMessage, Subscription, SubscriptionHandle } from "./transports/Transport.ts";
 
+export { AuditLog } from "./audit/AuditLog.ts";
+export type { AuditLogOptions, AuditKey, ChangesQuery, ChangesPage } from "./audit/AuditLog.ts";
+export { AuditStore } from "./audit/AuditStore.ts";
+export type { AuditStoreOptions } from "./audit/AuditStore.ts";
+export type { AuditEntry, AuditVersion, AuditAction, FieldChange } from "./audit/entries.ts";
+export { FORGOTTEN } from "./audit/forget.ts";
+export type { ForgetResult, ReferenceRule } from "./audit/forget.ts";
+export { AUDIT_TABLE, auditMigration, auditMigrationSql, ensureAuditTable } from "./audit/schema.ts";
+export { sqlClientFrom } from "./audit/sql-client-from.ts";
+export type { SqlDialect, TxExecutor, SqlClient } from "./audit/sql-types.ts";
+
 export {
   KoperError,
   ConfigError,
@@ -67,6 +78,7 @@ export {
   CaptureError,
   StopError,
   DeliveryError,
+  AuditError,
   isKoperError,
 } from "./errors.ts";
 export type { KoperErrorCode, KoperErrorOptions } from "./errors.ts";
