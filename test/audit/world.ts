@@ -1,4 +1,4 @@
-import { AuditLog, AuditStore, ChangeCapture, runWithContext, type ChangeDraft, type DataEvent, type KoperContext, type RedactOptions } from "@koper/core";
+import { AuditLog, AuditStore, type AuditLogOptions, ChangeCapture, runWithContext, type ChangeDraft, type DataEvent, type KoperContext, type RedactOptions } from "@koper/core";
 import type { AuditDb } from "./databases.ts";
 
 /** Events through the real capture and audit store onto one database, as an adapter would hand them over. */
@@ -9,7 +9,7 @@ export class AuditWorld {
 
   constructor(
     readonly db: AuditDb,
-    options: { redact?: RedactOptions; references?: ConstructorParameters<typeof AuditLog>[1]["references"] } = {},
+    options: { redact?: RedactOptions; references?: AuditLogOptions["references"] } = {},
   ) {
     this.store = new AuditStore({ table: db.table });
     this.log = new AuditLog(db.client, { table: db.table, references: options.references });
