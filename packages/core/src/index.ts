@@ -31,6 +31,7 @@ export { isTraceparent, childTraceparent } from "./envelope/trace.ts";
 
 export { ChangeCapture } from "./capture/ChangeCapture.ts";
 export type { CaptureSink, TxHandle, BeginOptions } from "./capture/ChangeCapture.ts";
+export type { SqlDialect, TxExecutor, SqlClient, InTransactionWriter } from "./capture/in-transaction.ts";
 export type { ChangeDraft, BulkDraft, BuildOptions } from "./capture/build-event.ts";
 export { classifyFailure, toEventError } from "./capture/database-errors.ts";
 export type { FailureCode, DriverErrorInfo } from "./capture/database-errors.ts";

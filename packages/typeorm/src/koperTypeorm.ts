@@ -7,6 +7,7 @@ import { driverInfo } from "./failures.ts";
 import { FailureTrackingSubscriber } from "./FailureTrackingSubscriber.ts";
 import { KoperSubscriber } from "./KoperSubscriber.ts";
 import { entityFilter, type KoperTypeormOptions } from "./options.ts";
+import { dialectOf } from "./sql-client.ts";
 
 /** What `koperTypeorm` returns: the attachment, to undo with `detach()`. */
 export interface KoperTypeormHandle {
@@ -73,6 +74,7 @@ function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperType
     drafts: new DraftFactory(sourceInfo(dataSource, options)),
     wanted: entityFilter(options),
     suppressed: isSilenced,
+    dialect: () => dialectOf(dataSource),
     bulk: options.bulk ?? true,
     failures,
     softRemoveAs: options.softRemoveAs ?? "update",
