@@ -1,6 +1,7 @@
 import { Koper } from "@koper/core";
 import { afterEach, beforeEach, describe } from "vitest";
 import { Collector } from "./collector.ts";
+import { auditContract } from "./contract-audit.ts";
 import { bulkContract } from "./contract-bulk.ts";
 import { failuresContract } from "./contract-failures.ts";
 import { inTransactionContract } from "./contract-in-transaction.ts";
@@ -73,6 +74,7 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     failuresContract(world, test);
     transactionsContract(world, test);
     inTransactionContract(world, test);
+    auditContract(world, test);
     bulkContract(world, test);
     optionsContract(world, test);
     lifecycleContract(world, test);

@@ -59,6 +59,14 @@ export class ConfigError extends KoperError {
     );
   }
 
+  static auditOff(): ConfigError {
+    return new ConfigError(
+      "invalid_config",
+      "koper.audit is not available: no adapter has the audit on. Attach one with `audit: true` " +
+        "(koperTypeorm / koperMikroOrm / koperPrisma), or build an AuditLog on a SqlClient.",
+    );
+  }
+
   static invalidOption(option: string, reason: string): ConfigError {
     return new ConfigError("invalid_config", `Invalid Koper option "${option}": ${reason}.`, { details: { option } });
   }

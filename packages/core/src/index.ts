@@ -62,13 +62,12 @@ export type { Transport, OutgoingMessage, DeliveredMessage, Subscription, Subscr
 export { AuditLog } from "./audit/AuditLog.ts";
 export type { AuditLogOptions, AuditKey, ChangesQuery, ChangesPage } from "./audit/AuditLog.ts";
 export { AuditStore } from "./audit/AuditStore.ts";
-export type { AuditStoreOptions } from "./audit/AuditStore.ts";
+export type { AuditStoreOptions, AuditOptions } from "./audit/AuditStore.ts";
 export type { AuditEntry, AuditVersion, AuditAction, FieldChange } from "./audit/entries.ts";
 export { FORGOTTEN } from "./audit/forget.ts";
 export type { ForgetResult, ReferenceRule } from "./audit/forget.ts";
 export { AUDIT_TABLE, auditMigration, auditMigrationSql, ensureAuditTable } from "./audit/schema.ts";
 export { sqlClientFrom } from "./audit/sql-client-from.ts";
-export type { SqlDialect, TxExecutor, SqlClient } from "./audit/sql-types.ts";
 
 export {
   KoperError,

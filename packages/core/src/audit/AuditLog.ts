@@ -5,7 +5,7 @@ import { SELECT_COLUMNS, nextState, toEntry, toVersions, type AuditAction, type 
 import { forget, type ForgetResult, type ReferenceRule } from "./forget.ts";
 import { readPage } from "./pages.ts";
 import { AUDIT_TABLE, quoteTable } from "./schema.ts";
-import type { SqlClient } from "./sql-types.ts";
+import type { SqlClient } from "../capture/in-transaction.ts";
 
 /** A row's key: its key object, or the bare value of a one-column key. */
 export type AuditKey = Row | string | number | bigint;

@@ -1,7 +1,8 @@
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { keyText, placeholders, toJson } from "./encode.ts";
+import type { ReferenceRule } from "./forget.ts";
 import { AUDIT_TABLE, quoteTable } from "./schema.ts";
-import type { SqlClient, TxExecutor } from "./sql-types.ts";
+import type { InTransactionWriter, SqlClient, TxExecutor } from "../capture/in-transaction.ts";
 
 /** Which entities the audit keeps, and where. */
 export interface AuditStoreOptions {
@@ -17,6 +18,12 @@ const COLUMNS = [
   "changed", "bulk", "error", "source",
 ] as const;
 
+/** The `audit` option of the adapters (`audit: true` is `{}`): which entities, which table, erasure references. */
+export interface AuditOptions extends AuditStoreOptions {
+  /** Copies of an entity's personal fields in other entities' rows, for `koper.audit.forget` (see AuditLogOptions). */
+  references?: Record<string, readonly ReferenceRule[]> | undefined;
+}
+
 /** Rows per INSERT statement: keeps parameter counts well under every driver's limit. */
 const ROWS_PER_STATEMENT = 50;
 
@@ -25,7 +32,7 @@ const ROWS_PER_STATEMENT = 50;
  * failed attempts (`writeFailed`). Events arrive already redacted by the capture, so a masked field is
  * masked here too. This is the audit's InTransactionWriter: it never takes over publishing.
  */
-export class AuditStore {
+export class AuditStore implements InTransactionWriter {
   readonly takesOverPublishing = false;
   readonly table: string;
   readonly #audited: (entity: string) => boolean;

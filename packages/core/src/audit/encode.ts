@@ -1,5 +1,5 @@
 import { AuditError } from "../errors.ts";
-import type { SqlDialect } from "./sql-types.ts";
+import type { SqlDialect } from "../capture/in-transaction.ts";
 
 /** JSON text of a value as the audit stores it: bigint as a string, bytes as base64, Dates as ISO. */
 export function toJson(value: unknown): string | null {

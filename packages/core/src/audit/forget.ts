@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { currentContext } from "../context/context.ts";
 import type { Row } from "../envelope/DataEvent.ts";
 import { fromJson, keyText, placeholders, toJson } from "./encode.ts";
-import type { SqlClient, TxExecutor } from "./sql-types.ts";
+import type { SqlClient, TxExecutor } from "../capture/in-transaction.ts";
 
 /** What replaces an erased value. */
 export const FORGOTTEN = "[forgotten]";

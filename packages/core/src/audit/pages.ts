@@ -2,7 +2,7 @@ import { AuditError } from "../errors.ts";
 import { placeholders } from "./encode.ts";
 import { SELECT_COLUMNS, toEntry, type AuditEntry } from "./entries.ts";
 import type { ChangesPage } from "./AuditLog.ts";
-import type { SqlClient } from "./sql-types.ts";
+import type { SqlClient } from "../capture/in-transaction.ts";
 
 /** A page request: filters as SQL with `?` params, where the last page ended, how many. */
 export interface PageRequest {

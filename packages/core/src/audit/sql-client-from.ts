@@ -1,5 +1,5 @@
 import { AuditError } from "../errors.ts";
-import type { SqlClient, SqlDialect, TxExecutor } from "./sql-types.ts";
+import type { SqlClient, SqlDialect, TxExecutor } from "../capture/in-transaction.ts";
 
 type Rows = Record<string, unknown>[];
 type Fn = (...args: any[]) => any;

@@ -45,6 +45,8 @@ export interface BeginOptions {
 
 interface TxState {
   frames: Frame[];
+  /** Failure events of this transaction, for the writers once it has ended (see `fail`). */
+  failed?: DataEvent[] | undefined;
 }
 
 /**
@@ -114,7 +116,11 @@ export class ChangeCapture {
     const eventError: EventError = toEventError(error, info);
     const events = [place(undefined, buildEvent(draft, UNPLACED, this.#options, eventError))];
     await this.#sink.publish(events);
-    for (const { writer, client } of this.#writers) await writer.writeFailed?.(events, client);
+    // Inside an open transaction the writers get the failure once it has ended: on a single-connection
+    // database (SQLite) a transaction of their own would otherwise nest in, and roll back with, the app's.
+    const state = _tx ? this.#open.get(_tx) : undefined;
+    if (state) return void (state.failed ??= []).push(...events);
+    await this.#writeFailed(events);
   }
 
   /**
@@ -193,11 +199,26 @@ export class ChangeCapture {
     return this.#writers.some((r) => r.writer.takesOverPublishing);
   }
 
-  // Pops the innermost level; a handle with no level left is forgotten.
+  // Pops the innermost level; a handle with no level left is forgotten. When the last level ends,
+  // the transaction's failure events go to the writers (not awaited: rollback() is synchronous).
   #pop(state: TxState): Frame {
     const frame = state.frames.pop()!;
     if (!state.frames.some((f) => f.handle === frame.handle)) this.#open.delete(frame.handle);
+    if (state.frames.length === 0 && state.failed) {
+      const failed = state.failed;
+      state.failed = undefined;
+      void this.#writeFailed(failed).catch((error: unknown) => {
+        // Loud, never silent: an audit row of a failed attempt could not be written.
+        queueMicrotask(() => {
+          throw error;
+        });
+      });
+    }
     return frame;
+  }
+
+  async #writeFailed(events: DataEvent[]): Promise<void> {
+    for (const { writer, client } of this.#writers) await writer.writeFailed?.(events, client);
   }
 }
 
