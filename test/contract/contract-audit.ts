@@ -110,6 +110,21 @@ export function auditContract(world: () => ContractWorld, contractTest: Contract
       }
     });
 
+    contractTest("audit.option", "the adapter's audit option writes the audited entities only, and makes koper.audit query them", async () => {
+      const w = world();
+      const table = `koper_audit_${Math.random().toString(36).slice(2, 10)}`;
+      const db = await w.harness({ audit: { table, entities: ["Order"] } });
+      await ensureAuditTable(db.sqlClient, { table });
+      try {
+        const order = await w.koper.runWith({ actor: "dora" }, () => db.insertOrder({ number: num(), qty: 3 }));
+        await db.insertCustomer({ email: `${num()}@option.example`, passwordHash: "x" });
+        const entries = (await w.koper.audit.changes()).entries;
+        expect(entries.map((e) => [e.entity, e.key, e.actor])).toEqual([["Order", { id: order.id }, "dora"]]);
+      } finally {
+        await db.sqlClient.query(`DROP TABLE ${table}`);
+      }
+    });
+
     contractTest("audit.forget", "forget leaves no trace of a customer's erased values; redacted values never reach the table", async () => {
       const w = world();
       const a = await audited(w);

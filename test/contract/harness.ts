@@ -118,6 +118,8 @@ export interface ContractAdapterOptions {
   bulk?: boolean;
   /** Publish failure events (default true). */
   failures?: boolean;
+  /** The audit trail, on a table the test creates (`ensureAuditTable`) before writing. */
+  audit?: { table: string; entities?: string[] };
 }
 
 /**
