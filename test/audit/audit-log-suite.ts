@@ -174,6 +174,9 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       expect(result.fields).toEqual(["email", "name", "tier"]);
       const dump = await w.dump();
       for (const secret of ["Zelda", "Quux", "zelda@quux.example", "zq@quux.example"]) expect(dump).not.toContain(secret);
+      const toolDump = await w.toolDump();
+      expect(toolDump).toContain("Other Person"); // the dump holds the table's data
+      for (const secret of ["Zelda", "Quux", "zelda@quux.example", "zq@quux.example"]) expect(toolDump).not.toContain(secret);
       expect(dump).toContain("Other Person");
       const history = await w.log.history("Customer", id);
       expect(history.map((v) => v.action)).toEqual(["insert", "update", "update", "forget"]);

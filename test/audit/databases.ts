@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Socket } from "node:net";
 import { DatabaseSync } from "node:sqlite";
 import mysql from "mysql2/promise";
@@ -13,6 +16,8 @@ export interface AuditDb {
   table: string;
   /** A connection URL the CLI can open (sqlite: a file path). */
   url: string;
+  /** The database's own dump tool, dumping the audit table: [command, ...args]. */
+  dump: string[];
   close(): Promise<void>;
 }
 
@@ -40,11 +45,16 @@ export async function skipReason(name: AuditDb["name"]): Promise<string | undefi
 export async function openAuditDb(name: AuditDb["name"], file?: string): Promise<AuditDb> {
   const scope = `audit_${randomBytes(4).toString("hex")}`;
   if (name === "sqlite") {
-    const path = file ?? ":memory:";
+    const dir = mkdtempSync(join(tmpdir(), "koper-audit-"));
+    const path = file ?? join(dir, "audit.db");
     const db = new DatabaseSync(path);
     const client = sqlClientFrom(db);
     await ensureAuditTable(client);
-    return { name, client, table: "koper_audit", url: `sqlite:${path}`, close: async () => db.close() };
+    const close = async () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { name, client, table: "koper_audit", url: `sqlite:${path}`, dump: ["sqlite3", path, ".dump koper_audit"], close };
   }
   if (name === "postgres") {
     const pool = new pg.Pool({ host: HOST, user: "postgres", database: "test", max: 8 });
@@ -56,7 +66,8 @@ export async function openAuditDb(name: AuditDb["name"], file?: string): Promise
       await pool.query(`DROP SCHEMA ${scope} CASCADE`);
       await pool.end();
     };
-    return { name, client, table, url: `postgres://postgres@${HOST}:5432/test?schema=${scope}`, close };
+    const dump = ["pg_dump", "-h", HOST, "-U", "postgres", "--data-only", "-t", table, "test"];
+    return { name, client, table, url: `postgres://postgres@${HOST}:5432/test?schema=${scope}`, dump, close };
   }
   const admin = await mysql.createConnection({ host: HOST, user: "root" });
   await admin.query(`CREATE DATABASE ${scope}`);
@@ -68,5 +79,6 @@ export async function openAuditDb(name: AuditDb["name"], file?: string): Promise
     await pool.query(`DROP DATABASE ${scope}`);
     await pool.end();
   };
-  return { name, client, table: "koper_audit", url: `mysql://root@${HOST}:3306/${scope}`, close };
+  const dump = ["mysqldump", "-h", HOST, "-uroot", "--skip-extended-insert", scope, "koper_audit"];
+  return { name, client, table: "koper_audit", url: `mysql://root@${HOST}:3306/${scope}`, dump, close };
 }

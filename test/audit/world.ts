@@ -1,5 +1,9 @@
 import { AuditLog, AuditStore, type AuditLogOptions, ChangeCapture, runWithContext, type ChangeDraft, type DataEvent, type KoperContext, type RedactOptions } from "@koper/core";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import type { AuditDb } from "./databases.ts";
+
+const run = promisify(execFile);
 
 /** Events through the real capture and audit store onto one database, as an adapter would hand them over. */
 export class AuditWorld {
@@ -63,6 +67,14 @@ export class AuditWorld {
     await this.store.writeFailed(events, this.db.client);
     await pause();
     return events;
+  }
+
+  /** The audit table as the database's own dump tool writes it (pg_dump, mysqldump, sqlite3 .dump). */
+  async toolDump(): Promise<string> {
+    const [command, ...args] = this.db.dump;
+    const { stdout } = await run(command!, args, { maxBuffer: 64 * 1024 * 1024 });
+    if (!stdout.includes("koper_audit")) throw new Error(`${command} dumped no audit table:\n${stdout.slice(0, 500)}`);
+    return stdout;
   }
 
   /** Every stored column of every audit row, as one text (what a dump of the table shows). */
