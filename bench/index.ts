@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark of the project, in one run, printed as figures and ratios.
+import { runAuditBench } from "./audit.ts";
 import { runCoreBench } from "./core.ts";
 import { runKafkaBench } from "./kafka.ts";
 import { runKafkaBrokerBench } from "./kafka-broker.ts";
@@ -15,6 +16,7 @@ const suites: [string, () => Promise<void>][] = [
   ["kafka", runKafkaBench],
   // `npm run bench -- kafka-broker` runs this one alone; `-- kafka` runs it after the client figures.
   ["kafka-broker", runKafkaBrokerBench],
+  ["audit", runAuditBench],
 ];
 
 console.log(`Koper benchmarks — Node ${process.version}, ${new Date().toISOString()}`);

@@ -1,4 +1,4 @@
-import type { Koper } from "@koper/core";
+import type { Koper, SqlClient } from "@koper/core";
 
 /** An order as the contract sees it: plain values by property name, whatever the ORM. */
 export interface OrderRow {
@@ -118,6 +118,8 @@ export interface ContractAdapterOptions {
   bulk?: boolean;
   /** Publish failure events (default true). */
   failures?: boolean;
+  /** The audit trail, on a table the test creates (`ensureAuditTable`) before writing. */
+  audit?: { table: string; entities?: string[] };
 }
 
 /**
@@ -128,6 +130,8 @@ export interface AdapterHarness extends OrderOps {
   readonly capabilities: HarnessCapabilities;
   /** The value of `event.source.orm` this adapter stamps. */
   readonly orm: string;
+  /** The adapter's SqlClient on this ORM (`sqlClientOf`): what outbox, inbox and audit write through. */
+  readonly sqlClient: SqlClient;
   /** Runs `fn` in a transaction; commits when it resolves, rolls back and rejects when it throws. */
   transaction(fn: (ops: OrderOps) => Promise<void>): Promise<void>;
   /** Opens a transaction on a connection of its own, ended by the caller. */

@@ -1,8 +1,10 @@
 import { Koper } from "@koper/core";
 import { afterEach, beforeEach, describe } from "vitest";
 import { Collector } from "./collector.ts";
+import { auditContract } from "./contract-audit.ts";
 import { bulkContract } from "./contract-bulk.ts";
 import { failuresContract } from "./contract-failures.ts";
+import { inTransactionContract } from "./contract-in-transaction.ts";
 import { lifecycleContract } from "./contract-lifecycle.ts";
 import { optionsContract } from "./contract-options.ts";
 import { redactionContract } from "./contract-redaction.ts";
@@ -71,6 +73,8 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     rowsContract(world, test);
     failuresContract(world, test);
     transactionsContract(world, test);
+    inTransactionContract(world, test);
+    auditContract(world, test);
     bulkContract(world, test);
     optionsContract(world, test);
     lifecycleContract(world, test);

@@ -1,5 +1,5 @@
 import type { Koper } from "@koper/core";
-import { koperMikroOrm, type KoperMikroOrmHandle } from "@koper/mikro-orm";
+import { koperMikroOrm, sqlClientOf, type KoperMikroOrmHandle } from "@koper/mikro-orm";
 import type { EntityManager, MikroORM } from "@mikro-orm/core";
 import { Migration } from "@mikro-orm/migrations";
 import type { SqlEntityManager } from "@mikro-orm/sql";
@@ -32,6 +32,7 @@ export function mikroHarness(db: Database): HarnessFactory {
     return {
       ...ops(fork, entities),
       orm: "mikro-orm",
+      sqlClient: sqlClientOf(orm.em),
       capabilities: {
         dialect: db.name,
         failedStatementAbortsTransaction: db.name === "postgres",

@@ -1,5 +1,5 @@
 import type { Koper } from "@koper/core";
-import { koperPrisma, type KoperPrismaOptions } from "@koper/prisma";
+import { koperPrisma, sqlClientOf, type KoperPrismaOptions } from "@koper/prisma";
 import type { AdapterHarness, ContractAdapterOptions, CustomerCriteria, HarnessFactory, OpenTransaction, OrderOps, OrderRow } from "../contract/harness.ts";
 import type { Client, PrismaDatabase } from "./databases.ts";
 
@@ -7,6 +7,8 @@ import type { Client, PrismaDatabase } from "./databases.ts";
 export function extend(client: Client, koper: Koper, options?: KoperPrismaOptions) {
   return client.$extends(koperPrisma(koper, options));
 }
+
+const PROVIDERS = { postgres: "postgresql", mariadb: "mysql", sqlite: "sqlite" } as const;
 
 /** The extended client, as the tests use it. */
 export type Extended = ReturnType<typeof extend>;
@@ -32,6 +34,7 @@ export function prismaHarness(db: PrismaDatabase): HarnessFactory {
     return {
       ...live,
       orm: "prisma",
+      sqlClient: sqlClientOf(opened.client, PROVIDERS[db.name]),
       capabilities: {
         dialect: db.name,
         failedStatementAbortsTransaction: db.name === "postgres",

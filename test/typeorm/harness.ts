@@ -1,5 +1,5 @@
 import type { Koper } from "@koper/core";
-import { koperTypeorm, type KoperTypeormHandle } from "@koper/typeorm";
+import { koperTypeorm, sqlClientOf, type KoperTypeormHandle } from "@koper/typeorm";
 import type { DataSource, EntityManager, FindOptionsWhere, MigrationInterface, QueryRunner } from "typeorm";
 import type { AdapterHarness, ContractAdapterOptions, CustomerCriteria, HarnessFactory, OpenTransaction, OrderOps, OrderRow } from "../contract/harness.ts";
 import { dropAndClose, makeDataSource, suffix, type Database } from "./databases.ts";
@@ -24,6 +24,7 @@ export function typeormHarness(db: Database): HarnessFactory {
     return {
       ...ops(dataSource.manager, entities, db.orm),
       orm: "typeorm",
+      sqlClient: sqlClientOf(dataSource),
       capabilities: {
         dialect: db.name,
         failedStatementAbortsTransaction: db.name === "postgres",

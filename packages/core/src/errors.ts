@@ -11,7 +11,9 @@ export type KoperErrorCode =
   | "transport_failed"
   | "capture_misuse"
   | "stop_deadline_exceeded"
-  | "redelivery_pending";
+  | "redelivery_pending"
+  | "audit_invalid_argument"
+  | "audit_unsupported_driver";
 
 const KOPER_ERROR = Symbol.for("koper.error");
 
@@ -54,6 +56,14 @@ export class ConfigError extends KoperError {
       `Invalid topic name ${JSON.stringify(topic)}: ${reason}. ` +
         "Use 1 to 249 characters of [a-zA-Z0-9._-], not '.' or '..'.",
       { details: { topic } },
+    );
+  }
+
+  static auditOff(): ConfigError {
+    return new ConfigError(
+      "invalid_config",
+      "koper.audit is not available: no adapter has the audit on. Attach one with `audit: true` " +
+        "(koperTypeorm / koperMikroOrm / koperPrisma), or build an AuditLog on a SqlClient.",
     );
   }
 
@@ -173,6 +183,22 @@ export class DeliveryError extends KoperError {
       "Not handled: an earlier message with the same key could not be handled and will be delivered again; " +
         "this one follows it, so the key's events stay in order.",
       { retriable: true, cause },
+    );
+  }
+}
+
+/** The audit log was called with arguments it cannot use, or on a client it cannot drive. */
+export class AuditError extends KoperError {
+  static invalidArgument(what: string, reason: string): AuditError {
+    return new AuditError("audit_invalid_argument", `Invalid ${what} for the audit log: ${reason}.`, { details: { what } });
+  }
+
+  static unsupportedDriver(what: string): AuditError {
+    return new AuditError(
+      "audit_unsupported_driver",
+      `sqlClientFrom() cannot drive ${what}. Pass a pg Pool or Client, a mysql2 pool or connection ` +
+        "(promise or callback API), or a node:sqlite DatabaseSync; or implement SqlClient yourself.",
+      { details: { what } },
     );
   }
 }

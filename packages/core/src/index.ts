@@ -33,6 +33,7 @@ export { isTraceparent, childTraceparent } from "./envelope/trace.ts";
 
 export { ChangeCapture } from "./capture/ChangeCapture.ts";
 export type { CaptureSink, TxHandle, BeginOptions } from "./capture/ChangeCapture.ts";
+export type { SqlDialect, TxExecutor, SqlClient, InTransactionWriter } from "./capture/in-transaction.ts";
 export type { ChangeDraft, BulkDraft, BuildOptions } from "./capture/build-event.ts";
 export { classifyFailure, toEventError } from "./capture/database-errors.ts";
 export type { FailureCode, DriverErrorInfo } from "./capture/database-errors.ts";
@@ -62,6 +63,16 @@ export { InProcessTransport } from "./transports/InProcessTransport.ts";
 export type { InProcessTransportOptions } from "./transports/InProcessTransport.ts";
 export type { Transport, OutgoingMessage, DeliveredMessage, Subscription, SubscriptionHandle } from "./transports/Transport.ts";
 
+export { AuditLog } from "./audit/AuditLog.ts";
+export type { AuditLogOptions, AuditKey, ChangesQuery, ChangesPage } from "./audit/AuditLog.ts";
+export { AuditStore } from "./audit/AuditStore.ts";
+export type { AuditStoreOptions, AuditOptions } from "./audit/AuditStore.ts";
+export type { AuditEntry, AuditVersion, AuditAction, FieldChange } from "./audit/entries.ts";
+export { FORGOTTEN } from "./audit/forget.ts";
+export type { ForgetResult, ReferenceRule } from "./audit/forget.ts";
+export { AUDIT_TABLE, auditMigration, auditMigrationSql, ensureAuditTable } from "./audit/schema.ts";
+export { sqlClientFrom } from "./audit/sql-client-from.ts";
+
 export {
   KoperError,
   ConfigError,
@@ -71,6 +82,7 @@ export {
   CaptureError,
   StopError,
   DeliveryError,
+  AuditError,
   isKoperError,
 } from "./errors.ts";
 export type { KoperErrorCode, KoperErrorOptions } from "./errors.ts";

@@ -1,6 +1,7 @@
 import { isSilenced, type ChangeCapture, type ChangeDraft, type DatabaseFamily, type DriverErrorInfo, type TxHandle } from "@koper/core";
 import type { AnyEntity, ChangeSet, EntityManager, EntityMetadata, EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs, UnitOfWork } from "@mikro-orm/core";
 import type { DraftFactory } from "./drafts.ts";
+import { dialectOf, executorOf } from "./sql-client.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
@@ -76,6 +77,16 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     const parent = this.#parents.get(args.em);
     this.#parents.delete(args.em);
     this.deps.capture.begin(args.transaction, { parent });
+  }
+
+  /**
+   * The in-transaction writers' handoff (outbox, audit), on the outermost transaction only (a
+   * savepoint is a level of its parent's). An error is not caught: MikroORM then rolls back.
+   */
+  async beforeTransactionCommit(args: TransactionEventArgs): Promise<void> {
+    const tx = args.transaction as (TxHandle & { savepointName?: string }) | undefined;
+    if (!tx || tx.savepointName || !this.bound || !this.deps.capture.writesInTransaction) return;
+    await this.deps.capture.beforeCommit(tx, executorOf(args.em, tx as never, dialectOf(args.em)));
   }
 
   async afterTransactionCommit(args: TransactionEventArgs): Promise<void> {

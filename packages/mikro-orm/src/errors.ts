@@ -38,6 +38,14 @@ export class MikroOrmAdapterError extends KoperError {
       { details: { entity: name } },
     );
   }
+
+  /** `outbox` or `audit` is on, but Koper writes no SQL for this platform. */
+  static unsupportedDialect(platform: string): MikroOrmAdapterError {
+    return new MikroOrmAdapterError(
+      `koperMikroOrm cannot write outbox or audit rows on ${platform}: Koper writes SQL for PostgreSQL, MySQL/MariaDB and SQLite.`,
+      { details: { platform } },
+    );
+  }
 }
 
 function describe(value: unknown): string {

@@ -1,4 +1,4 @@
-import { entityFilter as coreEntityFilter } from "@koper/core";
+import { entityFilter as coreEntityFilter, type AuditOptions } from "@koper/core";
 import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
 
 /** An entity named by its MikroORM entity name (the class name), its table name, or its class. */
@@ -6,6 +6,12 @@ export type MikroOrmEntityRef = string | (abstract new (...args: never[]) => unk
 
 /** What `koperMikroOrm(orm, koper, options)` takes; every field has a default. */
 export interface KoperMikroOrmOptions {
+  /**
+   * The audit trail: `true` for every captured entity, or `{ entities, table, references }`. Each
+   * committing transaction's events are written to the audit table (koper_audit) inside it; failed
+   * attempts after the rollback, marked failed. Query it with `koper.audit`.
+   */
+  audit?: boolean | AuditOptions | undefined;
   /** Capture only these entities. Default: every entity of the ORM. */
   entities?: readonly MikroOrmEntityRef[];
   /** Never capture these entities (wins over `entities`), e.g. an audit or outbox table. */

@@ -1,4 +1,4 @@
-import type { Action, ChangeCapture, ChangeDraft, Row, TxHandle } from "@koper/core";
+import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
@@ -43,6 +43,15 @@ const ROW_WRITES = new Set(["create", "update", "upsert", "delete", "createManyA
 const BULK_WRITES: Record<string, Action> = { createMany: "insert", updateMany: "update", deleteMany: "delete" };
 const RAW_WRITES = new Set(["$executeRaw", "$executeRawUnsafe"]);
 
+/**
+ * True for a model write outside any transaction: with an outbox or audit configured it is re-issued
+ * in a transaction of its own, so its rows commit with it.
+ */
+export function isAutocommitWrite(op: Operation): boolean {
+  if (!op.model || op.__internalParams?.transaction !== undefined || isSilenced()) return false;
+  return ROW_WRITES.has(op.operation) || op.operation in BULK_WRITES;
+}
+
 /** Translates each Prisma write into change drafts for Koper's capture. */
 export class PrismaCapture {
   readonly #deps: CaptureDeps;
@@ -57,6 +66,7 @@ export class PrismaCapture {
   /** The `$allOperations` hook: reads pass straight through, writes are captured. */
   handle(op: Operation): Promise<unknown> {
     const { operation, query } = op;
+    if (isSilenced()) return query(op.args); // Koper's own statements (outbox, audit, relay)
     if (RAW_WRITES.has(operation)) return this.#raw(op);
     const isRow = ROW_WRITES.has(operation);
     if (!isRow && !(operation in BULK_WRITES)) return query(op.args);

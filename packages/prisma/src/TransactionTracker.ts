@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ChangeCapture, ChangeDraft, TxHandle } from "@koper/core";
+import type { ChangeCapture, ChangeDraft, TxExecutor, TxHandle } from "@koper/core";
 
 /** Prisma's per-operation transaction info (`__internalParams.transaction`, undocumented). */
 export type PrismaTxInfo = { kind: "itx"; id: string } | { kind: "batch"; id: number; index?: number } | undefined;
@@ -38,10 +38,13 @@ export class TransactionTracker {
   readonly #batch = new AsyncLocalStorage<Batch>();
   readonly #capture: ChangeCapture;
   readonly #onError: (error: unknown) => void;
+  readonly #executorOf: (tx: object) => TxExecutor;
 
-  constructor(capture: ChangeCapture, onError: (error: unknown) => void) {
+  /** `executorOf` runs SQL on a transaction's client, for the in-transaction writers (outbox, audit). */
+  constructor(capture: ChangeCapture, onError: (error: unknown) => void, executorOf: (tx: object) => TxExecutor) {
     this.#capture = capture;
     this.#onError = onError;
+    this.#executorOf = executorOf;
   }
 
   /** Where a write with this transaction info belongs. */
@@ -73,8 +76,14 @@ export class TransactionTracker {
         const id = typeof scope?.txId === "string" ? scope.txId : undefined;
         opened = { id, state: { handle: {}, client: tx } };
         if (id) this.#interactive.set(id, opened.state);
-        this.#capture.begin(opened.state.handle);
-        return fn(tx);
+        const handle = opened.state.handle;
+        this.#capture.begin(handle);
+        // The writers' rows are the callback's last statements: they commit or roll back with it.
+        if (!this.#capture.writesInTransaction) return fn(tx);
+        return fn(tx).then(async (result) => {
+          await this.#capture.beforeCommit(handle, this.#executorOf(tx));
+          return result;
+        });
       }, options);
       if (opened) await this.#commit(opened.state.handle);
       return result;

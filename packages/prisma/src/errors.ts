@@ -57,6 +57,14 @@ export class PrismaAdapterError extends KoperError {
       { details: { model, operation } },
     );
   }
+
+  /** `outbox` or `audit` is on, but Koper writes no SQL for this provider. */
+  static unsupportedDialect(provider: string): PrismaAdapterError {
+    return new PrismaAdapterError(
+      `koperPrisma cannot write outbox or audit rows on provider "${provider}": Koper writes SQL for PostgreSQL, MySQL/MariaDB and SQLite.`,
+      { details: { provider } },
+    );
+  }
 }
 
 function describe(value: unknown): string {

@@ -3,3 +3,4 @@ export type { KoperPrismaOptions } from "./options.ts";
 export type { KoperPrismaExtension } from "./koperPrisma.ts";
 export { PrismaAdapterError } from "./errors.ts";
 export type { Criteria } from "./drafts.ts";
+export { sqlClientOf, dialectOf } from "./sql-client.ts";

@@ -4,10 +4,11 @@ import { DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import type { describeFailure } from "./failures.ts";
 import { wantsBefore, type KoperPrismaOptions } from "./options.ts";
-import { PrismaCapture, type Operation } from "./PrismaCapture.ts";
+import { isAutocommitWrite, PrismaCapture, type Operation } from "./PrismaCapture.ts";
 import { RowReader } from "./RowReader.ts";
 import { parseSchema, type ModelInfo } from "./schema.ts";
 import { TransactionTracker } from "./TransactionTracker.ts";
+import { dialectOf, executorOf, sqlClientOf } from "./sql-client.ts";
 
 // Marks Koper's `$transaction`: a client that has it already carries the extension.
 const APPLIED = Symbol.for("koper.prisma.applied");
@@ -38,7 +39,8 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
     const models = modelsOf(schema, options);
     const provider = String(base._engineConfig?.activeProvider ?? "");
     const onError = options.onError ?? ((error: unknown) => console.error("[koper/prisma] capturing a write failed; the write itself is unaffected:", error));
-    const tracker = new TransactionTracker(koper.capture, onError);
+    if (options.audit) koper.useAudit(sqlClientOf(base, provider), options.audit === true ? {} : options.audit);
+    const tracker = new TransactionTracker(koper.capture, onError, (tx) => executorOf(tx, dialectOf(provider)));
     const capture = new PrismaCapture({
       capture: koper.capture,
       models,
@@ -62,15 +64,20 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
       },
       { [APPLIED]: true as const },
     );
-    return client.$extends({
+    // The extended client itself: where an autocommit write is re-issued inside a transaction.
+    let extended: AnyClient | undefined;
+    extended = client.$extends({
       name: "koper",
       query: {
         $allOperations(params) {
-          return capture.handle(params as unknown as Operation);
+          const op = params as unknown as Operation;
+          if (extended && koper.capture.writesInTransaction && isAutocommitWrite(op)) return inOwnTransaction(extended, op);
+          return capture.handle(op);
         },
       },
       client: { $transaction },
-    });
+    }) as unknown as AnyClient;
+    return extended;
   }) as unknown as KoperPrismaExtension;
 }
 
@@ -81,6 +88,15 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KoperPrismaExtension = (client: any) => { $extends: { extArgs: Types.Extensions.InternalArgs<{}, {}, {}, {}> } };
+
+// BEGIN, the write, the writers' rows, COMMIT: the outbox row of an autocommit write commits with it.
+function inOwnTransaction(client: AnyClient, op: Operation): Promise<unknown> {
+  const delegate = op.model!.charAt(0).toLowerCase() + op.model!.slice(1);
+  return client.$transaction(async (tx: unknown) => {
+    const model = (tx as Record<string, Record<string, (args: unknown) => Promise<unknown>>>)[delegate]!;
+    return model[op.operation]!(op.args);
+  });
+}
 
 function modelsOf(schema: string, options: KoperPrismaOptions): Map<string, ModelInfo> {
   const models = parseSchema(schema);

@@ -1,5 +1,12 @@
+import type { AuditOptions } from "@koper/core";
 /** What `koperPrisma(koper, options)` takes; every field has a default. */
 export interface KoperPrismaOptions {
+  /**
+   * The audit trail: `true` for every captured entity, or `{ entities, table, references }`. Each
+   * committing transaction's events are written to the audit table (koper_audit) inside it; failed
+   * attempts after the rollback, marked failed. Query it with `koper.audit`.
+   */
+  audit?: boolean | AuditOptions | undefined;
   /** Capture only these models (by model name). Default: every model. */
   entities?: readonly string[];
   /** Never capture these models (wins over `entities`), e.g. an audit or outbox model. */

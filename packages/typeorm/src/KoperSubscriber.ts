@@ -1,4 +1,4 @@
-import type { Action, ChangeCapture, ChangeDraft, Row } from "@koper/core";
+import type { Action, ChangeCapture, ChangeDraft, Row, SqlDialect } from "@koper/core";
 import type {
   AfterQueryEvent,
   EntityMetadata,
@@ -19,6 +19,7 @@ import { lookupJoinColumns } from "./join-columns.ts";
 import { junctionOf } from "./junctions.ts";
 import { changedFields, changedManyToMany, fieldOfColumn, keyOf, missingJoinColumns, toRow } from "./rows.ts";
 import type { PendingWrite } from "./failures.ts";
+import { executorOf } from "./sql-client.ts";
 import { isUpdateOf, looksLikeWrite, parseWrite, setColumns, type SeenWrite, type WriteStatement } from "./statements.ts";
 
 /** What the subscriber needs from `koperTypeorm`. */
@@ -28,6 +29,8 @@ export interface SubscriberDeps {
   wanted: (metadata: EntityMetadata) => boolean;
   /** True inside schema sync and migrations, whose writes publish nothing. */
   suppressed: () => boolean;
+  /** The DataSource's SQL dialect, asked only when a writer is configured. */
+  dialect: () => SqlDialect;
   bulk: boolean;
   failures: boolean;
   softRemoveAs: "update" | "delete";
@@ -80,6 +83,17 @@ export class KoperSubscriber implements EntitySubscriberInterface {
 
   afterTransactionStart(event: TransactionStartEvent): void {
     this.deps.capture.begin(event.queryRunner);
+  }
+
+  /**
+   * The in-transaction writers' handoff (outbox, audit): their rows go in with this transaction's
+   * last statements. An error is not caught: TypeORM then never sends COMMIT and rolls back.
+   */
+  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    const runner = event.queryRunner;
+    if (!this.deps.capture.writesInTransaction || this.deps.capture.depth(runner) !== 1) return;
+    await this.runners.get(runner)?.queue; // join-column lookups still building events
+    await this.deps.capture.beforeCommit(runner, executorOf(runner, this.deps.dialect()));
   }
 
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {

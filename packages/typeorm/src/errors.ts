@@ -50,6 +50,14 @@ export class TypeormAdapterError extends KoperError {
       { details: { entity: name } },
     );
   }
+
+  /** `outbox` or `audit` is on, but Koper writes no SQL for this database type. */
+  static unsupportedDialect(type: string): TypeormAdapterError {
+    return new TypeormAdapterError(
+      `koperTypeorm cannot write outbox or audit rows on a "${type}" DataSource: Koper writes SQL for PostgreSQL, MySQL/MariaDB and SQLite.`,
+      { details: { type } },
+    );
+  }
 }
 
 function describe(value: unknown): string {

@@ -7,6 +7,7 @@ import { driverInfo } from "./failures.ts";
 import { FailureTrackingSubscriber } from "./FailureTrackingSubscriber.ts";
 import { KoperSubscriber } from "./KoperSubscriber.ts";
 import { entityFilter, type KoperTypeormOptions } from "./options.ts";
+import { dialectOf, sqlClientOf } from "./sql-client.ts";
 
 /** What `koperTypeorm` returns: the attachment, to undo with `detach()`. */
 export interface KoperTypeormHandle {
@@ -35,6 +36,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
 
   if (dataSource.isInitialized) checkNames(dataSource, options); // before changing anything
   const subscriber = makeSubscriber(dataSource, koper, options);
+  if (options.audit) koper.useAudit(sqlClientOf(dataSource), options.audit === true ? {} : options.audit);
   rememberCriteria(dataSource.manager);
   const restore: (() => void)[] = [];
   for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => runSilenced(() => original(...args))));
@@ -73,6 +75,7 @@ function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperType
     drafts: new DraftFactory(sourceInfo(dataSource, options)),
     wanted: entityFilter(options),
     suppressed: isSilenced,
+    dialect: () => dialectOf(dataSource),
     bulk: options.bulk ?? true,
     failures,
     softRemoveAs: options.softRemoveAs ?? "update",

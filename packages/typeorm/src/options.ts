@@ -1,4 +1,4 @@
-import { entityFilter as coreEntityFilter } from "@koper/core";
+import { entityFilter as coreEntityFilter, type AuditOptions } from "@koper/core";
 import type { EntityMetadata } from "typeorm";
 
 /** An entity named by its TypeORM entity name (the class name) or by its class. */
@@ -6,6 +6,12 @@ export type TypeormEntityRef = string | (abstract new (...args: never[]) => unkn
 
 /** What `koperTypeorm(dataSource, koper, options)` takes; every field has a default. */
 export interface KoperTypeormOptions {
+  /**
+   * The audit trail: `true` for every captured entity, or `{ entities, table, references }`. Each
+   * committing transaction's events are written to the audit table (koper_audit) inside it; failed
+   * attempts after the rollback, marked failed. Query it with `koper.audit`.
+   */
+  audit?: boolean | AuditOptions | undefined;
   /** Capture only these entities. Default: every entity of the DataSource. */
   entities?: readonly TypeormEntityRef[];
   /** Never capture these entities (wins over `entities`), e.g. an audit or outbox table. */

@@ -2,6 +2,7 @@ import type { DataEvent, EventError } from "../envelope/DataEvent.ts";
 import { CaptureError } from "../errors.ts";
 import { buildEvent, now, type BuildOptions, type ChangeDraft } from "./build-event.ts";
 import { toEventError, type DriverErrorInfo } from "./database-errors.ts";
+import type { InTransactionWriter, SqlClient, TxExecutor } from "./in-transaction.ts";
 
 /** Where the capture hands finished events: Koper's producer. */
 export interface CaptureSink {
@@ -19,6 +20,15 @@ interface Frame {
   poisoned: boolean;
   /** The handle that opened this level: the transaction's own, or a savepoint's (`begin(sp, { parent })`). */
   handle: TxHandle;
+  /** Set by `beforeCommit`: the events were stamped and handed to the writers. */
+  handedOff?: boolean;
+  /** How many of `events` a writer took over publishing (the outbox): `commit()` skips them. */
+  taken?: number;
+}
+
+interface Registered {
+  writer: InTransactionWriter;
+  client: SqlClient;
 }
 
 /** How `begin` links a level to what is already open. */
@@ -35,6 +45,8 @@ export interface BeginOptions {
 
 interface TxState {
   frames: Frame[];
+  /** Failure events of this transaction, for the writers once it has ended (see `fail`). */
+  failed?: DataEvent[] | undefined;
 }
 
 /**
@@ -46,10 +58,25 @@ export class ChangeCapture {
   readonly #open = new WeakMap<TxHandle, TxState>();
   readonly #sink: CaptureSink;
   readonly #options: BuildOptions;
+  readonly #writers: Registered[] = [];
 
   constructor(sink: CaptureSink, options: BuildOptions = {}) {
     this.#sink = sink;
     this.#options = options;
+  }
+
+  /**
+   * Adds a writer (outbox, audit) that gets every committing transaction's events inside that
+   * transaction (`beforeCommit`); `client` is where it writes events that have no transaction
+   * (failures, and autocommit writes an adapter could not wrap).
+   */
+  use(writer: InTransactionWriter, client: SqlClient): void {
+    this.#writers.push({ writer, client });
+  }
+
+  /** True once a writer is configured: adapters then wrap autocommit writes in a transaction of their own. */
+  get writesInTransaction(): boolean {
+    return this.#writers.length > 0;
   }
 
   /**
@@ -75,6 +102,7 @@ export class ChangeCapture {
     const event = place(state, buildEvent(draft, UNPLACED, this.#options));
     if (state) return void top(state).events.push(event);
     event.time.committed = event.time.occurred;
+    if (this.#writers.length > 0 && (await this.#writeAlone([event]))) return;
     return this.#sink.publish([event]);
   }
 
@@ -86,7 +114,13 @@ export class ChangeCapture {
    */
   async fail(_tx: TxHandle | undefined, draft: ChangeDraft, error: unknown, info?: DriverErrorInfo): Promise<void> {
     const eventError: EventError = toEventError(error, info);
-    return this.#sink.publish([place(undefined, buildEvent(draft, UNPLACED, this.#options, eventError))]);
+    const events = [place(undefined, buildEvent(draft, UNPLACED, this.#options, eventError))];
+    await this.#sink.publish(events);
+    // Inside an open transaction the writers get the failure once it has ended: on a single-connection
+    // database (SQLite) a transaction of their own would otherwise nest in, and roll back with, the app's.
+    const state = _tx ? this.#open.get(_tx) : undefined;
+    if (state) return void (state.failed ??= []).push(...events);
+    await this.#writeFailed(events);
   }
 
   /**
@@ -104,13 +138,23 @@ export class ChangeCapture {
   }
 
   /**
-   * The events the outermost commit of `tx` would publish, stamped with their final positions,
-   * for an adapter that writes them to an outbox inside the transaction.
+   * The handoff to the in-transaction writers, called by the adapter in its ORM's before-COMMIT hook
+   * with an executor on that transaction. At the outermost level only (a savepoint's release is a
+   * no-op), and once: stamps the events with their final places and passes them to every writer;
+   * a writer that takes over publishing (the outbox) marks them taken, so `commit()` does not publish
+   * them. A poisoned transaction writes nothing (its COMMIT is a ROLLBACK). A writer's error rejects:
+   * the adapter lets it reach the ORM, which then rolls the transaction back.
    */
-  pending(tx: TxHandle): DataEvent[] {
+  async beforeCommit(tx: TxHandle, executor: TxExecutor): Promise<void> {
     const state = this.#open.get(tx);
-    if (!state || state.frames.length !== 1 || top(state).poisoned) return [];
-    return stampCommitted(top(state).events);
+    if (!state || this.#writers.length === 0 || !isOutermost(state, tx)) return;
+    while (state.frames.length > 1) mergeDown(state, this.#pop(state));
+    const frame = top(state);
+    if (frame.handedOff || frame.poisoned || frame.events.length === 0) return;
+    frame.handedOff = true;
+    const events = stampCommitted(frame.events);
+    for (const { writer } of this.#writers) await writer.write(events, executor);
+    if (this.#writers.some((r) => r.writer.takesOverPublishing)) frame.taken = events.length;
   }
 
   /**
@@ -126,7 +170,17 @@ export class ChangeCapture {
     if (state.frames.length > 0) return mergeDown(state, frame);
     if (frame.events.length === 0) return;
     if (frame.poisoned) return this.#sink.dropped(frame.events, "poisoned");
-    return this.#sink.publish(stampCommitted(frame.events));
+    if (!frame.handedOff) return this.#commitUnhanded(stampCommitted(frame.events));
+    for (const { writer } of this.#writers) writer.afterCommit?.(frame.events);
+    const rest = frame.events.slice(frame.taken ?? 0);
+    if (rest.length > 0) return this.#sink.publish(rest);
+  }
+
+  // A commit whose ORM offered no before-COMMIT hook (a Prisma batch, a multi-row autocommit call):
+  // with writers configured, their rows go in a transaction of their own, just after.
+  async #commitUnhanded(events: DataEvent[]): Promise<void> {
+    if (this.#writers.length > 0 && (await this.#writeAlone(events))) return;
+    return this.#sink.publish(events);
   }
 
   /** Rolls back the innermost level of `tx` (and the levels opened inside it), dropping only their events. */
@@ -137,12 +191,41 @@ export class ChangeCapture {
     this.#pop(state);
   }
 
-  // Pops the innermost level; a handle with no level left is forgotten.
+  // An autocommit write no adapter wrapped: its rows go in a transaction of their own, just after the
+  // write. True when a writer took over publishing.
+  async #writeAlone(events: DataEvent[]): Promise<boolean> {
+    for (const { writer, client } of this.#writers) await client.transaction((tx) => writer.write(events, tx));
+    for (const { writer } of this.#writers) writer.afterCommit?.(events);
+    return this.#writers.some((r) => r.writer.takesOverPublishing);
+  }
+
+  // Pops the innermost level; a handle with no level left is forgotten. When the last level ends,
+  // the transaction's failure events go to the writers (not awaited: rollback() is synchronous).
   #pop(state: TxState): Frame {
     const frame = state.frames.pop()!;
     if (!state.frames.some((f) => f.handle === frame.handle)) this.#open.delete(frame.handle);
+    if (state.frames.length === 0 && state.failed) {
+      const failed = state.failed;
+      state.failed = undefined;
+      void this.#writeFailed(failed).catch((error: unknown) => {
+        // Loud, never silent: an audit row of a failed attempt could not be written.
+        queueMicrotask(() => {
+          throw error;
+        });
+      });
+    }
     return frame;
   }
+
+  async #writeFailed(events: DataEvent[]): Promise<void> {
+    for (const { writer, client } of this.#writers) await writer.writeFailed?.(events, client);
+  }
+}
+
+// The outermost level is `tx`'s own and every level above it was opened by another handle (and never
+// ended: MariaDB fires nothing on RELEASE SAVEPOINT).
+function isOutermost(state: TxState, tx: TxHandle): boolean {
+  return state.frames[0]!.handle === tx && state.frames.every((frame, i) => i === 0 || frame.handle !== tx);
 }
 
 function mergeDown(state: TxState, frame: Frame): void {

@@ -1,4 +1,7 @@
 import { ChangeCapture } from "../capture/ChangeCapture.ts";
+import type { SqlClient } from "../capture/in-transaction.ts";
+import { AuditLog } from "../audit/AuditLog.ts";
+import { AuditStore, type AuditOptions } from "../audit/AuditStore.ts";
 import type { RedactOptions } from "../capture/redact.ts";
 import { runWithContext, type ContextSupplier, type KoperContext } from "../context/context.ts";
 import { topicResolver, type TopicOptions } from "../envelope/topics.ts";
@@ -72,6 +75,7 @@ export class Koper {
   #stopping: Promise<void> | undefined;
   // Ids not published while stop() runs, so a StopError can count them.
   #lostWhileStopping: Set<string> | undefined;
+  #audit: AuditLog | undefined;
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
@@ -216,6 +220,22 @@ export class Koper {
       await this.transport.drain?.();
       if (this.#producer.accepted === before) return;
     }
+  }
+
+  /** The audit trail's query API (history, changes, stateAt, forget…), once an adapter has `audit` on. */
+  get audit(): AuditLog {
+    if (!this.#audit) throw ConfigError.auditOff();
+    return this.#audit;
+  }
+
+  /**
+   * Turns the audit trail on for writes captured on `client`'s database: each committing transaction's
+   * events of the audited entities are written to the audit table inside it. Adapters call this for
+   * `audit: true | { … }`; the first call also makes `koper.audit` query that database.
+   */
+  useAudit(client: SqlClient, options: AuditOptions = {}): AuditLog {
+    this.capture.use(new AuditStore(options), client);
+    return (this.#audit ??= new AuditLog(client, options));
   }
 
   /** Runs `fn` with an actor/request id that every event captured inside it carries. */

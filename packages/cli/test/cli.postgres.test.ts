@@ -1,0 +1,3 @@
+import { runCliOnServer } from "./cli-servers.ts";
+
+await runCliOnServer("postgres");

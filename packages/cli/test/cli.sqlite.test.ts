@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AuditStore, ensureAuditTable, sqlClientFrom, type DataEvent } from "@koper/core";
+import { run, type RunEnv } from "@koper/cli";
+
+// A fixed clock: 2026-03-01 12:00:00 UTC; the history below happened in the hour before.
+const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
+const MIN = 60_000;
+
+function event(n: number, fields: Partial<DataEvent> & Pick<DataEvent, "action" | "data">, minutesAgo: number, actor?: string): DataEvent {
+  const at = NOW - minutesAgo * MIN;
+  return {
+    specVersion: 1,
+    id: `00000000-0000-7000-8000-${String(n).padStart(12, "0")}`,
+    entity: "Customer",
+    outcome: "committed",
+    key: { id: 7 },
+    source: { orm: "typeorm", table: "customer" },
+    transaction: { id: `${n}e4c1f0a-0000-7000-8000-00000000000${n}`, position: 0 },
+    context: actor ? { actor, requestId: `req-${n}` } : {},
+    time: { occurred: at, committed: at },
+    ...fields,
+  };
+}
+
+const HISTORY: DataEvent[] = [
+  event(1, { action: "insert", data: { id: 7, name: "Ann Lee", email: "ann@example.com", tier: "basic" } }, 50, "alice"),
+  event(2, { action: "update", data: { id: 7, name: "Ann Lee", email: "ann.lee@example.com", tier: "basic" }, changes: ["email"] }, 40, "bob"),
+  event(3, { action: "update", outcome: "failed", data: { id: 7, tier: "gold!" }, changes: ["tier"], error: { code: "check_violation", name: "QueryFailedError", message: "tier must be basic, silver or gold" } }, 30, "bob"),
+  event(4, { action: "update", data: { id: 7, tier: "gold" }, changes: ["tier"] }, 20, "alice"),
+  event(5, { action: "delete", data: null, before: { id: 7, name: "Ann Lee", email: "ann.lee@example.com", tier: "gold" } }, 10, "carol"),
+];
+
+describe("koper audit (CLI) on SQLite", () => {
+  let dir: string;
+  let url: string;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "koper-cli-"));
+    const file = join(dir, "app.db");
+    url = `sqlite:${file}`;
+    const db = new DatabaseSync(file);
+    const client = sqlClientFrom(db);
+    await ensureAuditTable(client);
+    await client.transaction((tx) => new AuditStore().write(HISTORY, tx));
+    db.close();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function koper(args: string[], color = false) {
+    let out = "";
+    let err = "";
+    const io: RunEnv = { out: (t) => void (out += t), err: (t) => void (err += t), now: () => NOW, color, env: {} };
+    const status = await run(args, io);
+    return { status, out, err };
+  }
+
+  it("history prints the versions with who, when and what changed from → to (golden file)", async () => {
+    const { status, out } = await koper(["audit", "history", "Customer", "7", "--url", url]);
+    expect(status).toBe(0);
+    await expect(out).toMatchFileSnapshot("./golden/history.txt");
+  });
+
+  it("changes --actor alice --since 1h (golden file), and --since 25m leaves the older ones out", async () => {
+    const { status, out } = await koper(["audit", "changes", "--actor", "alice", "--since", "1h", "--url", url]);
+    expect(status).toBe(0);
+    await expect(out).toMatchFileSnapshot("./golden/changes-alice.txt");
+    const recent = await koper(["audit", "changes", "--since", "25m", "--url", url, "--json"]);
+    expect(JSON.parse(recent.out).entries.map((e: { eventId: string }) => e.eventId.slice(-1))).toEqual(["4", "5"]);
+  });
+
+  it("--json prints the versions for scripts", async () => {
+    const { out } = await koper(["audit", "history", "Customer", "7", "--url", url, "--json"]);
+    const versions = JSON.parse(out);
+    expect(versions.map((v: { action: string; outcome: string }) => `${v.action}/${v.outcome}`)).toEqual([
+      "insert/committed", "update/committed", "update/failed", "update/committed", "delete/committed",
+    ]);
+    expect(versions[1].diff).toEqual([{ field: "email", from: "ann@example.com", to: "ann.lee@example.com" }]);
+  });
+
+  it("colours the table on a terminal", async () => {
+    const { out } = await koper(["audit", "history", "Customer", "7", "--url", url], true);
+    expect(out).toMatch(/\u001b\[3\dm/);
+  });
+
+  it("says how to fix a bad call, with status 2", async () => {
+    expect(await koper(["audit", "history", "Customer", "7"])).toMatchObject({ status: 2, err: expect.stringContaining("--url") });
+    expect(await koper(["audit", "changes", "--since", "yesterday-ish", "--url", url])).toMatchObject({ status: 2, err: expect.stringContaining("15m") });
+    expect(await koper(["audit", "history", "Customer", "7", "--url", "redis://x"])).toMatchObject({ status: 2, err: expect.stringContaining("postgres://") });
+  });
+});

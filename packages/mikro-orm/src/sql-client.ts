@@ -1,0 +1,52 @@
+import { databaseFamily, runSilenced, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
+import type { EntityManager, Transaction } from "@mikro-orm/core";
+import { MikroOrmAdapterError } from "./errors.ts";
+
+interface SqlConnection {
+  execute(sql: string, params?: readonly unknown[], method?: "all" | "get" | "run", ctx?: Transaction): Promise<unknown>;
+  transactional<T>(cb: (trx: Transaction) => Promise<T>): Promise<T>;
+}
+
+/** The SQL dialect of an EntityManager's platform, for core's in-transaction writers. */
+export function dialectOf(em: EntityManager): SqlDialect {
+  const family = databaseFamily(em.getPlatform().constructor.name);
+  if (family === "other") throw MikroOrmAdapterError.unsupportedDialect(em.getPlatform().constructor.name);
+  return family;
+}
+
+/** Runs statements in one MikroORM transaction (the one about to commit). Silenced: not the app's writes. */
+export function executorOf(em: EntityManager, trx: Transaction, dialect: SqlDialect): TxExecutor {
+  const connection = connectionOf(em);
+  return {
+    dialect,
+    query: async (sql, params) => rowsOf(await runSilenced(() => connection.execute(placeholders(sql), params ?? [], "all", trx))),
+  };
+}
+
+/** A SqlClient on a MikroORM (its write connection): what the outbox relay, the inbox and the audit use. */
+export function sqlClientOf(em: EntityManager): SqlClient {
+  const dialect = dialectOf(em);
+  const connection = connectionOf(em);
+  return {
+    dialect,
+    query: async (sql, params) => rowsOf(await runSilenced(() => connection.execute(placeholders(sql), params ?? [], "all"))),
+    // The connection's own transactional() broadcasts no transaction events: the capture stays out.
+    transaction: (fn) => runSilenced(() => connection.transactional((trx) => fn(executorOf(em, trx, dialect)))),
+  };
+}
+
+function connectionOf(em: EntityManager): SqlConnection {
+  return em.getConnection("write") as unknown as SqlConnection;
+}
+
+// MikroORM formats parameters into the statement itself, always at `?`: core's `$n` (written in
+// order) become `?`.
+function placeholders(sql: string): string {
+  return sql.replace(/\$\d+/g, "?");
+}
+
+function rowsOf(result: unknown): Record<string, unknown>[] {
+  if (Array.isArray(result)) return result as Record<string, unknown>[];
+  const rows = (result as { rows?: unknown } | undefined)?.rows;
+  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+}

@@ -1,0 +1,65 @@
+import { runSilenced, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
+import type { DataSource, QueryRunner } from "typeorm";
+import { TypeormAdapterError } from "./errors.ts";
+
+/** The SQL dialect of a DataSource, for core's in-transaction writers (outbox, audit). */
+export function dialectOf(dataSource: DataSource): SqlDialect {
+  const type = String(dataSource.options.type);
+  if (type === "postgres" || type === "cockroachdb" || type === "aurora-postgres") return "postgres";
+  if (type === "mysql" || type === "mariadb" || type === "aurora-mysql") return "mysql";
+  if (type === "sqlite" || type === "better-sqlite3" || type === "sqljs" || type === "capacitor" || type === "expo") return "sqlite";
+  throw TypeormAdapterError.unsupportedDialect(type);
+}
+
+/**
+ * Runs statements on a QueryRunner (the transaction about to commit). Silenced: the adapter's own
+ * statements are not the application's writes.
+ */
+export function executorOf(runner: QueryRunner, dialect: SqlDialect): TxExecutor {
+  return {
+    dialect,
+    query: async (sql, params) => rowsOf(await runSilenced(() => runner.query(sql, params as unknown[] | undefined))),
+  };
+}
+
+/** A SqlClient on a DataSource: what the outbox relay, the inbox and the audit use. */
+export function sqlClientOf(dataSource: DataSource): SqlClient {
+  const dialect = dialectOf(dataSource);
+  const client: SqlClient = {
+    dialect,
+    query: async (sql, params) => rowsOf(await runSilenced(() => dataSource.query(sql, params as unknown[] | undefined))),
+    transaction: (fn) => runSilenced(() => dataSource.transaction((manager) => fn(executorOf(manager.queryRunner!, dialect)))),
+  };
+  if (dialect === "postgres") client.listen = (channel, onNotify) => listenPg(dataSource, channel, onNotify);
+  return client;
+}
+
+interface PgClient {
+  query(sql: string): Promise<unknown>;
+  on(event: "notification", fn: () => void): void;
+  release(): void;
+}
+
+// LISTEN needs a connection of its own for as long as it listens: one from the driver's pool.
+async function listenPg(dataSource: DataSource, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  const pool = (dataSource.driver as unknown as { master?: { connect(): Promise<PgClient> } }).master;
+  if (!pool) throw TypeormAdapterError.unsupportedDialect("postgres without a pool");
+  const connection = await pool.connect();
+  connection.on("notification", onNotify);
+  await connection.query(`LISTEN "${channel}"`);
+  return async () => {
+    try {
+      await connection.query(`UNLISTEN "${channel}"`);
+    } finally {
+      connection.release();
+    }
+  };
+}
+
+// TypeORM returns rows for SELECT/RETURNING and driver-specific results (OkPacket, counts) otherwise.
+function rowsOf(result: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(result)) return [];
+  // PostgreSQL UPDATE/DELETE … RETURNING through TypeORM comes back as [rows, count].
+  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === "number") return result[0] as Record<string, unknown>[];
+  return result as Record<string, unknown>[];
+}

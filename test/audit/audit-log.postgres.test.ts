@@ -1,0 +1,3 @@
+import { runAuditLogSuite } from "./audit-log-suite.ts";
+
+await runAuditLogSuite("postgres");
