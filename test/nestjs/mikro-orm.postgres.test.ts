@@ -8,9 +8,9 @@ import { Koper, DataListener, type DataEvent } from "@koper/core";
 import { koperMikroOrm } from "@koper/mikro-orm";
 import { KoperModule, type KoperHandlerScope } from "@koper/nestjs";
 import { MikroOrmRequestContextScope } from "@koper/nestjs/mikro-orm";
-import { EntityManager, EntitySchema, MikroORM, RequestContext, type Options } from "@mikro-orm/core";
+import { EntityManager, EntitySchema, MikroORM, RequestContext } from "@mikro-orm/core";
 import { MikroOrmModule } from "@mikro-orm/nestjs";
-import { PostgreSqlDriver } from "@mikro-orm/postgresql";
+import { defineConfig } from "@mikro-orm/postgresql";
 import { Body, Controller, Headers, Inject, Injectable, Module, Post, type INestApplication, type Type } from "@nestjs/common";
 import { Test } from "@nestjs/testing";
 import request from "supertest";
@@ -87,7 +87,7 @@ function appModule(schema: string, model: Entities, scopes: Type<KoperHandlerSco
 
   @Module({
     imports: [
-      MikroOrmModule.forRoot({ driver: PostgreSqlDriver, ...SERVER, schema, entities: model.schemas, allowGlobalContext: false, debug: false } as Options),
+      MikroOrmModule.forRoot(defineConfig({ ...SERVER, schema, entities: model.schemas, allowGlobalContext: false, debug: false })),
       KoperModule.forRootAsync({
         inject: [MikroORM],
         useFactory: (orm: MikroORM) => ({
@@ -124,7 +124,7 @@ describe.skipIf(pg.skip)("@koper/nestjs with @mikro-orm/nestjs on PostgreSQL", (
     close = async () => {
       await app.close();
       // The ORM is closed with the app: a short-lived one drops the test's own schema, by name.
-      const admin = await MikroORM.init({ driver: PostgreSqlDriver, ...SERVER, entities: model.schemas, allowGlobalContext: true } as Options);
+      const admin = await MikroORM.init(defineConfig({ ...SERVER, entities: model.schemas, allowGlobalContext: true }));
       await admin.em.getConnection().execute(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await admin.close(true);
     };

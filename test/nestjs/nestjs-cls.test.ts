@@ -54,7 +54,7 @@ class AuditService {
 
 @Injectable()
 class Seen {
-  readonly audits: DataEvent[] = [];
+  readonly audits: DataEvent<AuditEntry>[] = [];
 }
 
 @Injectable()
@@ -70,7 +70,7 @@ class OrderListener {
 @DataListener({ entity: AuditEntry })
 class AuditListener {
   constructor(@Inject(Seen) private readonly seen: Seen) {}
-  onInsertAuditEntry(_entry: AuditEntry, event: DataEvent) {
+  onInsertAuditEntry(_entry: AuditEntry, event: DataEvent<AuditEntry>) {
     this.seen.audits.push(event);
   }
 }
@@ -139,11 +139,11 @@ describe("@koper/nestjs with nestjs-cls", () => {
     );
     expect(placed.map((r) => r.status)).toEqual(users.map(() => 201));
     await koper.settle();
-    const texts = seen.audits.map((event) => (event.data as { text: string }).text).sort();
+    const texts = seen.audits.map((event) => event.data!.text).sort();
     expect(texts).toEqual(users.map((user, i) => `order N-${i} by ${user} in req-${i}`).sort());
     // The handler's own write: its context comes from the supplier reading the scope's CLS.
     for (const event of seen.audits) {
-      const [, number] = /order N-(\d+)/.exec((event.data as { text: string }).text)!;
+      const [, number] = /order N-(\d+)/.exec(event.data!.text)!;
       expect(event.context).toMatchObject({ actor: `user-${number}`, requestId: `req-${number}` });
       expect(typeof event.context.causationId).toBe("string");
     }
@@ -154,6 +154,6 @@ describe("@koper/nestjs with nestjs-cls", () => {
     const placed = await request(server).post("/orders").set("x-user", "alice").send({ id: randomUUID(), number: "N-1" });
     expect(placed.status).toBe(201);
     await koper.settle();
-    expect(seen.audits.map((event) => (event.data as { text: string }).text)).toEqual(["order N-1 outside any CLS context"]);
+    expect(seen.audits.map((event) => event.data!.text)).toEqual(["order N-1 outside any CLS context"]);
   });
 });
