@@ -15,6 +15,8 @@ const run = promisify(execFile);
 export const NODE_FLOOR = "20.19.0";
 export const TYPESCRIPT_FLOOR = "5.7.3";
 export const TYPESCRIPT_LATEST = "7.0.2";
+/** The Nest major of the CommonJS Nest app (@koper/nestjs's peer range is ^11 || ^12; the workspace tests 12). */
+export const NEST_11 = "^11.1.0";
 
 /** The version of a package installed at the repository root (so the temp install hits the npm cache). */
 export function rootVersion(name: string): string {
@@ -53,6 +55,11 @@ export async function installConsumers(packed: PackedPackage[]): Promise<string>
     typeorm: rootVersion("typeorm"),
     "sql.js": rootVersion("sql.js"),
     "reflect-metadata": rootVersion("reflect-metadata"),
+    // The nest11-cjs app: a CommonJS Nest 11 application (the repo itself runs Nest 12). rxjs is their peer.
+    "@nestjs/common": NEST_11,
+    "@nestjs/core": NEST_11,
+    "@nestjs/platform-express": NEST_11,
+    rxjs: rootVersion("rxjs"),
     kafkajs: rootVersion("kafkajs"),
     zod3: "npm:zod@3.25.76", // an application on zod 3 while core runs on zod 4
     "@types/node": rootVersion("@types/node"),

@@ -49,6 +49,7 @@ const NODE_APPS = [
   { app: "cjs-node16", entry: "out/app.js" },
   { app: "cjs-node10", entry: "out/app.js" },
   { app: "tc39", entry: "out/app.js" },
+  { app: "nest11-cjs", entry: "out/app.js" },
 ] as const;
 
 describe.runIf(reachable)("packed packages in outside applications (npm registry)", () => {
@@ -75,7 +76,7 @@ describe.runIf(reachable)("packed packages in outside applications (npm registry
   });
 
   it("finds every package under packages/* and each follows the package.json conventions", () => {
-    expect(packages.map((p) => p.dir)).toEqual(expect.arrayContaining(["core", "kafka", "kafka-broker", "typeorm"]));
+    expect(packages.map((p) => p.dir)).toEqual(expect.arrayContaining(["core", "kafka", "kafka-broker", "nestjs", "typeorm"]));
     expect(packages[0]!.name).toBe("@koper/core"); // dependencies first
     expect(packages.flatMap((pkg) => checkConventions(pkg, packages))).toEqual([]);
   });

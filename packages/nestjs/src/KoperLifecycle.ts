@@ -1,7 +1,7 @@
 import { Koper, isKoperError, type LifecycleEvent } from "@koper/core";
-import { Inject, Injectable, Logger, type LoggerService, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from "@nestjs/common";
+import { Inject, Injectable, Logger, type LoggerService, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit, type Type } from "@nestjs/common";
 import { ModuleRef } from "@nestjs/core";
-import { withScopes } from "./handler-scopes.ts";
+import { withScopes, type KoperHandlerScope } from "./handler-scopes.ts";
 import { MODULE_OPTIONS_TOKEN } from "./koper.module-definition.ts";
 import { ListenerExplorer } from "./ListenerExplorer.ts";
 import type { KoperModuleOptions } from "./options.ts";
@@ -34,13 +34,23 @@ export class KoperLifecycle implements OnModuleInit, OnApplicationBootstrap, OnA
     this.#logger = logger === true ? new Logger("Koper") : logger === false ? undefined : logger;
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     this.#logLifecycle();
     if (this.options.consume === false) return;
     const listeners = this.explorer.listeners(this.#logger);
-    const scopes = (this.options.handlerScopes ?? []).map((scope) => this.moduleRef.get(scope, { strict: false }));
+    const scopes = await Promise.all((this.options.handlerScopes ?? []).map((scope) => this.#scope(scope)));
     this.koper.register(...listeners.map((listener) => withScopes(listener, scopes)));
     this.#logger?.log?.(`registered ${listeners.length} listener(s)`);
+  }
+
+  // A scope the application provides is used as is; a ready-made one nobody provides (e.g.
+  // MikroOrmRequestContextScope) is instantiated here with its dependencies injected.
+  async #scope(scope: Type<KoperHandlerScope>): Promise<KoperHandlerScope> {
+    try {
+      return this.moduleRef.get(scope, { strict: false });
+    } catch {
+      return this.moduleRef.create(scope);
+    }
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -36,13 +36,23 @@ type InstanceWrapper = ReturnType<DiscoveryService["getProviders"]>[number];
 function listenerOf(wrapper: InstanceWrapper): object | undefined {
   const { metatype } = wrapper;
   const declared = typeof metatype === "function" && isListener(metatype);
-  if (!declared && !isListener(wrapper.instance)) return undefined;
+  if (!declared && !isListenerValue(wrapper.instance)) return undefined;
   if (wrapper.isTransient) throw KoperNestError.notSingleton(nameOf(wrapper), "its provider is transient");
   if (!wrapper.isDependencyTreeStatic()) {
     throw KoperNestError.notSingleton(nameOf(wrapper), "it is request-scoped (itself, or through a dependency)");
   }
   const instance: unknown = wrapper.instance;
   return typeof instance === "object" && instance !== null ? instance : undefined;
+}
+
+// A provider's value may throw on any property access: nestjs-cls's proxy providers (CLS_REQ,
+// CLS_RES, @InjectableProxy classes) do outside a CLS context. Such a value is no listener object.
+function isListenerValue(value: unknown): boolean {
+  try {
+    return isListener(value);
+  } catch {
+    return false;
+  }
 }
 
 function nameOf(wrapper: InstanceWrapper): string {
