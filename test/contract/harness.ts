@@ -1,4 +1,4 @@
-import type { Koper, SqlClient } from "@koper/core";
+import type { Koper, OutboxOptions, SqlClient } from "@koper/core";
 
 /** An order as the contract sees it: plain values by property name, whatever the ORM. */
 export interface OrderRow {
@@ -118,6 +118,8 @@ export interface ContractAdapterOptions {
   bulk?: boolean;
   /** Publish failure events (default true). */
   failures?: boolean;
+  /** The transactional outbox (`outbox: true | {...}` on every adapter). */
+  outbox?: OutboxOptions;
 }
 
 /**

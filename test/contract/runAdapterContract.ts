@@ -4,6 +4,7 @@ import { Collector } from "./collector.ts";
 import { bulkContract } from "./contract-bulk.ts";
 import { failuresContract } from "./contract-failures.ts";
 import { inTransactionContract } from "./contract-in-transaction.ts";
+import { outboxContract } from "./contract-outbox.ts";
 import { lifecycleContract } from "./contract-lifecycle.ts";
 import { optionsContract } from "./contract-options.ts";
 import { redactionContract } from "./contract-redaction.ts";
@@ -73,6 +74,7 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     failuresContract(world, test);
     transactionsContract(world, test);
     inTransactionContract(world, test);
+    outboxContract(world, test);
     bulkContract(world, test);
     optionsContract(world, test);
     lifecycleContract(world, test);

@@ -6,6 +6,7 @@ import { MikroOrmAdapterError } from "./errors.ts";
 import { KoperMikroOrmSubscriber, type SubscriberDeps } from "./KoperMikroOrmSubscriber.ts";
 import { patchEntityManager, subscriberOf } from "./native-writes.ts";
 import { entityFilter, type KoperMikroOrmOptions } from "./options.ts";
+import { sqlClientOf } from "./sql-client.ts";
 
 /** What `koperMikroOrm` returns: the attachment, to undo with `detach()`. */
 export interface KoperMikroOrmHandle {
@@ -69,6 +70,7 @@ export function detachSubscriber(subscriber: KoperMikroOrmSubscriber): void {
 
 function makeDeps(em: EntityManager, koper: Koper, options: KoperMikroOrmOptions): SubscriberDeps {
   checkNames(em, options);
+  if (options.outbox) koper.attachOutbox(sqlClientOf(em), options.outbox === true ? {} : options.outbox);
   const family = databaseFamily(em.getPlatform().constructor.name);
   const override = options.failedStatementAbortsTransaction;
   const dbName = options.database ?? em.config.get("dbName");

@@ -8,7 +8,7 @@ import { isAutocommitWrite, PrismaCapture, type Operation } from "./PrismaCaptur
 import { RowReader } from "./RowReader.ts";
 import { parseSchema, type ModelInfo } from "./schema.ts";
 import { TransactionTracker } from "./TransactionTracker.ts";
-import { dialectOf, executorOf } from "./sql-client.ts";
+import { dialectOf, executorOf, sqlClientOf } from "./sql-client.ts";
 
 // Marks Koper's `$transaction`: a client that has it already carries the extension.
 const APPLIED = Symbol.for("koper.prisma.applied");
@@ -39,6 +39,7 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
     const models = modelsOf(schema, options);
     const provider = String(base._engineConfig?.activeProvider ?? "");
     const onError = options.onError ?? ((error: unknown) => console.error("[koper/prisma] capturing a write failed; the write itself is unaffected:", error));
+    if (options.outbox) koper.attachOutbox(sqlClientOf(base, provider), options.outbox === true ? {} : options.outbox);
     const tracker = new TransactionTracker(koper.capture, onError, (tx) => executorOf(tx, dialectOf(provider)));
     const capture = new PrismaCapture({
       capture: koper.capture,

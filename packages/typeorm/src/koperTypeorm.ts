@@ -7,7 +7,7 @@ import { driverInfo } from "./failures.ts";
 import { FailureTrackingSubscriber } from "./FailureTrackingSubscriber.ts";
 import { KoperSubscriber } from "./KoperSubscriber.ts";
 import { entityFilter, type KoperTypeormOptions } from "./options.ts";
-import { dialectOf } from "./sql-client.ts";
+import { dialectOf, sqlClientOf } from "./sql-client.ts";
 
 /** What `koperTypeorm` returns: the attachment, to undo with `detach()`. */
 export interface KoperTypeormHandle {
@@ -49,6 +49,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
     return result;
   }));
   target[ATTACHED] = true;
+  if (options.outbox) koper.attachOutbox(sqlClientOf(dataSource), options.outbox === true ? {} : options.outbox);
 
   let attached = true;
   return {

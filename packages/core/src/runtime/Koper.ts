@@ -7,6 +7,12 @@ import { Lifecycle, type LifecycleEvent, type LifecycleType } from "../observabi
 import { Metrics, type MetricsSnapshot } from "../observability/Metrics.ts";
 import { InProcessTransport } from "../transports/InProcessTransport.ts";
 import type { SubscriptionHandle, Transport } from "../transports/Transport.ts";
+import type { SqlClient } from "../capture/in-transaction.ts";
+import type { DataEvent } from "../envelope/DataEvent.ts";
+import type { OutboxOptions } from "../outbox/index.ts";
+import { OutboxRelay } from "../outbox/OutboxRelay.ts";
+import { SqlOutboxStore } from "../outbox/OutboxStore.ts";
+import { OutboxWriter } from "../outbox/OutboxWriter.ts";
 import { bindingSpec } from "./binding-spec.ts";
 import { DedupMemory } from "./DedupMemory.ts";
 import { ListenerBinding } from "./ListenerBinding.ts";
@@ -37,6 +43,11 @@ export interface KoperOptions {
   maxQueuedMessages?: number;
   /** Most messages the producer puts in one transport call. Default 1,000. */
   maxBatchMessages?: number;
+  /**
+   * The transactional outbox on a SqlClient (a relay-only process, or a plain driver). Adapters take
+   * `outbox: true` instead and attach it with their ORM's client.
+   */
+  outbox?: OutboxOptions & { client: SqlClient };
 }
 
 type State = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -59,6 +70,8 @@ export class Koper {
   #connected: Promise<void> | undefined;
   #state: State = "idle";
   #stopping: Promise<void> | undefined;
+  #relay: OutboxRelay | undefined;
+  #relayOnStart = false;
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
@@ -78,6 +91,34 @@ export class Koper {
     });
     this.sender = this.#producer;
     this.capture = new ChangeCapture(this.#producer, { service: options.service, redact: options.redact });
+    if (options.outbox) this.attachOutbox(options.outbox.client, options.outbox);
+  }
+
+  /** The outbox relay, once an outbox is attached: `koper.relay.start()`, `runOnce()`, `drain()`. */
+  get relay(): OutboxRelay | undefined {
+    return this.#relay;
+  }
+
+  /**
+   * Turns on the transactional outbox: every committing transaction's events are written to the
+   * outbox table on `client` inside that transaction, and the relay publishes them (started by
+   * `start()` unless `relay: false`). Adapters call it for `outbox: true`; one outbox per Koper.
+   */
+  attachOutbox(client: SqlClient, options: OutboxOptions = {}): OutboxRelay {
+    if (this.#relay) throw ConfigError.invalidOption("outbox", "this Koper already has an outbox: attach it once, from one adapter or from KoperOptions.outbox");
+    const store = options.store ?? new SqlOutboxStore(client, options);
+    const channel = store instanceof SqlOutboxStore ? store.channel : undefined;
+    const relay = new OutboxRelay(store, (items) => this.#deliver(items), options, channel ? { client, channel } : undefined);
+    this.capture.use(new OutboxWriter(store, this.#topicFor, () => relay.wake()), client);
+    this.#relay = relay;
+    this.#relayOnStart = options.relay ?? true;
+    if (this.#state === "running" && this.#relayOnStart) void relay.start();
+    return relay;
+  }
+
+  async #deliver(items: { topic: string; event: DataEvent }[]): Promise<void> {
+    await this.#ready();
+    await this.#producer.deliver(items);
   }
 
   /** Adds listeners (decorated class instances or `listen`/`dataListener` objects); checks their handlers now. */
@@ -109,6 +150,7 @@ export class Koper {
     try {
       await this.#ready();
       for (const binding of this.#bindings) this.#handles.push(await this.transport.subscribe(binding.subscription()));
+      if (this.#relay && this.#relayOnStart) await this.#relay.start();
       this.#state = "running";
     } catch (error) {
       this.#state = "idle";
@@ -133,6 +175,7 @@ export class Koper {
     const handles = this.#handles;
     this.#handles = [];
     const finish = async () => {
+      await this.#relay?.stop(); // the round under way ends; the rest stays in the table
       await this.#producer.flush();
       if (handles.length > 0) await this.transport.drain?.();
       await Promise.all(handles.map((h) => h.close()));
