@@ -20,7 +20,7 @@ export interface OutboxStore {
 
 /** Options of the SQL outbox store. */
 export interface SqlOutboxStoreOptions {
-  /** The table. Default "koper_outbox" (its lease table is `<table>_lease`). */
+  /** The table, optionally schema-qualified. Default "koper_outbox" (its lease table is `<table>_lease`). */
   table?: string;
   /** Key buckets relays lock to share the work without reordering a key. Default 64 (as in the migrations). */
   buckets?: number;
@@ -28,7 +28,8 @@ export interface SqlOutboxStoreOptions {
   retentionMs?: number;
 }
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
+// A plain identifier, optionally schema-qualified ("app.koper_outbox"): it is written into SQL as is.
+const TABLE_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,50}$/;
 // PostgreSQL accepts at most 65,535 parameters per statement; 8 per row.
 const MAX_ROWS_PER_INSERT = 4000;
 

@@ -30,10 +30,12 @@ export function outboxSql(dialect: SqlDialect, table: string): OutboxSql {
   const mark = dialect === "postgres" ? (i: number) => `$${i}` : () => "?";
   const list = (from: number, n: number) => Array.from({ length: n }, (_, i) => mark(from + i)).join(", ");
   const lease = `${table}_lease`;
+  // Index names cannot carry the schema: the table's own name, with the schema's if any.
+  const base = table.replace(".", "_");
   const insertValues = (rows: number) =>
     Array.from({ length: rows }, (_, r) => `(${list(r * 8 + 1, 8)})`).join(", ");
   return {
-    create: ddl(dialect, table, lease),
+    create: ddl(dialect, table, lease, base),
     leaseRows: (buckets) => ({
       sql:
         dialect === "mysql"
@@ -60,25 +62,25 @@ export function outboxSql(dialect: SqlDialect, table: string): OutboxSql {
   };
 }
 
-function ddl(dialect: SqlDialect, table: string, lease: string): string[] {
+function ddl(dialect: SqlDialect, table: string, lease: string, base: string): string[] {
   if (dialect === "postgres") {
     return [
       `CREATE TABLE IF NOT EXISTS ${table} (id BIGSERIAL PRIMARY KEY, event_id VARCHAR(64) NOT NULL, entity VARCHAR(255) NOT NULL, routing_key TEXT NOT NULL, bucket INTEGER NOT NULL, topic VARCHAR(249) NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL, published_at BIGINT)`,
-      `CREATE INDEX IF NOT EXISTS ${table}_pending ON ${table} (id) WHERE published_at IS NULL`,
-      `CREATE INDEX IF NOT EXISTS ${table}_published ON ${table} (published_at) WHERE published_at IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS ${base}_pending ON ${table} (id) WHERE published_at IS NULL`,
+      `CREATE INDEX IF NOT EXISTS ${base}_published ON ${table} (published_at) WHERE published_at IS NOT NULL`,
       `CREATE TABLE IF NOT EXISTS ${lease} (bucket INTEGER PRIMARY KEY)`,
     ];
   }
   if (dialect === "mysql") {
     return [
-      `CREATE TABLE IF NOT EXISTS ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, event_id VARCHAR(64) NOT NULL, entity VARCHAR(255) NOT NULL, routing_key TEXT NOT NULL, bucket INT NOT NULL, topic VARCHAR(249) NOT NULL, payload LONGTEXT NOT NULL, created_at BIGINT NOT NULL, published_at BIGINT NULL, INDEX ${table}_pending (published_at, id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE IF NOT EXISTS ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, event_id VARCHAR(64) NOT NULL, entity VARCHAR(255) NOT NULL, routing_key TEXT NOT NULL, bucket INT NOT NULL, topic VARCHAR(249) NOT NULL, payload LONGTEXT NOT NULL, created_at BIGINT NOT NULL, published_at BIGINT NULL, INDEX ${base}_pending (published_at, id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
       `CREATE TABLE IF NOT EXISTS ${lease} (bucket INT PRIMARY KEY) ENGINE=InnoDB`,
     ];
   }
   return [
     `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, entity TEXT NOT NULL, routing_key TEXT NOT NULL, bucket INTEGER NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL, published_at INTEGER)`,
-    `CREATE INDEX IF NOT EXISTS ${table}_pending ON ${table} (id) WHERE published_at IS NULL`,
-    `CREATE INDEX IF NOT EXISTS ${table}_published ON ${table} (published_at) WHERE published_at IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS ${base}_pending ON ${table} (id) WHERE published_at IS NULL`,
+    `CREATE INDEX IF NOT EXISTS ${base}_published ON ${table} (published_at) WHERE published_at IS NOT NULL`,
     `CREATE TABLE IF NOT EXISTS ${lease} (bucket INTEGER PRIMARY KEY)`,
   ];
 }
