@@ -1,3 +1,4 @@
+import type { InboxStore } from "../inbox/SqlInboxStore.ts";
 import { now } from "../capture/build-event.ts";
 import { deadLetterTopic } from "../envelope/topics.ts";
 import { messageOf } from "../errors.ts";
@@ -26,6 +27,8 @@ export interface BindingSpec {
   retry: RetryPolicy;
   concurrency: number;
   dedup: DedupMemory | undefined;
+  /** The durable inbox the handler runs in, if any. */
+  inbox: InboxStore | undefined;
 }
 
 // Messages without a key are kept in order among themselves, as one partition would.
@@ -91,7 +94,10 @@ export class ListenerBinding {
     const policy = this.spec.retry;
     for (let attempt = 1; ; attempt++) {
       try {
-        await resolved.invoke(attempt);
+        if (!this.spec.inbox || !resolved.id) await resolved.invoke(attempt);
+        else if (!(await this.spec.inbox.run(this.spec.group, resolved.id, () => resolved.invoke(attempt).then(() => {})))) {
+          this.#deps.metrics.count("deduplicated"); // handled before a crash: its effects already committed
+        }
         return attempt;
       } catch (error) {
         const willRetry = attempt <= policy.retries && RetryPolicy.isRetriable(error);
