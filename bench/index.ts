@@ -4,6 +4,7 @@ import { runCoreBench } from "./core.ts";
 import { runKafkaBench } from "./kafka.ts";
 import { runKafkaBrokerBench } from "./kafka-broker.ts";
 import { runMikroOrmBench } from "./mikro-orm.ts";
+import { runOutboxBench } from "./outbox.ts";
 import { runPrismaBench } from "./prisma.ts";
 import { runTypeormBench } from "./typeorm.ts";
 
@@ -13,6 +14,7 @@ const suites: [string, () => Promise<void>][] = [
   ["typeorm", runTypeormBench],
   ["prisma", runPrismaBench],
   ["mikro-orm", runMikroOrmBench],
+  ["outbox", runOutboxBench],
   ["kafka", runKafkaBench],
   // `npm run bench -- kafka-broker` runs this one alone; `-- kafka` runs it after the client figures.
   ["kafka-broker", runKafkaBrokerBench],

@@ -1,4 +1,4 @@
-import type { Koper, SqlClient } from "@koper/core";
+import type { Koper, OutboxOptions, SqlClient } from "@koper/core";
 
 /** An order as the contract sees it: plain values by property name, whatever the ORM. */
 export interface OrderRow {
@@ -120,6 +120,8 @@ export interface ContractAdapterOptions {
   failures?: boolean;
   /** The audit trail, on a table the test creates (`ensureAuditTable`) before writing. */
   audit?: { table: string; entities?: string[] };
+  /** The transactional outbox (`outbox: true | {...}` on every adapter). */
+  outbox?: OutboxOptions;
 }
 
 /**

@@ -5,6 +5,7 @@ import { auditContract } from "./contract-audit.ts";
 import { bulkContract } from "./contract-bulk.ts";
 import { failuresContract } from "./contract-failures.ts";
 import { inTransactionContract } from "./contract-in-transaction.ts";
+import { outboxContract } from "./contract-outbox.ts";
 import { lifecycleContract } from "./contract-lifecycle.ts";
 import { optionsContract } from "./contract-options.ts";
 import { redactionContract } from "./contract-redaction.ts";
@@ -75,6 +76,7 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     transactionsContract(world, test);
     inTransactionContract(world, test);
     auditContract(world, test);
+    outboxContract(world, test);
     bulkContract(world, test);
     optionsContract(world, test);
     lifecycleContract(world, test);

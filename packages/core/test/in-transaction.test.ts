@@ -131,4 +131,13 @@ describe("ChangeCapture.beforeCommit: the in-transaction writers' handoff", () =
     expect(ids(failed[0])).toEqual([9]);
     expect(failed[0]![0]!.outcome).toBe("failed");
   });
+
+  it("an autocommit write whose rows cannot be written (the write already committed) is published directly, not lost", async () => {
+    const published: DataEvent[][] = [];
+    const capture = new ChangeCapture({ publish: async (e) => void published.push(e), dropped: () => {} });
+    const broken: TxExecutor = { dialect: "postgres", query: async () => Promise.reject(new Error("no such table")) };
+    capture.use({ takesOverPublishing: true, write: (_events, tx) => tx.query("INSERT").then(() => {}) }, { ...broken, transaction: (fn) => fn(broken) });
+    await capture.record(undefined, draft(1));
+    expect(ids(published[0])).toEqual([1]);
+  });
 });

@@ -71,6 +71,7 @@ export function detachSubscriber(subscriber: KoperMikroOrmSubscriber): void {
 function makeDeps(em: EntityManager, koper: Koper, options: KoperMikroOrmOptions): SubscriberDeps {
   checkNames(em, options);
   if (options.audit) koper.useAudit(sqlClientOf(em), options.audit === true ? {} : options.audit);
+  if (options.outbox) koper.attachOutbox(sqlClientOf(em), options.outbox === true ? {} : options.outbox);
   const family = databaseFamily(em.getPlatform().constructor.name);
   const override = options.failedStatementAbortsTransaction;
   const dbName = options.database ?? em.config.get("dbName");

@@ -1,4 +1,4 @@
-import { entityFilter as coreEntityFilter, type AuditOptions } from "@koper/core";
+import { entityFilter as coreEntityFilter, type AuditOptions, type OutboxOptions } from "@koper/core";
 import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
 
 /** An entity named by its MikroORM entity name (the class name), its table name, or its class. */
@@ -29,6 +29,13 @@ export interface KoperMikroOrmOptions {
    * MySQL/MariaDB, never on SQLite).
    */
   failedStatementAbortsTransaction?: boolean;
+  /**
+   * The transactional outbox: each transaction's events are written to the outbox table in the same
+   * transaction (one multi-row insert before COMMIT) and the relay publishes them, so a committed
+   * write is never lost (at-least-once). `true` for the defaults. Run the table's migration first
+   * (or `ensureOutboxTable`). Default: off (events are published right after COMMIT).
+   */
+  outbox?: boolean | OutboxOptions;
   /** Overrides `source.database` in events. Default: the ORM's `dbName`. */
   database?: string;
   /**

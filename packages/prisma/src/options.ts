@@ -1,4 +1,5 @@
-import type { AuditOptions } from "@koper/core";
+import type { AuditOptions, OutboxOptions } from "@koper/core";
+
 /** What `koperPrisma(koper, options)` takes; every field has a default. */
 export interface KoperPrismaOptions {
   /**
@@ -31,6 +32,14 @@ export interface KoperPrismaOptions {
    * Default: any database error on PostgreSQL/CockroachDB; a deadlock on MySQL/MariaDB; never on SQLite.
    */
   failedStatementAbortsTransaction?: boolean;
+  /**
+   * The transactional outbox: each transaction's events are written to the outbox table in the same
+   * transaction (one multi-row insert before COMMIT; an autocommit write is re-issued in a
+   * transaction of its own) and the relay publishes them, so a committed write is never lost
+   * (at-least-once). `true` for the defaults. Run the table's migration first (or
+   * `ensureOutboxTable`). Default: off (events are published right after COMMIT).
+   */
+  outbox?: boolean | OutboxOptions;
   /** Overrides `source.database` in events. Default: none (Prisma does not expose it). */
   database?: string;
   /**

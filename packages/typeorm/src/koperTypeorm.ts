@@ -50,6 +50,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
     return result;
   }));
   target[ATTACHED] = true;
+  if (options.outbox) koper.attachOutbox(sqlClientOf(dataSource), options.outbox === true ? {} : options.outbox);
 
   let attached = true;
   return {

@@ -1,4 +1,4 @@
-import { entityFilter as coreEntityFilter, type AuditOptions } from "@koper/core";
+import { entityFilter as coreEntityFilter, type AuditOptions, type OutboxOptions } from "@koper/core";
 import type { EntityMetadata } from "typeorm";
 
 /** An entity named by its TypeORM entity name (the class name) or by its class. */
@@ -46,6 +46,13 @@ export interface KoperTypeormOptions {
    * `before` carry it. Default true; false skips the SELECT, and those events lack the column.
    */
   lookupJoinColumns?: boolean;
+  /**
+   * The transactional outbox: each transaction's events are written to the outbox table in the same
+   * transaction (one multi-row insert before COMMIT) and the relay publishes them, so a committed
+   * write is never lost (at-least-once). `true` for the defaults. Run the table's migration first
+   * (or `ensureOutboxTable`). Default: off (events are published right after COMMIT).
+   */
+  outbox?: boolean | OutboxOptions;
   /** Overrides `source.database` in events. Default: the DataSource's `database` option. */
   database?: string;
   /**

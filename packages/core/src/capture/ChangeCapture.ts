@@ -193,8 +193,14 @@ export class ChangeCapture {
 
   // An autocommit write no adapter wrapped: its rows go in a transaction of their own, just after the
   // write. True when a writer took over publishing.
+  // The write has committed already: if its rows cannot be written, the events are published
+  // directly (false), rather than lost.
   async #writeAlone(events: DataEvent[]): Promise<boolean> {
-    for (const { writer, client } of this.#writers) await client.transaction((tx) => writer.write(events, tx));
+    try {
+      for (const { writer, client } of this.#writers) await client.transaction((tx) => writer.write(events, tx));
+    } catch {
+      return false;
+    }
     for (const { writer } of this.#writers) writer.afterCommit?.(events);
     return this.#writers.some((r) => r.writer.takesOverPublishing);
   }

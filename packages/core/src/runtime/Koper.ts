@@ -11,6 +11,11 @@ import { createLogger, type KoperLogger, type LoggerLike } from "../observabilit
 import { Metrics, type MetricsSnapshot } from "../observability/Metrics.ts";
 import { InProcessTransport } from "../transports/InProcessTransport.ts";
 import type { SubscriptionHandle, Transport } from "../transports/Transport.ts";
+import type { DataEvent } from "../envelope/DataEvent.ts";
+import type { OutboxOptions } from "../outbox/index.ts";
+import { OutboxRelay } from "../outbox/OutboxRelay.ts";
+import { SqlOutboxStore } from "../outbox/OutboxStore.ts";
+import { OutboxWriter } from "../outbox/OutboxWriter.ts";
 import { bindingSpec } from "./binding-spec.ts";
 import { DedupMemory } from "./DedupMemory.ts";
 import { Headers } from "./headers.ts";
@@ -49,6 +54,11 @@ export interface KoperOptions {
   context?: ContextSupplier;
   /** Where Koper and its transport (kafkajs included) log: `console`, pino, … Default: warnings and errors to `console`. */
   logger?: LoggerLike;
+  /**
+   * The transactional outbox on a SqlClient (a relay-only process, or a plain driver). Adapters take
+   * `outbox: true` instead and attach it with their ORM's client.
+   */
+  outbox?: OutboxOptions & { client: SqlClient };
 }
 
 type State = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -76,6 +86,8 @@ export class Koper {
   // Ids not published while stop() runs, so a StopError can count them.
   #lostWhileStopping: Set<string> | undefined;
   #audit: AuditLog | undefined;
+  #relay: OutboxRelay | undefined;
+  #relayOnStart = false;
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
@@ -102,6 +114,34 @@ export class Koper {
     });
     this.sender = this.#producer;
     this.capture = new ChangeCapture(this.#producer, { service: options.service, redact: options.redact, context: options.context });
+    if (options.outbox) this.attachOutbox(options.outbox.client, options.outbox);
+  }
+
+  /** The outbox relay, once an outbox is attached: `koper.relay.start()`, `runOnce()`, `drain()`. */
+  get relay(): OutboxRelay | undefined {
+    return this.#relay;
+  }
+
+  /**
+   * Turns on the transactional outbox: every committing transaction's events are written to the
+   * outbox table on `client` inside that transaction, and the relay publishes them (started by
+   * `start()` unless `relay: false`). Adapters call it for `outbox: true`; one outbox per Koper.
+   */
+  attachOutbox(client: SqlClient, options: OutboxOptions = {}): OutboxRelay {
+    if (this.#relay) throw ConfigError.invalidOption("outbox", "this Koper already has an outbox: attach it once, from one adapter or from KoperOptions.outbox");
+    const store = options.store ?? new SqlOutboxStore(client, options);
+    const channel = store instanceof SqlOutboxStore ? store.channel : undefined;
+    const relay = new OutboxRelay(store, (items) => this.#deliver(items), options, channel ? { client, channel } : undefined);
+    this.capture.use(new OutboxWriter(store, this.#topicFor, () => relay.wake()), client);
+    this.#relay = relay;
+    this.#relayOnStart = options.relay ?? true;
+    if (this.#state === "running" && this.#relayOnStart) void relay.start();
+    return relay;
+  }
+
+  async #deliver(items: { topic: string; event: DataEvent }[]): Promise<void> {
+    await this.#ready();
+    await this.#producer.deliver(items);
   }
 
   /** Adds listeners (decorated class instances or `listen`/`dataListener` objects); checks their handlers now. */
@@ -133,6 +173,7 @@ export class Koper {
     try {
       await this.#ready();
       for (const binding of this.#bindings) this.#handles.push(await this.transport.subscribe(binding.subscription()));
+      if (this.#relay && this.#relayOnStart) await this.#relay.start();
       this.#state = "running";
     } catch (error) {
       this.#state = "idle";
@@ -162,6 +203,7 @@ export class Koper {
     this.#handles = [];
     const lost = (this.#lostWhileStopping = new Set<string>());
     const finish = async () => {
+      await this.#relay?.stop(); // the round under way ends; the rest stays in the table
       // What was committed before stop(): sent, then handled, however busy writers keep the queue.
       await this.#producer.flushQueued();
       if (handles.length > 0) await this.transport.drain?.();

@@ -1,3 +1,4 @@
+import type { InboxStore } from "../inbox/SqlInboxStore.ts";
 import { now } from "../capture/build-event.ts";
 import { DetachedScope } from "../context/context.ts";
 import { deadLetterTopic } from "../envelope/topics.ts";
@@ -27,6 +28,8 @@ export interface BindingSpec {
   retry: RetryPolicy;
   concurrency: number;
   dedup: DedupMemory | undefined;
+  /** The durable inbox the handler runs in, if any. */
+  inbox: InboxStore | undefined;
 }
 
 // Messages without a key are kept in order among themselves, as one partition would.
@@ -109,7 +112,12 @@ export class ListenerBinding {
     for (let attempt = 1; ; attempt++) {
       try {
         // Each call in its own event's context, whoever published it and wherever the transport runs.
-        await DETACHED.run(resolved.context, () => resolved.invoke(attempt));
+        await DETACHED.run(resolved.context, async () => {
+          if (!this.spec.inbox || !resolved.id) await resolved.invoke(attempt);
+          else if (!(await this.spec.inbox.run(this.spec.group, resolved.id, () => resolved.invoke(attempt).then(() => {})))) {
+            this.#deps.metrics.count("deduplicated"); // handled before a crash: its effects already committed
+          }
+        });
         return attempt;
       } catch (error) {
         const willRetry = attempt <= policy.retries && RetryPolicy.isRetriable(error);

@@ -130,6 +130,29 @@ export class Producer implements CaptureSink, MessageSender {
     return this.#accepted;
   }
 
+  /**
+   * Sends data events to the given topics and resolves once the transport accepted them all, or
+   * rejects with its error (the outbox relay then retries them). An event that can never be sent
+   * (too large) is reported `publish_failed` and left out: retrying cannot help it.
+   */
+  async deliver(items: readonly { topic: string; event: DataEvent }[]): Promise<void> {
+    const messages: OutgoingMessage[] = [];
+    const sent: DataEvent[] = [];
+    const published = now();
+    for (const { topic, event } of items) {
+      event.time.published = published;
+      try {
+        messages.push(this.#toMessage(topic, event));
+        sent.push(event);
+      } catch (error) {
+        this.#failed(topic, [event], error);
+      }
+    }
+    if (messages.length === 0) return;
+    await this.#queue.send(messages);
+    this.#sent(messages, sent);
+  }
+
   /** Resolves when everything queued so far has been sent or reported failed. */
   flush(): Promise<void> {
     return this.#queue.flush();

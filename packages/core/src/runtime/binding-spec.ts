@@ -47,6 +47,7 @@ function commonSpec(name: string, options: ListenerOptions, defaults: SpecDefaul
     concurrency,
     retry: new RetryPolicy({ ...defaults.retry, ...options.retry }),
     dedup: options.dedup ? defaults.dedupFor(group) : undefined,
+    inbox: options.inbox?.store,
   };
 }
 

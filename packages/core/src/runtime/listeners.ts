@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- handler parameters are the user's to type */
+import type { InboxStore } from "../inbox/SqlInboxStore.ts";
 import type { DataEvent, Row } from "../envelope/DataEvent.ts";
 import { ListenerError } from "../errors.ts";
 import type { RetryOptions } from "./RetryPolicy.ts";
@@ -29,6 +30,12 @@ export interface ListenerOptions {
   concurrency?: number;
   /** Skip an event whose id this listener's group already handled (bounded memory of recent ids). */
   dedup?: boolean;
+  /**
+   * A durable inbox: the handler runs inside `store.run`, so its database work and the "event id
+   * handled" row commit together, and a redelivered event (after a crash before the offset commit)
+   * is skipped.
+   */
+  inbox?: { store: InboxStore };
 }
 
 /** Options of `@Listen`: plain messages of one or more topics. */
@@ -159,8 +166,8 @@ export function listen<P = unknown>(
 /** A data listener built without decorators: `dataListener<Order>()({ entity: "Order", onInsertOrder … })`. */
 export function dataListener<T = Row>() {
   return <const E extends string>(options: DataListenerOptions & { entity: E | readonly E[] } & DataHandlers<E, T>) => {
-    const { entity, group, retry, concurrency, dedup, topic, ...handlers } = options;
-    const definition: DataListenerOptions = { entity, ...defined({ group, retry, concurrency, dedup, topic }) };
+    const { entity, group, retry, concurrency, dedup, topic, inbox, ...handlers } = options;
+    const definition: DataListenerOptions = { entity, ...defined({ group, retry, concurrency, dedup, topic, inbox }) };
     return markObject({ ...handlers } as unknown as DataHandlers<E, T>, { kind: "data", options: definition });
   };
 }

@@ -1,0 +1,122 @@
+// `npm run bench -- outbox`: write throughput in outbox mode vs direct mode vs no plugin, per ORM
+// on PostgreSQL (100-row transactions and single writes), as ratios measured side by side (the
+// three modes take turns round by round, each on tables of its own); then the relay's drain rate
+// to the in-process transport and the commit → handled latency of outbox mode (relay woken on commit).
+import "reflect-metadata";
+import { dataListener, ensureOutboxTable, Koper, type DataEvent } from "@koper/core";
+import type { AdapterHarness, HarnessFactory } from "../test/contract/harness.ts";
+import { ensurePrismaClients } from "../test/support/prisma-generate.ts";
+import { median } from "./stats.ts";
+import { fmt, percentiles, report } from "./support.ts";
+
+type Mode = "none" | "direct" | "outbox";
+const MODES: Mode[] = ["none", "direct", "outbox"];
+
+async function factories(): Promise<[string, HarnessFactory][]> {
+  ensurePrismaClients();
+  const typeorm = await import("../test/typeorm/harness.ts");
+  const typeormDb = await import("../test/typeorm/databases.ts");
+  const mikro = await import("../test/mikro-orm/harness.ts");
+  const mikroDb = await import("../test/mikro-orm/databases.ts");
+  const prisma = await import("../test/prisma/harness.ts");
+  const prismaDb = await import("../test/prisma/databases.ts");
+  return [
+    ["typeorm", typeorm.typeormHarness(await typeormDb.database("postgres"))],
+    ["mikro-orm", mikro.mikroHarness(await mikroDb.database("postgres"))],
+    ["prisma", prisma.prismaHarness(await prismaDb.prismaDatabase("postgres"))],
+  ];
+}
+
+interface Side {
+  koper: Koper;
+  db: AdapterHarness;
+  table: string;
+}
+
+async function side(make: HarnessFactory, mode: Mode): Promise<Side> {
+  const koper = new Koper();
+  const table = `bench_outbox_${Math.random().toString(36).slice(2, 8)}`;
+  const db = await make(koper, mode === "outbox" ? { outbox: { table, relay: true } } : {});
+  if (mode === "outbox") await ensureOutboxTable(db.sqlClient, { table });
+  if (mode === "none") db.detach();
+  await koper.start();
+  return { koper, db, table };
+}
+
+let n = 0;
+const workloads: { name: string; rows: number; run(db: AdapterHarness): Promise<void> }[] = [
+  { name: "100-row transactions", rows: 100, run: (db) => db.transaction(async (tx) => { for (let i = 0; i < 100; i++) await tx.insertOrder({ number: `B-${n++}`, qty: 1 }); }) },
+  { name: "single writes (autocommit)", rows: 20, run: async (db) => { for (let i = 0; i < 20; i++) await db.insertOrder({ number: `B-${n++}`, qty: 1 }); } },
+];
+
+/** Runs the outbox benchmark. */
+export async function runOutboxBench(): Promise<void> {
+  for (const [orm, make] of await factories()) {
+    const sides = {} as Record<Mode, Side>;
+    for (const mode of MODES) sides[mode] = await side(make, mode);
+    try {
+      for (const load of workloads) {
+        const ratios: Record<Mode, number[]> = { none: [], direct: [], outbox: [] };
+        const rates: Record<Mode, number[]> = { none: [], direct: [], outbox: [] };
+        for (let round = 0; round < 7; round++) {
+          const rate = {} as Record<Mode, number>;
+          for (const mode of round % 2 ? [...MODES].reverse() : MODES) {
+            const started = performance.now();
+            for (let c = 0; c < 3; c++) await load.run(sides[mode].db);
+            rate[mode] = (3 * load.rows) / ((performance.now() - started) / 1000);
+          }
+          for (const mode of MODES) {
+            rates[mode].push(rate[mode]);
+            ratios[mode].push(rate[mode] / rate.none);
+          }
+        }
+        report(`outbox ${orm} postgres: ${load.name}`, `no plugin ${fmt(median(rates.none))} rows/s`);
+        report(`  direct mode`, `${fmt(median(rates.direct))} rows/s, ratio ${fmt(median(ratios.direct), 2)}`);
+        report(`  outbox mode`, `${fmt(median(rates.outbox))} rows/s, ratio ${fmt(median(ratios.outbox), 2)}`);
+      }
+    } finally {
+      for (const s of Object.values(sides)) {
+        await s.koper.stop();
+        if (s.table.length && s === sides.outbox) {
+          await s.db.sqlClient.query(`DROP TABLE ${s.table}`);
+          await s.db.sqlClient.query(`DROP TABLE ${s.table}_lease`);
+        }
+        await s.db.close();
+      }
+    }
+  }
+  await relayFigures((await factories())[0]![1]);
+}
+
+// Drain rate (rows written with the relay stopped, then drained) and commit → handled latency.
+async function relayFigures(make: HarnessFactory): Promise<void> {
+  const koper = new Koper();
+  const handled: DataEvent[] = [];
+  koper.register(dataListener()({ entity: "Order", onInsertOrder: (_o, event) => void handled.push(event) }));
+  const table = `bench_outbox_${Math.random().toString(36).slice(2, 8)}`;
+  const db = await make(koper, { outbox: { table, relay: false, batchSize: 1000 } });
+  await ensureOutboxTable(db.sqlClient, { table });
+  await koper.start();
+  try {
+    for (let t = 0; t < 100; t++) await db.transaction(async (tx) => { for (let i = 0; i < 100; i++) await tx.insertOrder({ number: `D-${n++}`, qty: 1 }); });
+    const started = performance.now();
+    const drained = await koper.relay!.drain();
+    report("outbox relay drain (typeorm postgres, in-process transport)", `${fmt(drained / ((performance.now() - started) / 1000))} events/s (${fmt(drained)} events)`);
+    while (handled.length < drained) await new Promise((resolve) => setTimeout(resolve, 5));
+    await koper.relay!.start();
+    const latencies: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const before = handled.length;
+      await db.insertOrder({ number: `L-${n++}`, qty: 1 });
+      while (handled.length === before) await new Promise((resolve) => setImmediate(resolve));
+      const event = handled[handled.length - 1]!;
+      latencies.push(Date.now() - event.time.committed!);
+    }
+    report("outbox commit → handled (typeorm postgres, relay woken on commit)", percentiles(latencies));
+  } finally {
+    await koper.stop();
+    await db.sqlClient.query(`DROP TABLE ${table}`);
+    await db.sqlClient.query(`DROP TABLE ${table}_lease`);
+    await db.close();
+  }
+}

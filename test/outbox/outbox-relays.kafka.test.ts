@@ -1,0 +1,111 @@
+// Two relays on one outbox (PostgreSQL, then MariaDB) publishing to one real broker: each event
+// reaches the broker exactly once, and every key's events arrive in commit order.
+import { ensureOutboxTable, Koper, type SqlClient } from "@koper/core";
+import { startBroker, type Broker } from "@koper/kafka-broker";
+import mysql from "mysql2/promise";
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { koperFor, uniqueName, until } from "../kafka/support.ts";
+import { mysqlSqlClient, pgSqlClient } from "../support/sql-clients.ts";
+import { brokerEvents, firstArrivals, writeTransaction } from "./support.ts";
+
+const KEYS = 40;
+const TRANSACTIONS = 120;
+const PER_TRANSACTION = 10;
+
+interface Db {
+  client: () => SqlClient & { end(): Promise<void> };
+  drop: () => Promise<void>;
+}
+
+async function postgresDb(): Promise<Db> {
+  const schema = uniqueName("koper_relays").replace(/-/g, "_");
+  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA "${schema}"`);
+  return {
+    client: () => pgSqlClient({ options: `-c search_path=${schema}` }),
+    drop: async () => {
+      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+async function mariadbDb(): Promise<Db> {
+  const database = uniqueName("koper_relays").replace(/-/g, "_");
+  const admin = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root", password: "" });
+  await admin.query(`CREATE DATABASE \`${database}\``);
+  return {
+    client: () => mysqlSqlClient(database),
+    drop: async () => {
+      await admin.query(`DROP DATABASE \`${database}\``);
+      await admin.end();
+    },
+  };
+}
+
+describe.each([
+  ["PostgreSQL", postgresDb],
+  ["MariaDB", mariadbDb],
+] as const)("outbox: two relays on one %s outbox", (_name, open) => {
+  let broker: Broker | undefined;
+  let db: Db | undefined;
+  const kopers: Koper[] = [];
+  const clients: { end(): Promise<void> }[] = [];
+
+  afterEach(async () => {
+    await Promise.allSettled(kopers.splice(0).map((k) => k.stop()));
+    await Promise.allSettled(clients.splice(0).map((c) => c.end()));
+    await broker?.stop();
+    await db?.drop();
+  });
+
+  it("publish each event exactly once, every key in commit order", { timeout: 120_000 }, async () => {
+    broker = await startBroker({ port: 0 });
+    db = await open();
+    const prefix = uniqueName("relays");
+    const writerClient = db.client();
+    clients.push(writerClient);
+    await ensureOutboxTable(writerClient);
+    const writer = new Koper({ topics: { prefix }, outbox: { client: writerClient, relay: false } });
+    kopers.push(writer);
+
+    const seq = new Map<number, number>();
+    const write = async (from: number, to: number) => {
+      for (let t = from; t < to; t++) {
+        const rows = Array.from({ length: PER_TRANSACTION }, (_, i) => {
+          const key = (t * 7 + i * 3) % KEYS;
+          const next = (seq.get(key) ?? 0) + 1;
+          seq.set(key, next);
+          return { key, seq: next };
+        });
+        await writeTransaction(writer, writerClient, rows);
+      }
+    };
+    // Half the rows wait in the outbox when the relays start; the other half is written meanwhile.
+    await write(0, TRANSACTIONS / 2);
+    for (let r = 0; r < 2; r++) {
+      const client = db.client();
+      clients.push(client);
+      const relay = koperFor(broker.brokers, { topics: { prefix }, kafka: { partitions: 4 }, outbox: { client, batchSize: 25, pollIntervalMs: 20 } });
+      kopers.push(relay);
+      await relay.start();
+    }
+    await write(TRANSACTIONS / 2, TRANSACTIONS);
+    const topic = writer.topicFor("Account");
+    const total = TRANSACTIONS * PER_TRANSACTION;
+    const held = () => brokerEvents(broker!, topic).reduce((n, p) => n + p.length, 0);
+    await until(async () => held() >= total && (await writerClient.query("SELECT id FROM koper_outbox")).length === 0, () => `${total} events on the broker (got ${held()})`, 90_000);
+    await Promise.all(kopers.slice(1).map((k) => k.stop()));
+
+    const { byId, copies, perKey } = firstArrivals(brokerEvents(broker, topic));
+    expect(copies).toBe(total); // exactly once: no event published by both relays
+    expect(byId.size).toBe(total);
+    for (const [key, seqs] of perKey) expect(seqs, key).toEqual(seqs.map((_, i) => i + 1));
+    expect(perKey.size).toBe(KEYS);
+    // Both relays took part (each published some rounds): the test exercised the locking.
+    const published = kopers.slice(1).map((k) => k.metrics().published);
+    expect(published.every((n) => n > 0), `published per relay: ${published.join(", ")}`).toBe(true);
+  });
+});

@@ -1,0 +1,52 @@
+import type { DataEvent, Koper, TxExecutor } from "@koper/core";
+import type { Broker } from "@koper/kafka-broker";
+
+/** Every data event the broker holds on `topic`, per partition in log order (duplicates kept). */
+export function brokerEvents(broker: Broker, topic: string): DataEvent[][] {
+  return broker.offsets(topic).map(({ partition }) =>
+    broker.records(topic, partition).map((record) => JSON.parse(Buffer.from(record.value!).toString()) as DataEvent),
+  );
+}
+
+/**
+ * Checks what reached the broker: each event's first copy, per key in log order. Returns the
+ * distinct events by id and, per routing key, the `seq` values in first-arrival order.
+ */
+export function firstArrivals(partitions: DataEvent[][]): { byId: Map<string, DataEvent>; copies: number; perKey: Map<string, unknown[]> } {
+  const byId = new Map<string, DataEvent>();
+  const perKey = new Map<string, unknown[]>();
+  let copies = 0;
+  for (const events of partitions) {
+    for (const event of events) {
+      copies++;
+      if (byId.has(event.id)) continue;
+      byId.set(event.id, event);
+      const key = `${event.entity}:${JSON.stringify(event.key)}`;
+      perKey.set(key, [...(perKey.get(key) ?? []), (event.data as { seq?: unknown } | null)?.seq]);
+    }
+  }
+  return { byId, copies, perKey };
+}
+
+/**
+ * Commits one transaction of `rows` events on `client` through the capture API, as an adapter does:
+ * begin, record, the before-COMMIT handoff inside the transaction, commit.
+ */
+export async function writeTransaction(
+  koper: Koper,
+  client: { transaction<T>(fn: (tx: TxExecutor) => Promise<T>): Promise<T> },
+  rows: { key: number; seq: number }[],
+): Promise<void> {
+  const handle = {};
+  await client.transaction(async (tx) => {
+    koper.capture.begin(handle);
+    for (const { key, seq } of rows) {
+      await koper.capture.record(handle, { entity: "Account", action: "update", key: { id: key }, data: { id: key, seq }, source: { orm: "test" } });
+    }
+    await koper.capture.beforeCommit(handle, tx);
+  }).catch((error: unknown) => {
+    koper.capture.rollback(handle);
+    throw error;
+  });
+  await koper.capture.commit(handle);
+}
