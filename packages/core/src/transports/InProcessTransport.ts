@@ -5,7 +5,11 @@ import type { DeliveredMessage, OutgoingMessage, Subscription, SubscriptionHandl
 export interface InProcessTransportOptions {
   /** Undelivered messages a group may lag behind before `send` waits. Default 10,000. */
   capacity?: number;
-  /** Messages kept for groups that subscribe later (a topic nobody consumes yet). Default 10,000. */
+  /**
+   * Messages kept for groups that subscribe later, on a topic nobody consumes yet. Default 10,000.
+   * Once a group consumes a topic, messages every group has taken are dropped (a group whose members
+   * all closed keeps up to this many of its backlog).
+   */
   retention?: number;
   /** Called when a `handle` rejects: in-process there is no broker to deliver it again. */
   onDeliveryError?: (error: unknown, message: DeliveredMessage) => void;
@@ -45,6 +49,7 @@ interface TopicLog {
  */
 export class InProcessTransport implements Transport {
   readonly name = "in-process";
+  readonly inProcess = true;
   readonly #topics = new Map<string, TopicLog>();
   readonly #capacity: number;
   readonly #retention: number;
@@ -72,9 +77,12 @@ export class InProcessTransport implements Transport {
         await new Promise<void>((resolve) => log.spaceWaiters.push(resolve));
         if (this.#closed) throw PublishError.stopped();
       }
-      const offset = log.base + log.entries.length;
-      const { topic, key, value, headers } = message;
-      log.entries.push({ topic, key, value, headers, partition: 0, offset: String(offset), timestamp: Date.now() });
+      const offset = String(log.base + log.entries.length);
+      if (message.event !== undefined) log.entries.push(new LocalDelivery(message, offset, Date.now()));
+      else {
+        const { topic, key, value, headers } = message;
+        log.entries.push({ topic, key, value, headers, partition: 0, offset, timestamp: Date.now() });
+      }
     }
     for (const topic of new Set(messages.map((m) => m.topic))) this.#pumpAll(this.#log(topic));
   }
@@ -221,16 +229,51 @@ export class InProcessTransport implements Transport {
     for (const wake of waiters) wake();
   }
 
-  // Drop what every consuming group has taken, keeping `retention` messages for late groups.
+  // Drop what every consuming group has taken. Only a topic nobody consumes keeps `retention`
+  // messages for groups that subscribe later: once consumed, taken messages are not held on to.
   #trim(log: TopicLog): void {
     const end = log.base + log.entries.length;
-    let keepFrom = end - this.#retention;
-    for (const group of log.groups.values()) if (group.members.length > 0) keepFrom = Math.min(keepFrom, group.next);
+    const retained = end - this.#retention;
+    let keepFrom = end;
+    let consumed = false;
+    for (const group of log.groups.values()) {
+      // A group whose members all closed is owed its backlog, up to `retention` messages.
+      if (group.members.length > 0) keepFrom = Math.min(keepFrom, group.next);
+      else if (group.consumed) keepFrom = Math.min(keepFrom, Math.max(group.next, retained));
+      consumed ||= group.consumed;
+    }
+    if (!consumed) keepFrom = Math.min(keepFrom, retained);
     const drop = keepFrom - log.base;
     if (drop <= 0 || (drop < 1024 && drop < log.entries.length)) return;
     log.entries.splice(0, drop);
     log.base += drop;
     for (const group of log.groups.values()) group.next = Math.max(group.next, log.base);
+  }
+}
+
+// A message that carries its event: its bytes are read (and so made) only if someone asks for them.
+class LocalDelivery implements DeliveredMessage {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly headers: Record<string, string>;
+  readonly event: object;
+  readonly partition = 0;
+  readonly offset: string;
+  readonly timestamp: number;
+  readonly #message: OutgoingMessage;
+
+  constructor(message: OutgoingMessage, offset: string, timestamp: number) {
+    this.topic = message.topic;
+    this.key = message.key;
+    this.headers = message.headers;
+    this.event = message.event!;
+    this.offset = offset;
+    this.timestamp = timestamp;
+    this.#message = message;
+  }
+
+  get value(): Uint8Array {
+    return this.#message.value;
   }
 }
 
