@@ -117,15 +117,16 @@ function setOwn(record: Record<string, unknown>, key: string, value: unknown): v
   else record[key] = value;
 }
 
-// Snapshots Koper made of events that passed the envelope check: the only objects a resolver takes without decoding.
-const trusted = new WeakSet<object>();
+/**
+ * A snapshot Koper made of an event that passed the envelope check: the only kind of
+ * `OutgoingMessage.event` a resolver takes without decoding (a wrapper, not a mark on the object:
+ * a WeakSet of every event cost more in GC than it saved).
+ */
+export class LocalEvent {
+  /** The event in decoded form; never handed out, only copied. */
+  readonly value: object;
 
-/** Marks a snapshot Koper made (and checked) as safe to deliver without decoding. */
-export function trust(value: object): void {
-  trusted.add(value);
-}
-
-/** True for a snapshot marked by `trust`. */
-export function isTrusted(value: unknown): value is object {
-  return typeof value === "object" && value !== null && trusted.has(value);
+  constructor(value: object) {
+    this.value = value;
+  }
 }

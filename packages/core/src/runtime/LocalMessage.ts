@@ -1,4 +1,5 @@
 import { encode } from "../envelope/codec.ts";
+import { LocalEvent } from "../envelope/local-copy.ts";
 import type { OutgoingMessage } from "../transports/Transport.ts";
 
 /**
@@ -24,6 +25,6 @@ export class LocalMessage implements OutgoingMessage {
 
   /** The encoded event, made on first read. */
   get value(): Uint8Array {
-    return (this.#value ??= encode(this.event));
+    return (this.#value ??= encode(this.event instanceof LocalEvent ? this.event.value : this.event));
   }
 }

@@ -5,7 +5,7 @@ import { encode } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
 import { isPlainEvent } from "../envelope/envelope-check.ts";
-import { snapshot, trust } from "../envelope/local-copy.ts";
+import { LocalEvent, snapshot } from "../envelope/local-copy.ts";
 import { validateTopic } from "../envelope/topics.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
 import { isKoperError, PublishError } from "../errors.ts";
@@ -197,8 +197,8 @@ export class Producer implements CaptureSink, MessageSender {
     const { value, maxBytes } = snapshot(event);
     const bytes = maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
     // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
-    if (isPlainEvent(value)) trust(value);
-    return new LocalMessage(topic, routingKey(event), headers, value as object, bytes);
+    const local = isPlainEvent(value) ? new LocalEvent(value) : (value as object);
+    return new LocalMessage(topic, routingKey(event), headers, local, bytes);
   }
 
   #encode(topic: string, payload: unknown): Uint8Array {

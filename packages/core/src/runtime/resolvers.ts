@@ -1,7 +1,7 @@
 import { decode } from "../envelope/codec.ts";
 import { DataEvent } from "../envelope/DataEvent.ts";
 import { isPlainEvent } from "../envelope/envelope-check.ts";
-import { copyDecoded, isTrusted } from "../envelope/local-copy.ts";
+import { copyDecoded, LocalEvent } from "../envelope/local-copy.ts";
 import { isTraceparent } from "../envelope/trace.ts";
 import { EnvelopeError } from "../errors.ts";
 import type { KoperContext } from "../context/context.ts";
@@ -56,8 +56,8 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
  */
 export function dataResolver(listener: object, routes: Map<string, DataRoute>): Resolver {
   return (message) => {
-    const local = isTrusted(message.event);
-    const checked = local ? (message.event as DataEvent) : validEvent(decode(message.value));
+    const local = message.event instanceof LocalEvent;
+    const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decode(message.value));
     const route = routes.get(routeKeyOf(checked));
     if (!route) return null;
     const event = local ? (copyDecoded(checked) as DataEvent) : checked;
