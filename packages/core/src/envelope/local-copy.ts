@@ -1,4 +1,5 @@
 import { toJsonSafe } from "./codec.ts";
+import type { DataEvent } from "./DataEvent.ts";
 
 /**
  * Same-process delivery without bytes. `snapshot` copies a value into exactly what
@@ -108,6 +109,24 @@ export function copyDecoded(value: unknown): unknown {
   const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key in record) setOwn(out, key, copyDecoded(record[key]));
+  return out;
+}
+
+/**
+ * `copyDecoded` of an envelope `isPlainEvent` accepted, written out: its keys are known, and
+ * source, transaction, trace and time hold only strings and numbers, so a spread copies them.
+ */
+export function copyEvent(event: DataEvent): DataEvent {
+  const out = { ...event };
+  out.key = copyDecoded(event.key) as DataEvent["key"];
+  out.data = copyDecoded(event.data) as DataEvent["data"];
+  out.source = { ...event.source };
+  out.transaction = { ...event.transaction };
+  out.context = copyDecoded(event.context) as DataEvent["context"];
+  if (event.trace) out.trace = { ...event.trace };
+  out.time = { ...event.time };
+  if (event.before) out.before = copyDecoded(event.before) as DataEvent["before"];
+  if (event.changes) out.changes = event.changes.slice();
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { decode } from "../envelope/codec.ts";
 import { DataEvent } from "../envelope/DataEvent.ts";
 import { isPlainEvent } from "../envelope/envelope-check.ts";
-import { copyDecoded, LocalEvent } from "../envelope/local-copy.ts";
+import { copyEvent, LocalEvent } from "../envelope/local-copy.ts";
 import { isTraceparent } from "../envelope/trace.ts";
 import { EnvelopeError } from "../errors.ts";
 import type { KoperContext } from "../context/context.ts";
@@ -60,7 +60,7 @@ export function dataResolver(listener: object, routes: Map<string, DataRoute>): 
     const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decode(message.value));
     const route = routes.get(routeKeyOf(checked));
     if (!route) return null;
-    const event = local ? (copyDecoded(checked) as DataEvent) : checked;
+    const event = local ? copyEvent(checked) : checked;
     const handler = (listener as Record<string, Callable>)[route.method]!;
     const entity = event.action === "delete" ? (event.before ?? event.key) : (event.data ?? event.before);
     return {
