@@ -85,3 +85,14 @@ describe("hand-written envelope check", () => {
     expect((caught as Error).message).toContain("time: Invalid input: expected object, received undefined");
   });
 });
+
+describe("newId", () => {
+  it("writes uuid's v7 text for the same time, counter and random bytes", async () => {
+    const { v7 } = await import("uuid");
+    const { formatV7 } = await import("../src/envelope/ids.ts");
+    for (const [msecs, seq] of [[0, 0], [1_796_150_372_599, 0x3fffffff], [2 ** 48 - 1, 2 ** 31 - 1], [1_700_000_000_123, 12345]] as const) {
+      const random = Uint8Array.from({ length: 16 }, (_, i) => (i * 53 + seq) & 0xff);
+      expect(formatV7(msecs, seq, random, 10)).toBe(v7({ random, msecs, seq }));
+    }
+  });
+});
