@@ -1,5 +1,5 @@
 import { encode } from "../envelope/codec.ts";
-import { LocalEvent } from "../envelope/local-copy.ts";
+import { LocalEvent } from "../envelope/LocalEvent.ts";
 import type { OutgoingMessage } from "../transports/Transport.ts";
 
 /**

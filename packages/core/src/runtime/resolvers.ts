@@ -1,7 +1,8 @@
 import { decode } from "../envelope/codec.ts";
 import { DataEvent } from "../envelope/DataEvent.ts";
 import { isPlainEvent } from "../envelope/envelope-check.ts";
-import { copyEvent, LocalEvent } from "../envelope/local-copy.ts";
+import { copyEvent } from "../envelope/local-copy.ts";
+import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { isTraceparent } from "../envelope/trace.ts";
 import { EnvelopeError } from "../errors.ts";
 import type { KoperContext } from "../context/context.ts";

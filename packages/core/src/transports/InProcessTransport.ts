@@ -1,4 +1,5 @@
 import { PublishError } from "../errors.ts";
+import { LocalDelivery } from "./LocalDelivery.ts";
 import type { DeliveredMessage, OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "./Transport.ts";
 
 /** Settings of the in-process transport. */
@@ -261,32 +262,6 @@ export class InProcessTransport implements Transport {
     log.entries.splice(0, drop);
     log.base += drop;
     for (const group of log.groups.values()) group.next = Math.max(group.next, log.base);
-  }
-}
-
-// A message that carries its event: its bytes are read (and so made) only if someone asks for them.
-class LocalDelivery implements DeliveredMessage {
-  readonly topic: string;
-  readonly key: string | null;
-  readonly headers: Record<string, string>;
-  readonly event: object;
-  readonly partition = 0;
-  readonly offset: string;
-  readonly timestamp: number;
-  readonly #message: OutgoingMessage;
-
-  constructor(message: OutgoingMessage, offset: string, timestamp: number) {
-    this.topic = message.topic;
-    this.key = message.key;
-    this.headers = message.headers;
-    this.event = message.event!;
-    this.offset = offset;
-    this.timestamp = timestamp;
-    this.#message = message;
-  }
-
-  get value(): Uint8Array {
-    return this.#message.value;
   }
 }
 
