@@ -43,7 +43,10 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
     const resolved: Resolved = {
       id,
       context: messageContext(message, id),
-      invoke: async (attempt) => onMessage!.call(listener, payload, metaOf(message, id, attempt)),
+      // Method shorthand: an arrow named by its property gets a per-call __name() wrapper under tsx.
+      async invoke(attempt) {
+        return onMessage!.call(listener, payload, metaOf(message, id, attempt));
+      },
     };
     if (Number.isFinite(sentAt)) resolved.sentAt = sentAt;
     return resolved;
@@ -68,7 +71,9 @@ export function dataResolver(listener: object, routes: Map<string, DataRoute>): 
       id: event.id,
       event,
       context: eventContext(event),
-      invoke: async () => (route.bulk ? handler.call(listener, event) : handler.call(listener, entity, event)),
+      async invoke() {
+        return route.bulk ? handler.call(listener, event) : handler.call(listener, entity, event);
+      },
     };
   };
 }
