@@ -11,8 +11,49 @@ const draft = (id: number): ChangeDraft => ({
   source: { orm: "bench", table: "orders" },
 });
 
+/** Events/s and CPU µs/event of `body`, run `events` times in batches that yield between them. */
+async function rateOf(events: number, body: (i: number) => void): Promise<{ rate: number; cpu: number }> {
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < events; i += 1000) {
+    for (let j = i; j < Math.min(events, i + 1000); j++) body(j);
+    await Promise.resolve();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: events / seconds, cpu: (cpu.user + cpu.system) / events };
+}
+
+/**
+ * The same-run baseline that fixes this machine's speed: the handler called directly with the same
+ * payload (the draft built as in the Koper runs), and a JSON encode + decode of the event Koper delivers.
+ */
+async function baseline(events: number): Promise<{ call: number; json: number; callCpu: number; jsonCpu: number }> {
+  let sink = 0;
+  const handler = (row: { qty: number }, event: { id: string }) => void (sink += row.qty + event.id.length);
+  const sample = await oneEvent();
+  const call = await rateOf(events, (i) => {
+    const d = draft(i % 1000);
+    handler(d.data as { qty: number }, sample);
+  });
+  const json = await rateOf(events, () => void (sink += (JSON.parse(JSON.stringify(sample)) as DataEvent).transaction.position));
+  if (sink === -1) console.log(sink); // keeps the work observable
+  return { call: call.rate, json: json.rate, callCpu: call.cpu, jsonCpu: json.cpu };
+}
+
+async function oneEvent(): Promise<DataEvent> {
+  let got!: (event: DataEvent) => void;
+  const received = new Promise<DataEvent>((resolve) => (got = resolve));
+  const koper = new Koper().register(dataListener()({ entity: "Order", onUpdateOrder: (_o: unknown, event: DataEvent) => got(event) }));
+  await koper.start();
+  await koper.capture.record(undefined, draft(1));
+  const event = await received;
+  await koper.stop();
+  return event;
+}
+
 /** Events/s through capture → codec → in-process transport → runtime → a no-op handler. */
-async function throughput(events: number, batch: number): Promise<number> {
+async function throughput(events: number, batch: number): Promise<Run> {
   let handled = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
@@ -25,6 +66,7 @@ async function throughput(events: number, batch: number): Promise<number> {
     }),
   );
   await koper.start();
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < events; i += batch) {
     const tx = {};
@@ -33,16 +75,27 @@ async function throughput(events: number, batch: number): Promise<number> {
     await koper.capture.commit(tx);
   }
   await finished;
-  const seconds = (performance.now() - started) / 1000;
+  const run = runOf(events, started, cpu0);
   await koper.stop();
-  return events / seconds;
+  return run;
+}
+
+interface Run {
+  rate: number;
+  cpu: number;
+}
+
+function runOf(events: number, started: number, cpu0: NodeJS.CpuUsage): Run {
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: events / seconds, cpu: (cpu.user + cpu.system) / events };
 }
 
 /**
  * Events/s of the consuming side alone: N events are published before the listener subscribes,
  * then timed from subscribe to the last handler call (decode, zod validation, routing, handler).
  */
-async function dispatchOnly(events: number): Promise<number> {
+async function dispatchOnly(events: number): Promise<Run> {
   const transport = new InProcessTransport({ retention: events, capacity: events });
   const producer = new Koper({ transport });
   await producer.start();
@@ -64,12 +117,13 @@ async function dispatchOnly(events: number): Promise<number> {
       },
     }),
   );
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   await consumer.start();
   await finished;
-  const seconds = (performance.now() - started) / 1000;
+  const run = runOf(events, started, cpu0);
   await consumer.stop();
-  return events / seconds;
+  return run;
 }
 
 /** publish→handled latency at a fixed offered rate (events/s), in ms. */
@@ -96,18 +150,27 @@ async function latencyAt(rate: number, seconds: number): Promise<number[]> {
   return samples;
 }
 
-/** The core benchmark: in-process dispatch throughput and latency. */
+/** The core benchmark: in-process dispatch throughput and latency, next to a same-run baseline. */
 export async function runCoreBench(): Promise<void> {
-  console.log("\n@koper/core, in-process transport (no-op handler)");
+  const source = import.meta.resolve("@koper/core").includes("/src/") ? "sources (tsx)" : "built dist/";
+  console.log(`\n@koper/core, in-process transport (no-op handler; core from ${source}; CPU is user+system of the process)`);
   await throughput(20_000, 100); // warm-up: JIT, allocations
+  const base = await baseline(200_000);
+  report("baseline: the handler called directly (same payload)", `${fmt(base.call)} calls/s, ${fmt(base.callCpu, 2)} µs CPU/call`);
+  report("baseline: JSON.stringify + JSON.parse of the event", `${fmt(base.json)} round trips/s, ${fmt(base.jsonCpu, 2)} µs CPU/trip`);
+  const line = (runs: Run[]) => {
+    const rate = median(runs.map((r) => r.rate));
+    const cpu = median(runs.map((r) => r.cpu));
+    return `${fmt(rate)} events/s, ${fmt(cpu, 2)} µs CPU/event = ${fmt(cpu / base.jsonCpu, 2)} JSON round trips (median of 3)`;
+  };
   for (const batch of [1, 100]) {
     const runs = [];
     for (let i = 0; i < 3; i++) runs.push(await throughput(100_000, batch));
-    report(`dispatch throughput, ${batch === 1 ? "one event per transaction" : "100 events per transaction"}`, `${fmt(median(runs))} events/s (median of 3)`);
+    report(`dispatch throughput, ${batch === 1 ? "one event per transaction" : "100 events per transaction"}`, line(runs));
   }
   const dispatch = [];
   for (let i = 0; i < 3; i++) dispatch.push(await dispatchOnly(100_000));
-  report("dispatch only (decode, validate, route, handler)", `${fmt(median(dispatch))} events/s (median of 3)`);
+  report("dispatch only (copy or decode+validate, route, handler)", line(dispatch));
   for (const rate of [1_000, 10_000]) {
     report(`publish→handled latency at ${fmt(rate)} events/s offered`, percentiles(await latencyAt(rate, 2)));
   }

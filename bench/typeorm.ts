@@ -81,16 +81,27 @@ async function benchOn(label: string, options: DataSourceOptions, loads: Workloa
       for (const mode of [...MODES, ...MODES]) await measure(dataSource, kopers[mode], load, -1); // warm-up, unmeasured
       const rates: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
       const ratios: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
+      // CPU of this process per row: steadier than wall time on a loaded machine (without the database server's own).
+      const cpus: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
       for (let round = 0; round < rounds; round++) {
         // Rotate which mode goes first, so drift falls on every mode alike.
         const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
         const rate = {} as Record<Mode, number>;
-        for (const mode of order) rates[mode].push((rate[mode] = await measure(dataSource, kopers[mode], load, round)));
-        for (const mode of MODES) ratios[mode].push(rate[mode] / rate.plain);
+        const cpu = {} as Record<Mode, number>;
+        for (const mode of order) {
+          const run = await measure(dataSource, kopers[mode], load, round);
+          rates[mode].push((rate[mode] = run.rate));
+          cpu[mode] = run.cpu;
+        }
+        for (const mode of MODES) {
+          ratios[mode].push(rate[mode] / rate.plain);
+          cpus[mode].push(cpu.plain / cpu[mode]);
+        }
       }
+      const cpuRatio = (mode: Mode) => `, CPU ratio ${fmt(median(cpus[mode]), 2)}`;
       report(`typeorm ${label}: ${load.name}`, `plain ${fmt(median(rates.plain))} rows/s`);
-      report(`  with koper (capture + publish)`, `${fmt(median(rates.publish))} rows/s, ratio ${fmt(median(ratios.publish), 2)}`);
-      report(`  with koper + in-process listener`, `${fmt(median(rates.listener))} rows/s, ratio ${fmt(median(ratios.listener), 2)}`);
+      report(`  with koper (capture + publish)`, `${fmt(median(rates.publish))} rows/s, ratio ${fmt(median(ratios.publish), 2)}${cpuRatio("publish")}`);
+      report(`  with koper + in-process listener`, `${fmt(median(rates.listener))} rows/s, ratio ${fmt(median(ratios.listener), 2)}${cpuRatio("listener")}`);
     }
   } finally {
     await Promise.all([publisher.stop(), consumer.stop()]);
@@ -101,14 +112,16 @@ async function benchOn(label: string, options: DataSourceOptions, loads: Workloa
 }
 
 // One round: rows per second of `load`, with Koper attached or not.
-async function measure(dataSource: DataSource, koper: Koper | undefined, load: Workload, round: number): Promise<number> {
+async function measure(dataSource: DataSource, koper: Koper | undefined, load: Workload, round: number): Promise<{ rate: number; cpu: number }> {
   await dataSource.getRepository(Order).clear();
   const handle: KoperTypeormHandle | undefined = koper ? koperTypeorm(dataSource, koper) : undefined;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   await load.run(dataSource, round);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   handle?.detach();
-  return load.rowsPerRound / seconds;
+  return { rate: load.rowsPerRound / seconds, cpu: cpu.user + cpu.system };
 }
 
 function reachable(port: number): Promise<boolean> {

@@ -12,6 +12,14 @@ export function randomBytesPooled(size: number): Uint8Array {
   return new Uint8Array(pool.subarray(start, start + size));
 }
 
+/** The pool itself, for readers that take bytes by offset (`takeRandom`) instead of copying them. */
+export const randomPool: Uint8Array = pool;
+
+/** Where `size` fresh random bytes start in `randomPool` (valid until the next call). */
+export function takeRandom(size: number): number {
+  return take(size);
+}
+
 /** `size` random bytes as lowercase hex. */
 export function randomHex(size: number): string {
   const start = take(size);

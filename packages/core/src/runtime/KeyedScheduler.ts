@@ -29,8 +29,8 @@ export class KeyedScheduler {
     let current: Promise<void>;
     if (chain) {
       const queued = chain;
-      const next = () => (queued.rejected ? Promise.reject(DeliveryError.heldBehindRejected(queued.rejected.error)) : task());
-      current = chain.tail.then(next);
+      // Inline, not a named const: tsx (keepNames) would wrap a named per-call arrow in __name().
+      current = chain.tail.then(() => (queued.rejected ? Promise.reject(DeliveryError.heldBehindRejected(queued.rejected.error)) : task()));
     } else {
       chain = { tail: Promise.resolve(), rejected: undefined };
       this.#chains.set(key, chain);

@@ -56,16 +56,20 @@ export class ListenerBinding {
       group: this.spec.group,
       topics: this.spec.topics,
       maxInFlight: this.spec.concurrency,
-      handle: (message) => {
-        // Received when the transport hands it over; waiting behind its key counts as handling time.
-        const received = now();
-        this.#inFlight.add(message);
-        return this.#scheduler
-          // Decoding, lifecycle events and dead letters too run detached from whoever published.
-          .run(message.key ?? NO_KEY, () => DETACHED.run({}, () => this.#process(message, received)))
-          .finally(() => this.#inFlight.delete(message));
-      },
+      handle: (message) => this.#handle(message),
     };
+  }
+
+  async #handle(message: DeliveredMessage): Promise<void> {
+    // Received when the transport hands it over; waiting behind its key counts as handling time.
+    const received = now();
+    this.#inFlight.add(message);
+    try {
+      // Decoding, lifecycle events and dead letters too run detached from whoever published.
+      await this.#scheduler.run(message.key ?? NO_KEY, () => DETACHED.run({}, () => this.#process(message, received)));
+    } finally {
+      this.#inFlight.delete(message);
+    }
   }
 
   /** Messages handed to this listener and not yet done (handled or dead-lettered). */

@@ -4,6 +4,9 @@ import { captureContext, type ContextSupplier, type KoperContext } from "../cont
 import { encode } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
+import { isPlainEvent } from "../envelope/envelope-check.ts";
+import { snapshot } from "../envelope/local-copy.ts";
+import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { validateTopic } from "../envelope/topics.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
 import { isKoperError, PublishError } from "../errors.ts";
@@ -12,6 +15,7 @@ import type { KoperLogger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
 import { CONTENT_TYPE, Headers } from "./headers.ts";
+import { LocalMessage } from "./LocalMessage.ts";
 import { SendQueue } from "./SendQueue.ts";
 
 /** Options of `sender.send`. */
@@ -210,7 +214,18 @@ export class Producer implements CaptureSink, MessageSender {
       [Headers.contentType]: CONTENT_TYPE,
     };
     if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
+    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, headers);
     return { topic, key: routingKey(event), value: this.#encode(topic, event), headers };
+  }
+
+  // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode
+  // would refuse it (the same error, and the size limit, checked on the real bytes when the bound exceeds it).
+  #localMessage(topic: string, event: DataEvent, headers: Record<string, string>): LocalMessage {
+    const { value, maxBytes } = snapshot(event);
+    const bytes = maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
+    // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
+    const local = isPlainEvent(value) ? new LocalEvent(value) : (value as object);
+    return new LocalMessage(topic, routingKey(event), headers, local, bytes);
   }
 
   #encode(topic: string, payload: unknown): Uint8Array {

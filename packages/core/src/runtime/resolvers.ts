@@ -1,5 +1,8 @@
 import { decode } from "../envelope/codec.ts";
 import { DataEvent } from "../envelope/DataEvent.ts";
+import { isPlainEvent } from "../envelope/envelope-check.ts";
+import { copyEvent } from "../envelope/local-copy.ts";
+import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { isTraceparent } from "../envelope/trace.ts";
 import { EnvelopeError } from "../errors.ts";
 import type { KoperContext } from "../context/context.ts";
@@ -42,30 +45,47 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
     const resolved: Resolved = {
       id,
       context: messageContext(message, id),
-      invoke: async (attempt) => onMessage!.call(listener, payload, metaOf(message, id, attempt)),
+      // Method shorthand: an arrow named by its property gets a per-call __name() wrapper under tsx.
+      async invoke(attempt) {
+        return onMessage!.call(listener, payload, metaOf(message, id, attempt));
+      },
     };
     if (Number.isFinite(sentAt)) resolved.sentAt = sentAt;
     return resolved;
   };
 }
 
-/** Resolver of a `@DataListener`: validates the envelope with zod, then routes by entity/action/outcome. */
+/**
+ * Resolver of a `@DataListener`: validates the envelope, then routes by entity/action/outcome.
+ * An event Koper built in this process (handed over by the in-process transport) is copied instead
+ * of decoded: the copy is what decoding its bytes would give, and this delivery's own.
+ */
 export function dataResolver(listener: object, routes: Map<string, DataRoute>): Resolver {
   return (message) => {
-    const parsed = DataEvent.safeParse(decode(message.value));
-    if (!parsed.success) throw EnvelopeError.invalid(formatIssues(parsed.error.issues), parsed.error);
-    const event = parsed.data as DataEvent;
-    const route = routes.get(routeKeyOf(event));
+    const local = message.event instanceof LocalEvent;
+    const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decode(message.value));
+    const route = routes.get(routeKeyOf(checked));
     if (!route) return null;
+    const event = local ? copyEvent(checked) : checked;
     const handler = (listener as Record<string, Callable>)[route.method]!;
     const entity = event.action === "delete" ? (event.before ?? event.key) : (event.data ?? event.before);
     return {
       id: event.id,
       event,
       context: eventContext(event),
-      invoke: async () => (route.bulk ? handler.call(listener, event) : handler.call(listener, entity, event)),
+      async invoke() {
+        return route.bulk ? handler.call(listener, event) : handler.call(listener, entity, event);
+      },
     };
   };
+}
+
+/** A decoded envelope checked: by hand when it has the common shape, by zod (and its messages) otherwise. */
+export function validEvent(decoded: unknown): DataEvent {
+  if (isPlainEvent(decoded)) return decoded;
+  const parsed = DataEvent.safeParse(decoded);
+  if (!parsed.success) throw EnvelopeError.invalid(formatIssues(parsed.error.issues), parsed.error);
+  return parsed.data as DataEvent;
 }
 
 /** A data event's handler context: its actor, request id and extras, its span as parent, itself as cause. */

@@ -1,12 +1,17 @@
 import { PublishError } from "../errors.ts";
 import { createLogger, type KoperLogger } from "../observability/logger.ts";
+import { LocalDelivery } from "./LocalDelivery.ts";
 import type { DeliveredMessage, OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "./Transport.ts";
 
 /** Settings of the in-process transport. */
 export interface InProcessTransportOptions {
   /** Undelivered messages a group may lag behind before `send` waits. Default 10,000. */
   capacity?: number;
-  /** Messages kept for groups that subscribe later (a topic nobody consumes yet). Default 10,000. */
+  /**
+   * Messages sent while nobody consumed a topic that are kept for groups that subscribe later
+   * (the last this many). Default 10,000. Messages sent once a group consumes the topic are dropped
+   * when every group has taken them (a group whose members all closed keeps up to this many of its backlog).
+   */
   retention?: number;
   /** Called when a `handle` rejects: in-process there is no broker to deliver it again. */
   onDeliveryError?: (error: unknown, message: DeliveredMessage) => void;
@@ -14,7 +19,10 @@ export interface InProcessTransportOptions {
 
 interface Member {
   subscription: Subscription;
-  inFlight: Set<Promise<void>>;
+  /** Messages handed to this member and not finished. */
+  active: number;
+  /** Woken when `active` drops to 0 (a closing member waits for that). */
+  idle: (() => void)[];
 }
 
 interface Group {
@@ -34,6 +42,8 @@ interface DrainWaiter {
 
 interface TopicLog {
   base: number;
+  /** End offset when a group first consumed the topic: messages below it were sent while nobody did. */
+  consumedFrom: number | undefined;
   entries: DeliveredMessage[];
   groups: Map<string, Group>;
   spaceWaiters: (() => void)[];
@@ -46,6 +56,7 @@ interface TopicLog {
  */
 export class InProcessTransport implements Transport {
   readonly name = "in-process";
+  readonly inProcess = true;
   readonly #topics = new Map<string, TopicLog>();
   readonly #capacity: number;
   readonly #retention: number;
@@ -79,15 +90,18 @@ export class InProcessTransport implements Transport {
         await new Promise<void>((resolve) => log.spaceWaiters.push(resolve));
         if (this.#closed) throw PublishError.stopped();
       }
-      const offset = log.base + log.entries.length;
-      const { topic, key, value, headers } = message;
-      log.entries.push({ topic, key, value, headers, partition: 0, offset: String(offset), timestamp: Date.now() });
+      const offset = String(log.base + log.entries.length);
+      if (message.event !== undefined) log.entries.push(new LocalDelivery(message, offset, Date.now()));
+      else {
+        const { topic, key, value, headers } = message;
+        log.entries.push({ topic, key, value, headers, partition: 0, offset, timestamp: Date.now() });
+      }
     }
     for (const topic of new Set(messages.map((m) => m.topic))) this.#pumpAll(this.#log(topic));
   }
 
   async subscribe(subscription: Subscription): Promise<SubscriptionHandle> {
-    const member: Member = { subscription, inFlight: new Set() };
+    const member: Member = { subscription, active: 0, idle: [] };
     const logs = subscription.topics.map((topic) => this.#log(topic));
     for (const log of logs) {
       let group = log.groups.get(subscription.group);
@@ -97,6 +111,7 @@ export class InProcessTransport implements Transport {
       }
       group.members.push(member);
       group.consumed = true;
+      log.consumedFrom ??= log.base + log.entries.length;
       this.#pump(log, group);
     }
     return {
@@ -105,7 +120,7 @@ export class InProcessTransport implements Transport {
           const group = log.groups.get(subscription.group);
           if (group) group.members = group.members.filter((m) => m !== member);
         }
-        while (member.inFlight.size > 0) await Promise.allSettled([...member.inFlight]);
+        while (member.active > 0) await new Promise<void>((resolve) => member.idle.push(resolve));
         for (const log of logs) this.#pumpAll(log);
         this.#wakeDrained();
       },
@@ -174,7 +189,7 @@ export class InProcessTransport implements Transport {
   #log(topic: string): TopicLog {
     let log = this.#topics.get(topic);
     if (!log) {
-      log = { base: 0, entries: [], groups: new Map(), spaceWaiters: [] };
+      log = { base: 0, consumedFrom: undefined, entries: [], groups: new Map(), spaceWaiters: [] };
       this.#topics.set(topic, log);
     }
     return log;
@@ -199,21 +214,28 @@ export class InProcessTransport implements Transport {
     while (!this.#closed && group.next < end && group.members.length > 0) {
       const message = log.entries[group.next - log.base]!;
       const member = this.#memberFor(group, message.key);
-      if (member.inFlight.size >= member.subscription.maxInFlight) break;
+      if (member.active >= member.subscription.maxInFlight) break;
       group.next++;
       group.inFlight.add(message);
-      const done: Promise<void> = member.subscription
-        .handle(message)
-        .catch((error: unknown) => this.#onDeliveryError(error, message))
-        .finally(() => {
-          member.inFlight.delete(done);
-          group.inFlight.delete(message);
-          this.#pumpAll(log);
-          if (this.#drainWaiters.length > 0) this.#wakeDrained();
-        });
-      member.inFlight.add(done);
+      member.active++;
+      void this.#deliver(log, group, member, message);
     }
     this.#wake(log);
+  }
+
+  // One async frame per message instead of a .catch().finally() chain and its closures.
+  async #deliver(log: TopicLog, group: Group, member: Member, message: DeliveredMessage): Promise<void> {
+    try {
+      await member.subscription.handle(message);
+    } catch (error) {
+      this.#onDeliveryError(error, message);
+    } finally {
+      member.active--;
+      group.inFlight.delete(message);
+      if (member.active === 0 && member.idle.length > 0) for (const wake of member.idle.splice(0)) wake();
+      this.#pumpAll(log);
+      if (this.#drainWaiters.length > 0) this.#wakeDrained();
+    }
   }
 
   // Keys stick to one member, so a member sees a key's messages in order.
@@ -228,11 +250,20 @@ export class InProcessTransport implements Transport {
     for (const wake of waiters) wake();
   }
 
-  // Drop what every consuming group has taken, keeping `retention` messages for late groups.
+  // Drop what every consuming group has taken, except the messages retention keeps.
   #trim(log: TopicLog): void {
     const end = log.base + log.entries.length;
-    let keepFrom = end - this.#retention;
-    for (const group of log.groups.values()) if (group.members.length > 0) keepFrom = Math.min(keepFrom, group.next);
+    const retained = end - this.#retention;
+    let keepFrom = end;
+    for (const group of log.groups.values()) {
+      // A group whose members all closed is owed its backlog, up to `retention` messages.
+      if (group.members.length > 0) keepFrom = Math.min(keepFrom, group.next);
+      else if (group.consumed) keepFrom = Math.min(keepFrom, Math.max(group.next, retained));
+    }
+    // What was sent while nobody consumed the topic stays (the last `retention` messages) for groups
+    // that subscribe later; once consumed, messages every group has taken are not held on to.
+    const from = log.consumedFrom;
+    if (from === undefined || (log.base < from && retained < from)) keepFrom = Math.min(keepFrom, retained);
     const drop = keepFrom - log.base;
     if (drop <= 0 || (drop < 1024 && drop < log.entries.length)) return;
     log.entries.splice(0, drop);

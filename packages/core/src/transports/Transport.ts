@@ -7,6 +7,11 @@ export interface OutgoingMessage {
   key: string | null;
   value: Uint8Array;
   headers: Record<string, string>;
+  /**
+   * The event Koper built, in decoded form, for a transport that delivers in this process
+   * (`Transport.inProcess`): its listeners copy it instead of decoding `value`. Never on the wire.
+   */
+  event?: object;
 }
 
 /** A message as a transport delivers it. */
@@ -42,6 +47,8 @@ export interface SubscriptionHandle {
 export interface Transport {
   /** Short name for logs and lifecycle events ("in-process", "kafka"). */
   readonly name: string;
+  /** Delivers in this process and keeps `OutgoingMessage.event`: the producer then encodes `value` only when it is read. */
+  readonly inProcess?: boolean;
   connect(): Promise<void>;
   /** Sends a batch; resolves when the transport has accepted every message (waits when full). */
   send(messages: OutgoingMessage[]): Promise<void>;
