@@ -6,7 +6,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { PackedPackage } from "../../scripts/workspace.ts";
+import type { PackedPackage, WorkspacePackage } from "../../scripts/workspace.ts";
+import { engineFloor } from "../../scripts/conventions.ts";
 import { ROOT } from "../../scripts/workspace.ts";
 
 const run = promisify(execFile);
@@ -54,6 +55,8 @@ export async function installConsumers(packed: PackedPackage[]): Promise<string>
     "sql.js": rootVersion("sql.js"),
     "reflect-metadata": rootVersion("reflect-metadata"),
     kafkajs: rootVersion("kafkajs"),
+    "@mikro-orm/core": rootVersion("@mikro-orm/core"),
+    "@mikro-orm/sql": rootVersion("@mikro-orm/sql"),
     zod3: "npm:zod@3.25.76", // an application on zod 3 while core runs on zod 4
     "@types/node": rootVersion("@types/node"),
     typescript: rootVersion("typescript"),
@@ -113,7 +116,28 @@ export const README_EXAMPLES = [
   { snippet: "plain-messages", install: ["@koper/core"] },
   { snippet: "data-listener", install: ["@koper/core"] },
   { snippet: "typeorm", install: ["@koper/core", "@koper/typeorm", "typeorm", "sql.js"] },
+  { snippet: "mikro-orm", install: ["@koper/core", "@koper/mikro-orm", "@mikro-orm/core", "@mikro-orm/sql"] },
 ] as const;
+
+/** Whether `pkg`'s `engines.node` admits NODE_FLOOR (MikroORM 7's adapter does not: it asks for >= 22.17). */
+export function runsOnFloor(pkg: WorkspacePackage): boolean {
+  const floor = engineFloor((pkg.json.engines as { node?: string } | undefined)?.node);
+  const [major, minor] = NODE_FLOOR.split(".").map(Number) as [number, number];
+  return floor !== undefined && (floor[0] < major || (floor[0] === major && floor[1] <= minor));
+}
+
+/**
+ * Why an app cannot run on NODE_FLOOR (a @koper package it imports asks for a newer Node in
+ * `engines`), or undefined when it can. Read from the app's imports, so a new app gets it right.
+ */
+export function floorSkipReason(app: string, packages: readonly WorkspacePackage[]): string | undefined {
+  const source = readFileSync(join(ROOT, "test", "packaging", "consumers", app, "app.ts"), "utf8");
+  const imported = new Set([...source.matchAll(/from\s+["'](@koper\/[a-z0-9-]+)["']/g)].map((m) => m[1]));
+  const blocking = packages.filter((pkg) => imported.has(pkg.name) && !runsOnFloor(pkg));
+  return blocking.length === 0
+    ? undefined
+    : blocking.map((pkg) => `${pkg.name} asks for Node ${(pkg.json.engines as { node: string }).node}`).join(", ");
+}
 
 /**
  * Installs exactly `names` (tarballs for @koper/*, the root's versions for the rest) into a fresh
