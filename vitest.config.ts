@@ -12,5 +12,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: "forks",
     setupFiles: ["test/support/quiet-kafkajs.ts"],
+    // Generates the Prisma clients the Prisma tests import (quick when they are up to date).
+    globalSetup: ["test/support/prisma-generate.ts"],
   },
 });

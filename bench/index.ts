@@ -3,12 +3,14 @@ import { runCoreBench } from "./core.ts";
 import { runKafkaBench } from "./kafka.ts";
 import { runKafkaBrokerBench } from "./kafka-broker.ts";
 import { runMikroOrmBench } from "./mikro-orm.ts";
+import { runPrismaBench } from "./prisma.ts";
 import { runTypeormBench } from "./typeorm.ts";
 
 const only = process.argv[2];
 const suites: [string, () => Promise<void>][] = [
   ["core", runCoreBench],
   ["typeorm", runTypeormBench],
+  ["prisma", runPrismaBench],
   ["mikro-orm", runMikroOrmBench],
   ["kafka", runKafkaBench],
   // `npm run bench -- kafka-broker` runs this one alone; `-- kafka` runs it after the client figures.

@@ -294,6 +294,13 @@ describe("ChangeCapture stamping", () => {
     expect(bulk.bulk).toEqual({ criteria: { kind: "where", where: {} }, set: {}, affected: 3 });
   });
 
+  it("runWith starts a lazy thenable inside its scope (a Prisma query runs only when awaited)", async () => {
+    const { capture, published } = harness();
+    const lazy = { then: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => capture.record(undefined, draft(1)).then(resolve, reject) };
+    await runWithContext({ actor: "lazy" }, () => lazy);
+    expect((published as DataEvent[][])[0]![0]!.context).toMatchObject({ actor: "lazy" });
+  });
+
   it("stamps actor, request id and a child span of the caller's trace from runWith", async () => {
     const { capture, published } = harness();
     const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";

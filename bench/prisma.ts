@@ -1,0 +1,130 @@
+// Prisma write throughput with @koper/prisma vs the plain client, on SQLite (libSQL) and PostgreSQL.
+// Four clients on one database: plain; "floor", a do-nothing query extension plus a pass-through
+// $transaction override (what any extension of this shape costs in Prisma itself); Koper with
+// captureBefore off; Koper with captureBefore on. Koper publishes to the in-process transport with
+// no listener in this process (consumers elsewhere, as with Kafka).
+// The machine is shared: the clients take turns chunk by chunk (a few writes each, the order
+// rotating), so a burst of other load falls on all of them alike; each round's ratio is
+// rows/s of a client over rows/s of plain in that round, and the median round is printed.
+import { Koper } from "@koper/core";
+import { koperPrisma } from "@koper/prisma";
+import { ensurePrismaClients } from "../test/support/prisma-generate.ts";
+import { median } from "./stats.ts";
+import { fmt, report } from "./support.ts";
+
+type Databases = typeof import("../test/prisma/databases.ts");
+type Client = import("../test/prisma/databases.ts").Client;
+
+type Mode = "plain" | "floor" | "koper" | "before";
+const MODES: Mode[] = ["plain", "floor", "koper", "before"];
+
+interface Workload {
+  name: string;
+  /** Rows one chunk writes. */
+  rows: number;
+  chunk(client: Client, n: number, target: number): Promise<void>;
+}
+
+const row = (n: number) => ({ number: `B-${n}`, qty: Math.abs(n) % 7, note: "bench ".repeat(20) });
+
+const WORKLOADS: Workload[] = [
+  {
+    name: "create() of single rows",
+    rows: 10,
+    chunk: async (client, n) => {
+      for (let i = 0; i < 10; i++) await client.order.create({ data: row(n + i) });
+    },
+  },
+  {
+    name: "update() of single rows",
+    rows: 10,
+    chunk: async (client, n, target) => {
+      for (let i = 0; i < 10; i++) await client.order.update({ where: { id: target }, data: { qty: (n + i) % 7 } });
+    },
+  },
+  {
+    name: "100-row interactive transactions (create + update each)",
+    rows: 100,
+    chunk: async (client, n) => {
+      await client.$transaction(async (tx) => {
+        for (let i = 0; i < 100; i++) {
+          const { id } = await tx.order.create({ data: row(n + i) });
+          await tx.order.update({ where: { id }, data: { qty: i % 7 } });
+        }
+      }, { timeout: 60_000 });
+    },
+  },
+];
+
+/** Runs the Prisma benchmark and prints rows/s with and without Koper, and their ratios. */
+export async function runPrismaBench(): Promise<void> {
+  ensurePrismaClients();
+  const databases: Databases = await import("../test/prisma/databases.ts");
+  await benchOn(databases, "sqlite", { rounds: 9, chunks: [20, 20, 3] });
+  const pg = await databases.prismaDatabase("postgres");
+  if (pg.skip) console.warn(`  ⚠️  ${pg.skip}: the Prisma PostgreSQL rounds are skipped`);
+  else await benchOn(databases, "postgres", { rounds: 9, chunks: [15, 15, 2] });
+}
+
+async function benchOn(databases: Databases, name: "sqlite" | "postgres", size: { rounds: number; chunks: number[] }): Promise<void> {
+  const opened = await (await databases.prismaDatabase(name)).open();
+  // WAL, as SQLite applications run it: otherwise every autocommit write waits for an fsync.
+  if (name === "sqlite") await opened.client.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+  const koper = new Koper();
+  let published = 0;
+  koper.on("published", (event) => void (published += event.payload.ids.length));
+  await koper.start();
+  const clients = makeClients(opened.client, koper);
+  try {
+    for (const [w, load] of WORKLOADS.entries()) {
+      await round(opened.client, clients, load, 1, -1); // warm-up, unmeasured
+      const rates: Record<Mode, number[]> = { plain: [], floor: [], koper: [], before: [] };
+      const ratios: Record<Mode, number[]> = { plain: [], floor: [], koper: [], before: [] };
+      for (let r = 0; r < size.rounds; r++) {
+        const rate = await round(opened.client, clients, load, size.chunks[w]!, r);
+        for (const mode of MODES) {
+          rates[mode].push(rate[mode]);
+          ratios[mode].push(rate[mode] / rate.plain);
+        }
+      }
+      report(`prisma ${name}: ${load.name}`, `plain ${fmt(median(rates.plain))} rows/s`);
+      report(`  empty extension + $transaction override (floor)`, `${fmt(median(rates.floor))} rows/s, ratio ${fmt(median(ratios.floor), 2)}`);
+      report(`  with koper (captureBefore off)`, `${fmt(median(rates.koper))} rows/s, ratio ${fmt(median(ratios.koper), 2)}`);
+      report(`  with koper (captureBefore on)`, `${fmt(median(rates.before))} rows/s, ratio ${fmt(median(ratios.before), 2)}`);
+    }
+  } finally {
+    await koper.stop();
+    await opened.drop();
+  }
+  if (published === 0) throw new Error("Koper published no event: the koper rounds measured nothing");
+}
+
+function makeClients(plain: Client, koper: Koper): Record<Mode, Client> {
+  const base = plain as unknown as { $transaction: (this: unknown, ...args: unknown[]) => Promise<unknown> };
+  return {
+    plain,
+    floor: plain
+      .$extends({ query: { $allOperations: ({ args, query }) => query(args) } })
+      .$extends({ client: { $transaction(this: unknown, ...args: unknown[]) { return base.$transaction.call(this, ...args); } } }) as unknown as Client,
+    koper: plain.$extends(koperPrisma(koper)) as unknown as Client,
+    before: plain.$extends(koperPrisma(koper, { captureBefore: true })) as unknown as Client,
+  };
+}
+
+// One round on an emptied table: every client runs `chunks` chunks, taking turns; rows/s each.
+async function round(base: Client, clients: Record<Mode, Client>, load: Workload, chunks: number, r: number): Promise<Record<Mode, number>> {
+  await base.order.deleteMany();
+  const target = (await base.order.create({ data: row(-1 - r * 1e7) })).id;
+  const elapsed: Record<Mode, number> = { plain: 0, floor: 0, koper: 0, before: 0 };
+  let n = (r + 2) * 1e7;
+  for (let c = 0; c < chunks; c++) {
+    for (let m = 0; m < MODES.length; m++) {
+      const mode = MODES[(((m + c + r) % MODES.length) + MODES.length) % MODES.length]!;
+      const started = performance.now();
+      await load.chunk(clients[mode], (n += 1000), target);
+      elapsed[mode] += performance.now() - started;
+    }
+  }
+  const rate = (mode: Mode) => (chunks * load.rows) / (elapsed[mode] / 1000);
+  return { plain: rate("plain"), floor: rate("floor"), koper: rate("koper"), before: rate("before") };
+}

@@ -1,0 +1,259 @@
+import type { Action, ChangeCapture, ChangeDraft, Row, TxHandle } from "@koper/core";
+import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } from "./drafts.ts";
+import { PrismaAdapterError } from "./errors.ts";
+import { describeFailure, type PrismaFailure } from "./failures.ts";
+import { failedNestedRows, insertedRows, planNested, withIncludes, type NestedPlan } from "./nested.ts";
+import { parseRawWrite } from "./raw.ts";
+import { RowReader } from "./RowReader.ts";
+import type { ModelInfo } from "./schema.ts";
+import type { Placement, PrismaTxInfo, TransactionTracker } from "./TransactionTracker.ts";
+
+/** What a query extension's `$allOperations` receives. */
+export interface Operation {
+  model?: string | undefined;
+  operation: string;
+  args: unknown;
+  query: (args: unknown) => Promise<unknown>;
+  __internalParams?: { transaction?: PrismaTxInfo } | undefined;
+}
+
+/** What the capture needs from `koperPrisma`. */
+export interface CaptureDeps {
+  capture: ChangeCapture;
+  models: Map<string, ModelInfo>;
+  drafts: DraftFactory;
+  tracker: TransactionTracker;
+  reader: RowReader;
+  wanted: (model: string) => boolean;
+  wantsBefore: (model: string) => boolean;
+  bulk: boolean;
+  failures: boolean;
+  /** Whether this failure leaves the transaction unable to commit. */
+  aborts: (failure: PrismaFailure) => boolean;
+  placeholder: (index: number) => string;
+  /** Prisma's `activeProvider` (postgresql, mysql, sqlite, …). */
+  provider: string;
+  onError: (error: unknown) => void;
+}
+
+type Args = Record<string, unknown>;
+type Write = (args: unknown) => Promise<unknown>;
+
+const ROW_WRITES = new Set(["create", "update", "upsert", "delete", "createManyAndReturn", "updateManyAndReturn"]);
+const BULK_WRITES: Record<string, Action> = { createMany: "insert", updateMany: "update", deleteMany: "delete" };
+const RAW_WRITES = new Set(["$executeRaw", "$executeRawUnsafe"]);
+
+/** Translates each Prisma write into change drafts for Koper's capture. */
+export class PrismaCapture {
+  readonly #deps: CaptureDeps;
+  readonly #byTable = new Map<string, ModelInfo>();
+  #warnedUnseen = false;
+
+  constructor(deps: CaptureDeps) {
+    this.#deps = deps;
+    for (const model of deps.models.values()) this.#byTable.set(model.table, model);
+  }
+
+  /** The `$allOperations` hook: reads pass straight through, writes are captured. */
+  handle(op: Operation): Promise<unknown> {
+    const { operation, query } = op;
+    if (RAW_WRITES.has(operation)) return this.#raw(op);
+    const isRow = ROW_WRITES.has(operation);
+    if (!isRow && !(operation in BULK_WRITES)) return query(op.args);
+    const model = op.model ? this.#deps.models.get(op.model) : undefined;
+    if (!model || !this.#deps.wanted(model.name)) return query(op.args);
+    const place = this.#place(op);
+    if (!place) return query(op.args);
+    const args = (op.args ?? {}) as Args;
+    if (!isRow) return this.#bulk(place, model, operation, args, query);
+    return this.#row(place, model, operation, args, query);
+  }
+
+  #place(op: Operation): Placement | undefined {
+    const place = this.#deps.tracker.place(op.__internalParams?.transaction);
+    if (place.kind !== "unseen") return place;
+    if (!this.#warnedUnseen) this.#deps.onError(this.#unseenError(op));
+    this.#warnedUnseen = true;
+    return undefined;
+  }
+
+  async #row(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
+    const reader = this.#deps.reader;
+    const selected = reader.withKeys(model, args);
+    if (operation === "create") return this.#create(place, model, selected, query);
+    if (operation === "delete") {
+      const row = (await this.#attempt(place, model, operation, args, () => query(selected.args))) as Row;
+      await this.#record(place, [this.#deps.drafts.deleted(model, row)]);
+      return selected.strip(row);
+    }
+    if (operation === "createManyAndReturn") {
+      const rows = (await this.#attempt(place, model, operation, args, () => query(selected.args))) as Row[];
+      await this.#record(place, rows.map((row) => this.#deps.drafts.inserted(model, row)));
+      return rows.map((row) => selected.strip(row));
+    }
+    const needsRead = operation === "upsert" || this.#deps.wantsBefore(model.name);
+    const outcome = await this.#attempt(place, model, operation, args, () =>
+      needsRead ? reader.readThenWrite(place, model, operation, selected.args, query) : query(selected.args).then((result) => ({ result, before: undefined })),
+    );
+    const drafts = this.#updated(place, model, operation, args, outcome.result, outcome.before);
+    await this.#record(place, drafts);
+    return Array.isArray(outcome.result) ? outcome.result.map((row) => selected.strip(row as Row)) : selected.strip(outcome.result as Row);
+  }
+
+  async #create(place: Placement, model: ModelInfo, selected: ReturnType<RowReader["withKeys"]>, query: Write): Promise<unknown> {
+    const { drafts, models } = this.#deps;
+    const plan = planNested(models, model, "create", selected.args, drafts, this.#deps.wanted);
+    const args = withIncludes(selected.args, plan);
+    const row = (await this.#attempt(place, model, "create", selected.args, () => query(args), plan)) as Row;
+    const nested = insertedRows(models, model, plan, row, drafts);
+    await this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(plan.bulk)]);
+    return selected.strip(row);
+  }
+
+  // update, upsert, updateManyAndReturn: `before` is what the reader found (undefined when not read).
+  #updated(place: Placement, model: ModelInfo, operation: string, args: Args, result: unknown, before: Row[] | undefined): ChangeDraft[] {
+    const { drafts } = this.#deps;
+    const keep = this.#deps.wantsBefore(model.name);
+    if (operation === "upsert") {
+      const row = result as Row;
+      // Which branch ran is unknown in a batch: its nested writes publish nothing (documented).
+      if (place.kind === "batch") return [drafts.bulk(model, "update", whereOf(args), row, 1)];
+      const existed = before?.[0];
+      // Only the branch that ran wrote its nested rows.
+      const nested = this.#nested(model, { data: existed ? args.update : args.create });
+      const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
+      return [main, ...nested];
+    }
+    const nested = operation === "updateManyAndReturn" ? [] : this.#nested(model, args);
+    const rows = (Array.isArray(result) ? result : [result]) as Row[];
+    const changes = changedFields(model, args.data);
+    const main = rows.map((row) => drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
+    return [...main, ...nested];
+  }
+
+  // The bulk events of an update's nested writes (the result shows none of their rows).
+  #nested(model: ModelInfo, args: Args): ChangeDraft[] {
+    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted).bulk);
+  }
+
+  async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
+    if (!this.#deps.bulk) return query(args);
+    const action = BULK_WRITES[operation]!;
+    const result = (await this.#attempt(place, model, operation, args, () => query(args))) as { count?: unknown };
+    const affected = typeof result?.count === "number" ? result.count : null;
+    const set = action === "delete" ? undefined : singleRow(args.data);
+    const criteria = action === "insert" ? null : whereOf(args);
+    await this.#record(place, [this.#deps.drafts.bulk(model, action, criteria, set, affected)]);
+    return result;
+  }
+
+  async #raw(op: Operation): Promise<unknown> {
+    const write = this.#deps.bulk ? parseRawWrite(op.args, this.#deps.placeholder) : undefined;
+    const model = write ? this.#byTable.get(write.table) : undefined;
+    if (!write || (model && !this.#deps.wanted(model.name))) return op.query(op.args);
+    const place = this.#place(op);
+    if (!place) return op.query(op.args);
+    const criteria: Criteria = { kind: "sql", sql: write.sql, parameters: write.parameters };
+    const target = model ?? write.table;
+    let count: unknown;
+    try {
+      count = await op.query(op.args);
+    } catch (error) {
+      await this.#failedDraft(place, this.#deps.drafts.bulk(target, write.action, criteria, undefined, null), error, undefined, op.operation);
+      throw error;
+    }
+    await this.#record(place, [this.#deps.drafts.bulk(target, write.action, criteria, undefined, typeof count === "number" ? count : null)]);
+    return count;
+  }
+
+  /**
+   * Runs the write; on failure publishes the failure events and rethrows Prisma's error unchanged.
+   * `nested` names the rows of a nested create the failure may belong to instead of the parent.
+   */
+  async #attempt<T>(place: Placement, model: ModelInfo, operation: string, args: Args, write: () => Promise<T>, nested?: NestedPlan): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      const failure = describeFailure(error, model.name, operation, this.#deps.provider);
+      const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
+      await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args)], failure);
+      throw error;
+    }
+  }
+
+  async #failedDraft(place: Placement, draft: ChangeDraft | undefined, error: unknown, model: string | undefined, operation: string): Promise<void> {
+    try {
+      await this.#failed(place, [draft], describeFailure(error, model, operation, this.#deps.provider));
+    } catch (own) {
+      this.#deps.onError(own);
+    }
+  }
+
+  async #failed(place: Placement, drafts: (ChangeDraft | undefined)[], failure: PrismaFailure): Promise<void> {
+    try {
+      const handle = handleOf(place);
+      if (handle && this.#deps.aborts(failure)) this.#deps.capture.poison(handle);
+      if (!this.#deps.failures) return;
+      for (const draft of drafts) if (draft) await this.#deps.capture.fail(handle, draft, failure.error, failure.info);
+    } catch (own) {
+      this.#deps.onError(own);
+    }
+  }
+
+  #failureDraft(model: ModelInfo, operation: string, args: Args): ChangeDraft | undefined {
+    const { drafts } = this.#deps;
+    const bulkAction = BULK_WRITES[operation.replace(/AndReturn$/, "")];
+    if (bulkAction) {
+      if (!this.#deps.bulk && !operation.endsWith("AndReturn")) return undefined;
+      return drafts.bulk(model, bulkAction, bulkAction === "insert" ? null : whereOf(args), bulkAction === "delete" ? undefined : singleRow(args.data), null);
+    }
+    const action: Action = operation === "create" ? "insert" : operation === "delete" ? "delete" : "update";
+    const attempted = (operation === "upsert" ? args.create : args.data) as Row | undefined;
+    const key = keyOf(model, args.where as Row | undefined) ?? keyOf(model, attempted && scalarsOf(model, attempted));
+    return drafts.failed(model, action, key, attempted);
+  }
+
+  #nestedBulk(drafts: ChangeDraft[]): ChangeDraft[] {
+    return this.#deps.bulk ? drafts : [];
+  }
+
+  async #record(place: Placement, drafts: ChangeDraft[]): Promise<void> {
+    if (place.kind === "batch") return void place.batch.items.push({ index: place.index, drafts });
+    const outer = handleOf(place);
+    // One autocommit call that wrote several rows (a nested create) committed them together.
+    const together = !outer && drafts.length > 1 ? {} : undefined;
+    if (together) this.#deps.capture.begin(together);
+    const handle = outer ?? together;
+    for (const draft of drafts) {
+      const recorded = this.#deps.capture.record(handle, draft).catch(this.#deps.onError);
+      // Autocommit: awaiting the producer's queue (not the broker) is the backpressure.
+      if (!handle) await recorded;
+    }
+    if (together) await this.#deps.capture.commit(together).catch(this.#deps.onError);
+  }
+
+  #unseenError(op: Operation): unknown {
+    return PrismaAdapterError.transactionNotSeen(op.model, op.operation);
+  }
+}
+
+function handleOf(place: Placement): TxHandle | undefined {
+  if (place.kind === "itx") return place.handle;
+  return place.kind === "batch" ? place.batch.handle : undefined;
+}
+
+function whereOf(args: Args): Criteria {
+  const where = args.where;
+  return { kind: "where", where: typeof where === "object" && where !== null ? (where as Record<string, unknown>) : {} };
+}
+
+function singleRow(data: unknown): Row | undefined {
+  return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Row) : undefined;
+}
+
+function matching(model: ModelInfo, before: Row[] | undefined, row: Row): Row | undefined {
+  if (!before) return undefined;
+  const key = keyOf(model, row);
+  if (!key) return undefined;
+  return before.find((candidate) => model.key.every((field) => candidate[field] === key[field]));
+}

@@ -1,0 +1,77 @@
+import type { Row } from "@koper/core";
+import type { ModelInfo } from "./schema.ts";
+import type { Placement } from "./TransactionTracker.ts";
+
+type Args = Record<string, unknown>;
+type Delegate = Record<string, (args: unknown) => Promise<unknown>>;
+type Client = Record<string, unknown> & { $transaction: (items: Promise<unknown>[]) => Promise<unknown[]> };
+
+/** A call's arguments with the key fields selected, and how to give the caller only what it asked for. */
+export interface Selected {
+  args: Args;
+  strip: <T>(row: T) => T;
+}
+
+/**
+ * Reads rows before a write, in the write's transaction: the row before an update
+ * (`captureBefore`), and whether an upsert's row existed (which tells its insert from its update).
+ */
+export class RowReader {
+  readonly #base: Client;
+
+  /** `base` is the client below Koper's extension: its transactions do not come back through the hook. */
+  constructor(base: unknown) {
+    this.#base = base as Client;
+  }
+
+  /** Makes sure the result carries the primary key even when the caller `select`s or `omit`s it. */
+  withKeys(model: ModelInfo, args: Args): Selected {
+    const select = args.select as Record<string, unknown> | undefined;
+    const omit = args.omit as Record<string, unknown> | undefined;
+    const missing = model.key.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
+    if (missing.length === 0) return { args, strip: (row) => row };
+    const next: Args = { ...args };
+    if (select) next.select = { ...select, ...Object.fromEntries(missing.map((f) => [f, true])) };
+    else next.omit = { ...omit, ...Object.fromEntries(missing.map((f) => [f, false])) };
+    const strip = <T>(row: T): T => {
+      if (typeof row === "object" && row !== null) for (const field of missing) delete (row as Row)[field];
+      return row;
+    };
+    return { args: next, strip };
+  }
+
+  /**
+   * Reads the rows `args.where` selects, then runs the write, in one transaction: the caller's,
+   * or (autocommit) a batch transaction on the base client, which re-issues the write there. A
+   * batch of the caller's cannot take an extra query: nothing is read.
+   */
+  async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>): Promise<{ result: unknown; before: Row[] | undefined }> {
+    if (place.kind === "batch") return { result: await query(args), before: undefined };
+    if (place.kind === "itx") {
+      const before = await read(place.client as Client, model, operation, args);
+      return { result: await query(args), before };
+    }
+    // A batch: the read and the write in one transaction, without an interactive one's overhead.
+    const target = delegate(this.#base, model);
+    const [found, result] = (await this.#base.$transaction([readOf(target, operation, args), target[operation]!(args)])) as [unknown, unknown];
+    return { result, before: rowsOf(found) };
+  }
+}
+
+async function read(client: Client, model: ModelInfo, operation: string, args: Args): Promise<Row[]> {
+  return rowsOf(await readOf(delegate(client, model), operation, args));
+}
+
+function readOf(target: Delegate, operation: string, args: Args): Promise<unknown> {
+  const where = args.where ?? {};
+  return operation === "updateManyAndReturn" ? target.findMany!({ where }) : target.findUnique!({ where });
+}
+
+function rowsOf(found: unknown): Row[] {
+  if (Array.isArray(found)) return found as Row[];
+  return found ? [found as Row] : [];
+}
+
+function delegate(client: Client, model: ModelInfo): Delegate {
+  return client[model.name.charAt(0).toLowerCase() + model.name.slice(1)] as Delegate;
+}

@@ -1,0 +1,111 @@
+import type { Action, Bulk, ChangeDraft, Row } from "@koper/core";
+import type { ModelInfo } from "./schema.ts";
+
+/** Bulk criteria: a Prisma `where` object, or the SQL of a raw statement. */
+export type Criteria = { kind: "where"; where: Record<string, unknown> } | { kind: "sql"; sql: string; parameters: unknown[] } | null;
+
+/** Builds the change drafts of one client's writes. */
+export class DraftFactory {
+  readonly #database: string | undefined;
+
+  constructor(database: string | undefined) {
+    this.#database = database;
+  }
+
+  /** A row Prisma returned after inserting it. */
+  inserted(model: ModelInfo, row: Row): ChangeDraft {
+    const data = scalarsOf(model, row);
+    return this.#draft(model, "insert", keyOf(model, data), { data });
+  }
+
+  /** A row Prisma returned after updating it; `before` when the adapter read it first. */
+  updated(model: ModelInfo, row: Row, before: Row | undefined, changes: string[]): ChangeDraft {
+    const data = scalarsOf(model, row);
+    const draft = this.#draft(model, "update", keyOf(model, data), { data, changes });
+    if (before) draft.before = scalarsOf(model, before);
+    return draft;
+  }
+
+  /** A row Prisma returned after deleting it: the row as it was. */
+  deleted(model: ModelInfo, row: Row): ChangeDraft {
+    const before = scalarsOf(model, row);
+    return this.#draft(model, "delete", keyOf(model, before), { data: null, before });
+  }
+
+  /** A write by criteria: no row is known, only the criteria, the values set and the count. */
+  bulk(model: ModelInfo | string, action: Action, criteria: Criteria, set: Row | undefined, affected: number | null): ChangeDraft {
+    const bulk: Bulk = { criteria, affected };
+    const values = set && typeof model !== "string" ? scalarsOf(model, set) : set;
+    if (values && Object.keys(values).length > 0) bulk.set = values;
+    const draft = this.#draft(model, action, null, { data: null, bulk });
+    if (action === "update" && bulk.set) draft.changes = Object.keys(bulk.set);
+    return draft;
+  }
+
+  /** A row write that failed: the attempted values, and the key where the call named it. */
+  failed(model: ModelInfo, action: Action, key: Row | null, attempted: Row | undefined): ChangeDraft {
+    const data = action === "delete" || !attempted ? null : scalarsOf(model, attempted);
+    return this.#draft(model, action, key, { data });
+  }
+
+  #draft(model: ModelInfo | string, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
+    const table = typeof model === "string" ? model : model.table;
+    const source: ChangeDraft["source"] = { orm: "prisma", table };
+    if (this.#database) source.database = this.#database;
+    if (typeof model !== "string" && model.schema) source.schema = model.schema;
+    return { entity: typeof model === "string" ? model : model.name, action, key, ...rest, source };
+  }
+}
+
+/**
+ * The model's scalar values of a row or of `data`: relation fields (an `include`, a nested
+ * write) are left out, and so are operators (`{ increment: 1 }`), which are not values.
+ */
+export function scalarsOf(model: ModelInfo, row: Row): Row {
+  const out: Row = {};
+  for (const [field, value] of Object.entries(row)) {
+    if (value === undefined || !model.scalars.has(field)) continue;
+    const operator = operatorOf(value);
+    if (operator === "set") out[field] = (value as { set: unknown }).set;
+    else if (operator === undefined) out[field] = value;
+  }
+  return out;
+}
+
+const OPERATORS = new Set(["set", "increment", "decrement", "multiply", "divide", "push", "unset"]);
+
+// `{ increment: 1 }` in `data` is an operator; a Date, Decimal, Buffer or JSON value is not.
+function operatorOf(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const keys = Object.keys(value);
+  return keys.length === 1 && OPERATORS.has(keys[0]!) ? keys[0] : undefined;
+}
+
+/** The primary key of a row (or of `where`/`data`), or null when a part of it is unknown. */
+export function keyOf(model: ModelInfo, row: Row | undefined): Row | null {
+  if (!row || model.key.length === 0) return null;
+  const key: Row = {};
+  for (const field of model.key) {
+    const value = row[field];
+    if (value === undefined || value === null || typeof value === "object") {
+      // A compound key may be given as `where: { a_b: { a, b } }`.
+      const compound = row[model.key.join("_")];
+      if (typeof compound === "object" && compound !== null && model.key.length > 1) return keyOf(model, compound as Row);
+      return null;
+    }
+    key[field] = value;
+  }
+  return key;
+}
+
+/** The fields an update's `data` changes: its scalars and relations, and the `@updatedAt` fields. */
+export function changedFields(model: ModelInfo, data: unknown): string[] {
+  const names = new Set<string>();
+  if (typeof data === "object" && data !== null) {
+    for (const [field, value] of Object.entries(data)) {
+      if (value !== undefined && (model.scalars.has(field) || model.relations.has(field))) names.add(field);
+    }
+  }
+  for (const field of model.updatedAt) names.add(field);
+  return [...names];
+}

@@ -1,0 +1,198 @@
+import type { Action, ChangeDraft, Row } from "@koper/core";
+import { scalarsOf, type DraftFactory } from "./drafts.ts";
+import type { PrismaFailure } from "./failures.ts";
+import type { ModelInfo, RelationField } from "./schema.ts";
+
+/** Nested writes of one call: what the adapter adds to `include`, and what it builds after. */
+export interface NestedPlan {
+  /** Relation fields the adapter added to `include`/`select`, to strip from the result again. */
+  added: string[];
+  /** Relation fields whose rows in the result are exactly the rows inserted (to-one first). */
+  inserted: string[];
+  /** Events for nested writes the result cannot show, built before the call. */
+  bulk: ChangeDraft[];
+  /** Relation fields the call wrote: part of the parent's `changes`. */
+  touched: string[];
+}
+
+const ACTIONS: Record<string, Action | "relink"> = {
+  create: "insert",
+  createMany: "insert",
+  connectOrCreate: "insert",
+  upsert: "update",
+  update: "update",
+  updateMany: "update",
+  delete: "delete",
+  deleteMany: "delete",
+  connect: "relink",
+  disconnect: "relink",
+  set: "relink",
+};
+
+/**
+ * Plans the nested writes in `args.data`. A parent `create` whose relation only creates rows
+ * (`create`, `createMany`) can show them: the relation is added to `include` and its rows become
+ * insert events. Anything else (nested writes under an update, `connectOrCreate`, `upsert`,
+ * `update`, `delete`, re-linking rows by `connect`/`disconnect`/`set`) has no row in the result
+ * that says what happened, so it becomes a bulk event of the related model, with `affected: null`.
+ * Re-linking a many-to-many changes only the join table: no event beyond the parent's `changes`.
+ */
+export function planNested(
+  models: Map<string, ModelInfo>,
+  model: ModelInfo,
+  operation: string,
+  args: Record<string, unknown>,
+  drafts: DraftFactory,
+  wanted: (model: string) => boolean,
+): NestedPlan {
+  const plan: NestedPlan = { added: [], inserted: [], bulk: [], touched: [] };
+  const parts = operation === "upsert" ? [args.create, args.update] : [args.data];
+  const showable = operation === "create" && !hasSelect(args);
+  for (const part of parts) {
+    if (!isRecord(part)) continue;
+    for (const [field, value] of Object.entries(part)) {
+      const relation = model.relations.get(field);
+      const related = relation ? models.get(relation.model) : undefined;
+      if (!relation || !related || !isRecord(value)) continue;
+      plan.touched.push(field);
+      const ops = Object.keys(value);
+      // Rows that write relations of their own are not all in the result: bulk, all the way down.
+      if (showable && wanted(related.name) && ops.every((op) => op === "create" || op === "createMany") && !writesRelations(related, value)) {
+        if (!includes(args, field)) plan.added.push(field);
+        plan.inserted.push(field);
+        continue;
+      }
+      planBulk({ models, drafts, wanted, out: plan.bulk }, relation, related, value, 0);
+    }
+  }
+  return plan;
+}
+
+interface BulkPlanning {
+  models: Map<string, ModelInfo>;
+  drafts: DraftFactory;
+  wanted: (model: string) => boolean;
+  out: ChangeDraft[];
+}
+
+// One bulk event per nested operation of `related`, then the same for the relations its items write.
+function planBulk(planning: BulkPlanning, relation: RelationField, related: ModelInfo, value: Record<string, unknown>, depth: number): void {
+  for (const op of Object.keys(value)) {
+    const action = ACTIONS[op];
+    if (!action || (action === "relink" && (relation.manyToMany || relation.holdsKey))) continue;
+    const items = op === "createMany" ? [undefined] : asList(value[op]);
+    for (const item of items) {
+      if (planning.wanted(related.name)) planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item));
+      if (depth > 16) continue;
+      for (const data of dataOf(op, item)) {
+        for (const [field, inner] of Object.entries(data)) {
+          const next = related.relations.get(field);
+          const model = next ? planning.models.get(next.model) : undefined;
+          if (next && model && isRecord(inner)) planBulk(planning, next, model, inner, depth + 1);
+        }
+      }
+    }
+  }
+}
+
+// The data objects of a nested operation's item, where deeper nested writes may be.
+function dataOf(op: string, item: unknown): Record<string, unknown>[] {
+  if (!isRecord(item)) return [];
+  if (op === "create") return [item];
+  if (op === "update" || op === "updateMany") return [isRecord(item.data) ? item.data : item];
+  if (op === "upsert") return [item.create, item.update].filter(isRecord);
+  if (op === "connectOrCreate") return [item.create].filter(isRecord);
+  return [];
+}
+
+function writesRelations(related: ModelInfo, value: Record<string, unknown>): boolean {
+  return asList(value.create).some((item) => isRecord(item) && Object.keys(item).some((field) => related.relations.has(field) && isRecord(item[field])));
+}
+
+/** Adds the planned relations to the call's `include`. */
+export function withIncludes(args: Record<string, unknown>, plan: NestedPlan): Record<string, unknown> {
+  if (plan.added.length === 0) return args;
+  const include = { ...(args.include as Record<string, unknown> | undefined) };
+  for (const field of plan.added) include[field] = true;
+  return { ...args, include };
+}
+
+/** The insert events of the rows a create's result shows, and the result without added relations. */
+export function insertedRows(models: Map<string, ModelInfo>, model: ModelInfo, plan: NestedPlan, row: Row, drafts: DraftFactory): { before: ChangeDraft[]; after: ChangeDraft[] } {
+  const before: ChangeDraft[] = [];
+  const after: ChangeDraft[] = [];
+  for (const field of plan.inserted) {
+    const relation = model.relations.get(field)!;
+    const related = models.get(relation.model)!;
+    // A to-one row is inserted first (the parent holds its key); list rows after the parent.
+    const target = relation.list ? after : before;
+    for (const child of asList(row[field])) target.push(drafts.inserted(related, child as Row));
+  }
+  for (const field of plan.added) delete row[field];
+  return { before, after };
+}
+
+function nestedBulk(drafts: DraftFactory, related: ModelInfo, action: Action, op: string, item: unknown): ChangeDraft {
+  const value = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  let where: unknown = undefined;
+  let set: unknown = undefined;
+  if (op === "create") set = value;
+  else if (op === "createMany") set = undefined;
+  else if (op === "update" || op === "updateMany") [where, set] = "data" in value ? [value.where, value.data] : [undefined, value];
+  else if (op === "upsert" || op === "connectOrCreate") [where, set] = [value.where, value.create];
+  else if (typeof item === "object" && item !== null) where = value;
+  const criteria = isRecord(where) ? { kind: "where" as const, where } : null;
+  return drafts.bulk(related, action, criteria, isRecord(set) ? scalarsOf(related, set) : undefined, null);
+}
+
+function hasSelect(args: Record<string, unknown>): boolean {
+  return isRecord(args.select);
+}
+
+function includes(args: Record<string, unknown>, field: string): boolean {
+  return isRecord(args.include) && Boolean(args.include[field]);
+}
+
+function asList(value: unknown): unknown[] {
+  if (value === undefined || value === null || value === false) return [];
+  if (Array.isArray(value)) return value;
+  // createMany: { data: [...] }
+  if (isRecord(value) && Array.isArray(value.data) && Object.keys(value).every((k) => k === "data" || k === "skipDuplicates")) return value.data;
+  return [value];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The nested rows a failed create's failure belongs to, when it is theirs and not the parent's:
+ * a validation error naming a required field the parent has set but some nested rows lack (those
+ * rows), or a database error on the nested model's table (every row of the statement). Empty
+ * when the failure is the parent's.
+ */
+export function failedNestedRows(
+  models: Map<string, ModelInfo>,
+  model: ModelInfo,
+  args: Record<string, unknown>,
+  plan: NestedPlan,
+  failure: PrismaFailure,
+  drafts: DraftFactory,
+): ChangeDraft[] {
+  const data = (isRecord(args.data) ? args.data : {}) as Record<string, unknown>;
+  const out: ChangeDraft[] = [];
+  for (const field of plan.inserted) {
+    const related = models.get(model.relations.get(field)!.model)!;
+    const rows = asList((data[field] as Record<string, unknown> | undefined)?.create).concat(asList((data[field] as Record<string, unknown> | undefined)?.createMany)).filter(isRecord);
+    const missing = failure.missing;
+    let culprits: Record<string, unknown>[] = [];
+    if (missing !== undefined) {
+      const parentLacks = model.scalars.has(missing) && (data[missing] === undefined || data[missing] === null);
+      if (!parentLacks && related.scalars.has(missing)) culprits = rows.filter((row) => row[missing] === undefined || row[missing] === null);
+    } else if (failure.info.table === related.table) {
+      culprits = rows;
+    }
+    for (const row of culprits) out.push(drafts.failed(related, "insert", null, scalarsOf(related, row)));
+  }
+  return out;
+}

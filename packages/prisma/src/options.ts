@@ -1,0 +1,40 @@
+/** What `koperPrisma(koper, options)` takes; every field has a default. */
+export interface KoperPrismaOptions {
+  /** Capture only these models (by model name). Default: every model. */
+  entities?: readonly string[];
+  /** Never capture these models (wins over `entities`), e.g. an audit or outbox model. */
+  exclude?: readonly string[];
+  /**
+   * Read the rows a write changes before it runs, in the same transaction, so update and delete
+   * events carry `before` (updates only; a delete's `before` is the deleted row Prisma returns).
+   * `true` for every model, or a list of model names. Default false: one extra SELECT per update.
+   */
+  captureBefore?: boolean | readonly string[];
+  /**
+   * Capture writes by criteria (`createMany`, `updateMany`, `deleteMany`, `$executeRaw`, nested
+   * writes the result does not show) as bulk events. Default true.
+   */
+  bulk?: boolean;
+  /** Publish a failure event (`_X` handlers) for writes that Prisma or the database refused. Default true. */
+  failures?: boolean;
+  /** Primary-key fields per model, for a model whose `@id`/`@@id` Koper cannot read from the schema. */
+  keys?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Whether a failed statement means the transaction cannot commit, so its events must be dropped.
+   * Default: any database error on PostgreSQL/CockroachDB; a deadlock on MySQL/MariaDB; never on SQLite.
+   */
+  failedStatementAbortsTransaction?: boolean;
+  /** Overrides `source.database` in events. Default: none (Prisma does not expose it). */
+  database?: string;
+  /**
+   * Called when the adapter's own code fails (never with the application's errors, which Prisma
+   * throws unchanged). Default: `console.error`.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** The answer of `captureBefore` for one model. */
+export function wantsBefore(options: KoperPrismaOptions, model: string): boolean {
+  const setting = options.captureBefore ?? false;
+  return typeof setting === "boolean" ? setting : setting.includes(model);
+}

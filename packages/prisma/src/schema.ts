@@ -1,0 +1,93 @@
+/** A relation field of a model, as the schema declares it. */
+export interface RelationField {
+  /** The related model. */
+  model: string;
+  /** A list relation (`Line[]`): the related rows point at this one, or a many-to-many. */
+  list: boolean;
+  /** Both sides are lists and no model holds the foreign key: an implicit many-to-many. */
+  manyToMany: boolean;
+  /** This model holds the foreign key (`@relation(fields: …)`): re-linking changes only this row. */
+  holdsKey: boolean;
+}
+
+/** What the adapter needs to know about one model. */
+export interface ModelInfo {
+  name: string;
+  /** The table (`@@map`), or the model name. */
+  table: string;
+  /** `@@schema` (PostgreSQL multi-schema), when given. */
+  schema: string | undefined;
+  /** Primary-key fields (`@id`, `@@id([...])`). Empty when the model has none. */
+  key: string[];
+  scalars: Set<string>;
+  /** `@updatedAt` fields: Prisma sets them on every update, so they change without being in `data`. */
+  updatedAt: string[];
+  relations: Map<string, RelationField>;
+}
+
+const MODEL = /^model\s+(\w+)\s*\{([\s\S]*?)^\}/gm;
+const FIELD = /^(\w+)\s+(\w+)(\[\]|\?)?(.*)$/;
+
+/**
+ * Reads the models from the schema text the `prisma-client` generator inlines in every client.
+ * Prisma's runtime data model lacks primary keys and list-ness, which events need; the schema
+ * text has both, in a grammar stable since Prisma 2.
+ */
+export function parseSchema(text: string): Map<string, ModelInfo> {
+  const models = new Map<string, ModelInfo>();
+  const bodies: [ModelInfo, string][] = [];
+  for (const [, name, body] of text.matchAll(MODEL)) {
+    const info: ModelInfo = { name: name!, table: name!, schema: undefined, key: [], scalars: new Set(), updatedAt: [], relations: new Map() };
+    models.set(info.name, info);
+    bodies.push([info, body!]);
+  }
+  for (const [info, body] of bodies) readBody(info, body, models);
+  markManyToMany(models);
+  return models;
+}
+
+function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>): void {
+  for (const raw of body.split("\n")) {
+    const line = raw.replace(/\/\/.*$/, "").trim();
+    if (line === "") continue;
+    if (line.startsWith("@@")) {
+      readModelAttribute(info, line);
+      continue;
+    }
+    const match = FIELD.exec(line);
+    if (!match) continue;
+    const [, field, type, modifier, attributes] = match;
+    if (models.has(type!)) {
+      const holdsKey = /@relation\([^)]*fields\s*:/.test(attributes!);
+      info.relations.set(field!, { model: type!, list: modifier === "[]", manyToMany: !holdsKey, holdsKey });
+      continue;
+    }
+    info.scalars.add(field!);
+    if (/(^|\s)@id\b/.test(attributes!)) info.key.push(field!);
+    if (/(^|\s)@updatedAt\b/.test(attributes!)) info.updatedAt.push(field!);
+  }
+}
+
+function readModelAttribute(info: ModelInfo, line: string): void {
+  const id = /^@@id\(\s*(?:fields\s*:\s*)?\[([^\]]*)\]/.exec(line);
+  if (id) info.key = id[1]!.split(",").map((f) => f.trim().replace(/\(.*$/, "")).filter(Boolean);
+  const map = /^@@map\(\s*(?:name\s*:\s*)?"([^"]+)"/.exec(line);
+  if (map) info.table = map[1]!;
+  const schema = /^@@schema\(\s*"([^"]+)"/.exec(line);
+  if (schema) info.schema = schema[1]!;
+}
+
+// A relation is many-to-many only when its other side is a list too (and neither holds `fields:`).
+function markManyToMany(models: Map<string, ModelInfo>): void {
+  for (const info of models.values()) {
+    for (const relation of info.relations.values()) {
+      if (!relation.list || !relation.manyToMany) {
+        relation.manyToMany = false;
+        continue;
+      }
+      const other = models.get(relation.model);
+      const back = other ? [...other.relations.values()].find((r) => r.model === info.name && r.list) : undefined;
+      relation.manyToMany = back !== undefined;
+    }
+  }
+}

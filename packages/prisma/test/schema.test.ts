@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { parseRawWrite } from "../src/raw.ts";
+import { parseSchema } from "../src/schema.ts";
+
+const SCHEMA = `
+generator client {
+  provider = "prisma-client"
+}
+
+model Post {
+  id        String   @id @default(uuid()) // app-set key
+  title     String
+  author    User     @relation(fields: [authorId], references: [id])
+  authorId  Int
+  tags      Tag[]
+  edited    DateTime @updatedAt
+  @@map("posts")
+  @@schema("blog")
+}
+
+model User {
+  id    Int    @id @default(autoincrement())
+  posts Post[]
+}
+
+model Tag {
+  name  String
+  posts Post[]
+}
+
+model Like {
+  postId String
+  userId Int
+  @@id([postId, userId])
+}
+`;
+
+describe("parseSchema: what events need from the inlined schema", () => {
+  const models = parseSchema(SCHEMA);
+
+  it("reads keys (@id, @@id), tables (@@map), schemas and @updatedAt fields", () => {
+    expect(models.get("Post")).toMatchObject({ table: "posts", schema: "blog", key: ["id"], updatedAt: ["edited"] });
+    expect(models.get("Like")!.key).toEqual(["postId", "userId"]);
+    expect(models.get("Tag")!.key).toEqual([]);
+    expect([...models.get("Post")!.scalars]).toEqual(["id", "title", "authorId", "edited"]);
+  });
+
+  it("tells one-to-many, the side holding the key, and implicit many-to-many apart", () => {
+    expect(models.get("User")!.relations.get("posts")).toEqual({ model: "Post", list: true, manyToMany: false, holdsKey: false });
+    expect(models.get("Post")!.relations.get("author")).toEqual({ model: "User", list: false, manyToMany: false, holdsKey: true });
+    expect(models.get("Post")!.relations.get("tags")).toMatchObject({ list: true, manyToMany: true });
+    expect(models.get("Tag")!.relations.get("posts")).toMatchObject({ list: true, manyToMany: true });
+  });
+});
+
+describe("parseRawWrite: the statement of $executeRaw / $executeRawUnsafe", () => {
+  const pg = (i: number) => `$${i}`;
+
+  it("joins a tagged template's strings with the dialect's placeholders", () => {
+    expect(parseRawWrite({ strings: ['UPDATE "orders" SET qty = ', " WHERE id = ", ""], values: [2, 7] }, pg)).toEqual({
+      action: "update",
+      table: "orders",
+      sql: 'UPDATE "orders" SET qty = $1 WHERE id = $2',
+      parameters: [2, 7],
+    });
+  });
+
+  it("reads $executeRawUnsafe's arguments, schema-qualified tables, and ignores what is not a write", () => {
+    expect(parseRawWrite(["DELETE FROM `shop`.`orders` WHERE id = ?", 3], () => "?")).toMatchObject({ action: "delete", table: "orders", parameters: [3] });
+    expect(parseRawWrite(["INSERT INTO orders (number) VALUES (?)", "A"], () => "?")).toMatchObject({ action: "insert", table: "orders" });
+    expect(parseRawWrite(["CREATE TABLE t (id INT)"], () => "?")).toBeUndefined();
+    expect(parseRawWrite(["SELECT 1"], () => "?")).toBeUndefined();
+  });
+});

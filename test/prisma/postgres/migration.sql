@@ -1,0 +1,17 @@
+CREATE TABLE "Customer" ("id" SERIAL NOT NULL PRIMARY KEY, "email" TEXT NOT NULL, "passwordHash" TEXT NOT NULL, "profile" JSONB);
+CREATE UNIQUE INDEX "Customer_email_key" ON "Customer"("email");
+CREATE TABLE "orders" (
+  "id" SERIAL NOT NULL PRIMARY KEY, "number" TEXT NOT NULL, "qty" INTEGER NOT NULL, "note" TEXT, "meta" JSONB, "customerId" INTEGER,
+  "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" TIMESTAMP(3) NOT NULL,
+  CONSTRAINT "orders_qty_check" CHECK ("qty" >= 0)
+);
+CREATE UNIQUE INDEX "orders_number_key" ON "orders"("number");
+ALTER TABLE "orders" ADD CONSTRAINT "orders_customerId_fkey" FOREIGN KEY ("customerId") REFERENCES "Customer"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+CREATE TABLE "OrderLine" ("id" SERIAL NOT NULL PRIMARY KEY, "orderId" INTEGER NOT NULL, "sku" TEXT NOT NULL, "qty" INTEGER NOT NULL);
+ALTER TABLE "OrderLine" ADD CONSTRAINT "OrderLine_orderId_fkey" FOREIGN KEY ("orderId") REFERENCES "orders"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+CREATE TABLE "Tag" ("id" SERIAL NOT NULL PRIMARY KEY, "name" TEXT NOT NULL);
+CREATE UNIQUE INDEX "Tag_name_key" ON "Tag"("name");
+CREATE TABLE "_OrderToTag" ("A" INTEGER NOT NULL, "B" INTEGER NOT NULL, CONSTRAINT "_OrderToTag_AB_pkey" PRIMARY KEY ("A", "B"));
+CREATE INDEX "_OrderToTag_B_index" ON "_OrderToTag"("B");
+ALTER TABLE "_OrderToTag" ADD CONSTRAINT "_OrderToTag_A_fkey" FOREIGN KEY ("A") REFERENCES "orders"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "_OrderToTag" ADD CONSTRAINT "_OrderToTag_B_fkey" FOREIGN KEY ("B") REFERENCES "Tag"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import type { PrismaDatabase } from "./databases.ts";
+import { num, usePrismaSetup } from "./setup.ts";
+
+/** Prisma's errors: unchanged for the app, structured (never Prisma's message) in the event. */
+export function runPrismaFailures(db: PrismaDatabase): void {
+  describe.skipIf(db.skip !== undefined)(`prisma failures: ${db.name}`, () => {
+    const setup = usePrismaSetup(db);
+
+    it("the app gets Prisma's error unchanged: same class, code, meta and message as without Koper", async () => {
+      const { prisma, base, settle } = await setup();
+      const number = num();
+      await base.order.create({ data: { number, qty: 1 } });
+      const attempt = (client: typeof base) => client.order.create({ data: { number, qty: 2 } }).then(() => undefined, (e: unknown) => e as Error & { code: string; meta: unknown });
+      const withKoper = await attempt(prisma as unknown as typeof base);
+      const without = await attempt(base);
+      expect(withKoper!.constructor).toBe(without!.constructor);
+      expect(withKoper!.code).toBe("P2002");
+      expect(withKoper!.code).toBe(without!.code);
+      expect(JSON.stringify(withKoper!.meta)).toBe(JSON.stringify(without!.meta));
+      const [failed] = await settle();
+      expect(failed!.event.error).toMatchObject({ code: "unique_violation", name: "PrismaClientKnownRequestError" });
+      expect(failed!.event.error!.message).toMatch(/^P2002 in Order\.create \(UniqueConstraintViolation, code \S+/);
+      expect(failed!.event.error!.message).not.toContain("prisma-failures.ts"); // Prisma's message has a code frame
+    });
+
+    it("a validation error's event names the argument, never the values Prisma's message quotes", async () => {
+      const { prisma, settle } = await setup({}, { redact: { Customer: ["passwordHash"] } });
+      const secret = `s3cr3t-${num()}`;
+      const error = await prisma.customer.create({ data: { passwordHash: secret } as never }).catch((e: Error) => e);
+      expect((error as Error).name).toBe("PrismaClientValidationError");
+      expect((error as Error).message).toContain(secret); // Prisma quotes the arguments …
+      const [failed] = await settle();
+      expect(failed!.handler).toBe("onInsertCustomer_X");
+      expect(failed!.event.error).toMatchObject({ code: "validation_error", name: "PrismaClientValidationError" });
+      expect(failed!.event.error!.message).toBe("PrismaClientValidationError in Customer.create: required argument `email` is missing or null");
+      expect(JSON.stringify(failed!.event)).not.toContain(secret); // … the event does not
+    });
+
+    it("P2003 and P2025 keep their normalized codes; a failed updateMany reaches onBulkUpdateOrder_X", async () => {
+      const { prisma, settle } = await setup();
+      const [a, b] = [num(), num()];
+      await prisma.order.createMany({ data: [{ number: a, qty: 1 }, { number: b, qty: 1 }] });
+      await expect(prisma.order.create({ data: { number: num(), qty: 1, customerId: 424_242 } })).rejects.toMatchObject({ code: "P2003" });
+      await expect(prisma.order.delete({ where: { id: 424_242 } })).rejects.toMatchObject({ code: "P2025" });
+      await expect(prisma.order.updateMany({ where: { number: b }, data: { number: a } })).rejects.toMatchObject({ code: "P2002" });
+      const seen = await settle();
+      expect(seen.map((s) => [s.handler, s.event.error?.code ?? null])).toEqual([
+        ["onBulkInsertOrder", null],
+        ["onInsertOrder_X", "foreign_key_violation"],
+        ["onDeleteOrder_X", "not_found"],
+        ["onBulkUpdateOrder_X", "unique_violation"],
+      ]);
+      expect(seen[3]!.event.bulk).toEqual({ criteria: { kind: "where", where: { number: b } }, set: { number: a }, affected: null });
+    });
+  });
+}

@@ -1,0 +1,87 @@
+import { Koper } from "@koper/core";
+import { koperPrisma, PrismaAdapterError } from "@koper/prisma";
+import { afterEach, describe, expect, it } from "vitest";
+import { prismaDatabase, type Opened } from "./databases.ts";
+
+const db = await prismaDatabase("sqlite");
+const TX_SCOPE = Symbol.for("prisma.client.transaction.scope_context");
+
+/**
+ * Pins the undocumented Prisma behaviour the extension relies on (Prisma 7.10): when an upgrade
+ * changes it, this fails loudly, before events go missing or are published for rolled-back writes.
+ */
+describe("Prisma internals @koper/prisma relies on", () => {
+  let opened: Opened;
+  afterEach(() => opened?.drop());
+
+  it("__internalParams.transaction: undefined in autocommit, itx + id in an interactive transaction (the same in a nested one), batch + id + index in a batch", async () => {
+    opened = await db.open();
+    const seen: { op: string; tx: unknown }[] = [];
+    const spy = opened.client.$extends({
+      query: {
+        $allOperations(params) {
+          const internal = (params as unknown as { __internalParams?: { transaction?: Record<string, unknown> } }).__internalParams;
+          seen.push({ op: `${params.model ?? ""}.${params.operation}`, tx: internal?.transaction && { ...internal.transaction } });
+          return params.query(params.args);
+        },
+      },
+    });
+    await spy.order.create({ data: { number: "a", qty: 1 } });
+    let scope: unknown;
+    await spy.$transaction(async (tx) => {
+      scope = (tx as unknown as Record<symbol, unknown>)[TX_SCOPE];
+      await tx.order.create({ data: { number: "b", qty: 1 } });
+      await tx.$transaction(async (inner) => {
+        await inner.order.create({ data: { number: "c", qty: 1 } });
+      });
+    });
+    await spy.$transaction([spy.order.create({ data: { number: "d", qty: 1 } }), spy.$executeRawUnsafe("DELETE FROM orders WHERE number = 'zz'")]);
+    expect(seen.map((s) => s.op)).toEqual(["Order.create", "Order.create", "Order.create", "Order.create", ".$executeRawUnsafe"]);
+    expect(seen[0]!.tx).toBeUndefined();
+    const itx = seen[1]!.tx as { kind: string; id: string };
+    expect(itx).toMatchObject({ kind: "itx", id: expect.any(String) });
+    expect(seen[2]!.tx).toMatchObject({ kind: "itx", id: itx.id });
+    expect(scope).toMatchObject({ kind: "nested", txId: itx.id });
+    expect(seen[3]!.tx).toMatchObject({ kind: "batch", id: expect.any(Number), index: 0 });
+    expect(seen[4]!.tx).toMatchObject({ kind: "batch", id: (seen[3]!.tx as { id: number }).id, index: 1 });
+  });
+
+  it("the generated client inlines its schema and provider (where Koper reads keys and tables)", async () => {
+    opened = await db.open();
+    const config = (opened.client as unknown as { _engineConfig?: { inlineSchema?: unknown; activeProvider?: unknown } })._engineConfig;
+    expect(config?.activeProvider).toBe("sqlite");
+    expect(config?.inlineSchema).toEqual(expect.stringContaining("model Order {"));
+  });
+
+  it("misconfiguration is refused with PrismaAdapterError naming the problem", async () => {
+    opened = await db.open();
+    expect(() => koperPrisma({} as Koper)).toThrow(PrismaAdapterError);
+    const koper = new Koper();
+    expect(() => opened.client.$extends(koperPrisma(koper, { captureBefore: ["Ordr"] }))).toThrow(/"Ordr".*Known models: Customer, Order, OrderLine, Tag/);
+    expect(() => opened.client.$extends(koperPrisma(koper, { exclude: ["Nope"] }))).toThrow(PrismaAdapterError);
+    const once = opened.client.$extends(koperPrisma(koper));
+    expect(() => once.$extends(koperPrisma(koper))).toThrow(/already carries/);
+    expect(() => once.$extends({ name: "other" }).$extends(koperPrisma(koper))).toThrow(/already carries/);
+  });
+
+  it("a transaction Koper did not see begin (an extension after it bypasses its $transaction) is reported to onError, and publishes nothing", async () => {
+    opened = await db.open();
+    const koper = new Koper();
+    const published: string[] = [];
+    koper.on("published", (event) => published.push(...event.payload.ids));
+    await koper.start();
+    const errors: unknown[] = [];
+    const raw = opened.client as unknown as { $transaction: (this: unknown, ...args: unknown[]) => Promise<unknown> };
+    const prisma = opened.client
+      .$extends(koperPrisma(koper, { onError: (error) => errors.push(error) }))
+      .$extends({ client: { $transaction(this: unknown, ...args: unknown[]) { return raw.$transaction.call(this, ...args); } } });
+    await prisma.$transaction(async (tx: unknown) => {
+      await (tx as typeof prisma).order.create({ data: { number: "unseen", qty: 1 } });
+    });
+    await koper.stop();
+    expect(published).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(PrismaAdapterError);
+    expect((errors[0] as Error).message).toMatch(/Order\.create ran in an interactive transaction that Koper did not see begin/);
+  });
+});

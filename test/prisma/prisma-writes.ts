@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import type { PrismaDatabase } from "./databases.ts";
+import { byPosition, num, usePrismaSetup } from "./setup.ts";
+
+/** What each Prisma write call publishes, where the ORM-independent contract does not cover it. */
+export function runPrismaWrites(db: PrismaDatabase): void {
+  describe.skipIf(db.skip !== undefined)(`prisma writes: ${db.name}`, () => {
+    const setup = usePrismaSetup(db);
+    const andReturn = db.name !== "mariadb"; // Prisma has *AndReturn on PostgreSQL and SQLite only
+
+    it("upsert: an insert when the row did not exist, an update (changes from args.update) when it did", async () => {
+      const { prisma, settle } = await setup();
+      const number = num();
+      const upsert = (qty: number) => prisma.order.upsert({ where: { number }, create: { number, qty }, update: { qty } });
+      const created = await upsert(1);
+      await upsert(2);
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onUpdateOrder"]);
+      expect(seen[0]!.event).toMatchObject({ key: { id: created.id }, data: { number, qty: 1 } });
+      expect(seen[1]!.event).toMatchObject({ key: { id: created.id }, data: { number, qty: 2 } });
+      expect(seen[1]!.event.changes).toEqual(["qty", "updatedAt"]);
+      expect(seen[1]!.event.before).toBeUndefined(); // captureBefore is off
+    });
+
+    it("koper.runWith(context, () => prisma.order.create(…)) stamps the context, though a Prisma query starts only when awaited", async () => {
+      const { koper, prisma, settle } = await setup();
+      await koper.runWith({ actor: "alice", requestId: "r-1" }, () => prisma.order.create({ data: { number: num(), qty: 1 } }));
+      await koper.runWith({ actor: "bob" }, () => prisma.$transaction([prisma.order.create({ data: { number: num(), qty: 1 } })]));
+      const seen = await settle();
+      const contexts = seen.map((s) => s.event.context).sort((a, b) => String(a.actor).localeCompare(String(b.actor)));
+      expect(contexts).toEqual([{ actor: "alice", requestId: "r-1" }, { actor: "bob" }]); // two keys: any delivery order
+    });
+
+    it("upsert with nested writes in both branches: only the branch that ran publishes its nested rows", async () => {
+      const { prisma, settle } = await setup();
+      const number = num();
+      const upsert = (sku: string) =>
+        prisma.order.upsert({ where: { number }, create: { number, qty: 1, lines: { create: { sku: `${sku}-created`, qty: 1 } } }, update: { lines: { create: { sku: `${sku}-updated`, qty: 1 } } } });
+      await upsert("first");
+      await upsert("second");
+      const lines = (await settle()).filter((s) => s.handler === "onBulkInsertOrderLine").map((s) => s.event.bulk?.set?.sku).sort();
+      expect(lines).toEqual(["first-created", "second-updated"]);
+    });
+
+    it("update: changes from args.data (operators included), @updatedAt fields, and no before unless asked", async () => {
+      const { prisma, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 1, meta: { gift: true } } });
+      await prisma.order.update({ where: { id: order.id }, data: { qty: { increment: 2 }, note: "n" } });
+      const [insert, update] = await settle();
+      expect(insert!.event.data).toMatchObject({ number: order.number, qty: 1, meta: { gift: true } });
+      expect(update!.event.data).toMatchObject({ qty: 3, note: "n" });
+      expect(update!.event.changes).toEqual(["qty", "note", "updatedAt"]);
+      expect(update!.event).not.toHaveProperty("before");
+      expect(update!.event.source).toMatchObject({ orm: "prisma", table: "orders" });
+    });
+
+    it("captureBefore per model reads the row first: Order gets before, Customer does not", async () => {
+      const { prisma, settle } = await setup({ captureBefore: ["Order"] });
+      const order = await prisma.order.create({ data: { number: num(), qty: 1 } });
+      const customer = await prisma.customer.create({ data: { email: `${num()}@x.io`, passwordHash: "h" } });
+      await prisma.order.update({ where: { id: order.id }, data: { qty: 5 } });
+      await prisma.customer.update({ where: { id: customer.id }, data: { passwordHash: "h2" } });
+      const seen = await settle();
+      const order2 = seen.find((s) => s.handler === "onUpdateOrder")!.event;
+      const customer2 = seen.find((s) => s.handler === "onUpdateCustomer")!.event;
+      expect(order2.before).toMatchObject({ id: order.id, qty: 1 });
+      expect(customer2.before).toBeUndefined();
+    });
+
+    it("delete publishes the row Prisma returns as before; a select without the key still gives the event its key", async () => {
+      const { prisma, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 4 }, select: { number: true } });
+      expect(order).toEqual({ number: expect.any(String) }); // the app gets what it selected
+      await prisma.order.delete({ where: { number: order.number } });
+      const [insert, del] = await settle();
+      expect(insert!.event.key).toEqual({ id: expect.any(Number) });
+      expect(del!.event).toMatchObject({ action: "delete", key: insert!.event.key, data: null, before: { number: order.number, qty: 4 } });
+    });
+
+    it.skipIf(!andReturn)("createManyAndReturn and updateManyAndReturn publish one row event per row, with before when asked", async () => {
+      const { prisma, settle } = await setup({ captureBefore: true });
+      const rows = await prisma.order.createManyAndReturn({ data: [{ number: num(), qty: 1 }, { number: num(), qty: 2 }] });
+      await prisma.order.updateManyAndReturn({ where: { id: { in: rows.map((r) => r.id) } }, data: { note: "x" } });
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onInsertOrder", "onUpdateOrder", "onUpdateOrder"]);
+      expect(seen.slice(0, 2).map((s) => s.event.key)).toEqual(rows.map((r) => ({ id: r.id })));
+      const updates = seen.slice(2).map((s) => s.event);
+      expect(updates.map((e) => [e.data?.note, e.before?.note ?? null, e.changes])).toEqual([["x", null, ["note", "updatedAt"]], ["x", null, ["note", "updatedAt"]]]);
+      expect(new Set(updates.map((e) => e.transaction.id)).size).toBe(1); // one call, one transaction
+    });
+
+    it("createMany, updateMany (OR/NOT where), deleteMany: bulk events with where criteria and the count", async () => {
+      const { prisma, settle } = await setup();
+      await prisma.order.createMany({ data: [{ number: num(), qty: 1 }, { number: num(), qty: 5 }, { number: num(), qty: 9 }] });
+      const where = { OR: [{ qty: 1 }, { qty: 9 }, { qty: 5 }], NOT: { qty: 5 } };
+      await prisma.order.updateMany({ where, data: { note: "picked" } });
+      await prisma.order.deleteMany({ where: { qty: { gte: 5 } } });
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onBulkInsertOrder", "onBulkUpdateOrder", "onBulkDeleteOrder"]);
+      expect(seen[0]!.event.bulk).toEqual({ criteria: null, affected: 3 });
+      expect(seen[1]!.event.bulk).toEqual({ criteria: { kind: "where", where }, set: { note: "picked" }, affected: 2 });
+      expect(seen[1]!.event.changes).toEqual(["note"]);
+      expect(seen[2]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gte: 5 } } }, affected: 2 });
+    });
+
+    it("$executeRaw and $executeRawUnsafe: bulk events with the SQL, its parameters and the affected count", async () => {
+      const { prisma, settle } = await setup();
+      await prisma.order.createMany({ data: [{ number: num(), qty: 1 }, { number: num(), qty: 7 }] });
+      const table = db.name === "mariadb" ? "`orders`" : '"orders"';
+      const p = (i: number) => (db.name === "postgres" ? `$${i}` : "?");
+      const min = 5;
+      const note = "raw";
+      const tag = Object.assign([`UPDATE ${table} SET note = `, ` WHERE qty > `, ""], { raw: [] }) as unknown as TemplateStringsArray;
+      expect(await prisma.$executeRaw(tag, note, min)).toBe(1);
+      expect(await prisma.$executeRawUnsafe(`DELETE FROM ${table} WHERE qty < ${p(1)}`, 3)).toBe(1);
+      await prisma.$executeRawUnsafe(`CREATE TABLE koper_not_a_write_${Math.random().toString(36).slice(2, 8)} (id INT)`);
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onBulkInsertOrder", "onBulkUpdateOrder", "onBulkDeleteOrder"]);
+      expect(seen[1]!.event.bulk).toEqual({
+        criteria: { kind: "sql", sql: `UPDATE ${table} SET note = ${p(1)} WHERE qty > ${p(2)}`, parameters: [note, min] },
+        affected: 1,
+      });
+      expect(seen[2]!.event.bulk).toMatchObject({ criteria: { kind: "sql", parameters: [3] }, affected: 1 });
+    });
+
+    it("nested create: the created rows of list and to-one relations become row events; the added include is stripped", async () => {
+      const { prisma, settle } = await setup();
+      const email = `${num()}@x.io`;
+      const order = await prisma.order.create({
+        data: { number: num(), qty: 1, customer: { create: { email, passwordHash: "h" } }, lines: { create: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] } },
+      });
+      expect(order).not.toHaveProperty("lines");
+      expect(order).not.toHaveProperty("customer");
+      const seen = byPosition(await settle());
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertCustomer", "onInsertOrder", "onInsertOrderLine", "onInsertOrderLine"]);
+      expect(seen[1]!.event.data).toMatchObject({ customerId: seen[0]!.event.key!.id });
+      expect(seen.slice(2).map((s) => s.event.data?.orderId)).toEqual([order.id, order.id]);
+      expect(new Set(seen.map((s) => s.event.transaction.id)).size).toBe(1);
+    });
+
+    it("a nested create whose rows write relations of their own: bulk inserts all the way down", async () => {
+      const { prisma, settle } = await setup();
+      const number = num();
+      await prisma.customer.create({
+        data: { email: `${num()}@x.io`, passwordHash: "h", orders: { create: [{ number, qty: 1, lines: { create: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] } }] } },
+      });
+      const seen = byPosition(await settle());
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertCustomer", "onBulkInsertOrder", "onBulkInsertOrderLine", "onBulkInsertOrderLine"]);
+      expect(seen[1]!.event.bulk).toEqual({ criteria: null, set: { number, qty: 1 }, affected: null });
+      expect(seen.slice(2).map((s) => s.event.bulk?.set)).toEqual([{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }]);
+    });
+
+    it("nested writes the result cannot show: bulk events of the related model; many-to-many links only in changes", async () => {
+      const { prisma, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 1, tags: { create: [{ name: num() }] } } });
+      await prisma.order.update({
+        where: { id: order.id },
+        data: { lines: { create: { sku: "C", qty: 3 }, deleteMany: { qty: { gt: 10 } } }, tags: { connectOrCreate: { where: { name: "vip" }, create: { name: "vip" } } } },
+      });
+      const all = await settle();
+      const seen = [...byPosition(all.filter((s) => s.event.transaction.id === all[0]!.event.transaction.id)), ...byPosition(all.filter((s) => s.event.transaction.id !== all[0]!.event.transaction.id))];
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onInsertTag", "onUpdateOrder", "onBulkInsertOrderLine", "onBulkDeleteOrderLine", "onBulkInsertTag"]);
+      const update = seen[2]!.event;
+      expect(update.changes).toEqual(["lines", "tags", "updatedAt"]);
+      expect(seen[3]!.event.bulk).toEqual({ criteria: null, set: { sku: "C", qty: 3 }, affected: null });
+      expect(seen[4]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gt: 10 } } }, affected: null });
+    });
+  });
+}
