@@ -149,9 +149,11 @@ describe.runIf(reachable)("packed packages in outside applications (npm registry
   it("runs each README example in an app that installed exactly the README's install line for it", SLOW, async () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
     const dirs = await Promise.all(
-      README_EXAMPLES.map(async ({ snippet, install }) => {
+      README_EXAMPLES.map(async (example) => {
+        const { snippet, install } = example;
         expect(readme, `README's install line for ${snippet}`).toContain(`npm install ${install.join(" ")}`);
-        return installReadmeExample(packed, snippet, install);
+        if ("devInstall" in example) expect(readme, `README's dev install line for ${snippet}`).toContain(`npm install --save-dev ${example.devInstall.join(" ")}`);
+        return installReadmeExample(packed, example);
       }),
     );
     try {
