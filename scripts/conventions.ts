@@ -27,7 +27,10 @@ export function checkConventions(pkg: WorkspacePackage, all: readonly WorkspaceP
   );
   expect(json.type === "module", 'type must be "module"');
   expect(json.sideEffects === false, "sideEffects must be false");
-  expect(json.engines?.node === ">=20.19", 'engines.node must be ">=20.19" (require(esm) and the CommonJS build need it)');
+  expect(
+    engineFloor(json.engines?.node) !== undefined,
+    'engines.node must be ">=20.19" (require(esm) and the CommonJS build need it), or a higher ">=<major>.<minor>" its peers need',
+  );
   expect(json.publishConfig?.access === "public", 'publishConfig.access must be "public"');
   expect(json.scripts?.build === BUILD && json.scripts?.prepack === BUILD, `scripts.build and scripts.prepack must be "${BUILD}"`);
   expect(sameList(json.files, ["dist", "src", "README.md", "LICENSE"]), 'files must be ["dist", "src", "README.md", "LICENSE"]');
@@ -70,6 +73,14 @@ function dependencyProblems(pkg: WorkspacePackage, all: readonly WorkspacePackag
     if (version === undefined && /^\d/.test(range)) problems.push(`peerDependencies["${name}"] is pinned to "${range}": give a range`);
   }
   return problems;
+}
+
+/** The Node floor of an `engines.node` of the form ">=<major>.<minor>" at or above 20.19, as [major, minor]; else undefined. */
+export function engineFloor(range: unknown): [number, number] | undefined {
+  const match = typeof range === "string" ? /^>=(\d+)\.(\d+)$/.exec(range) : null;
+  if (!match) return undefined;
+  const floor: [number, number] = [Number(match[1]), Number(match[2])];
+  return floor[0] > 20 || (floor[0] === 20 && floor[1] >= 19) ? floor : undefined;
 }
 
 function sameList(value: unknown, expected: string[]): boolean {

@@ -2,11 +2,12 @@
 // node_modules (installed once from the npm registry and the packed tarballs) every consumer app
 // below it shares, and runners for tsc, esbuild and two Node versions.
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import type { PackedPackage } from "../../scripts/workspace.ts";
+import type { PackedPackage, WorkspacePackage } from "../../scripts/workspace.ts";
+import { engineFloor } from "../../scripts/conventions.ts";
 import { ROOT } from "../../scripts/workspace.ts";
 
 const run = promisify(execFile);
@@ -30,9 +31,9 @@ export interface Ran {
 }
 
 /** Runs a command; on failure the error carries its full output, so a failing test says why. */
-export async function exec(file: string, args: string[], cwd: string, timeout = 300_000): Promise<Ran> {
+export async function exec(file: string, args: string[], cwd: string, timeout = 300_000, env: Record<string, string> = {}): Promise<Ran> {
   try {
-    const { stdout, stderr } = await run(file, args, { cwd, timeout, maxBuffer: 64 * 1024 * 1024, env: cleanEnv() });
+    const { stdout, stderr } = await run(file, args, { cwd, timeout, maxBuffer: 64 * 1024 * 1024, env: { ...cleanEnv(), ...env } });
     return { stdout, stderr };
   } catch (error) {
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
@@ -61,6 +62,11 @@ export async function installConsumers(packed: PackedPackage[]): Promise<string>
     "@nestjs/platform-express": NEST_11,
     rxjs: rootVersion("rxjs"),
     kafkajs: rootVersion("kafkajs"),
+    "@mikro-orm/core": rootVersion("@mikro-orm/core"),
+    "@mikro-orm/sql": rootVersion("@mikro-orm/sql"),
+    "@prisma/client": rootVersion("@prisma/client"),
+    "@prisma/adapter-libsql": rootVersion("@prisma/adapter-libsql"),
+    prisma: rootVersion("prisma"),
     zod3: "npm:zod@3.25.76", // an application on zod 3 while core runs on zod 4
     "@types/node": rootVersion("@types/node"),
     typescript: rootVersion("typescript"),
@@ -80,7 +86,21 @@ export async function installConsumers(packed: PackedPackage[]): Promise<string>
   writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], dir, 600_000);
   cpSync(join(ROOT, "test", "packaging", "consumers"), dir, { recursive: true });
+  // Apps with a schema.prisma import the client `prisma generate` writes beside it.
+  const apps = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, "schema.prisma")));
+  await Promise.all(apps.map((app) => prismaGenerate(dir, join(dir, app.name, "schema.prisma"))));
   return dir;
+}
+
+/**
+ * Runs the installed Prisma CLI's `generate`. Prisma 7 fetches its schema engine before any command
+ * unless PRISMA_SCHEMA_ENGINE_BINARY names an existing file (generate never runs it): the schema
+ * serves, so this works offline (as test/support/prisma-generate.ts does in the repo).
+ */
+export async function prismaGenerate(dir: string, schema: string): Promise<void> {
+  const cli = join(dir, "node_modules", "prisma", "build", "index.js");
+  const env = { PRISMA_SCHEMA_ENGINE_BINARY: schema, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" };
+  await exec(process.execPath, [cli, "generate", "--schema", schema], dirname(schema), 300_000, env);
 }
 
 /** Paths of the tools inside the shared install. */
@@ -120,23 +140,71 @@ export const README_EXAMPLES = [
   { snippet: "plain-messages", install: ["@koper/core"] },
   { snippet: "data-listener", install: ["@koper/core"] },
   { snippet: "typeorm", install: ["@koper/core", "@koper/typeorm", "typeorm", "sql.js"] },
-] as const;
+  { snippet: "mikro-orm", install: ["@koper/core", "@koper/mikro-orm", "@mikro-orm/core", "@mikro-orm/sql"] },
+  // The snippet imports the client generated from examples/prisma-quickstart/schema.prisma.
+  {
+    snippet: "prisma",
+    install: ["@koper/core", "@koper/prisma", "@prisma/client", "@prisma/adapter-libsql"],
+    devInstall: ["prisma"],
+    prismaSchema: "examples/prisma-quickstart/schema.prisma",
+  },
+] as const satisfies readonly ReadmeExample[];
+
+/** One README example: its snippet in examples/snippets, the install line(s) README gives it, a Prisma schema it needs generated. */
+export interface ReadmeExample {
+  snippet: string;
+  install: readonly string[];
+  devInstall?: readonly string[];
+  prismaSchema?: string;
+}
+
+/** Whether `pkg`'s `engines.node` admits NODE_FLOOR (MikroORM 7's adapter does not: it asks for >= 22.17). */
+export function runsOnFloor(pkg: WorkspacePackage): boolean {
+  const floor = engineFloor((pkg.json.engines as { node?: string } | undefined)?.node);
+  const [major, minor] = NODE_FLOOR.split(".").map(Number) as [number, number];
+  return floor !== undefined && (floor[0] < major || (floor[0] === major && floor[1] <= minor));
+}
+
+/**
+ * Why an app cannot run on NODE_FLOOR (a @koper package it imports asks for a newer Node in
+ * `engines`), or undefined when it can. Read from the app's imports, so a new app gets it right.
+ */
+export function floorSkipReason(app: string, packages: readonly WorkspacePackage[]): string | undefined {
+  const source = readFileSync(join(ROOT, "test", "packaging", "consumers", app, "app.ts"), "utf8");
+  const imported = new Set([...source.matchAll(/from\s+["'](@koper\/[a-z0-9-]+)["']/g)].map((m) => m[1]));
+  const blocking = packages.filter((pkg) => imported.has(pkg.name) && !runsOnFloor(pkg));
+  return blocking.length === 0
+    ? undefined
+    : blocking.map((pkg) => `${pkg.name} asks for Node ${(pkg.json.engines as { node: string }).node}`).join(", ");
+}
 
 /**
  * Installs exactly `names` (tarballs for @koper/*, the root's versions for the rest) into a fresh
  * temp app of its own, with nothing above it to fall back on, and puts the snippet there as
  * JavaScript (esbuild strips the types and the decorators, as tsx does in the repo).
  */
-export async function installReadmeExample(packed: PackedPackage[], snippet: string, names: readonly string[]): Promise<string> {
+export async function installReadmeExample(packed: PackedPackage[], example: ReadmeExample): Promise<string> {
+  const { snippet, install, devInstall = [], prismaSchema } = example;
   const dir = mkdtempSync(join(tmpdir(), `koper-readme-${snippet}-`));
   const tarballs = new Map(packed.map(({ pkg, tarball }) => [pkg.name, `file:${tarball}`]));
-  const dependencies = Object.fromEntries(names.map((name) => [name, tarballs.get(name) ?? rootVersion(name)]));
-  const manifest = { name: `readme-${snippet}`, private: true, type: "module", dependencies };
+  const versions = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, tarballs.get(name) ?? rootVersion(name)]));
+  const manifest = { name: `readme-${snippet}`, private: true, type: "module", dependencies: versions(install), devDependencies: versions(devInstall) };
   writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], dir, 600_000);
+  // The snippet and its schema keep their places relative to each other (`../prisma-quickstart/generated/client.ts`).
+  const source = join(dir, "examples", "snippets", `${snippet}.ts`);
+  mkdirSync(dirname(source), { recursive: true });
+  cpSync(join(ROOT, "examples", "snippets", `${snippet}.ts`), source);
+  if (prismaSchema) {
+    const schema = join(dir, prismaSchema);
+    mkdirSync(dirname(schema), { recursive: true });
+    cpSync(join(ROOT, prismaSchema), schema);
+    await prismaGenerate(dir, schema);
+  }
+  // Bundled with every package external: only the snippet's own files (a generated client) go in.
   const esbuild = join(ROOT, "node_modules", "esbuild", "bin", "esbuild");
-  const source = join(ROOT, "examples", "snippets", `${snippet}.ts`);
   const tsconfig = JSON.stringify({ compilerOptions: { experimentalDecorators: true } });
-  await exec(esbuild, [source, "--format=esm", "--platform=node", `--tsconfig-raw=${tsconfig}`, `--outfile=${join(dir, "example.mjs")}`], dir);
+  const args = [source, "--bundle", "--packages=external", "--format=esm", "--platform=node", `--tsconfig-raw=${tsconfig}`, `--outfile=${join(dir, "example.mjs")}`];
+  await exec(esbuild, [...args, "--log-level=warning"], dir);
   return dir;
 }

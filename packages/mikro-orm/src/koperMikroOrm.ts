@@ -83,7 +83,7 @@ function makeDeps(em: EntityManager, koper: Koper, options: KoperMikroOrmOptions
     failures: options.failures ?? true,
     family,
     abortsTransaction: (info) => override ?? failureAbortsTransaction(family, info),
-    onError: options.onError ?? ((error) => console.error("[koper/mikro-orm] a hook failed; the write itself is unaffected:", error)),
+    onError: options.onError ?? ((error) => koper.logger.error("[koper/mikro-orm] a hook failed; the write itself is unaffected", { error })),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Action, ChangeDraft, Row, TxHandle } from "@koper/core";
-import type { AnyEntity, EntityManager, EntityMetadata } from "@mikro-orm/core";
+import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata } from "@mikro-orm/core";
 import type { Criteria } from "./drafts.ts";
 import { nativeCall } from "./driver-writes.ts";
 import { driverInfo, isValidationError, safeValidationMessage } from "./failures.ts";
@@ -90,7 +90,10 @@ function context(em: Em, meta: Meta | undefined, options: unknown): { meta: Meta
   return { meta, tx: ctx ?? (em.getContext(false).getTransactionContext() as TxHandle | undefined) };
 }
 
+// The entity a native write names: a class, a name, an entity instance, or an EntitySchema (whose
+// constructor is EntitySchema itself, so it is looked up by the class name it declares).
 function metaOf(em: Em, entityName: unknown): Meta | undefined {
+  if (EntitySchema.is(entityName)) return em.getMetadata().find(entityName.meta.className as never) as Meta | undefined;
   const name = typeof entityName === "object" && entityName !== null && !("prototype" in entityName) ? entityName.constructor : entityName;
   return em.getMetadata().find(name as never) as Meta | undefined;
 }

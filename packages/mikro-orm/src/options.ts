@@ -40,7 +40,7 @@ export interface KoperMikroOrmOptions {
   database?: string;
   /**
    * Called when a hook of the adapter itself fails (never with the application's own errors,
-   * which MikroORM throws unchanged). Default: `console.error`.
+   * which MikroORM throws unchanged). Default: `koper.logger.error` (the Koper `logger` option).
    */
   onError?: (error: unknown) => void;
 }

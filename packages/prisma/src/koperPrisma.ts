@@ -38,7 +38,7 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
     if (typeof schema !== "string") throw PrismaAdapterError.notAPrismaClient();
     const models = modelsOf(schema, options);
     const provider = String(base._engineConfig?.activeProvider ?? "");
-    const onError = options.onError ?? ((error: unknown) => console.error("[koper/prisma] capturing a write failed; the write itself is unaffected:", error));
+    const onError = options.onError ?? ((error: unknown) => koper.logger.error("[koper/prisma] capturing a write failed; the write itself is unaffected", { error }));
     if (options.audit) koper.useAudit(sqlClientOf(base, provider), options.audit === true ? {} : options.audit);
     if (options.outbox) koper.attachOutbox(sqlClientOf(base, provider), options.outbox === true ? {} : options.outbox);
     const tracker = new TransactionTracker(koper.capture, onError, (tx) => executorOf(tx, dialectOf(provider)));

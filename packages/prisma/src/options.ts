@@ -44,7 +44,7 @@ export interface KoperPrismaOptions {
   database?: string;
   /**
    * Called when the adapter's own code fails (never with the application's errors, which Prisma
-   * throws unchanged). Default: `console.error`.
+   * throws unchanged). Default: `koper.logger.error` (the Koper `logger` option).
    */
   onError?: (error: unknown) => void;
 }

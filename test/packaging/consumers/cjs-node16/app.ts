@@ -5,8 +5,13 @@ import "reflect-metadata";
 import { ConfigError, DataListener, isKoperError, Koper, Listen, type DataEvent, type MessageMeta } from "@koper/core";
 import { KafkaTransport } from "@koper/kafka";
 import { startBroker } from "@koper/kafka-broker";
+import { koperPrisma } from "@koper/prisma";
 import { koperTypeorm } from "@koper/typeorm";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { PrismaClient, type Order as PrismaOrder } from "./generated/client";
 
 @Entity("orders")
 class Order {
@@ -45,8 +50,33 @@ async function withTypeorm(koper: { register(l: object): unknown; start(): Promi
   await dataSource.destroy();
 }
 
+@DataListener<"Order", PrismaOrder>({ entity: "Order" })
+class PrismaOrderListener {
+  onInsertOrder(order: PrismaOrder, event: DataEvent<PrismaOrder>) {
+    console.log(`cjs prisma: insert ${order.number} into ${event.source.table} by ${event.context.actor}`);
+  }
+}
+
+// @koper/prisma's CommonJS build next to a client generated with moduleFormat "cjs".
+async function withPrisma() {
+  // import(), not require: the adapter's CommonJS declarations import the ESM-only @libsql/client,
+  // which TypeScript refuses under node16 (TS1479); at run time both ways work.
+  const { PrismaLibSql } = await import("@prisma/adapter-libsql");
+  const file = join(tmpdir(), `koper-consumer-cjs-${process.pid}.db`);
+  const base = new PrismaClient({ adapter: new PrismaLibSql({ url: `file:${file}` }) });
+  await base.$executeRawUnsafe("CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL)");
+  const koper = new Koper().register(new PrismaOrderListener());
+  await koper.start();
+  const prisma = base.$extends(koperPrisma(koper));
+  await koper.runWith({ actor: "bob" }, () => prisma.order.create({ data: { number: "P-1", qty: 1 } }));
+  await koper.stop();
+  await base.$disconnect();
+  rmSync(file);
+}
+
 async function main() {
   await withTypeorm(new Koper(), "cjs");
+  await withPrisma();
 
   const broker = await startBroker({ port: 0 });
   const received = new Promise<void>((resolve) => (arrived = resolve));
