@@ -9,7 +9,7 @@ describe("outbox migrations", () => {
     ["mariadb", "mysql"],
     ["sqlite", "sqlite"],
   ] as const)("outbox-%s.sql holds exactly what ensureOutboxTable() creates", (file, dialect) => {
-    const sql = readFileSync(new URL(`../migrations/outbox-${file}.sql`, import.meta.url), "utf8");
+    const sql = readFileSync(new URL(`../src/outbox/migrations/outbox-${file}.sql`, import.meta.url), "utf8");
     for (const statement of outboxSql(dialect, "koper_outbox").create) expect(sql).toContain(statement + ";");
     const buckets = Array.from({ length: 64 }, (_, i) => `(${i})`).join(", ");
     expect(sql).toContain(`koper_outbox_lease (bucket) VALUES ${buckets}`);

@@ -1,3 +1,4 @@
+import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import type { SqlClient } from "../capture/in-transaction.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import type { OutboxStore, PendingRow } from "./OutboxStore.ts";
@@ -19,7 +20,9 @@ export interface OutboxRelayOptions {
   expireEveryMs?: number;
   /** Keep done rows this long (ms). Default 0: deleted when published. */
   retentionMs?: number;
-  /** Told about each failed round (the rows stay pending and are retried). Default: `console.warn`, at most every 30 s. */
+  /** Where a failed round is logged (at most every 30 s) when there is no `onError`; Koper passes its own `logger`. */
+  logger?: KoperLogger;
+  /** Told about each failed round (the rows stay pending and are retried). Default: a warning on `logger`, at most every 30 s. */
   onError?: (error: unknown, failures: number) => void;
 }
 
@@ -36,7 +39,8 @@ export class OutboxRelay {
   readonly #deliver: Deliver;
   readonly #client: SqlClient | undefined;
   readonly #channel: string | undefined;
-  readonly #options: Required<Omit<OutboxRelayOptions, "onError">> & { onError: OutboxRelayOptions["onError"] | undefined };
+  readonly #options: Required<Omit<OutboxRelayOptions, "onError" | "logger">> & { onError: OutboxRelayOptions["onError"] | undefined };
+  readonly #logger: KoperLogger;
   #loop: Promise<void> | undefined;
   #running = false;
   #wake: (() => void) | undefined;
@@ -59,6 +63,7 @@ export class OutboxRelay {
       retentionMs: options.retentionMs ?? 0,
       onError: options.onError,
     };
+    this.#logger = options.logger ?? createLogger();
   }
 
   /** True between `start()` and `stop()`. */
@@ -155,7 +160,7 @@ export class OutboxRelay {
     if (Date.now() - this.#lastWarning < 30_000) return;
     this.#lastWarning = Date.now();
     const message = error instanceof Error ? error.message : String(error);
-    console.warn(`[koper] the outbox relay could not publish (attempt ${failures}); rows stay pending and are retried: ${message}`);
+    this.#logger.warn(`[koper] the outbox relay could not publish (attempt ${failures}); rows stay pending and are retried: ${message}`);
   }
 }
 

@@ -12,7 +12,7 @@ export interface OutboxOptions extends SqlOutboxStoreOptions, Omit<OutboxRelayOp
 
 /**
  * Creates the outbox table, its indexes and its lease rows when missing. For tests and demos:
- * production runs the migration of its database (packages/core/migrations/outbox-*.sql).
+ * production runs the migration of its database (packages/core/src/outbox/migrations/outbox-*.sql).
  */
 export function ensureOutboxTable(client: SqlClient, options: SqlOutboxStoreOptions = {}): Promise<void> {
   return new SqlOutboxStore(client, options).ensureTable();

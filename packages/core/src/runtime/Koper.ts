@@ -131,7 +131,7 @@ export class Koper {
     if (this.#relay) throw ConfigError.invalidOption("outbox", "this Koper already has an outbox: attach it once, from one adapter or from KoperOptions.outbox");
     const store = options.store ?? new SqlOutboxStore(client, options);
     const channel = store instanceof SqlOutboxStore ? store.channel : undefined;
-    const relay = new OutboxRelay(store, (items) => this.#deliver(items), options, channel ? { client, channel } : undefined);
+    const relay = new OutboxRelay(store, (items) => this.#deliver(items), { logger: this.logger, ...options }, channel ? { client, channel } : undefined);
     this.capture.use(new OutboxWriter(store, this.#topicFor, () => relay.wake()), client);
     this.#relay = relay;
     this.#relayOnStart = options.relay ?? true;
