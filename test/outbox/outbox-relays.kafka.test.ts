@@ -104,8 +104,11 @@ describe.each([
     expect(byId.size).toBe(total);
     for (const [key, seqs] of perKey) expect(seqs, key).toEqual(seqs.map((_, i) => i + 1));
     expect(perKey.size).toBe(KEYS);
-    // Both relays took part (each published some rounds): the test exercised the locking.
+    // Both relays ran against one table the whole time. Which of them publishes is up to bucket locks
+    // (one relay may win every round on a loaded machine), so the share is reported, not asserted:
+    // the claims are the ones above, exactly once and in commit order per key, whoever published.
     const published = kopers.slice(1).map((k) => k.metrics().published);
-    expect(published.every((n) => n > 0), `published per relay: ${published.join(", ")}`).toBe(true);
+    expect(published.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(total);
+    console.info(`[outbox-relays] published per relay: ${published.join(", ")}`);
   });
 });
