@@ -110,18 +110,20 @@ export class ListenerBinding {
     });
   }
 
+  // The handler and its inbox row in one transaction; a redelivery of a handled event is skipped.
+  async #inboxed(inbox: InboxStore, resolved: Resolved, attempt: number): Promise<void> {
+    const ran = await inbox.run(this.spec.group, resolved.id!, () => resolved.invoke(attempt).then(() => {}));
+    if (!ran) this.#deps.metrics.count("deduplicated"); // handled before a crash: its effects already committed
+  }
+
   // Returns the attempts it took, or undefined when the message went to the dead letter.
   async #invoke(message: DeliveredMessage, resolved: Resolved): Promise<number | undefined> {
     const policy = this.spec.retry;
     for (let attempt = 1; ; attempt++) {
       try {
         // Each call in its own event's context, whoever published it and wherever the transport runs.
-        await DETACHED.run(resolved.context, async () => {
-          if (!this.spec.inbox || !resolved.id) await resolved.invoke(attempt);
-          else if (!(await this.spec.inbox.run(this.spec.group, resolved.id, () => resolved.invoke(attempt).then(() => {})))) {
-            this.#deps.metrics.count("deduplicated"); // handled before a crash: its effects already committed
-          }
-        });
+        if (!this.spec.inbox || !resolved.id) await DETACHED.run(resolved.context, () => resolved.invoke(attempt));
+        else await DETACHED.run(resolved.context, () => this.#inboxed(this.spec.inbox!, resolved, attempt));
         return attempt;
       } catch (error) {
         const willRetry = attempt <= policy.retries && RetryPolicy.isRetriable(error);
