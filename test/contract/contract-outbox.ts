@@ -26,6 +26,26 @@ const numbers = (events: { event?: DataEvent; data?: unknown }[]) => events.map(
 /** The transactional outbox on every adapter: rows written with the data, published by the relay. */
 export function outboxContract(world: () => ContractWorld, contractTest: ContractTest): void {
   describe("outbox", () => {
+    contractTest("outbox.redaction", "no outbox row holds a redacted value: row writes, criteria writes and their SET, in a transaction", async () => {
+      const { db, rows, drop } = await withOutbox(world());
+      try {
+        const secret = `secret-${num()}`;
+        const newer = `newer-${num()}`;
+        const later = `later-${num()}`;
+        await db.transaction(async (tx) => {
+          const customer = await tx.insertCustomer({ email: `${num()}@example.com`, passwordHash: secret });
+          await tx.updateCustomer(customer.id, { passwordHash: newer });
+          await tx.bulkUpdateCustomers({ anyOf: [{ passwordHash: newer }, { passwordHash: secret }] }, { passwordHash: later });
+        });
+        const pending = await rows();
+        expect(pending.length).toBeGreaterThanOrEqual(3);
+        const stored = JSON.stringify(pending);
+        for (const value of [secret, newer, later]) expect(stored).not.toContain(value);
+      } finally {
+        await drop();
+      }
+    });
+
     contractTest("outbox.rows", "the outbox holds exactly the committed events (not a rollback, a rolled-back savepoint or a poisoned transaction); the relay publishes them in order", async () => {
       const w = world();
       const { db, rows, drop } = await withOutbox(w);
