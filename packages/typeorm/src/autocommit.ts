@@ -1,4 +1,4 @@
-import type { ChangeCapture } from "@koper/core";
+import { isSilenced, type ChangeCapture } from "@koper/core";
 import type { DataSource } from "typeorm";
 
 /**
@@ -51,7 +51,8 @@ export function wrapAutocommitWrites(dataSource: DataSource, capture: ChangeCapt
     } satisfies Execute;
     proto[WRAPPED] = true;
   }
-  target[WANTS_TRANSACTION] = () => capture.writesInTransaction;
+  // Schema sync and migrations (silenced) keep TypeORM's own transaction handling.
+  target[WANTS_TRANSACTION] = () => capture.writesInTransaction && !isSilenced();
   return () => {
     delete target[WANTS_TRANSACTION];
   };
