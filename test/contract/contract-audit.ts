@@ -79,7 +79,9 @@ export function auditContract(world: () => ContractWorld, contractTest: Contract
         }).catch(() => {});
         const committed = (await w.db.findOrderByNumber(kept)) !== null;
         await expect(w.db.insertOrderWithoutNumber(5)).rejects.toBeDefined();
-        // The failure's row is written after the rollback, as the adapter reports the failure: wait for it.
+        // The failures' rows are written after the rollback (the one inside the transaction too): settle()
+        // waits for those it tracks; the adapter reports the autocommit one as it happens.
+        await w.koper.settle();
         await eventually(async () => (await a.log.changes({ entity: "Order" })).entries.some((e) => e.outcome === "failed" && e.after?.qty === 5));
         const dump = await a.dump();
         expect(dump).not.toContain(rolled);
