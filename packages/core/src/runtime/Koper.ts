@@ -206,7 +206,6 @@ export class Koper {
     this.#handles = [];
     const lost = (this.#lostWhileStopping = new Set<string>());
     const finish = async () => {
-      await this.capture.settled(); // audit rows of failed attempts
       await this.#relay?.stop(); // the round under way ends; the rest stays in the table
       // What was committed before stop(): sent, then handled, however busy writers keep the queue.
       await this.#producer.flushQueued();
@@ -217,6 +216,7 @@ export class Koper {
       if (handles.length > 0) await this.transport.drain?.();
       await Promise.all(handles.map((h) => h.close()));
       await this.#producer.flush(); // dead letters written by the last handlers
+      await this.capture.settled(); // audit rows of failed attempts, written after their rollback
     };
     let outcome: "done" | "timeout" | { error: unknown };
     try {
