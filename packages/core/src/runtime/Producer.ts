@@ -4,8 +4,8 @@ import { captureContext, type ContextSupplier, type KoperContext } from "../cont
 import { encode } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
-import { isPlainEvent } from "../envelope/envelope-check.ts";
-import { snapshot } from "../envelope/local-copy.ts";
+import { isPlainCaptured, isPlainEvent } from "../envelope/envelope-check.ts";
+import { snapshot, snapshotCaptured } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { validateTopic } from "../envelope/topics.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
@@ -111,7 +111,7 @@ export class Producer implements CaptureSink, MessageSender {
       event.time.published = published;
       const topic = this.#deps.topicFor(event.entity);
       try {
-        messages.push(this.#toMessage(topic, event));
+        messages.push(this.#toMessage(topic, event, true));
         sent.push(event);
       } catch (error) {
         this.#failed(topic, [event], error);
@@ -146,7 +146,7 @@ export class Producer implements CaptureSink, MessageSender {
     for (const { topic, event } of items) {
       event.time.published = published;
       try {
-        messages.push(this.#toMessage(topic, event));
+        messages.push(this.#toMessage(topic, event, false));
         sent.push(event);
       } catch (error) {
         this.#failed(topic, [event], error);
@@ -205,7 +205,8 @@ export class Producer implements CaptureSink, MessageSender {
     return this.#queue.send(messages);
   }
 
-  #toMessage(topic: string, event: DataEvent): OutgoingMessage {
+  // `captured`: built by this process's capture (`publish`), not read back from an outbox row (`deliver`).
+  #toMessage(topic: string, event: DataEvent, captured: boolean): OutgoingMessage {
     // Few headers: Kafka clients pay per header, and the body already says the rest.
     const headers: Record<string, string> = {
       [Headers.id]: event.id,
@@ -214,17 +215,19 @@ export class Producer implements CaptureSink, MessageSender {
       [Headers.contentType]: CONTENT_TYPE,
     };
     if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
-    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, headers);
+    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, headers, captured);
     return { topic, key: routingKey(event), value: this.#encode(topic, event), headers };
   }
 
   // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode
   // would refuse it (the same error, and the size limit, checked on the real bytes when the bound exceeds it).
-  #localMessage(topic: string, event: DataEvent, headers: Record<string, string>): LocalMessage {
-    const { value, maxBytes } = snapshot(event);
-    const bytes = maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
+  #localMessage(topic: string, event: DataEvent, headers: Record<string, string>, captured: boolean): LocalMessage {
+    const copy = captured ? snapshotCaptured(event) : snapshot(event);
+    const value = copy.value;
+    const bytes = copy.maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
     // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
-    const local = isPlainEvent(value) ? new LocalEvent(value) : (value as object);
+    const plain = copy.captured ? isPlainCaptured(value as DataEvent) : isPlainEvent(value);
+    const local = plain ? new LocalEvent(value as object) : (value as object);
     return new LocalMessage(topic, routingKey(event), headers, local, bytes);
   }
 
