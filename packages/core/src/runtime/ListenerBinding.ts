@@ -66,7 +66,7 @@ export class ListenerBinding {
     this.#inFlight.add(message);
     try {
       // Decoding, lifecycle events and dead letters too run detached from whoever published.
-      await this.#scheduler.run(message.key ?? NO_KEY, () => DETACHED.run({}, () => this.#process(message, received)));
+      await this.#scheduler.run(message.key ?? NO_KEY, () => DETACHED.runEmpty(this.#process, this, message, received));
     } finally {
       this.#inFlight.delete(message);
     }
