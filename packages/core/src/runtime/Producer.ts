@@ -14,7 +14,7 @@ import type { Lifecycle } from "../observability/Lifecycle.ts";
 import type { KoperLogger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
-import { CONTENT_TYPE, Headers } from "./headers.ts";
+import { CONTENT_TYPE, eventHeaders, Headers } from "./headers.ts";
 import { LocalMessage } from "./LocalMessage.ts";
 import { SendQueue } from "./SendQueue.ts";
 
@@ -207,28 +207,21 @@ export class Producer implements CaptureSink, MessageSender {
 
   // `captured`: built by this process's capture (`publish`), not read back from an outbox row (`deliver`).
   #toMessage(topic: string, event: DataEvent, captured: boolean): OutgoingMessage {
-    // Few headers: Kafka clients pay per header, and the body already says the rest.
-    const headers: Record<string, string> = {
-      [Headers.id]: event.id,
-      [Headers.entity]: event.entity,
-      [Headers.action]: event.action,
-      [Headers.contentType]: CONTENT_TYPE,
-    };
-    if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
-    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, headers, captured);
-    return { topic, key: routingKey(event), value: this.#encode(topic, event), headers };
+    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, captured);
+    return { topic, key: routingKey(event), value: this.#encode(topic, event), headers: eventHeaders(event) };
   }
 
   // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode
   // would refuse it (the same error, and the size limit, checked on the real bytes when the bound exceeds it).
-  #localMessage(topic: string, event: DataEvent, headers: Record<string, string>, captured: boolean): LocalMessage {
+  // Its headers are written when read (a dead letter, `meta.headers`): the snapshot holds what they say.
+  #localMessage(topic: string, event: DataEvent, captured: boolean): LocalMessage {
     const copy = captured ? snapshotCaptured(event) : snapshot(event);
     const value = copy.value;
     const bytes = copy.maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
     // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
     const plain = copy.captured ? isPlainCaptured(value as DataEvent) : isPlainEvent(value);
     const local = plain ? new LocalEvent(value as object) : (value as object);
-    return new LocalMessage(topic, routingKey(event), headers, local, bytes);
+    return new LocalMessage(topic, routingKey(event), value as DataEvent, local, bytes);
   }
 
   #encode(topic: string, payload: unknown): Uint8Array {
