@@ -121,3 +121,18 @@ describe("newId", () => {
     }
   });
 });
+
+describe("childTraceparent", () => {
+  it("starts a sampled trace, and a child keeps its parent's version, trace id and flags with a new span id", async () => {
+    const { childTraceparent, isTraceparent } = await import("../src/envelope/trace.ts");
+    const root = childTraceparent();
+    expect(root).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const parent = "01-c6d4eae39caafb596bbdda194b70d2a4-1eeb8fe3b3a89078-00";
+    const child = childTraceparent(parent);
+    expect(isTraceparent(child)).toBe(true);
+    expect(child).toMatch(/^01-c6d4eae39caafb596bbdda194b70d2a4-[0-9a-f]{16}-00$/);
+    expect(child.slice(36, 52)).not.toBe("1eeb8fe3b3a89078");
+    expect(childTraceparent("not a traceparent")).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(new Set(Array.from({ length: 1000 }, () => childTraceparent()))).toHaveProperty("size", 1000);
+  });
+});
