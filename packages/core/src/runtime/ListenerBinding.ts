@@ -112,7 +112,7 @@ export class ListenerBinding {
 
   // The handler and its inbox row in one transaction; a redelivery of a handled event is skipped.
   async #inboxed(inbox: InboxStore, resolved: Resolved, attempt: number): Promise<void> {
-    const ran = await inbox.run(this.spec.group, resolved.id!, () => resolved.invoke(attempt).then(() => {}));
+    const ran = await inbox.run(this.spec.group, resolved.id!, async () => void (await resolved.invoke(attempt)));
     if (!ran) this.#deps.metrics.count("deduplicated"); // handled before a crash: its effects already committed
   }
 
