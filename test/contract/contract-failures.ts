@@ -26,6 +26,16 @@ export function failuresContract(world: () => ContractWorld, contractTest: Contr
       expect(listener.of("onInsertOrder")).toHaveLength(1);
     });
 
+    contractTest("failures.context", "a failed write's event carries the context (runWith) of the write's caller", async () => {
+      const { koper, listener, db } = world();
+      const number = num();
+      await db.insertOrder({ number, qty: 1 });
+      await koper.runWith({ actor: "mallory", requestId: "r-fail" }, () => db.insertOrder({ number, qty: 2 }).then(() => undefined, () => undefined));
+      const calls = await listener.waitFor(2);
+      const failed = calls.find((c) => c.handler === "onInsertOrder_X");
+      expect(failed?.event.context).toMatchObject({ actor: "mallory", requestId: "r-fail" });
+    });
+
     contractTest("failures.foreign-key", "a foreign key violation publishes foreign_key_violation", async () => {
       const { listener, db } = world();
       await expect(db.insertOrder({ number: num(), qty: 1, customerId: 987_654 })).rejects.toBeInstanceOf(Error);

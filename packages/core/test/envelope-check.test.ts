@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DataEvent, EnvelopeError, decode, encode } from "@koper/core";
-import { isPlainEvent } from "../src/envelope/envelope-check.ts";
+import { isPlainCaptured, isPlainEvent } from "../src/envelope/envelope-check.ts";
+import { snapshot, snapshotCaptured } from "../src/envelope/local-copy.ts";
 import { validEvent } from "../src/runtime/resolvers.ts";
 
 const valid = (): Record<string, unknown> => ({
@@ -70,6 +71,30 @@ describe("hand-written envelope check", () => {
     else expect(() => validEvent(event)).toThrow(EnvelopeError);
   });
 
+  // What adapters and apps supply; the rest of the envelope (ids, times, transaction, trace, its keys) the capture makes itself.
+  const supplied = new Set(["empty entity", "unknown action", "key an array", "data a string", "before a number", "changes not strings",
+    "source without orm", "source with an unknown key", "source.table a number", "context an array", "context.actor a number",
+    "a bulk write (zod decides)", "a failure (zod decides)"]);
+  it.each(corruptions.filter(([what]) => supplied.has(what)))(
+    "the check of a captured event's snapshot says no to %s too, and its copy is the whole walk's",
+    (_what, corrupt) => {
+      const event = valid();
+      corrupt(event);
+      const fast = snapshotCaptured(event as unknown as DataEvent);
+      const whole = snapshot(event);
+      expect(fast.value).toStrictEqual(whole.value);
+      expect(fast.maxBytes).toBeGreaterThanOrEqual(encode(event).byteLength);
+      expect(fast.captured ? isPlainCaptured(fast.value as DataEvent) : isPlainEvent(fast.value)).toBe(false);
+    },
+  );
+
+  it("the check of a captured event's snapshot accepts the common envelope, copied as the whole walk copies it", () => {
+    const fast = snapshotCaptured(valid() as unknown as DataEvent);
+    expect(fast.captured).toBe(true);
+    expect(fast.value).toStrictEqual(snapshot(valid()).value);
+    expect(isPlainCaptured(fast.value as DataEvent)).toBe(true);
+  });
+
   it("gives zod's messages for an invalid envelope", () => {
     const event = valid();
     delete event.time;
@@ -94,5 +119,20 @@ describe("newId", () => {
       const random = Uint8Array.from({ length: 16 }, (_, i) => (i * 53 + seq) & 0xff);
       expect(formatV7(msecs, seq, random, 10)).toBe(v7({ random, msecs, seq }));
     }
+  });
+});
+
+describe("childTraceparent", () => {
+  it("starts a sampled trace, and a child keeps its parent's version, trace id and flags with a new span id", async () => {
+    const { childTraceparent, isTraceparent } = await import("../src/envelope/trace.ts");
+    const root = childTraceparent();
+    expect(root).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const parent = "01-c6d4eae39caafb596bbdda194b70d2a4-1eeb8fe3b3a89078-00";
+    const child = childTraceparent(parent);
+    expect(isTraceparent(child)).toBe(true);
+    expect(child).toMatch(/^01-c6d4eae39caafb596bbdda194b70d2a4-[0-9a-f]{16}-00$/);
+    expect(child.slice(36, 52)).not.toBe("1eeb8fe3b3a89078");
+    expect(childTraceparent("not a traceparent")).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(new Set(Array.from({ length: 1000 }, () => childTraceparent()))).toHaveProperty("size", 1000);
   });
 });

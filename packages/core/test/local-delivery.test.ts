@@ -71,6 +71,7 @@ function awkwardRow(): Record<string, unknown> {
     nested: { deep: [{ when: new Date(5) }, null, true, "lone \ud800 surrogate"] },
     nullProto: Object.assign(Object.create(null), { a: 1 }),
   };
+  row[Symbol("hidden") as unknown as string] = "JSON drops symbol keys";
   Object.defineProperty(row, "__proto__", { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
   return row;
 }
@@ -114,6 +115,7 @@ describe("same-process delivery (no bytes)", () => {
     expect(Object.getOwnPropertyDescriptor(data, "__proto__")?.value).toEqual({ polluted: true });
     expect(1 in (data.sparse as unknown[])).toBe(true);
     expect(Object.hasOwn(data, "missing")).toBe(true);
+    expect(Object.getOwnPropertySymbols(data)).toEqual([]);
     // The envelope around the row, apart from its own ids and times, is the same too.
     const strip = (event: DataEvent) => ({ ...event, id: "", transaction: { ...event.transaction, id: "" }, trace: undefined, time: undefined });
     expect(strip(local)).toStrictEqual(strip(wire));

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncResource } from "node:async_hooks";
 import type { Action } from "@koper/core";
 import type { AfterQueryEvent, EntityMetadata, InsertEvent, ObjectLiteral, QueryRunner, RecoverEvent, RemoveEvent, SoftRemoveEvent, UpdateEvent } from "typeorm";
 import { currentWhere } from "./criteria.ts";
@@ -43,7 +43,7 @@ export class FailureTrackingSubscriber extends KoperSubscriber {
     // A failed statement's afterQuery may run in whatever async context the driver's callback
     // has (TypeORM 0.3: the pooled connection's, i.e. another request's): keep the caller's.
     const where = kind === "bulk" ? currentWhere(metadata) : undefined;
-    state.pending.push({ metadata, action, kind, entity, databaseEntity, where, inContext: AsyncLocalStorage.snapshot() });
+    state.pending.push({ metadata, action, kind, entity, databaseEntity, where, inContext: new AsyncResource("koper.write") });
   }
 
   protected override failed(runner: QueryRunner, event: AfterQueryEvent): Promise<void> {
@@ -69,7 +69,7 @@ export class FailureTrackingSubscriber extends KoperSubscriber {
           ? this.deps.drafts.failedBulk(metadata, action, statement, entity, where)
           : this.deps.drafts.failed(metadata, action, entity, databaseEntity, sent[at]);
       if (!draft) continue;
-      await inContext(() => this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName)));
+      await inContext.runInAsyncScope(() => this.deps.capture.fail(runner, draft, event.error, driverInfo(event.error, metadata.tableName)));
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { AsyncResource } from "node:async_hooks";
 import type { Action, CriteriaDraft, DriverErrorInfo } from "@koper/core";
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import { toRow } from "./rows.ts";
@@ -16,8 +17,11 @@ export interface PendingWrite {
   databaseEntity?: ObjectLiteral | undefined;
   /** A criteria write's criteria object, where the caller passed one. */
   where?: CriteriaDraft | undefined;
-  /** Runs a function in the async context (request, actor) of the write's caller. */
-  inContext: <R>(fn: () => R) => R;
+  /**
+   * The async context (request, actor) of the write's caller, to run its failure's capture in.
+   * An AsyncResource, not `AsyncLocalStorage.snapshot()`: that costs ~4 µs per write, this ~0.3 µs.
+   */
+  inContext: AsyncResource;
 }
 
 /**

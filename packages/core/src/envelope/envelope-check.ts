@@ -45,6 +45,24 @@ export function isPlainEvent(value: unknown): value is DataEvent {
   return Object.keys(v).length === known;
 }
 
+/**
+ * `isPlainEvent` of a `snapshotCaptured` copy: the envelope around the rows is Koper's own (a
+ * UUIDv7 id, finite times, its transaction and trace), so only what adapters and apps supplied is checked.
+ */
+export function isPlainCaptured(v: DataEvent): boolean {
+  return (
+    nonEmpty(v.entity) &&
+    (v.action === "insert" || v.action === "update" || v.action === "delete") &&
+    v.outcome === "committed" &&
+    rowOrNull(v.key) &&
+    rowOrNull(v.data) &&
+    isSource(v.source) &&
+    isContext(v.context) &&
+    (v.before === undefined || rowOrNull(v.before)) &&
+    (v.changes === undefined || isStrings(v.changes))
+  );
+}
+
 function isPlain(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }

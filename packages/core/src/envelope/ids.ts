@@ -25,26 +25,51 @@ export function newId(): string {
 export function formatV7(msecs: number, seq: number, r: ArrayLike<number>, at: number): string {
   const hi = Math.floor(msecs / 0x1000000);
   const lo = msecs & 0xffffff;
-  return (
-    HEX[(hi >>> 16) & 0xff]! +
-    HEX[(hi >>> 8) & 0xff]! +
-    HEX[hi & 0xff]! +
-    HEX[(lo >>> 16) & 0xff]! +
-    "-" +
-    HEX[(lo >>> 8) & 0xff]! +
-    HEX[lo & 0xff]! +
-    "-" +
-    HEX[0x70 | ((seq >>> 28) & 0x0f)]! +
-    HEX[(seq >>> 20) & 0xff]! +
-    "-" +
-    HEX[0x80 | ((seq >>> 14) & 0x3f)]! +
-    HEX[(seq >>> 6) & 0xff]! +
-    "-" +
-    HEX[((seq << 2) & 0xff) | (r[at]! & 0x03)]! +
-    HEX[r[at + 1]!]! +
-    HEX[r[at + 2]!]! +
-    HEX[r[at + 3]!]! +
-    HEX[r[at + 4]!]! +
-    HEX[r[at + 5]!]!
-  );
+  hexByte(0, (hi >>> 16) & 0xff);
+  hexByte(2, (hi >>> 8) & 0xff);
+  hexByte(4, hi & 0xff);
+  hexByte(6, (lo >>> 16) & 0xff);
+  hexByte(9, (lo >>> 8) & 0xff);
+  hexByte(11, lo & 0xff);
+  text[8] = text[13] = text[18] = text[23] = 0x2d; // "-"
+  hexByte(14, 0x70 | ((seq >>> 28) & 0x0f));
+  hexByte(16, (seq >>> 20) & 0xff);
+  hexByte(19, 0x80 | ((seq >>> 14) & 0x3f));
+  hexByte(21, (seq >>> 6) & 0xff);
+  hexByte(24, ((seq << 2) & 0xff) | (r[at]! & 0x03));
+  for (let i = 1; i < 6; i++) hexByte(24 + 2 * i, r[at + i]!);
+  return text.toString("latin1", 0, 36);
+}
+
+/**
+ * Builds short ASCII text (ids, traceparents) as bytes, read back once as one flat string:
+ * `writeAscii`/`writeHex` append at a position and return the next one, `readText` reads up to it.
+ */
+export function writeAscii(pos: number, ascii: string): number {
+  return pos + text.write(ascii, pos, "latin1");
+}
+
+/** Appends the hex of `size` bytes of `r` from `at`; see `writeAscii`. */
+export function writeHex(pos: number, r: ArrayLike<number>, at: number, size: number): number {
+  for (let i = 0; i < size; i++, pos += 2) hexByte(pos, r[at + i]!);
+  return pos;
+}
+
+/** The text written so far, up to `end`. */
+export function readText(end: number): string {
+  return text.toString("latin1", 0, end);
+}
+
+// The text is written as bytes and read back once as one flat string: concatenating 20 pieces made
+// a rope of ~20 objects per id (garbage, and a flattening wherever the id is hashed or matched).
+const DIGITS = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  DIGITS[2 * i] = HEX[i]!.charCodeAt(0);
+  DIGITS[2 * i + 1] = HEX[i]!.charCodeAt(1);
+}
+const text = Buffer.alloc(256);
+
+function hexByte(at: number, byte: number): void {
+  text[at] = DIGITS[2 * byte]!;
+  text[at + 1] = DIGITS[2 * byte + 1]!;
 }

@@ -13,6 +13,8 @@ import type { DataEvent } from "./DataEvent.ts";
 export interface Snapshot {
   value: unknown;
   maxBytes: number;
+  /** Set by `snapshotCaptured` when it copied the envelope around the rows as the capture built it. */
+  captured?: true;
 }
 
 // Thrown where encode would refuse; the caller then runs encode's own walk for its exact error.
@@ -30,6 +32,39 @@ export function snapshot(value: unknown): Snapshot {
     if (error !== REFUSED) throw error;
     toJsonSafe(value); // throws the same error, with the same path, as encode
     throw new Error("unreachable: encode accepted what the snapshot refused");
+  }
+}
+
+/**
+ * `snapshot` of an event the capture built, whose envelope (ids, times, transaction, trace) is
+ * Koper's own: those fields are copied as they are, and only what adapters and apps supplied
+ * (entity, action, rows, source, context, changes) is walked. Bulk writes and failures take
+ * `snapshot`'s whole walk.
+ */
+export function snapshotCaptured(event: DataEvent): Snapshot {
+  if (event.trace === undefined || event.bulk !== undefined || event.error !== undefined) return snapshot(event);
+  bytes = 600; // the envelope's key names, its numbers and its two ids
+  try {
+    const value: DataEvent = {
+      specVersion: event.specVersion,
+      id: event.id,
+      entity: snap(event.entity) as string,
+      action: snap(event.action) as DataEvent["action"],
+      outcome: event.outcome,
+      key: snap(event.key) as DataEvent["key"],
+      data: snap(event.data) as DataEvent["data"],
+      source: snap(event.source) as DataEvent["source"],
+      transaction: { id: event.transaction.id, position: event.transaction.position },
+      context: snap(event.context) as DataEvent["context"],
+      trace: { traceparent: event.trace.traceparent },
+      time: { ...event.time },
+    };
+    if (event.before !== undefined) value.before = snap(event.before) as DataEvent["before"];
+    if (event.changes !== undefined) value.changes = snap(event.changes) as string[];
+    return { value, maxBytes: bytes + 6 * event.trace.traceparent.length, captured: true };
+  } catch (error) {
+    if (error !== REFUSED) throw error;
+    return snapshot(event); // throws encode's own error
   }
 }
 
@@ -84,14 +119,34 @@ function snapObject(value: object): unknown {
   return typeof toJSON === "function" ? snap(toJSON.call(value)) : snapFields(value);
 }
 
+// A spread copies an object's own enumerable fields at native speed (and "__proto__" as an own
+// field); only the values that are objects themselves are then replaced, in place. Symbol keys,
+// which JSON drops, are dropped too.
 function snapFields(value: object): Record<string, unknown> {
-  const record = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { ...value };
+  if (Object.getOwnPropertySymbols(out).length > 0) for (const symbol of Object.getOwnPropertySymbols(out)) delete out[symbol as never];
   bytes += 50; // braces, and the wrapper of an object that has the tag key itself
-  for (const key in record) {
-    if (!Object.hasOwn(record, key)) continue;
+  for (const key in out) {
     bytes += 6 * key.length + 4;
-    setOwn(out, key, snap(record[key]));
+    const item = out[key];
+    switch (typeof item) {
+      case "string":
+        bytes += 6 * item.length + 3;
+        break;
+      case "number":
+        bytes += 40;
+        if (item === 0 && Object.hasOwn(out, key)) out[key] = 0; // JSON has no -0
+        break;
+      case "boolean":
+        bytes += 6;
+        break;
+      case "object":
+        if (item === null) bytes += 5;
+        else if (Object.hasOwn(out, key)) setOwn(out, key, snapObject(item)); // (not a field inherited from a polluted prototype)
+        break;
+      default:
+        if (Object.hasOwn(out, key)) snap(item); // bigint and undefined stay as they are; a function or a symbol is refused
+    }
   }
   return out;
 }
@@ -106,9 +161,12 @@ export function copyDecoded(value: unknown): unknown {
   }
   if (value instanceof Date) return new Date(value.getTime());
   if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? Buffer.from(value) : new Uint8Array(value);
-  const record = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key in record) setOwn(out, key, copyDecoded(record[key]));
+  // A snapshot's objects are plain, with own string keys only: the spread is the whole copy but for nested objects.
+  const out: Record<string, unknown> = { ...value };
+  for (const key in out) {
+    const item = out[key];
+    if (typeof item === "object" && item !== null && Object.hasOwn(out, key)) setOwn(out, key, copyDecoded(item));
+  }
   return out;
 }
 

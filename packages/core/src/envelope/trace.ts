@@ -1,4 +1,5 @@
-import { randomHex } from "./random.ts";
+import { readText, writeAscii, writeHex } from "./ids.ts";
+import { randomPool, takeRandom } from "./random.ts";
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -9,10 +10,12 @@ export function isTraceparent(value: unknown): value is string {
 
 /** A child span of `parent` (same trace id, new span id), or a new sampled trace when there is none. */
 export function childTraceparent(parent?: string): string {
-  const spanId = randomHex(8);
   if (parent && isTraceparent(parent)) {
-    const [version, traceId, , flags] = parent.split("-");
-    return `${version}-${traceId}-${spanId}-${flags}`;
+    // version-traceid- of the parent, a new span id, -flags of the parent
+    const end = writeAscii(0, parent.slice(0, 36));
+    return readText(writeAscii(writeHex(end, randomPool, takeRandom(8), 8), parent.slice(52)));
   }
-  return `00-${randomHex(16)}-${spanId}-01`;
+  const at = takeRandom(24);
+  const traceId = writeHex(writeAscii(0, "00-"), randomPool, at, 16);
+  return readText(writeAscii(writeHex(writeAscii(traceId, "-"), randomPool, at + 16, 8), "-01"));
 }

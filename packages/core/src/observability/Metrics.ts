@@ -37,16 +37,13 @@ export class Metrics {
     deduplicated: 0,
     dropped: 0,
   };
-  readonly #samples = new Map<Stage, Float64Array>();
-  readonly #seen = new Map<Stage, number>();
+  // A plain record per stage, not Maps: five latencies are recorded per event.
+  readonly #stages = {} as Record<Stage, { samples: Float64Array; seen: number }>;
   readonly #window: number;
 
   constructor(window = 4096) {
     this.#window = window;
-    for (const stage of STAGES) {
-      this.#samples.set(stage, new Float64Array(window));
-      this.#seen.set(stage, 0);
-    }
+    for (const stage of STAGES) this.#stages[stage] = { samples: new Float64Array(window), seen: 0 };
   }
 
   /** Adds `n` to a counter. */
@@ -57,9 +54,9 @@ export class Metrics {
   /** Records the time between two time points, when both are known. */
   latency(stage: Stage, from: number | undefined, to: number | undefined): void {
     if (from === undefined || to === undefined) return;
-    const seen = this.#seen.get(stage)!;
-    this.#samples.get(stage)![seen % this.#window] = Math.max(0, to - from);
-    this.#seen.set(stage, seen + 1);
+    const record = this.#stages[stage];
+    record.samples[record.seen % this.#window] = Math.max(0, to - from);
+    record.seen++;
   }
 
   /** A copy of the counters and percentiles now. */
@@ -70,10 +67,10 @@ export class Metrics {
   }
 
   #percentiles(stage: Stage): StageLatency {
-    const seen = this.#seen.get(stage)!;
+    const { samples, seen } = this.#stages[stage];
     const n = Math.min(seen, this.#window);
     if (n === 0) return { count: 0, p50: 0, p99: 0 };
-    const sorted = this.#samples.get(stage)!.slice(0, n).sort();
+    const sorted = samples.slice(0, n).sort();
     return { count: seen, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
   }
 }

@@ -1,7 +1,14 @@
 import { DeliveryError } from "../errors.ts";
 
+interface Queued {
+  task: () => Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 interface KeyChain {
-  tail: Promise<void>;
+  /** Tasks waiting behind the running one, in submission order. */
+  queue: Queued[];
   // Set when a task of this chain rejected: what was queued behind it is not run.
   rejected: { error: unknown } | undefined;
 }
@@ -25,31 +32,36 @@ export class KeyedScheduler {
 
   /** Queues `task` behind the previous task of `key`; resolves or rejects with it. */
   run(key: string, task: () => Promise<void>): Promise<void> {
-    let chain = this.#chains.get(key);
-    let current: Promise<void>;
-    if (chain) {
-      const queued = chain;
-      // Inline, not a named const: tsx (keepNames) would wrap a named per-call arrow in __name().
-      current = chain.tail.then(() => (queued.rejected ? Promise.reject(DeliveryError.heldBehindRejected(queued.rejected.error)) : task()));
-    } else {
-      chain = { tail: Promise.resolve(), rejected: undefined };
-      this.#chains.set(key, chain);
-      current = task();
-    }
-    const owner = chain;
-    // The tail settles after `current`, marks the chain on rejection, and forgets the key if nothing queued behind.
-    const tail: Promise<void> = current.then(
-      () => this.#settle(key, owner, tail),
-      (error: unknown) => {
-        owner.rejected ??= { error };
-        this.#settle(key, owner, tail);
-      },
-    );
-    owner.tail = tail;
-    return current;
+    const chain = this.#chains.get(key);
+    if (chain) return new Promise<void>((resolve, reject) => void chain.queue.push({ task, resolve, reject }));
+    // A key with nothing running (the common case) runs at once: no promise chain, no closure.
+    const fresh: KeyChain = { queue: [], rejected: undefined };
+    this.#chains.set(key, fresh);
+    return this.#start(key, fresh, task);
   }
 
-  #settle(key: string, chain: KeyChain, tail: Promise<void>): void {
-    if (chain.tail === tail && this.#chains.get(key) === chain) this.#chains.delete(key);
+  async #start(key: string, chain: KeyChain, task: () => Promise<void>): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      chain.rejected ??= { error };
+      throw error;
+    } finally {
+      this.#next(key, chain);
+    }
+  }
+
+  // The task after the one that ended starts now; behind a rejected one, each is rejected unrun.
+  // When none is left, the key is forgotten (and with it the rejection).
+  #next(key: string, chain: KeyChain): void {
+    for (let item = chain.queue.shift(); item; item = chain.queue.shift()) {
+      if (chain.rejected) {
+        item.reject(DeliveryError.heldBehindRejected(chain.rejected.error));
+        continue;
+      }
+      this.#start(key, chain, item.task).then(item.resolve, item.reject);
+      return;
+    }
+    this.#chains.delete(key);
   }
 }

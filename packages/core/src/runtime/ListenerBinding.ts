@@ -66,7 +66,7 @@ export class ListenerBinding {
     this.#inFlight.add(message);
     try {
       // Decoding, lifecycle events and dead letters too run detached from whoever published.
-      await this.#scheduler.run(message.key ?? NO_KEY, () => DETACHED.run({}, () => this.#process(message, received)));
+      await this.#scheduler.run(message.key ?? NO_KEY, () => DETACHED.runEmpty(this.#process, this, message, received));
     } finally {
       this.#inFlight.delete(message);
     }
@@ -112,7 +112,7 @@ export class ListenerBinding {
 
   // The handler and its inbox row in one transaction; a redelivery of a handled event is skipped.
   async #inboxed(inbox: InboxStore, resolved: Resolved, attempt: number): Promise<void> {
-    const ran = await inbox.run(this.spec.group, resolved.id!, () => resolved.invoke(attempt).then(() => {}));
+    const ran = await inbox.run(this.spec.group, resolved.id!, async () => void (await resolved.invoke(attempt)));
     if (!ran) this.#deps.metrics.count("deduplicated"); // handled before a crash: its effects already committed
   }
 

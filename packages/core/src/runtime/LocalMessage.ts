@@ -1,6 +1,8 @@
 import { encode } from "../envelope/codec.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
+import type { DataEvent } from "../envelope/DataEvent.ts";
 import type { OutgoingMessage } from "../transports/Transport.ts";
+import { eventHeaders } from "./headers.ts";
 
 /**
  * A data event's message for a transport that delivers in this process: it carries the event's
@@ -11,16 +13,22 @@ import type { OutgoingMessage } from "../transports/Transport.ts";
 export class LocalMessage implements OutgoingMessage {
   readonly topic: string;
   readonly key: string | null;
-  readonly headers: Record<string, string>;
   readonly event: object;
+  readonly #snapshot: DataEvent;
   #value: Uint8Array | undefined;
+  #headers: Record<string, string> | undefined;
 
-  constructor(topic: string, key: string | null, headers: Record<string, string>, event: object, value?: Uint8Array) {
+  constructor(topic: string, key: string | null, snapshot: DataEvent, event: object, value?: Uint8Array) {
     this.topic = topic;
     this.key = key;
-    this.headers = headers;
+    this.#snapshot = snapshot;
     this.event = event;
     this.#value = value;
+  }
+
+  /** The event's headers, written on first read: the in-process path reads them only for dead letters and `meta`. */
+  get headers(): Record<string, string> {
+    return (this.#headers ??= eventHeaders(this.#snapshot));
   }
 
   /** The encoded event, made on first read. */

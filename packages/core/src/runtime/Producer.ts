@@ -4,8 +4,8 @@ import { captureContext, type ContextSupplier, type KoperContext } from "../cont
 import { encode } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
-import { isPlainEvent } from "../envelope/envelope-check.ts";
-import { snapshot } from "../envelope/local-copy.ts";
+import { isPlainCaptured, isPlainEvent } from "../envelope/envelope-check.ts";
+import { snapshot, snapshotCaptured } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { validateTopic } from "../envelope/topics.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
@@ -14,7 +14,7 @@ import type { Lifecycle } from "../observability/Lifecycle.ts";
 import type { KoperLogger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
-import { CONTENT_TYPE, Headers } from "./headers.ts";
+import { CONTENT_TYPE, eventHeaders, Headers } from "./headers.ts";
 import { LocalMessage } from "./LocalMessage.ts";
 import { SendQueue } from "./SendQueue.ts";
 
@@ -111,7 +111,7 @@ export class Producer implements CaptureSink, MessageSender {
       event.time.published = published;
       const topic = this.#deps.topicFor(event.entity);
       try {
-        messages.push(this.#toMessage(topic, event));
+        messages.push(this.#toMessage(topic, event, true));
         sent.push(event);
       } catch (error) {
         this.#failed(topic, [event], error);
@@ -146,7 +146,7 @@ export class Producer implements CaptureSink, MessageSender {
     for (const { topic, event } of items) {
       event.time.published = published;
       try {
-        messages.push(this.#toMessage(topic, event));
+        messages.push(this.#toMessage(topic, event, false));
         sent.push(event);
       } catch (error) {
         this.#failed(topic, [event], error);
@@ -205,27 +205,23 @@ export class Producer implements CaptureSink, MessageSender {
     return this.#queue.send(messages);
   }
 
-  #toMessage(topic: string, event: DataEvent): OutgoingMessage {
-    // Few headers: Kafka clients pay per header, and the body already says the rest.
-    const headers: Record<string, string> = {
-      [Headers.id]: event.id,
-      [Headers.entity]: event.entity,
-      [Headers.action]: event.action,
-      [Headers.contentType]: CONTENT_TYPE,
-    };
-    if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
-    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, headers);
-    return { topic, key: routingKey(event), value: this.#encode(topic, event), headers };
+  // `captured`: built by this process's capture (`publish`), not read back from an outbox row (`deliver`).
+  #toMessage(topic: string, event: DataEvent, captured: boolean): OutgoingMessage {
+    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, captured);
+    return { topic, key: routingKey(event), value: this.#encode(topic, event), headers: eventHeaders(event) };
   }
 
   // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode
   // would refuse it (the same error, and the size limit, checked on the real bytes when the bound exceeds it).
-  #localMessage(topic: string, event: DataEvent, headers: Record<string, string>): LocalMessage {
-    const { value, maxBytes } = snapshot(event);
-    const bytes = maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
+  // Its headers are written when read (a dead letter, `meta.headers`): the snapshot holds what they say.
+  #localMessage(topic: string, event: DataEvent, captured: boolean): LocalMessage {
+    const copy = captured ? snapshotCaptured(event) : snapshot(event);
+    const value = copy.value;
+    const bytes = copy.maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
     // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
-    const local = isPlainEvent(value) ? new LocalEvent(value) : (value as object);
-    return new LocalMessage(topic, routingKey(event), headers, local, bytes);
+    const plain = copy.captured ? isPlainCaptured(value as DataEvent) : isPlainEvent(value);
+    const local = plain ? new LocalEvent(value as object) : (value as object);
+    return new LocalMessage(topic, routingKey(event), value as DataEvent, local, bytes);
   }
 
   #encode(topic: string, payload: unknown): Uint8Array {

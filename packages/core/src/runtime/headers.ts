@@ -1,3 +1,4 @@
+import type { DataEvent } from "../envelope/DataEvent.ts";
 /** Header names Koper writes on every message. */
 export const Headers = {
   id: "koper-id",
@@ -20,3 +21,15 @@ export const Headers = {
 
 /** Content type of values written with Koper's codec. */
 export const CONTENT_TYPE = "application/vnd.koper.v1+json";
+
+/** A data event's message headers. Few: Kafka clients pay per header, and the body already says the rest. */
+export function eventHeaders(event: DataEvent): Record<string, string> {
+  const headers: Record<string, string> = {
+    [Headers.id]: event.id,
+    [Headers.entity]: event.entity,
+    [Headers.action]: event.action,
+    [Headers.contentType]: CONTENT_TYPE,
+  };
+  if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
+  return headers;
+}

@@ -9,7 +9,7 @@ import type { KoperContext } from "../context/context.ts";
 import type { DeliveredMessage } from "../transports/Transport.ts";
 import { CONTENT_TYPE, Headers } from "./headers.ts";
 import type { ListenOptions, MessageMeta } from "./listeners.ts";
-import { routeKeyOf, type DataRoute } from "./routes.ts";
+import { routeFinder, type DataRoute } from "./routes.ts";
 import { issuePaths } from "./standard-schema.ts";
 
 /** A message turned into a call of one handler. */
@@ -20,7 +20,8 @@ export interface Resolved {
   sentAt?: number;
   /** The context the handler runs in: built from this message alone, never from the publisher's scope. */
   context: KoperContext;
-  invoke(attempt: number): Promise<unknown>;
+  /** Calls the handler: its result (a promise for an async one); a synchronous throw is the attempt's failure too. */
+  invoke(attempt: number): unknown;
 }
 
 /** Decodes a delivered message and picks its handler; null when the listener has none for it. */
@@ -46,7 +47,7 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
       id,
       context: messageContext(message, id),
       // Method shorthand: an arrow named by its property gets a per-call __name() wrapper under tsx.
-      async invoke(attempt) {
+      invoke(attempt) {
         return onMessage!.call(listener, payload, metaOf(message, id, attempt));
       },
     };
@@ -61,10 +62,11 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
  * of decoded: the copy is what decoding its bytes would give, and this delivery's own.
  */
 export function dataResolver(listener: object, routes: Map<string, DataRoute>): Resolver {
+  const routeOf = routeFinder(routes);
   return (message) => {
     const local = message.event instanceof LocalEvent;
     const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decode(message.value));
-    const route = routes.get(routeKeyOf(checked));
+    const route = routeOf(checked);
     if (!route) return null;
     const event = local ? copyEvent(checked) : checked;
     const handler = (listener as Record<string, Callable>)[route.method]!;
@@ -73,7 +75,7 @@ export function dataResolver(listener: object, routes: Map<string, DataRoute>): 
       id: event.id,
       event,
       context: eventContext(event),
-      async invoke() {
+      invoke() {
         return route.bulk ? handler.call(listener, event) : handler.call(listener, entity, event);
       },
     };

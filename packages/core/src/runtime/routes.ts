@@ -42,6 +42,32 @@ export function routeKeyOf(event: Pick<DataEvent, "entity" | "action" | "outcome
   return routeKey(event.entity, event.action, event.outcome, event.bulk !== undefined);
 }
 
+/**
+ * A lookup of `routes` by event without building its key string per event: by entity, then by
+ * action, outcome and kind. Entities with no route answer from `routes` itself (nothing cached for them).
+ */
+export function routeFinder(routes: ReadonlyMap<string, DataRoute>): (event: Pick<DataEvent, "entity" | "action" | "outcome" | "bulk">) => DataRoute | undefined {
+  const byEntity = new Map<string, (DataRoute | undefined)[]>();
+  for (const [key, route] of routes) {
+    const [entity, action, outcome, kind] = key.split("|") as [string, Action, DataEvent["outcome"], string];
+    let row = byEntity.get(entity);
+    if (!row) byEntity.set(entity, (row = new Array<DataRoute | undefined>(12).fill(undefined)));
+    row[slot(action, outcome, kind === "bulk")] = route;
+  }
+  return (event) => {
+    const row = byEntity.get(event.entity);
+    const at = row ? slot(event.action, event.outcome, event.bulk !== undefined) : -1;
+    return at >= 0 ? row![at] : routes.get(routeKeyOf(event));
+  };
+}
+
+// -1 for an action or outcome that has no slot (only zod-checked events reach here, but stay exact).
+function slot(action: Action, outcome: DataEvent["outcome"], bulk: boolean): number {
+  const a = action === "insert" ? 0 : action === "update" ? 1 : action === "delete" ? 2 : -1;
+  const o = outcome === "committed" ? 0 : outcome === "failed" ? 1 : -1;
+  return a < 0 || o < 0 ? -1 : a * 4 + o * 2 + (bulk ? 1 : 0);
+}
+
 function routeKey(entity: string, action: Action, outcome: DataEvent["outcome"], bulk: boolean): string {
   return `${entity}|${action}|${outcome}|${bulk ? "bulk" : "row"}`;
 }

@@ -81,6 +81,7 @@ export class InProcessTransport implements Transport {
   }
 
   async send(messages: OutgoingMessage[]): Promise<void> {
+    let timestamp = Date.now();
     for (const message of messages) {
       if (this.#closed) throw PublishError.stopped();
       const log = this.#log(message.topic);
@@ -89,14 +90,16 @@ export class InProcessTransport implements Transport {
         if (!this.#isFull(log)) break;
         await new Promise<void>((resolve) => log.spaceWaiters.push(resolve));
         if (this.#closed) throw PublishError.stopped();
+        timestamp = Date.now();
       }
-      const offset = String(log.base + log.entries.length);
-      if (message.event !== undefined) log.entries.push(new LocalDelivery(message, offset, Date.now()));
+      const offset = log.base + log.entries.length;
+      if (message.event !== undefined) log.entries.push(new LocalDelivery(message, offset, timestamp));
       else {
         const { topic, key, value, headers } = message;
-        log.entries.push({ topic, key, value, headers, partition: 0, offset, timestamp: Date.now() });
+        log.entries.push({ topic, key, value, headers, partition: 0, offset: String(offset), timestamp });
       }
     }
+    if (messages.length === 1) return this.#pumpAll(this.#log(messages[0]!.topic));
     for (const topic of new Set(messages.map((m) => m.topic))) this.#pumpAll(this.#log(topic));
   }
 
