@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ChangeCapture, ChangeDraft, TxExecutor, TxHandle } from "@koper/core";
+import { PrismaAdapterError } from "./errors.ts";
 
 /** Prisma's per-operation transaction info (`__internalParams.transaction`, undocumented). */
 export type PrismaTxInfo = { kind: "itx"; id: string } | { kind: "batch"; id: number; index?: number } | undefined;
@@ -60,8 +61,14 @@ export class TransactionTracker {
 
   /** Runs Prisma's own `$transaction` on `self` (the extended client, or a transaction's client). */
   run(original: Original, self: object, arg: unknown, options: unknown): Promise<unknown> {
-    if (typeof arg !== "function") return this.#runBatch(original, self, arg, options);
     const scope = (self as Record<symbol, { txId?: unknown } | undefined>)[TX_SCOPE];
+    if (typeof arg !== "function") {
+      // A batch has no statement of its own before COMMIT: with writers, it runs as an interactive transaction.
+      if (this.#capture.writesInTransaction && typeof scope?.txId !== "string" && isPrismaPromises(arg)) {
+        return this.#runInteractive(original, self, (tx) => runItems(tx, arg), options);
+      }
+      return this.#runBatch(original, self, arg, options);
+    }
     if (typeof scope?.txId !== "string") return this.#runInteractive(original, self, arg as Callback, options);
     const outer = this.#interactive.get(scope.txId);
     // A savepoint of a transaction Koper did not see begin: its writes are reported as unseen.
@@ -136,3 +143,29 @@ export class TransactionTracker {
 }
 
 type Callback = (tx: object) => Promise<unknown>;
+
+/** A query Prisma has not sent yet; `requestTransaction` sends it in the given transaction (Prisma 7 internals). */
+interface PrismaPromise {
+  requestTransaction(transaction: unknown): PromiseLike<unknown>;
+}
+
+function isPrismaPromises(items: unknown): items is PrismaPromise[] {
+  return Array.isArray(items) && items.every((item) => typeof (item as Partial<PrismaPromise> | null)?.requestTransaction === "function");
+}
+
+// A batch's queries, one after the other in the interactive transaction `tx`, as Prisma sends a
+// batch's: the first failure ends it (and rolls the transaction back). Results in the array's order.
+async function runItems(tx: object, items: PrismaPromise[]): Promise<unknown[]> {
+  const transaction = await transactionOf(tx);
+  const results: unknown[] = [];
+  for (const item of items) results.push(await item.requestTransaction(transaction));
+  return results;
+}
+
+// The transaction info Prisma gives the queries of `tx` (`{ kind: "itx", id, payload }`): its
+// promise factory is bound to it, so a promise that resolves to its own transaction yields it.
+function transactionOf(tx: object): Promise<unknown> {
+  const factory = (tx as { _createPrismaPromise?: (callback: (transaction: unknown) => unknown) => PromiseLike<unknown> })._createPrismaPromise;
+  if (typeof factory !== "function") throw PrismaAdapterError.internalsChanged("the interactive client's _createPrismaPromise");
+  return Promise.resolve(factory((transaction) => transaction));
+}

@@ -4,7 +4,7 @@ import { DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import type { describeFailure } from "./failures.ts";
 import { wantsBefore, type KoperPrismaOptions } from "./options.ts";
-import { isAutocommitWrite, PrismaCapture, type Operation } from "./PrismaCapture.ts";
+import { PrismaCapture, type Operation } from "./PrismaCapture.ts";
 import { RowReader } from "./RowReader.ts";
 import { parseSchema, type ModelInfo } from "./schema.ts";
 import { TransactionTracker } from "./TransactionTracker.ts";
@@ -72,7 +72,7 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
       query: {
         $allOperations(params) {
           const op = params as unknown as Operation;
-          if (extended && koper.capture.writesInTransaction && isAutocommitWrite(op)) return inOwnTransaction(extended, op);
+          if (extended && koper.capture.writesInTransaction && capture.needsOwnTransaction(op)) return inOwnTransaction(extended, op);
           return capture.handle(op);
         },
       },
@@ -91,9 +91,14 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
 export type KoperPrismaExtension = (client: any) => { $extends: { extArgs: Types.Extensions.InternalArgs<{}, {}, {}, {}> } };
 
 // BEGIN, the write, the writers' rows, COMMIT: the outbox row of an autocommit write commits with it.
+// The call is re-issued on the transaction's client as the application made it (a raw statement's
+// `Sql` object or `[sql, ...values]` as Prisma handed them to the hook).
 function inOwnTransaction(client: AnyClient, op: Operation): Promise<unknown> {
-  const delegate = op.model!.charAt(0).toLowerCase() + op.model!.slice(1);
   return client.$transaction(async (tx: unknown) => {
+    const on = tx as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    if (op.operation === "$executeRaw") return on.$executeRaw!(op.args);
+    if (op.operation === "$executeRawUnsafe") return on.$executeRawUnsafe!(...(op.args as unknown[]));
+    const delegate = op.model!.charAt(0).toLowerCase() + op.model!.slice(1);
     const model = (tx as Record<string, Record<string, (args: unknown) => Promise<unknown>>>)[delegate]!;
     return model[op.operation]!(op.args);
   });
