@@ -1,4 +1,4 @@
-import { ensureAuditTable, ensureOutboxTable, Koper, type SqlClient } from "@koper/core";
+import { ensureAuditTable, ensureOutboxTable, Koper, type DataEvent, type SqlClient } from "@koper/core";
 import { sqlClientOf } from "@koper/prisma";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Client, PrismaDatabase } from "./databases.ts";
@@ -99,6 +99,24 @@ export function runPrismaAtomicWrites(db: PrismaDatabase): void {
       const entities = async () => (await sql.query(`SELECT entity FROM ${table}`)).map((row) => String(row.entity));
       return { prisma, base: opened.client, sql, table, seeded, entities };
     }
+
+    it("outbox: a batch keeps its shape: one transaction in the array's order, Prisma's error unchanged when an item fails, nothing of a failed batch", async () => {
+      const { prisma, base, sql, table, seeded } = await world("outbox");
+      const fresh = num();
+      const results = await prisma.$transaction([
+        prisma.order.create({ data: { number: fresh, qty: 1 } }),
+        prisma.order.upsert({ where: { number: seeded.number }, create: { number: seeded.number, qty: 1 }, update: { qty: 4 } }),
+        prisma.order.count(),
+      ]);
+      expect(results).toEqual([expect.objectContaining({ number: fresh }), expect.objectContaining({ number: seeded.number, qty: 4 }), 3]);
+      const events = (await sql.query(`SELECT payload FROM ${table} ORDER BY id`)).map((row) => JSON.parse(String(row.payload)) as DataEvent);
+      expect(events.map((e) => [e.action, e.transaction.position, e.bulk === undefined])).toEqual([["insert", 0, true], ["update", 1, true]]);
+      expect(new Set(events.map((e) => e.transaction.id)).size).toBe(1);
+      const failed = prisma.$transaction([prisma.order.create({ data: { number: num(), qty: 1 } }), prisma.order.create({ data: { number: fresh, qty: 2 } })]);
+      await expect(failed).rejects.toMatchObject({ code: "P2002" });
+      expect(await base.order.count()).toBe(3);
+      expect(await sql.query(`SELECT id FROM ${table}`)).toHaveLength(2);
+    });
 
     for (const writer of ["outbox", "audit"] as const) {
       for (const shape of SHAPES.filter((s) => !s.not?.includes(db.name))) {
