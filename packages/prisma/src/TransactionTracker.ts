@@ -29,6 +29,12 @@ interface Interactive {
 
 type Original = (this: unknown, arg: unknown, options?: unknown) => Promise<unknown>;
 
+/** The client below Koper's extension and its own `$transaction`. */
+export interface Base {
+  client: object;
+  $transaction: Original;
+}
+
 /**
  * Follows Prisma's transactions for the capture: a top-level `$transaction(fn)` opens a
  * transaction, a `tx.$transaction(fn)` inside it a savepoint, `$transaction([...])` a batch.
@@ -41,11 +47,28 @@ export class TransactionTracker {
   readonly #onError: (error: unknown) => void;
   readonly #executorOf: (tx: object) => TxExecutor;
 
-  /** `executorOf` runs SQL on a transaction's client, for the in-transaction writers (outbox, audit). */
-  constructor(capture: ChangeCapture, onError: (error: unknown) => void, executorOf: (tx: object) => TxExecutor) {
+  readonly #base: Base;
+
+  /**
+   * `executorOf` runs SQL on a transaction's client, for the in-transaction writers (outbox, audit);
+   * `base` is the client below Koper's extension, with its own `$transaction`.
+   */
+  constructor(capture: ChangeCapture, onError: (error: unknown) => void, executorOf: (tx: object) => TxExecutor, base: Base) {
     this.#capture = capture;
     this.#onError = onError;
     this.#executorOf = executorOf;
+    this.#base = base;
+  }
+
+  /**
+   * Runs `send` in an interactive transaction of its own, the writers' rows last before COMMIT: for
+   * an autocommit write, or a batch, when an outbox or audit is configured. The transaction is the
+   * base client's (its `tx` client is far cheaper to build than one of the extended client); `send`
+   * gets Prisma's transaction info and sends its queries there (`requestTransaction`), so they run
+   * through the extended client's pipeline, and Koper's hook, once.
+   */
+  inOwnTransaction(send: (transaction: unknown) => Promise<unknown>, options?: unknown): Promise<unknown> {
+    return this.#runInteractive(this.#base.$transaction, this.#base.client, async (tx) => send(await transactionOf(tx)), options);
   }
 
   /** Where a write with this transaction info belongs. */
@@ -65,7 +88,7 @@ export class TransactionTracker {
     if (typeof arg !== "function") {
       // A batch has no statement of its own before COMMIT: with writers, it runs as an interactive transaction.
       if (this.#capture.writesInTransaction && typeof scope?.txId !== "string" && isPrismaPromises(arg)) {
-        return this.#runInteractive(original, self, (tx) => runItems(tx, arg), options);
+        return this.inOwnTransaction((transaction) => sendAll(arg, transaction), options);
       }
       return this.#runBatch(original, self, arg, options);
     }
@@ -145,7 +168,7 @@ export class TransactionTracker {
 type Callback = (tx: object) => Promise<unknown>;
 
 /** A query Prisma has not sent yet; `requestTransaction` sends it in the given transaction (Prisma 7 internals). */
-interface PrismaPromise {
+export interface PrismaPromise {
   requestTransaction(transaction: unknown): PromiseLike<unknown>;
 }
 
@@ -153,10 +176,9 @@ function isPrismaPromises(items: unknown): items is PrismaPromise[] {
   return Array.isArray(items) && items.every((item) => typeof (item as Partial<PrismaPromise> | null)?.requestTransaction === "function");
 }
 
-// A batch's queries, one after the other in the interactive transaction `tx`, as Prisma sends a
-// batch's: the first failure ends it (and rolls the transaction back). Results in the array's order.
-async function runItems(tx: object, items: PrismaPromise[]): Promise<unknown[]> {
-  const transaction = await transactionOf(tx);
+// A batch's queries, one after the other in the interactive transaction, as Prisma sends a batch's:
+// the first failure ends it (and rolls the transaction back). Results in the array's order.
+async function sendAll(items: PrismaPromise[], transaction: unknown): Promise<unknown[]> {
   const results: unknown[] = [];
   for (const item of items) results.push(await item.requestTransaction(transaction));
   return results;
