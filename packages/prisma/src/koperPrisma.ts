@@ -90,7 +90,11 @@ export type KoperPrismaExtension = (client: any) => { $extends: { extArgs: Types
 // The autocommit write `op`, sent in `transaction` instead (BEGIN, the write, the writers' rows,
 // COMMIT): its query continues down Prisma's pipeline as it would have, in that transaction.
 function sentIn(op: Operation, transaction: unknown): Operation {
-  const query = (args: unknown) => Promise.resolve((op.query(args) as unknown as PrismaPromise).requestTransaction(transaction));
+  const query = (args: unknown) => {
+    const pending = op.query(args) as unknown as Partial<PrismaPromise>;
+    if (typeof pending.requestTransaction !== "function") throw PrismaAdapterError.internalsChanged("a query's requestTransaction");
+    return Promise.resolve(pending.requestTransaction(transaction));
+  };
   return { ...op, query, __internalParams: { transaction: transaction as PrismaTxInfo } };
 }
 
