@@ -25,6 +25,8 @@ for (const version of await koper.audit.history("Customer", 7)) {
   const diff = version.diff.map((c) => `${c.field}: ${c.from ?? "∅"} → ${c.to}`).join(", ");
   console.log(`${version.action} by ${version.actor}: ${diff}`);
 }
+const [, second] = await koper.audit.history("Customer", 7);
+console.log("after bob:", await koper.audit.stateAt("Customer", 7, { version: second!.eventId }));
 const page = await koper.audit.changes({ actor: "alice", limit: 10 });
 console.log(`alice made ${page.entries.length} change(s)`);
 await koper.audit.forget("Customer", 7, ["email"]);

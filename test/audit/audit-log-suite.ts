@@ -44,6 +44,28 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       expect(await w.log.stateAt("Customer", id, history[0]!.time.committed! - 1)).toBeNull();
     });
 
+    it("history has a total order (time, then insert order); stateAt({ version }) tells apart versions of one millisecond", async () => {
+      const w = new AuditWorld(db);
+      const id = randomUUID();
+      const at = Date.now() - 60_000;
+      const [v1] = await w.commit([customer("insert", id, { id, tier: 1 })], {}, undefined, at);
+      const [v2] = await w.commit([customer("update", id, { id, tier: 2 }, { changes: ["tier"] })], {}, undefined, at);
+      const [v3] = await w.commit([customer("update", id, { id, tier: 3 }, { changes: ["tier"] })], {}, undefined, at);
+      const history = await w.log.history("Customer", id);
+      expect(history.map((v) => [v.eventId, v.time.committed])).toEqual([[v1!.id, at], [v2!.id, at], [v3!.id, at]]);
+      expect(history.map((v) => v.state)).toEqual([{ id, tier: 1 }, { id, tier: 2 }, { id, tier: 3 }]);
+      expect(await w.log.stateAt("Customer", id, { version: v1!.id })).toEqual({ id, tier: 1 });
+      expect(await w.log.stateAt("Customer", id, { version: v2!.id })).toEqual({ id, tier: 2 });
+      expect(await w.log.stateAt("Customer", id, { version: history[2]!.eventId })).toEqual({ id, tier: 3 });
+      // A time means "after every version of that millisecond"; the millisecond before, none yet.
+      expect(await w.log.stateAt("Customer", id, new Date(at))).toEqual({ id, tier: 3 });
+      expect(await w.log.stateAt("Customer", id, at - 1)).toBeNull();
+      await expect(w.log.stateAt("Customer", id, { version: randomUUID() })).rejects.toMatchObject({ code: "audit_invalid_argument" });
+      // A later version that was stamped earlier (a failed attempt written after its rollback) sorts by its time.
+      const [early] = await w.commit([customer("update", id, { id, tier: 9 }, { changes: ["tier"] })], {}, undefined, at - 5);
+      expect((await w.log.history("Customer", id)).map((v) => v.eventId)).toEqual([early!.id, v1!.id, v2!.id, v3!.id]);
+    });
+
     it("keeps actor, request id, extra context, source and the transaction's id and positions", async () => {
       const w = new AuditWorld(db);
       const [a, b] = [randomUUID(), randomUUID()];

@@ -20,9 +20,13 @@ export class AuditWorld {
     this.#redact = options.redact;
   }
 
-  /** Commits one transaction of `drafts`, its audit rows written inside it; `during` runs before COMMIT. */
-  async commit(drafts: ChangeDraft[], context: KoperContext = {}, during?: () => Promise<void>): Promise<DataEvent[]> {
+  /**
+   * Commits one transaction of `drafts`, its audit rows written inside it; `during` runs before COMMIT.
+   * `committedAt` pins the commit time (as two transactions committing in one millisecond would have it).
+   */
+  async commit(drafts: ChangeDraft[], context: KoperContext = {}, during?: () => Promise<void>, committedAt?: number): Promise<DataEvent[]> {
     const events = await this.#events(drafts, context);
+    if (committedAt !== undefined) for (const event of events) event.time.committed = committedAt;
     await this.db.client.transaction(async (tx) => {
       await this.store.write(events, tx);
       await during?.();

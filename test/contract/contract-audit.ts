@@ -1,4 +1,4 @@
-import { ensureAuditTable, type AuditLog } from "@koper/core";
+import { ensureAuditTable, isKoperError, type AuditLog, type LifecycleEvent } from "@koper/core";
 import { describe, expect } from "vitest";
 import type { ContractTest } from "./named.ts";
 import { num, type ContractWorld } from "./world.ts";
@@ -79,7 +79,9 @@ export function auditContract(world: () => ContractWorld, contractTest: Contract
         }).catch(() => {});
         const committed = (await w.db.findOrderByNumber(kept)) !== null;
         await expect(w.db.insertOrderWithoutNumber(5)).rejects.toBeDefined();
-        // The failure's row is written after the rollback, as the adapter reports the failure: wait for it.
+        // The failures' rows are written after the rollback (the one inside the transaction too): settle()
+        // waits for those it tracks; the adapter reports the autocommit one as it happens.
+        await w.koper.settle();
         await eventually(async () => (await a.log.changes({ entity: "Order" })).entries.some((e) => e.outcome === "failed" && e.after?.qty === 5));
         const dump = await a.dump();
         expect(dump).not.toContain(rolled);
@@ -93,6 +95,49 @@ export function auditContract(world: () => ContractWorld, contractTest: Contract
         expect((await a.rows()).length).toBe(entries.length);
       } finally {
         await a.drop();
+      }
+    });
+
+    contractTest("audit.settle", "a failed write inside a transaction: after await koper.settle() its failed row is in the audit table", async () => {
+      const w = world();
+      const a = await audited(w);
+      try {
+        const dup = num();
+        await w.db.insertOrder({ number: dup, qty: 1 });
+        await expect(w.db.transaction(async (tx) => {
+          await tx.insertOrder({ number: dup, qty: 7 });
+        })).rejects.toBeDefined();
+        await w.koper.settle(); // no polling: settle() waits for the rows written after the rollback
+        const entries = (await a.log.changes({ entity: "Order" })).entries;
+        expect(entries.filter((e) => e.outcome === "failed").map((e) => [e.action, e.after?.qty])).toContainEqual(["insert", 7]);
+      } finally {
+        await a.drop();
+      }
+    });
+
+    contractTest("audit.write_error", "an audit table that refuses the failed attempt's row: a typed audit_failed event, no unhandled rejection", async () => {
+      const w = world();
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+      process.on("unhandledRejection", onUnhandled);
+      const reported: LifecycleEvent<"audit_failed">[] = [];
+      const off = w.koper.on("audit_failed", (event) => void reported.push(event));
+      try {
+        w.koper.useAudit(w.db.sqlClient, { table: `koper_audit_missing_${Math.random().toString(36).slice(2, 10)}`, entities: ["Order"] });
+        await expect(w.db.transaction(async (tx) => {
+          await tx.insertOrderWithoutNumber(9);
+        })).rejects.toBeDefined();
+        await w.koper.settle();
+        await new Promise((resolve) => setTimeout(resolve, 50)); // an unhandled rejection would be reported by now
+        expect(unhandled).toEqual([]);
+        expect(reported.length).toBeGreaterThan(0);
+        const { error, entities, ids } = reported[0]!.payload;
+        expect(isKoperError(error) && error.code).toBe("audit_write_failed");
+        expect(entities).toEqual(["Order"]);
+        expect(ids.length).toBeGreaterThan(0);
+      } finally {
+        off();
+        process.off("unhandledRejection", onUnhandled);
       }
     });
 

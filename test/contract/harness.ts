@@ -75,6 +75,14 @@ export interface OrderOps extends CustomerOps {
   deleteOrder(id: number): Promise<void>;
   /** Inserts the order, or updates the one with the same `number` (the ORM's upsert, on the unique `number`). */
   upsertOrder(order: NewOrder): Promise<void>;
+  /**
+   * Inserts one order with the ORM's single-statement insert that skips its unit of work and runs
+   * in autocommit outside a transaction (TypeORM `insert`, MikroORM `em.insert`). Optional: omit it
+   * when the usual insert is that statement already (Prisma `create`).
+   */
+  insertOrderByStatement?(order: NewOrder): Promise<void>;
+  /** Inserts one order through the ORM's query builder. Optional: omit it when the ORM has none. */
+  builderInsertOrder?(order: NewOrder): Promise<void>;
   /** Sets `note` on every order with qty ≥ `minQty`, by criteria (one statement, no row loaded). */
   bulkUpdateOrders(minQty: number, note: string): Promise<void>;
   /** Sets `number` to `to` on the orders whose number is `from`, by criteria. */

@@ -2,6 +2,7 @@ import { Koper } from "@koper/core";
 import { afterEach, beforeEach, describe } from "vitest";
 import { Collector } from "./collector.ts";
 import { auditContract } from "./contract-audit.ts";
+import { autocommitContract } from "./contract-autocommit.ts";
 import { bulkContract } from "./contract-bulk.ts";
 import { failuresContract } from "./contract-failures.ts";
 import { inTransactionContract } from "./contract-in-transaction.ts";
@@ -77,6 +78,7 @@ export function runAdapterContract(name: string, makeHarness: HarnessFactory, op
     inTransactionContract(world, test);
     auditContract(world, test);
     outboxContract(world, test);
+    autocommitContract(world, test);
     bulkContract(world, test);
     optionsContract(world, test);
     lifecycleContract(world, test);

@@ -1,4 +1,3 @@
-import { Socket } from "node:net";
 import { MikroORM, type Options } from "@mikro-orm/core";
 import { MariaDbDriver } from "@mikro-orm/mariadb";
 import { Migrator } from "@mikro-orm/migrations";
@@ -6,6 +5,9 @@ import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import { NodeSqliteDialect, SqliteDriver } from "@mikro-orm/sql";
 import mysql from "mysql2/promise";
 import { defineEntities, type Entities } from "./entities.ts";
+import { SERVERS as HOSTS, serverSkip, suffix } from "../support/servers.ts";
+
+export { suffix };
 
 /** One database the MikroORM tests run on. */
 export interface Database {
@@ -15,37 +17,13 @@ export interface Database {
 }
 
 const SERVERS = {
-  postgres: { host: "127.0.0.1", port: 5432, user: "postgres", password: "", dbName: "test" },
-  mariadb: { host: "127.0.0.1", port: 3306, user: "root", password: "", dbName: "test" },
+  postgres: { host: HOSTS.postgres.host, port: HOSTS.postgres.port, user: HOSTS.postgres.user, password: "", dbName: HOSTS.postgres.database },
+  mariadb: { host: HOSTS.mariadb.host, port: HOSTS.mariadb.port, user: HOSTS.mariadb.user, password: "", dbName: HOSTS.mariadb.database },
 } as const;
 
 /** A database to test on; for a server, checks it is reachable (under CI=true an unreachable one fails). */
 export async function database(name: Database["name"]): Promise<Database> {
-  if (name === "sqlite") return { name, skip: undefined };
-  const server = SERVERS[name];
-  if (await canConnect(server.host, server.port)) return { name, skip: undefined };
-  const reason = `${name} is not reachable on ${server.host}:${server.port}`;
-  if (process.env.CI === "true") throw new Error(`${reason}, and CI=true: a missing server is a failure, not a skip.`);
-  console.warn(`\n⚠️  SKIPPING the MikroORM ${name} tests: ${reason}. Start the server to run them.\n`);
-  return { name, skip: reason };
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1500, () => done(false));
-    socket.once("error", () => done(false));
-    socket.connect(port, host, () => done(true));
-  });
-}
-
-/** A random name suffix: no two tests share a table, schema or database. */
-export function suffix(): string {
-  return Math.random().toString(36).slice(2, 10);
+  return { name, skip: await serverSkip(name, "MikroORM") };
 }
 
 /** An initialized ORM on fresh tables of its own, and how to drop them. */

@@ -99,6 +99,13 @@ function ops(emOf: () => EntityManager, entities: Entities): OrderOps {
     upsertOrder: async (order) => {
       await emOf().upsert(Order, { number: order.number, qty: order.qty } as never, { onConflictFields: ["number"] } as never);
     },
+    insertOrderByStatement: async (order) => {
+      await emOf().insert(Order, { number: order.number, qty: order.qty, note: order.note ?? null, customer: order.customerId ?? null } as never);
+    },
+    builderInsertOrder: async (order) => {
+      const values = { number: order.number, qty: order.qty, note: order.note ?? null, customer: order.customerId ?? null };
+      await (emOf() as unknown as SqlEntityManager).createQueryBuilder(Order).insert(values as never).execute();
+    },
     bulkUpdateOrders: async (minQty, note) => {
       await emOf().nativeUpdate(Order, { qty: { $gte: minQty } }, { note });
     },

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { ensureOutboxTable } from "@koper/core";
+import { sqlClientOf } from "@koper/mikro-orm";
 import type { SqlEntityManager } from "@mikro-orm/sql";
 import { describe, expect, it } from "vitest";
-import type { Database } from "./databases.ts";
+import { suffix, type Database } from "./databases.ts";
 import { num, useSetup } from "./setup.ts";
 
 /** What each MikroORM write call publishes, where the ORM-independent contract does not cover it. */
@@ -188,6 +190,30 @@ export function runMikroWrites(db: Database): void {
       expect(calls.map((c) => c.handler)).toEqual(["onInsertOrder", "onInsertOrder"]);
       expect(calls[1]!.event).toMatchObject({ key: { id: (copy as { id: number }).id }, data: { qty: 3, note: "original", number: (copy as { number: string }).number } });
       expect(calls[1]!.event.key).not.toEqual(calls[0]!.event.key);
+    });
+
+    it("native writes outside a transaction: none in direct mode; with an outbox, one each around the write and its row, flushing nothing else", async () => {
+      const statements = async (table?: string) => {
+        const lines: string[] = [];
+        const logging = () => ({ debug: ["query"], colors: false, logger: (line: string) => void lines.push(line) }) as never;
+        const { orm, entities } = await setup(table ? { outbox: { table, relay: false } } : {}, { orm: logging });
+        if (table) await ensureOutboxTable(sqlClientOf(orm.em), { table });
+        const em = orm.em.fork();
+        const unflushed = num();
+        em.create(entities.Order, { number: unflushed, qty: 9 } as never); // persisted, never flushed
+        lines.length = 0;
+        await em.nativeUpdate(entities.Order, { qty: 100 }, { note: "native" });
+        await em.insert(entities.Order, { number: num(), qty: 1 } as never);
+        await (em as unknown as SqlEntityManager).createQueryBuilder(entities.Order).update({ note: "builder" } as never).where({ qty: 100 }).execute();
+        const sent = lines.map((line) => line.replace(/^\[query\]\s*/, "").trim()).map((sql) =>
+          /^(begin|start transaction)/i.test(sql) ? "BEGIN" : /^commit/i.test(sql) ? "COMMIT" : table && sql.includes(table) ? "OUTBOX" : (sql.split(/\s/)[0] ?? "").toUpperCase(),
+        );
+        expect(await orm.em.fork().findOne(entities.Order, { number: unflushed })).toBeNull();
+        if (table) for (const name of [table, `${table}_lease`]) await sqlClientOf(orm.em).query(`DROP TABLE ${name}`);
+        return sent;
+      };
+      expect(await statements()).toEqual(["UPDATE", "INSERT", "UPDATE"]);
+      expect(await statements(`koper_outbox_${suffix()}`)).toEqual(["BEGIN", "UPDATE", "OUTBOX", "COMMIT", "BEGIN", "INSERT", "OUTBOX", "COMMIT", "BEGIN", "UPDATE", "OUTBOX", "COMMIT"]);
     });
   });
 }

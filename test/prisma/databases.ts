@@ -1,7 +1,6 @@
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Socket } from "node:net";
 import { PrismaLibSql } from "@prisma/adapter-libsql";
 import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -10,6 +9,7 @@ import { createConnection } from "mysql2/promise";
 import { PrismaClient as SqliteClient } from "./sqlite/generated/client.ts";
 import { PrismaClient as PostgresClient } from "./postgres/generated/client.ts";
 import { PrismaClient as MariadbClient } from "./mariadb/generated/client.ts";
+import { SERVERS, serverSkip } from "../support/servers.ts";
 
 /** The generated client type the tests use for all three databases (the models are the same). */
 export type Client = SqliteClient;
@@ -31,17 +31,12 @@ export interface PrismaDatabase {
   open(): Promise<Opened>;
 }
 
-const HOSTS = { postgres: 5432, mariadb: 3306 } as const;
+const PG = { host: SERVERS.postgres.host, port: SERVERS.postgres.port, user: SERVERS.postgres.user, database: SERVERS.postgres.database };
+const MARIADB = { host: SERVERS.mariadb.host, port: SERVERS.mariadb.port, user: SERVERS.mariadb.user, password: SERVERS.mariadb.password };
 
 /** A database to test on; for a server, checks it is reachable (under CI=true an unreachable one fails). */
 export async function prismaDatabase(name: PrismaDatabase["name"]): Promise<PrismaDatabase> {
-  let skip: string | undefined;
-  if (name !== "sqlite" && !(await canConnect("127.0.0.1", HOSTS[name]))) {
-    const reason = `${name} is not reachable on 127.0.0.1:${HOSTS[name]}`;
-    if (process.env.CI === "true") throw new Error(`${reason}, and CI=true: a missing server is a failure, not a skip.`);
-    skip = reason;
-    console.warn(`\n⚠️  SKIPPING the Prisma ${name} tests: ${reason}. Start the server to run them.\n`);
-  }
+  const skip = await serverSkip(name, "Prisma");
   const open = name === "sqlite" ? openSqlite : name === "postgres" ? openPostgres : openMariadb;
   return { name, skip, open };
 }
@@ -72,7 +67,7 @@ async function openSqlite(): Promise<Opened> {
 
 async function openPostgres(): Promise<Opened> {
   const schema = randomName("koper_prisma");
-  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
+  const admin = new pg.Client(PG);
   await admin.connect();
   try {
     await admin.query(`CREATE SCHEMA "${schema}"`);
@@ -82,14 +77,14 @@ async function openPostgres(): Promise<Opened> {
     await admin.end();
   }
   // search_path too: raw SQL (`$executeRaw`) is not qualified with the adapter's schema.
-  const adapter = new PrismaPg({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test", options: `-c search_path="${schema}"` }, { schema });
+  const adapter = new PrismaPg({ ...PG, options: `-c search_path="${schema}"` }, { schema });
   const client = new PostgresClient({ adapter }) as unknown as Client;
   return {
     client,
     name: schema,
     drop: async () => {
       await client.$disconnect();
-      const cleanup = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
+      const cleanup = new pg.Client(PG);
       await cleanup.connect();
       await cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => cleanup.end());
     },
@@ -98,7 +93,7 @@ async function openPostgres(): Promise<Opened> {
 
 async function openMariadb(): Promise<Opened> {
   const database = randomName("koper_prisma");
-  const admin = await createConnection({ host: "127.0.0.1", port: 3306, user: "root", password: "" });
+  const admin = await createConnection(MARIADB);
   try {
     await admin.query(`CREATE DATABASE \`${database}\``);
     await admin.query(`USE \`${database}\``);
@@ -106,28 +101,15 @@ async function openMariadb(): Promise<Opened> {
   } finally {
     await admin.end();
   }
-  const adapter = new PrismaMariaDb({ host: "127.0.0.1", port: 3306, user: "root", password: "", database, connectionLimit: 5 });
+  const adapter = new PrismaMariaDb({ ...MARIADB, database, connectionLimit: 5 });
   const client = new MariadbClient({ adapter }) as unknown as Client;
   return {
     client,
     name: database,
     drop: async () => {
       await client.$disconnect();
-      const cleanup = await createConnection({ host: "127.0.0.1", port: 3306, user: "root", password: "" });
+      const cleanup = await createConnection(MARIADB);
       await cleanup.query(`DROP DATABASE IF EXISTS \`${database}\``).finally(() => cleanup.end());
     },
   };
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1500, () => done(false));
-    socket.once("error", () => done(false));
-    socket.connect(port, host, () => done(true));
-  });
 }

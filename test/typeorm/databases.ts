@@ -1,7 +1,9 @@
-import { Socket } from "node:net";
 import type { DataSource, DataSourceOptions } from "typeorm";
 import { defineEntities, type Entities } from "./entities.ts";
 import { loadTypeorm, type TypeormLine, type TypeormModule } from "./orm.ts";
+import { SERVERS as HOSTS, serverSkip, suffix } from "../support/servers.ts";
+
+export { suffix };
 
 /** One database the TypeORM tests run on. */
 export interface Database {
@@ -16,42 +18,16 @@ export interface Database {
 }
 
 const SERVERS = {
-  postgres: { type: "postgres", host: "127.0.0.1", port: 5432, username: "postgres", password: "", database: "test" },
-  mariadb: { type: "mariadb", host: "127.0.0.1", port: 3306, username: "root", password: "", database: "test" },
+  postgres: { type: "postgres", host: HOSTS.postgres.host, port: HOSTS.postgres.port, username: HOSTS.postgres.user, password: "", database: HOSTS.postgres.database },
+  mariadb: { type: "mariadb", host: HOSTS.mariadb.host, port: HOSTS.mariadb.port, username: HOSTS.mariadb.user, password: "", database: HOSTS.mariadb.database },
 } as const;
 
 /** A database to test on; for a server, checks it is reachable (under CI=true an unreachable one fails). */
 export async function database(name: Database["name"], line: TypeormLine = "1.x"): Promise<Database> {
   const orm = await loadTypeorm(line);
   if (name === "sqlite") return { name, orm, options: { type: "sqljs" }, dateType: "datetime", skip: undefined };
-  const options = SERVERS[name];
-  const reachable = await canConnect(options.host, options.port);
-  let skip: string | undefined;
-  if (!reachable) {
-    const reason = `${name} is not reachable on ${options.host}:${options.port}`;
-    if (process.env.CI === "true") throw new Error(`${reason}, and CI=true: a missing server is a failure, not a skip.`);
-    skip = reason;
-    console.warn(`\n⚠️  SKIPPING the TypeORM ${name} tests: ${reason}. Start the server to run them.\n`);
-  }
-  return { name, orm, options, dateType: name === "postgres" ? "timestamp" : "datetime", skip };
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1500, () => done(false));
-    socket.once("error", () => done(false));
-    socket.connect(port, host, () => done(true));
-  });
-}
-
-/** A random table suffix: no two tests share a table. */
-export function suffix(): string {
-  return Math.random().toString(36).slice(2, 10);
+  const skip = await serverSkip(name, "TypeORM");
+  return { name, orm, options: SERVERS[name], dateType: name === "postgres" ? "timestamp" : "datetime", skip };
 }
 
 /** A DataSource on `db` with fresh tables; not yet initialized. */

@@ -84,6 +84,12 @@ function ops(manager: EntityManager, entities: Entities, orm: TypeormModule): Or
     upsertOrder: async (order) => {
       await manager.upsert(Order, order, ["number"]);
     },
+    insertOrderByStatement: async (order) => {
+      await manager.insert(Order, { customerId: null, note: null, ...order });
+    },
+    builderInsertOrder: async (order) => {
+      await manager.createQueryBuilder().insert().into(Order).values({ customerId: null, note: null, ...order }).execute();
+    },
     bulkUpdateOrders: async (minQty, note) => {
       await manager.update(Order, { qty: MoreThanOrEqual(minQty) }, { note });
     },

@@ -1,5 +1,7 @@
+import { ensureOutboxTable } from "@koper/core";
+import { sqlClientOf, type KoperTypeormOptions } from "@koper/typeorm";
 import { describe, expect, it } from "vitest";
-import type { Database } from "./databases.ts";
+import { suffix, type Database } from "./databases.ts";
 import { num, useSetup } from "./setup.ts";
 
 /** What each TypeORM write call publishes, where the ORM-independent contract does not cover it. */
@@ -60,6 +62,26 @@ export function runTypeormWrites(db: Database): void {
       expect(calls[1]!.event.bulk).toMatchObject({ set: { qty: { sql: expect.stringContaining("+ 2") } }, affected: 1 });
       expect(calls[3]!.event.changes).toEqual(["deletedAt"]);
       expect((await repo.findOneByOrFail({ id: order.id })).qty).toBe(3);
+    });
+
+    it("an autocommit update sends no transaction in direct mode; with an outbox, one around the update and its outbox row", async () => {
+      const statements = async (options: KoperTypeormOptions) => {
+        const { dataSource, entities } = await setup(options);
+        const table = options.outbox ? (options.outbox as { table: string }).table : undefined;
+        if (table) await ensureOutboxTable(sqlClientOf(dataSource), { table });
+        const repo = dataSource.getRepository(entities.Order);
+        const order = await repo.save({ number: num(), qty: 1 });
+        const seen: string[] = [];
+        (dataSource.subscribers as unknown[]).push({ afterQuery: (event: { query: string }) => void seen.push(event.query.trim()) });
+        await repo.update({ id: order.id }, { qty: 2 });
+        await dataSource.createQueryBuilder().update(entities.Order).set({ qty: 3 }).where({ id: order.id }).execute();
+        const sent = seen.map((sql) => (/^(BEGIN|START TRANSACTION)/i.test(sql) ? "BEGIN" : /^COMMIT/i.test(sql) ? "COMMIT" : /^UPDATE/i.test(sql) ? "UPDATE" : table && sql.includes(table) ? "OUTBOX" : sql));
+        if (table) await dataSource.query(`DROP TABLE ${table}`).then(() => dataSource.query(`DROP TABLE ${table}_lease`));
+        return sent;
+      };
+      expect(await statements({})).toEqual(["UPDATE", "UPDATE"]);
+      const table = `koper_outbox_${suffix()}`;
+      expect(await statements({ outbox: { table, relay: false } })).toEqual(["BEGIN", "UPDATE", "OUTBOX", "COMMIT", "BEGIN", "UPDATE", "OUTBOX", "COMMIT"]);
     });
 
   });

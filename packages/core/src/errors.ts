@@ -13,7 +13,8 @@ export type KoperErrorCode =
   | "stop_deadline_exceeded"
   | "redelivery_pending"
   | "audit_invalid_argument"
-  | "audit_unsupported_driver";
+  | "audit_unsupported_driver"
+  | "audit_write_failed";
 
 const KOPER_ERROR = Symbol.for("koper.error");
 
@@ -191,6 +192,16 @@ export class DeliveryError extends KoperError {
 export class AuditError extends KoperError {
   static invalidArgument(what: string, reason: string): AuditError {
     return new AuditError("audit_invalid_argument", `Invalid ${what} for the audit log: ${reason}.`, { details: { what } });
+  }
+
+  static failedAttemptsNotWritten(ids: readonly string[], cause: unknown): AuditError {
+    const reason = cause instanceof Error ? cause.message.trim() || cause.name : String(cause);
+    return new AuditError(
+      "audit_write_failed",
+      `The audit rows of ${ids.length} failed attempt(s) could not be written: ${reason}. The data was not changed by ` +
+        "them (they failed) and their failure events were published; check that the audit table exists and is writable.",
+      { cause, retriable: true, details: { ids: [...ids] } },
+    );
   }
 
   static unsupportedDriver(what: string): AuditError {

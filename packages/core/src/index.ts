@@ -73,7 +73,7 @@ export type { InProcessTransportOptions } from "./transports/InProcessTransport.
 export type { Transport, OutgoingMessage, DeliveredMessage, Subscription, SubscriptionHandle } from "./transports/Transport.ts";
 
 export { AuditLog } from "./audit/AuditLog.ts";
-export type { AuditLogOptions, AuditKey, ChangesQuery, ChangesPage } from "./audit/AuditLog.ts";
+export type { AuditLogOptions, AuditKey, AuditPoint, ChangesQuery, ChangesPage } from "./audit/AuditLog.ts";
 export { AuditStore } from "./audit/AuditStore.ts";
 export type { AuditStoreOptions, AuditOptions } from "./audit/AuditStore.ts";
 export type { AuditEntry, AuditVersion, AuditAction, FieldChange } from "./audit/entries.ts";

@@ -100,9 +100,11 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     }
   }
 
-  afterTransactionRollback(args: TransactionEventArgs): void {
+  // MikroORM fires this after ROLLBACK, with the connection given back: the failed attempts' audit rows
+  // are written before em.flush()/transactional() rejects (capture.rollback never rejects).
+  async afterTransactionRollback(args: TransactionEventArgs): Promise<void> {
     if (args.uow) this.#flushing.delete(args.uow);
-    if (args.transaction && this.bound) this.deps.capture.rollback(args.transaction);
+    if (args.transaction && this.bound) await this.deps.capture.rollback(args.transaction);
   }
 
   onFlush(args: FlushEventArgs): void {

@@ -1,6 +1,7 @@
 import type { Action, ChangeDraft, Row, TxHandle } from "@koper/core";
 import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata } from "@mikro-orm/core";
 import type { Criteria } from "./drafts.ts";
+import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autocommit.ts";
 import { nativeCall } from "./driver-writes.ts";
 import { driverInfo, isValidationError, safeValidationMessage } from "./failures.ts";
 import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
@@ -15,6 +16,8 @@ type AnyFn = (this: Em, ...args: unknown[]) => Promise<unknown>;
 interface NativeWrite {
   meta: Meta | undefined;
   tx: TxHandle | undefined;
+  /** Which argument of the call holds its options (where the transaction goes as `ctx`). */
+  optionsAt: number;
   /** `driverResults`: what the driver methods returned during the call. */
   done(result: unknown, driverResults: unknown[]): ChangeDraft[];
   failed(): ChangeDraft[];
@@ -63,17 +66,24 @@ function patch(em: EntityManager, name: string, describe: (sub: KoperMikroOrmSub
     const sub = subscriberOf(this);
     const write = sub && describe(sub, this, args);
     if (!sub || !write || !sub.captures(write.meta)) return original.apply(this, args);
-    let result: unknown;
-    const store = { results: [] as unknown[] };
-    try {
-      result = await nativeCall.run(store, () => original.apply(this, args));
-    } catch (error) {
-      await sub.fail(write.tx, safely(sub, write.failed), error, driverInfo(error, write.meta?.tableName));
-      throw error;
-    }
-    for (const draft of safely(sub, () => write.done(result, store.results))) await sub.record(write.tx, draft);
-    return result;
+    if (!needsOwnTransaction(sub, write.tx)) return captured(sub, write, () => original.apply(this, args));
+    // With an outbox or audit, an autocommit write and its rows commit together (see autocommit.ts).
+    return inOwnTransaction(sub, this, (trx) => captured(sub, { ...write, tx: trx }, () => original.apply(this, withTransaction(args, write.optionsAt, trx))));
   };
+}
+
+// Runs one native write and records its events (or its failure events).
+async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: () => Promise<unknown>): Promise<unknown> {
+  let result: unknown;
+  const store = { results: [] as unknown[] };
+  try {
+    result = await nativeCall.run(store, run);
+  } catch (error) {
+    await sub.fail(write.tx, safely(sub, write.failed), error, driverInfo(error, write.meta?.tableName));
+    throw error;
+  }
+  for (const draft of safely(sub, () => write.done(result, store.results))) await sub.record(write.tx, draft);
+  return result;
 }
 
 function safely(sub: KoperMikroOrmSubscriber, build: () => ChangeDraft[]): ChangeDraft[] {
@@ -107,6 +117,7 @@ function insertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
   const values = (row: Row) => (meta ? entityRow(meta, row) : row);
   return {
     ...context(em, meta, options),
+    optionsAt: 2,
     done: (result, driverResults) => {
       const keys = many ? returnedKeys(meta!, driverResults, result as unknown[]) : [result];
       return list.flatMap((row, i) => {
@@ -141,6 +152,7 @@ function criteriaWrite(sub: KoperMikroOrmSubscriber, em: Em, name: unknown, acti
   const set = data && meta ? entityRow(meta, data as Row) : undefined;
   return {
     ...context(em, meta, options),
+    optionsAt: action === "update" ? 3 : 2,
     done: (affected) => [drafts.bulk(meta!, action, criteria, set, typeof affected === "number" ? affected : null)],
     failed: () => [drafts.bulk(meta!, action, criteria, set, null)],
   };
@@ -159,6 +171,7 @@ function upsertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
   const criteria = (row: Row): Criteria => (Array.isArray(fields) ? { kind: "where", where: Object.fromEntries(fields.map((f) => [String(f), plainValue(row[String(f)])])) } : null);
   return {
     ...context(em, meta, options),
+    optionsAt: 2,
     done: (result, driverResults) => {
       const entities = many ? (result as Row[]) : [result as Row];
       const told = many ? undefined : upsertOutcome(sub, driverResults);
@@ -181,12 +194,13 @@ function upsertOutcome(sub: KoperMikroOrmSubscriber, driverResults: unknown[]): 
 }
 
 // em.clone: INSERT … SELECT in the database, then MikroORM loads the copy: a row insert of it.
-function cloneWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, whereOrOverrides, third]: unknown[]): NativeWrite {
+function cloneWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, whereOrOverrides, third, fourth]: unknown[]): NativeWrite {
   const fromEntity = typeof target === "object" && target !== null && !("prototype" in target);
   const meta = metaOf(em, target);
   const overrides = (fromEntity ? whereOrOverrides : third) as Row | undefined;
   return {
-    ...context(em, meta, undefined),
+    ...context(em, meta, fromEntity ? third : fourth),
+    optionsAt: fromEntity ? 2 : 3,
     done: (clone) => [sub.settings.drafts.inserted(meta!, clone as AnyEntity)],
     failed: () => [sub.settings.drafts.failed(meta!, "insert", null, overrides ? entityRow(meta!, overrides) : null)],
   };
@@ -248,7 +262,7 @@ function patchQueryBuilders(em: EntityManager): void {
   proto[key] = true;
   proto.createQueryBuilder = function (this: Em, ...args: unknown[]) {
     const qb = original.apply(this, args);
-    tagQueryBuilder(qb, () => subscriberOf(this));
+    tagQueryBuilder(qb, this, () => subscriberOf(this));
     return qb;
   };
 }

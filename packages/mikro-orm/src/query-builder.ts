@@ -1,5 +1,6 @@
-import type { ChangeDraft, Row, TxHandle } from "@koper/core";
-import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
+import type { Action, ChangeDraft, Row, TxHandle } from "@koper/core";
+import type { AnyEntity, EntityManager, EntityMetadata } from "@mikro-orm/core";
+import { inOwnTransaction, needsOwnTransaction } from "./autocommit.ts";
 import type { Criteria } from "./drafts.ts";
 import { driverInfo } from "./failures.ts";
 import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
@@ -17,15 +18,19 @@ interface QueryBuilderLike {
 }
 
 type Resolve = () => KoperMikroOrmSubscriber | undefined;
+interface Tag {
+  em: EntityManager;
+  resolve: Resolve;
+}
 
 // Only QueryBuilders the application made (em.createQueryBuilder / em.qb) are events: the driver
 // builds its own for the unit of work's statements, which the flush hooks already announce.
-const made = new WeakMap<object, Resolve>();
-const WRITES: Record<string, "insert" | "update" | "delete"> = { INSERT: "insert", UPDATE: "update", DELETE: "delete", UPSERT: "insert" };
+const made = new WeakMap<object, Tag>();
+const WRITES: Record<string, Action> = { INSERT: "insert", UPDATE: "update", DELETE: "delete", UPSERT: "insert" };
 
-/** Marks a QueryBuilder the application created; patches its class's `execute` the first time. */
-export function tagQueryBuilder(qb: object, resolve: Resolve): void {
-  made.set(qb, resolve);
+/** Marks a QueryBuilder the application created on `em`; patches its class's `execute` the first time. */
+export function tagQueryBuilder(qb: object, em: EntityManager, resolve: Resolve): void {
+  made.set(qb, { em, resolve });
   const proto = ownerOf(qb, "execute");
   const key = Symbol.for("koper.mikro-orm.patched.execute");
   if (!proto || proto[key]) return;
@@ -33,25 +38,43 @@ export function tagQueryBuilder(qb: object, resolve: Resolve): void {
   proto[key] = true;
   proto.execute = async function (this: QueryBuilderLike, ...args: unknown[]) {
     const action = WRITES[this.type];
-    const sub = action ? made.get(this)?.() : undefined;
+    const tag = action ? made.get(this) : undefined;
+    const sub = tag?.resolve();
     const meta = this.mainAlias?.meta;
-    if (!sub || !action || !sub.captures(meta)) return original.apply(this, args);
-    const draft = (affected: number | null) => qbDraft(sub, this, meta, action, affected);
-    let result: unknown;
-    try {
-      result = await original.apply(this, args);
-    } catch (error) {
-      const info = driverInfo(error, meta.tableName);
-      sub.poisonIfAborted(this.context, info);
-      await sub.fail(this.context, [draft(null)], error, info);
-      throw error;
-    }
-    if (sub.settings.bulk) await sub.record(this.context, draft(affectedOf(result)));
-    return result;
+    if (!tag || !sub || !action || !sub.captures(meta)) return original.apply(this, args);
+    const run = () => original.apply(this, args);
+    if (!needsOwnTransaction(sub, this.context)) return captured(sub, this, meta, action, this.context, run);
+    // With an outbox or audit, the write and its rows commit together (see autocommit.ts). The
+    // QueryBuilder took its transaction when it was built and has no setter for it: it is lent
+    // this one for the call (`context` is a plain field, read by execute()).
+    const qb = this as { context?: TxHandle | undefined };
+    return inOwnTransaction(sub, tag.em, async (trx) => {
+      qb.context = trx;
+      try {
+        return await captured(sub, this, meta, action, trx, run);
+      } finally {
+        qb.context = undefined;
+      }
+    });
   };
 }
 
-function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: "insert" | "update" | "delete", affected: number | null): ChangeDraft {
+async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, tx: TxHandle | undefined, run: () => Promise<unknown>): Promise<unknown> {
+  const draft = (affected: number | null) => qbDraft(sub, qb, meta, action, affected);
+  let result: unknown;
+  try {
+    result = await run();
+  } catch (error) {
+    const info = driverInfo(error, meta.tableName);
+    sub.poisonIfAborted(tx, info);
+    await sub.fail(tx, [draft(null)], error, info);
+    throw error;
+  }
+  if (sub.settings.bulk) await sub.record(tx, draft(affectedOf(result)));
+  return result;
+}
+
+function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, affected: number | null): ChangeDraft {
   const set = action === "delete" ? undefined : byProperty(meta, qb.state?.data);
   // An upsert's conflict target is not a WHERE: which row it hit is unknown.
   const criteria: Criteria = qb.type === "UPSERT" || action === "insert" ? null : whereCriteria(qb.getQuery(), qb.getParams());

@@ -118,7 +118,8 @@ export class TransactionTracker {
       if (opened) await this.#commit(opened.state.handle);
       return result;
     } catch (error) {
-      if (opened) this.#capture.rollback(opened.state.handle);
+      // Prisma has rolled back and released the connection: the failed attempts' audit rows go in now.
+      if (opened) await this.#capture.rollback(opened.state.handle);
       throw error;
     } finally {
       if (opened?.id) this.#interactive.delete(opened.id);
@@ -136,7 +137,7 @@ export class TransactionTracker {
       if (began) await this.#commit(outer.handle);
       return result;
     } catch (error) {
-      if (began) this.#capture.rollback(outer.handle);
+      if (began) void this.#capture.rollback(outer.handle); // a savepoint: the transaction goes on
       throw error;
     }
   }

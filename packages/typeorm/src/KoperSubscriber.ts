@@ -108,9 +108,11 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     }
   }
 
+  // Not awaited: the QueryRunner still holds its connection here, and the failed attempts' audit rows
+  // need one (a one-connection pool, or SQLite, would wait forever). koper.settle()/stop() wait for them.
   afterTransactionRollback(event: TransactionRollbackEvent): void {
     this.#forgetPending(event.queryRunner);
-    this.deps.capture.rollback(event.queryRunner);
+    void this.deps.capture.rollback(event.queryRunner);
   }
 
   afterQuery(event: AfterQueryEvent): Promise<void> | void {

@@ -1,5 +1,6 @@
 import { databaseFamily, failureAbortsTransaction, isSilenced, runSilenced, unknownEntityNames, type Koper } from "@koper/core";
 import type { DataSource } from "typeorm";
+import { wrapAutocommitWrites } from "./autocommit.ts";
 import { rememberCriteria } from "./criteria.ts";
 import { DraftFactory, type SourceInfo } from "./drafts.ts";
 import { TypeormAdapterError } from "./errors.ts";
@@ -39,6 +40,8 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
   if (options.audit) koper.useAudit(sqlClientOf(dataSource), options.audit === true ? {} : options.audit);
   rememberCriteria(dataSource.manager);
   const restore: (() => void)[] = [];
+  // With an outbox or audit, autocommit writes run in a transaction of their own (see autocommit.ts).
+  restore.push(wrapAutocommitWrites(dataSource, koper.capture));
   for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => runSilenced(() => original(...args))));
   const add = () => (dataSource.subscribers as unknown[]).push(subscriber);
   // initialize() replaces `subscribers` with the configured ones: add ours afterwards.

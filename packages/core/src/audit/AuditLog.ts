@@ -1,7 +1,7 @@
 import type { Row } from "../envelope/DataEvent.ts";
 import { AuditError } from "../errors.ts";
 import { epochMs, keyText, placeholders } from "./encode.ts";
-import { SELECT_COLUMNS, nextState, toEntry, toVersions, type AuditAction, type AuditEntry, type AuditVersion } from "./entries.ts";
+import { nextState, selectColumns, toEntries, toVersions, type AuditAction, type AuditEntry, type AuditVersion } from "./entries.ts";
 import { forget, type ForgetResult, type ReferenceRule } from "./forget.ts";
 import { readPage } from "./pages.ts";
 import { AUDIT_TABLE, quoteTable } from "./schema.ts";
@@ -9,6 +9,20 @@ import type { SqlClient } from "../capture/in-transaction.ts";
 
 /** A row's key: its key object, or the bare value of a one-column key. */
 export type AuditKey = Row | string | number | bigint;
+
+/**
+ * Where `stateAt` looks: a time (Date or epoch ms: after every version committed in or before that
+ * millisecond), or one version by its event id (`{ version: entry.eventId }`: just after that version,
+ * which tells apart versions committed in the same millisecond).
+ */
+export type AuditPoint = Date | number | { version: string };
+
+/**
+ * A row's history is in a total order: by commit time (ms), then by `seq`, the audit table's insert
+ * order. Versions of one row in one millisecond are thereby in commit order: a row's writer holds its
+ * lock until it commits, so the next writer's audit row is inserted after.
+ */
+const HISTORY_ORDER = "committed_at, seq";
 
 /** Options of an AuditLog. */
 export interface AuditLogOptions {
@@ -65,13 +79,20 @@ export class AuditLog {
     return toVersions(await this.#entriesOf(entity, key));
   }
 
-  /** The row as it was at `time` (null when it did not exist then), rebuilt from its history. */
-  async stateAt(entity: string, key: AuditKey, time: Date | number): Promise<Row | null> {
-    const at = epochMs(time, "time");
+  /**
+   * The row as it was at `point` (null when it did not exist then), rebuilt from its history: at a time
+   * (Date or epoch ms; the last version of that millisecond counts), or just after one version
+   * (`{ version: eventId }`). A version that is not this row's is an `audit_invalid_argument` error.
+   */
+  async stateAt(entity: string, key: AuditKey, point: AuditPoint): Promise<Row | null> {
+    const version = typeof point === "object" && !(point instanceof Date) ? versionOf(point) : undefined;
+    const until = version === undefined ? epochMs(point as Date | number, "time") : undefined;
     let state: Row | null = null;
-    for (const entry of await this.#entriesOf(entity, key, at)) {
+    for (const entry of await this.#entriesOf(entity, key, until)) {
       if (entry.outcome === "committed") state = nextState(entry, state);
+      if (entry.eventId === version) return state;
     }
+    if (version !== undefined) throw AuditError.invalidArgument("version", `${version} is not a version of ${entity} ${keyText(key as Row)}`);
     return state;
   }
 
@@ -117,14 +138,19 @@ export class AuditLog {
   }
 
   async #entriesOf(entity: string, key: AuditKey, until?: number): Promise<AuditEntry[]> {
-    const time = until === undefined ? "" : " AND committed_at <= ?";
+    const where = `entity = ? AND entity_key = ?${until === undefined ? "" : " AND committed_at <= ?"}`;
     const params: unknown[] = [entity, keyText(key as Row)];
     if (until !== undefined) params.push(until);
-    return this.#select(`entity = ? AND entity_key = ?${time} ORDER BY seq`, params);
+    return this.#select(`${where} ORDER BY ${HISTORY_ORDER}`, params);
   }
 
   async #select(tail: string, params: unknown[]): Promise<AuditEntry[]> {
-    const sql = `SELECT ${SELECT_COLUMNS} FROM ${this.#table} WHERE ${tail}`;
-    return (await this.client.query(placeholders(sql, this.client.dialect), params)).map(toEntry);
+    const sql = `SELECT ${selectColumns(this.client.dialect)} FROM ${this.#table} WHERE ${tail}`;
+    return toEntries(await this.client.query(placeholders(sql, this.client.dialect), params));
   }
+}
+
+function versionOf(point: { version?: unknown }): string {
+  if (typeof point.version !== "string") throw AuditError.invalidArgument("point", "expected a Date, epoch milliseconds or { version: eventId }");
+  return point.version;
 }

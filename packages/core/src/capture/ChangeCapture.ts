@@ -3,6 +3,7 @@ import { CaptureError } from "../errors.ts";
 import { buildEvent, now, type BuildOptions, type ChangeDraft } from "./build-event.ts";
 import { toEventError, type DriverErrorInfo } from "./database-errors.ts";
 import type { InTransactionWriter, SqlClient, TxExecutor } from "./in-transaction.ts";
+import { PendingWrites, type WriterErrorReport } from "./pending-writes.ts";
 
 /** Where the capture hands finished events: Koper's producer. */
 export interface CaptureSink {
@@ -10,6 +11,12 @@ export interface CaptureSink {
   publish(events: DataEvent[]): Promise<void>;
   /** Reports events dropped because their transaction cannot have committed. */
   dropped(events: DataEvent[], reason: "poisoned"): void;
+}
+
+/** Options of a ChangeCapture: how events are built, and who hears of failure rows that could not be written. */
+export interface CaptureOptions extends BuildOptions {
+  /** Told when a writer (the audit) could not write failure events; default: logged to `console`. Koper reports them. */
+  onWriterError?: WriterErrorReport | undefined;
 }
 
 /** The transaction handle an adapter supplies: any object that identifies one transaction. */
@@ -47,6 +54,8 @@ interface TxState {
   frames: Frame[];
   /** Failure events of this transaction, for the writers once it has ended (see `fail`). */
   failed?: DataEvent[] | undefined;
+  /** The writers' work on `failed`, once the transaction ended. */
+  failuresWritten?: Promise<void> | undefined;
 }
 
 /**
@@ -59,10 +68,20 @@ export class ChangeCapture {
   readonly #sink: CaptureSink;
   readonly #options: BuildOptions;
   readonly #writers: Registered[] = [];
+  readonly #pending: PendingWrites;
 
-  constructor(sink: CaptureSink, options: BuildOptions = {}) {
+  constructor(sink: CaptureSink, options: CaptureOptions = {}) {
     this.#sink = sink;
     this.#options = options;
+    this.#pending = new PendingWrites(options.onWriterError);
+  }
+
+  /**
+   * Resolves once the writers have written (or reported that they could not write) every failure
+   * event handed to them so far, also those of transactions that ended by `rollback()`.
+   */
+  settled(): Promise<void> {
+    return this.#pending.settled();
   }
 
   /**
@@ -183,12 +202,18 @@ export class ChangeCapture {
     return this.#sink.publish(events);
   }
 
-  /** Rolls back the innermost level of `tx` (and the levels opened inside it), dropping only their events. */
-  rollback(tx: TxHandle): void {
+  /**
+   * Rolls back the innermost level of `tx` (and the levels opened inside it), dropping only their events.
+   * When that ends the transaction, its failure events go to the writers: the returned promise resolves
+   * once they are written (or the error reported; it never rejects). An adapter awaits it where its ORM
+   * has released the transaction's connection; `settled()` waits for it in any case.
+   */
+  rollback(tx: TxHandle): Promise<void> {
     const state = this.#open.get(tx);
-    if (!state) return;
+    if (!state) return DONE;
     while (top(state).handle !== tx) this.#pop(state);
     this.#pop(state);
+    return state.frames.length === 0 ? (state.failuresWritten ?? DONE) : DONE;
   }
 
   // An autocommit write no adapter wrapped: its rows go in a transaction of their own, just after the
@@ -206,27 +231,27 @@ export class ChangeCapture {
   }
 
   // Pops the innermost level; a handle with no level left is forgotten. When the last level ends,
-  // the transaction's failure events go to the writers (not awaited: rollback() is synchronous).
+  // the transaction's failure events go to the writers (tracked: `rollback()` returns it, `settled()` waits).
   #pop(state: TxState): Frame {
     const frame = state.frames.pop()!;
     if (!state.frames.some((f) => f.handle === frame.handle)) this.#open.delete(frame.handle);
     if (state.frames.length === 0 && state.failed) {
-      const failed = state.failed;
+      state.failuresWritten = this.#writeFailed(state.failed);
       state.failed = undefined;
-      void this.#writeFailed(failed).catch((error: unknown) => {
-        // Loud, never silent: an audit row of a failed attempt could not be written.
-        queueMicrotask(() => {
-          throw error;
-        });
-      });
     }
     return frame;
   }
 
-  async #writeFailed(events: DataEvent[]): Promise<void> {
-    for (const { writer, client } of this.#writers) await writer.writeFailed?.(events, client);
+  // Failure events to the writers, tracked: never rejects (a writer's error is reported).
+  #writeFailed(events: DataEvent[]): Promise<void> {
+    if (!this.#writers.some((r) => r.writer.writeFailed)) return DONE;
+    return this.#pending.track(events, async () => {
+      for (const { writer, client } of this.#writers) await writer.writeFailed?.(events, client);
+    });
   }
 }
+
+const DONE: Promise<void> = Promise.resolve();
 
 // The outermost level is `tx`'s own and every level above it was opened by another handle (and never
 // ended: MariaDB fires nothing on RELEASE SAVEPOINT).

@@ -31,6 +31,8 @@ export interface LifecyclePayloads {
   dead_lettered: Delivery & { attempts: number; reason: string; deadLetterTopic: string };
   /** "poisoned": their transaction cannot have committed; "stopped": stop() gave up before they were handled. */
   dropped: { reason: "poisoned" | "stopped"; ids: string[]; entities: string[]; error?: EventError };
+  /** The audit rows of these failure events (failed attempts) could not be written; `error` is an AuditError. */
+  audit_failed: { ids: string[]; entities: string[]; error: Error };
 }
 
 /** A lifecycle event type. */
@@ -52,6 +54,7 @@ export const LifecycleEvents = {
   HANDLER_FAILED: "handler_failed",
   DEAD_LETTERED: "dead_lettered",
   DROPPED: "dropped",
+  AUDIT_FAILED: "audit_failed",
 } as const satisfies Record<string, LifecycleType>;
 
 /** Emits lifecycle events to the application's subscribers; a throwing subscriber is isolated. */

@@ -1,7 +1,8 @@
 import { ChangeCapture } from "../capture/ChangeCapture.ts";
 import type { SqlClient } from "../capture/in-transaction.ts";
-import { AuditLog } from "../audit/AuditLog.ts";
-import { AuditStore, type AuditOptions } from "../audit/AuditStore.ts";
+import type { AuditLog } from "../audit/AuditLog.ts";
+import type { AuditOptions } from "../audit/AuditStore.ts";
+import { KoperAudit } from "../audit/KoperAudit.ts";
 import type { RedactOptions } from "../capture/redact.ts";
 import { runWithContext, type ContextSupplier, type KoperContext } from "../context/context.ts";
 import { topicResolver, type TopicOptions } from "../envelope/topics.ts";
@@ -85,7 +86,7 @@ export class Koper {
   #stopping: Promise<void> | undefined;
   // Ids not published while stop() runs, so a StopError can count them.
   #lostWhileStopping: Set<string> | undefined;
-  #audit: AuditLog | undefined;
+  readonly #audit: KoperAudit;
   #relay: OutboxRelay | undefined;
   #relayOnStart = false;
 
@@ -113,7 +114,9 @@ export class Koper {
       },
     });
     this.sender = this.#producer;
-    this.capture = new ChangeCapture(this.#producer, { service: options.service, redact: options.redact, context: options.context });
+    this.#audit = new KoperAudit(this.logger, this.#lifecycle);
+    const { service, redact, context } = options;
+    this.capture = new ChangeCapture(this.#producer, { service, redact, context, onWriterError: this.#audit.reportWriteError });
     if (options.outbox) this.attachOutbox(options.outbox.client, options.outbox);
   }
 
@@ -213,6 +216,7 @@ export class Koper {
       if (handles.length > 0) await this.transport.drain?.();
       await Promise.all(handles.map((h) => h.close()));
       await this.#producer.flush(); // dead letters written by the last handlers
+      await this.capture.settled(); // audit rows of failed attempts, written after their rollback
     };
     let outcome: "done" | "timeout" | { error: unknown };
     try {
@@ -252,12 +256,14 @@ export class Koper {
 
   /**
    * Resolves when everything published so far has been handled or dead-lettered, including what those
-   * handlers published in turn (it waits until a round adds nothing). Meant for tests. With a
+   * handlers published in turn (it waits until a round adds nothing), and the audit rows of failed
+   * attempts are written (or their error reported). Meant for tests. With a
    * transport that keeps messages elsewhere (Kafka) it waits only until the broker accepted them.
    */
   async settle(): Promise<void> {
     for (;;) {
       const before = this.#producer.accepted;
+      await this.capture.settled();
       await this.#producer.flushQueued();
       await this.transport.drain?.();
       if (this.#producer.accepted === before) return;
@@ -266,8 +272,7 @@ export class Koper {
 
   /** The audit trail's query API (history, changes, stateAt, forget…), once an adapter has `audit` on. */
   get audit(): AuditLog {
-    if (!this.#audit) throw ConfigError.auditOff();
-    return this.#audit;
+    return this.#audit.log;
   }
 
   /**
@@ -276,8 +281,7 @@ export class Koper {
    * `audit: true | { … }`; the first call also makes `koper.audit` query that database.
    */
   useAudit(client: SqlClient, options: AuditOptions = {}): AuditLog {
-    this.capture.use(new AuditStore(options), client);
-    return (this.#audit ??= new AuditLog(client, options));
+    return this.#audit.use(this.capture, client, options);
   }
 
   /** Runs `fn` with an actor/request id that every event captured inside it carries. */
