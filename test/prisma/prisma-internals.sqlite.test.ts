@@ -46,6 +46,23 @@ describe("Prisma internals @koper/prisma relies on", () => {
     expect(seen[4]!.tx).toMatchObject({ kind: "batch", id: (seen[3]!.tx as { id: number }).id, index: 1 });
   });
 
+  it("an interactive client's _createPrismaPromise is bound to its transaction, and requestTransaction sends a batch item there (how a batch runs as an interactive transaction with outbox/audit)", async () => {
+    opened = await db.open();
+    const client = opened.client;
+    const item = client.order.create({ data: { number: "moved", qty: 1 } });
+    await expect(
+      client.$transaction(async (tx) => {
+        const factory = (tx as unknown as { _createPrismaPromise: (callback: (t: unknown) => unknown) => PromiseLike<unknown> })._createPrismaPromise;
+        const transaction = await factory((t) => t);
+        expect(transaction).toMatchObject({ kind: "itx", id: (tx as unknown as Record<symbol, { txId: string }>)[TX_SCOPE].txId });
+        await (item as unknown as { requestTransaction(t: unknown): PromiseLike<unknown> }).requestTransaction(transaction);
+        expect(await tx.order.count({ where: { number: "moved" } })).toBe(1);
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    expect(await client.order.count({ where: { number: "moved" } })).toBe(0);
+  });
+
   it("the generated client inlines its schema and provider (where Koper reads keys and tables)", async () => {
     opened = await db.open();
     const config = (opened.client as unknown as { _engineConfig?: { inlineSchema?: unknown; activeProvider?: unknown } })._engineConfig;

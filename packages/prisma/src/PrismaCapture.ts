@@ -3,7 +3,7 @@ import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } fro
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, planNested, withIncludes, type NestedPlan } from "./nested.ts";
-import { parseRawWrite } from "./raw.ts";
+import { parseRawWrite, type RawWrite } from "./raw.ts";
 import { RowReader } from "./RowReader.ts";
 import type { ModelInfo } from "./schema.ts";
 import type { Placement, PrismaTxInfo, TransactionTracker } from "./TransactionTracker.ts";
@@ -43,15 +43,6 @@ const ROW_WRITES = new Set(["create", "update", "upsert", "delete", "createManyA
 const BULK_WRITES: Record<string, Action> = { createMany: "insert", updateMany: "update", deleteMany: "delete" };
 const RAW_WRITES = new Set(["$executeRaw", "$executeRawUnsafe"]);
 
-/**
- * True for a model write outside any transaction: with an outbox or audit configured it is re-issued
- * in a transaction of its own, so its rows commit with it.
- */
-export function isAutocommitWrite(op: Operation): boolean {
-  if (!op.model || op.__internalParams?.transaction !== undefined || isSilenced()) return false;
-  return ROW_WRITES.has(op.operation) || op.operation in BULK_WRITES;
-}
-
 /** Translates each Prisma write into change drafts for Koper's capture. */
 export class PrismaCapture {
   readonly #deps: CaptureDeps;
@@ -61,6 +52,20 @@ export class PrismaCapture {
   constructor(deps: CaptureDeps) {
     this.#deps = deps;
     for (const model of deps.models.values()) this.#byTable.set(model.table, model);
+  }
+
+  /**
+   * True for a captured write outside any transaction (a model write, or a raw INSERT/UPDATE/DELETE
+   * on a captured table): with an outbox or audit configured it is re-issued in a transaction of its
+   * own, so its rows commit with it. Raw statements Koper does not capture (DDL, `CREATE INDEX
+   * CONCURRENTLY`) keep running outside a transaction.
+   */
+  needsOwnTransaction(op: Operation): boolean {
+    if (op.__internalParams?.transaction !== undefined || isSilenced()) return false;
+    if (!op.model) return RAW_WRITES.has(op.operation) && this.#rawTarget(op) !== undefined;
+    if (!ROW_WRITES.has(op.operation) && !(op.operation in BULK_WRITES)) return false;
+    const model = this.#deps.models.get(op.model);
+    return model !== undefined && this.#deps.wanted(model.name);
   }
 
   /** The `$allOperations` hook: reads pass straight through, writes are captured. */
@@ -157,22 +162,30 @@ export class PrismaCapture {
     return result;
   }
 
-  async #raw(op: Operation): Promise<unknown> {
+  // The raw write Koper captures, and its model (or only its table, when no model maps it).
+  #rawTarget(op: Operation): { write: RawWrite; model: ModelInfo | undefined } | undefined {
     const write = this.#deps.bulk ? parseRawWrite(op.args, this.#deps.placeholder) : undefined;
     const model = write ? this.#byTable.get(write.table) : undefined;
-    if (!write || (model && !this.#deps.wanted(model.name))) return op.query(op.args);
+    if (!write || (model && !this.#deps.wanted(model.name))) return undefined;
+    return { write, model };
+  }
+
+  async #raw(op: Operation): Promise<unknown> {
+    const target = this.#rawTarget(op);
+    if (!target) return op.query(op.args);
+    const { write, model } = target;
     const place = this.#place(op);
     if (!place) return op.query(op.args);
     const criteria: Criteria = { kind: "sql", sql: write.sql, parameters: write.parameters };
-    const target = model ?? write.table;
+    const entity = model ?? write.table;
     let count: unknown;
     try {
       count = await op.query(op.args);
     } catch (error) {
-      await this.#failedDraft(place, this.#deps.drafts.bulk(target, write.action, criteria, undefined, null), error, undefined, op.operation);
+      await this.#failedDraft(place, this.#deps.drafts.bulk(entity, write.action, criteria, undefined, null), error, undefined, op.operation);
       throw error;
     }
-    await this.#record(place, [this.#deps.drafts.bulk(target, write.action, criteria, undefined, typeof count === "number" ? count : null)]);
+    await this.#record(place, [this.#deps.drafts.bulk(entity, write.action, criteria, undefined, typeof count === "number" ? count : null)]);
     return count;
   }
 

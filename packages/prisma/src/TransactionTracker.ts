@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ChangeCapture, ChangeDraft, TxExecutor, TxHandle } from "@koper/core";
+import { PrismaAdapterError } from "./errors.ts";
 
 /** Prisma's per-operation transaction info (`__internalParams.transaction`, undocumented). */
 export type PrismaTxInfo = { kind: "itx"; id: string } | { kind: "batch"; id: number; index?: number } | undefined;
@@ -28,6 +29,12 @@ interface Interactive {
 
 type Original = (this: unknown, arg: unknown, options?: unknown) => Promise<unknown>;
 
+/** The client below Koper's extension and its own `$transaction`. */
+export interface Base {
+  client: object;
+  $transaction: Original;
+}
+
 /**
  * Follows Prisma's transactions for the capture: a top-level `$transaction(fn)` opens a
  * transaction, a `tx.$transaction(fn)` inside it a savepoint, `$transaction([...])` a batch.
@@ -40,11 +47,28 @@ export class TransactionTracker {
   readonly #onError: (error: unknown) => void;
   readonly #executorOf: (tx: object) => TxExecutor;
 
-  /** `executorOf` runs SQL on a transaction's client, for the in-transaction writers (outbox, audit). */
-  constructor(capture: ChangeCapture, onError: (error: unknown) => void, executorOf: (tx: object) => TxExecutor) {
+  readonly #base: Base;
+
+  /**
+   * `executorOf` runs SQL on a transaction's client, for the in-transaction writers (outbox, audit);
+   * `base` is the client below Koper's extension, with its own `$transaction`.
+   */
+  constructor(capture: ChangeCapture, onError: (error: unknown) => void, executorOf: (tx: object) => TxExecutor, base: Base) {
     this.#capture = capture;
     this.#onError = onError;
     this.#executorOf = executorOf;
+    this.#base = base;
+  }
+
+  /**
+   * Runs `send` in an interactive transaction of its own, the writers' rows last before COMMIT: for
+   * an autocommit write, or a batch, when an outbox or audit is configured. The transaction is the
+   * base client's (its `tx` client is far cheaper to build than one of the extended client); `send`
+   * gets Prisma's transaction info and sends its queries there (`requestTransaction`), so they run
+   * through the extended client's pipeline, and Koper's hook, once.
+   */
+  inOwnTransaction(send: (transaction: unknown) => Promise<unknown>, options?: unknown): Promise<unknown> {
+    return this.#runInteractive(this.#base.$transaction, this.#base.client, async (tx) => send(await transactionOf(tx)), options);
   }
 
   /** Where a write with this transaction info belongs. */
@@ -60,8 +84,14 @@ export class TransactionTracker {
 
   /** Runs Prisma's own `$transaction` on `self` (the extended client, or a transaction's client). */
   run(original: Original, self: object, arg: unknown, options: unknown): Promise<unknown> {
-    if (typeof arg !== "function") return this.#runBatch(original, self, arg, options);
     const scope = (self as Record<symbol, { txId?: unknown } | undefined>)[TX_SCOPE];
+    if (typeof arg !== "function") {
+      // A batch has no statement of its own before COMMIT: with writers, it runs as an interactive transaction.
+      if (this.#capture.writesInTransaction && typeof scope?.txId !== "string" && isPrismaPromises(arg)) {
+        return this.inOwnTransaction((transaction) => sendAll(arg, transaction), options);
+      }
+      return this.#runBatch(original, self, arg, options);
+    }
     if (typeof scope?.txId !== "string") return this.#runInteractive(original, self, arg as Callback, options);
     const outer = this.#interactive.get(scope.txId);
     // A savepoint of a transaction Koper did not see begin: its writes are reported as unseen.
@@ -137,3 +167,28 @@ export class TransactionTracker {
 }
 
 type Callback = (tx: object) => Promise<unknown>;
+
+/** A query Prisma has not sent yet; `requestTransaction` sends it in the given transaction (Prisma 7 internals). */
+export interface PrismaPromise {
+  requestTransaction(transaction: unknown): PromiseLike<unknown>;
+}
+
+function isPrismaPromises(items: unknown): items is PrismaPromise[] {
+  return Array.isArray(items) && items.every((item) => typeof (item as Partial<PrismaPromise> | null)?.requestTransaction === "function");
+}
+
+// A batch's queries, one after the other in the interactive transaction, as Prisma sends a batch's:
+// the first failure ends it (and rolls the transaction back). Results in the array's order.
+async function sendAll(items: PrismaPromise[], transaction: unknown): Promise<unknown[]> {
+  const results: unknown[] = [];
+  for (const item of items) results.push(await item.requestTransaction(transaction));
+  return results;
+}
+
+// The transaction info Prisma gives the queries of `tx` (`{ kind: "itx", id, payload }`): its
+// promise factory is bound to it, so a promise that resolves to its own transaction yields it.
+function transactionOf(tx: object): Promise<unknown> {
+  const factory = (tx as { _createPrismaPromise?: (callback: (transaction: unknown) => unknown) => PromiseLike<unknown> })._createPrismaPromise;
+  if (typeof factory !== "function") throw PrismaAdapterError.internalsChanged("the interactive client's _createPrismaPromise");
+  return Promise.resolve(factory((transaction) => transaction));
+}

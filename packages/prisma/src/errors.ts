@@ -58,6 +58,15 @@ export class PrismaAdapterError extends KoperError {
     );
   }
 
+  /** A Prisma internal Koper relies on is gone (a Prisma upgrade changed it). */
+  static internalsChanged(what: string): PrismaAdapterError {
+    return new PrismaAdapterError(
+      `koperPrisma relies on ${what}, which this Prisma version no longer has. ` +
+        "Use the Prisma version @koper/prisma is tested with (see its README), or upgrade @koper/prisma.",
+      { details: { what } },
+    );
+  }
+
   /** `outbox` or `audit` is on, but Koper writes no SQL for this provider. */
   static unsupportedDialect(provider: string): PrismaAdapterError {
     return new PrismaAdapterError(

@@ -4,10 +4,10 @@ import { DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import type { describeFailure } from "./failures.ts";
 import { wantsBefore, type KoperPrismaOptions } from "./options.ts";
-import { isAutocommitWrite, PrismaCapture, type Operation } from "./PrismaCapture.ts";
+import { PrismaCapture, type Operation } from "./PrismaCapture.ts";
 import { RowReader } from "./RowReader.ts";
 import { parseSchema, type ModelInfo } from "./schema.ts";
-import { TransactionTracker } from "./TransactionTracker.ts";
+import { TransactionTracker, type PrismaPromise, type PrismaTxInfo } from "./TransactionTracker.ts";
 import { dialectOf, executorOf, sqlClientOf } from "./sql-client.ts";
 
 // Marks Koper's `$transaction`: a client that has it already carries the extension.
@@ -41,7 +41,7 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
     const onError = options.onError ?? ((error: unknown) => koper.logger.error("[koper/prisma] capturing a write failed; the write itself is unaffected", { error }));
     if (options.audit) koper.useAudit(sqlClientOf(base, provider), options.audit === true ? {} : options.audit);
     if (options.outbox) koper.attachOutbox(sqlClientOf(base, provider), options.outbox === true ? {} : options.outbox);
-    const tracker = new TransactionTracker(koper.capture, onError, (tx) => executorOf(tx, dialectOf(provider)));
+    const tracker = new TransactionTracker(koper.capture, onError, (tx) => executorOf(tx, dialectOf(provider)), { client: base, $transaction: base.$transaction });
     const capture = new PrismaCapture({
       capture: koper.capture,
       models,
@@ -65,20 +65,17 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
       },
       { [APPLIED]: true as const },
     );
-    // The extended client itself: where an autocommit write is re-issued inside a transaction.
-    let extended: AnyClient | undefined;
-    extended = client.$extends({
+    return client.$extends({
       name: "koper",
       query: {
         $allOperations(params) {
           const op = params as unknown as Operation;
-          if (extended && koper.capture.writesInTransaction && isAutocommitWrite(op)) return inOwnTransaction(extended, op);
+          if (koper.capture.writesInTransaction && capture.needsOwnTransaction(op)) return tracker.inOwnTransaction((transaction) => capture.handle(sentIn(op, transaction)));
           return capture.handle(op);
         },
       },
       client: { $transaction },
-    }) as unknown as AnyClient;
-    return extended;
+    });
   }) as unknown as KoperPrismaExtension;
 }
 
@@ -90,13 +87,15 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KoperPrismaExtension = (client: any) => { $extends: { extArgs: Types.Extensions.InternalArgs<{}, {}, {}, {}> } };
 
-// BEGIN, the write, the writers' rows, COMMIT: the outbox row of an autocommit write commits with it.
-function inOwnTransaction(client: AnyClient, op: Operation): Promise<unknown> {
-  const delegate = op.model!.charAt(0).toLowerCase() + op.model!.slice(1);
-  return client.$transaction(async (tx: unknown) => {
-    const model = (tx as Record<string, Record<string, (args: unknown) => Promise<unknown>>>)[delegate]!;
-    return model[op.operation]!(op.args);
-  });
+// The autocommit write `op`, sent in `transaction` instead (BEGIN, the write, the writers' rows,
+// COMMIT): its query continues down Prisma's pipeline as it would have, in that transaction.
+function sentIn(op: Operation, transaction: unknown): Operation {
+  const query = (args: unknown) => {
+    const pending = op.query(args) as unknown as Partial<PrismaPromise>;
+    if (typeof pending.requestTransaction !== "function") throw PrismaAdapterError.internalsChanged("a query's requestTransaction");
+    return Promise.resolve(pending.requestTransaction(transaction));
+  };
+  return { ...op, query, __internalParams: { transaction: transaction as PrismaTxInfo } };
 }
 
 function modelsOf(schema: string, options: KoperPrismaOptions): Map<string, ModelInfo> {

@@ -1,0 +1,4 @@
+import { prismaDatabase } from "./databases.ts";
+import { runPrismaAtomicWrites } from "./prisma-atomic-writes.ts";
+
+runPrismaAtomicWrites(await prismaDatabase("mariadb"));
