@@ -7,7 +7,7 @@ import "reflect-metadata";
 import { DataListener, Koper, type DataEvent } from "@koper/core";
 import { KoperModule } from "@koper/nestjs";
 import { koperPrisma } from "@koper/prisma";
-import { ClsPluginTransactional, Propagation, Transactional, TransactionHost } from "@nestjs-cls/transactional";
+import { ClsPluginTransactional, Propagation, Transactional, TransactionHost, type TransactionalAdapter } from "@nestjs-cls/transactional";
 import { TransactionalAdapterPrisma } from "@nestjs-cls/transactional-adapter-prisma";
 import { Inject, Injectable, Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from "@nestjs/common";
 import { Test } from "@nestjs/testing";
@@ -23,7 +23,9 @@ function extendedClient(schema: string, koper: Koper) {
   return new PrismaClient({ adapter }).$extends(koperPrisma(koper));
 }
 type Prisma = ReturnType<typeof extendedClient>;
-type TxHost = TransactionHost<TransactionalAdapterPrisma<Prisma>>;
+/** A transaction's client: the adapter's own type helper picks the array overload of an extended client's `$transaction`. */
+type PrismaTx = Omit<Prisma, "$connect" | "$disconnect" | "$on" | "$transaction" | "$extends">;
+type TxHost = TransactionHost<TransactionalAdapter<Prisma, PrismaTx, unknown>>;
 const PRISMA = Symbol("PRISMA");
 const SCHEMA = Symbol("SCHEMA");
 
@@ -142,7 +144,8 @@ function appModule(schema: string) {
           new ClsPluginTransactional({
             imports: [PrismaModule],
             // sqlFlavor turns Propagation.Nested into SAVEPOINT statements, which Koper follows.
-            adapter: new TransactionalAdapterPrisma<Prisma>({ prismaInjectionToken: PRISMA, sqlFlavor: "postgresql" }),
+            // (cast: its declarations do not compile under exactOptionalPropertyTypes)
+            adapter: new TransactionalAdapterPrisma<Prisma>({ prismaInjectionToken: PRISMA, sqlFlavor: "postgresql" }) as unknown as TransactionalAdapter<Prisma, PrismaTx, unknown>,
           }),
         ],
       }),
