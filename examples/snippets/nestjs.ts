@@ -44,8 +44,10 @@ class OrderListener {
 })
 class AppModule {}
 
+// Boot: the Koper is created and TypeORM attached (attach), the listeners are registered
+// (onModuleInit), then koper.start() (onApplicationBootstrap).
 const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
 const koper = app.get(Koper);
 const orders = app.get<DataSource>(getDataSourceToken()).getRepository(Order);
 await koper.runWith({ actor: "alice" }, () => orders.save({ number: "A-1001" }));
-await app.close(); // koper.stop() drains first, then TypeORM closes its connection
+await app.close(); // koper.stop() drains first (onApplicationShutdown), then TypeORM closes its connection

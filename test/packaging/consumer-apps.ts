@@ -49,9 +49,19 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Apps whose packages cannot share the shared install (Nest 12 next to the shared install's Nest 11):
+ * each gets a node_modules of its own, the tarballs of the @koper packages it imports among them, so
+ * that everything it loads resolves to one copy. Installed alongside the shared install.
+ */
+export const OWN_INSTALLS: Record<string, readonly string[]> = {
+  "nest12-esm": ["@koper/core", "@koper/nestjs", "@koper/typeorm", "@nestjs/common", "@nestjs/core", "@nestjs/platform-express", "typeorm", "sql.js", "reflect-metadata", "rxjs"],
+};
+
 /** The shared install: every tarball plus what the apps import, two TypeScripts, esbuild and Node 20. */
 export async function installConsumers(packed: PackedPackage[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "koper-packed-consumers-"));
+  const own = Object.entries(OWN_INSTALLS).map(([app, names]) => installOwn(dir, app, names, packed));
   const dependencies: Record<string, string> = {
     typeorm: rootVersion("typeorm"),
     "sql.js": rootVersion("sql.js"),
@@ -85,11 +95,25 @@ export async function installConsumers(packed: PackedPackage[]): Promise<string>
   };
   writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], dir, 600_000);
-  cpSync(join(ROOT, "test", "packaging", "consumers"), dir, { recursive: true });
+  await Promise.all(own);
+  // The apps with an install of their own keep the package.json it was made from.
+  const ownManifests = new Set(Object.keys(OWN_INSTALLS).map((app) => join(ROOT, "test", "packaging", "consumers", app, "package.json")));
+  cpSync(join(ROOT, "test", "packaging", "consumers"), dir, { recursive: true, filter: (source) => !ownManifests.has(source) });
   // Apps with a schema.prisma import the client `prisma generate` writes beside it.
   const apps = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, "schema.prisma")));
   await Promise.all(apps.map((app) => prismaGenerate(dir, join(dir, app.name, "schema.prisma"))));
   return dir;
+}
+
+// The app's committed package.json plus its dependencies: tarballs for @koper/*, the root's versions for the rest.
+async function installOwn(dir: string, app: string, names: readonly string[], packed: PackedPackage[]): Promise<void> {
+  const appDir = join(dir, app);
+  mkdirSync(appDir, { recursive: true });
+  const tarballs = new Map(packed.map(({ pkg, tarball }) => [pkg.name, `file:${tarball}`]));
+  const committed = JSON.parse(readFileSync(join(ROOT, "test", "packaging", "consumers", app, "package.json"), "utf8")) as object;
+  const dependencies = Object.fromEntries(names.map((name) => [name, tarballs.get(name) ?? rootVersion(name)]));
+  writeFileSync(join(appDir, "package.json"), `${JSON.stringify({ ...committed, dependencies }, null, 2)}\n`);
+  await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], appDir, 600_000);
 }
 
 /**
@@ -113,6 +137,18 @@ export function tools(dir: string) {
     node: join(ROOT, "node_modules", "node", "bin", "node"),
     nodeFloor: join(dir, "node_modules", "node-floor", "bin", "node"),
   };
+}
+
+/**
+ * Runs `work` for every item, at most `limit` at once: tsc is mostly one core, and ten at once on a
+ * small machine can each outlast `exec`'s timeout.
+ */
+export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const lane = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, lane));
 }
 
 /** Runs `tsc -p .` of one app with the given compiler (its own `node_modules/typescript/bin/tsc`). */

@@ -11,6 +11,7 @@ export type KoperErrorCode =
   | "transport_failed"
   | "capture_misuse"
   | "stop_deadline_exceeded"
+  | "drain_deadline_exceeded"
   | "redelivery_pending"
   | "audit_invalid_argument"
   | "audit_unsupported_driver"

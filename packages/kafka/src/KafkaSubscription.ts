@@ -3,6 +3,7 @@ import type { Consumer, ConsumerConfig, Kafka } from "kafkajs";
 import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
 import { handleBatch } from "./handle-batch.ts";
 import { InFlightLimit } from "./InFlightLimit.ts";
+import { MemberProgress } from "./MemberProgress.ts";
 
 /** How a subscription's consumer is set up. */
 export interface ConsumerSettings {
@@ -23,6 +24,8 @@ export class KafkaSubscription implements SubscriptionHandle {
   readonly #consumer: Consumer;
   readonly #subscription: Subscription;
   readonly #settings: ConsumerSettings;
+  /** Its partitions and what it finished on each, for `KafkaTransport.drain()`. */
+  readonly progress = new MemberProgress();
   #closing: Promise<void> | undefined;
 
   private constructor(kafka: Kafka, subscription: Subscription, settings: ConsumerSettings, recreate: (topics: readonly string[]) => void) {
@@ -34,6 +37,13 @@ export class KafkaSubscription implements SubscriptionHandle {
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       if (isUnknownTopic(payload.error)) recreate(subscription.topics);
     });
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => this.progress.joined(payload.memberAssignment));
+    this.#consumer.on(this.#consumer.events.REBALANCING, () => this.progress.rebalancing());
+  }
+
+  /** The group and topics it consumes. */
+  get subscription(): Pick<Subscription, "group" | "topics"> {
+    return this.#subscription;
   }
 
   /** Joins the group, subscribes and starts consuming; rejects with `KafkaTransportError` if it cannot. */
@@ -58,7 +68,7 @@ export class KafkaSubscription implements SubscriptionHandle {
    * handed out and commit), then leaves the group so its partitions move to the other members now.
    */
   close(): Promise<void> {
-    return (this.#closing ??= this.#consumer.disconnect());
+    return (this.#closing ??= this.#consumer.disconnect().finally(() => this.progress.left()));
   }
 
   async #run(): Promise<void> {
@@ -74,6 +84,7 @@ export class KafkaSubscription implements SubscriptionHandle {
       heartbeatEveryMs: Math.max(100, Math.floor((settings.consumer.heartbeatInterval ?? DEFAULT_HEARTBEAT_MS) / 2)),
       redeliveryDelayMs: 1000,
       finished: new Map<string, bigint>(),
+      progress: this.progress,
     };
     await consumer.run({
       // Offsets are committed by the batch handler, only up to messages the runtime finished.

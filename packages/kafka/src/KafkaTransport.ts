@@ -1,9 +1,10 @@
 import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
-import { CompressionTypes, Kafka, Partitioners, type Message, type Producer, type TopicMessages } from "kafkajs";
+import { CompressionTypes, Kafka, Partitioners, type Admin, type Message, type Producer, type TopicMessages } from "kafkajs";
 import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
 import { KafkaSubscription } from "./KafkaSubscription.ts";
 import { kafkajsLogCreator } from "./kafkajs-logs.ts";
 import { toKafkaMessage } from "./messages.ts";
+import { ProducedPartitions } from "./ProducedPartitions.ts";
 import { describeBrokers, resolveOptions, type KafkaTransportOptions, type ResolvedOptions } from "./options.ts";
 import { TopicCreator } from "./TopicCreator.ts";
 
@@ -20,8 +21,12 @@ export class KafkaTransport implements Transport {
   readonly #producer: Producer;
   readonly #topics: TopicCreator;
   readonly #members = new Set<KafkaSubscription>();
+  readonly #produced = new ProducedPartitions();
   #connecting: Promise<void> | undefined;
+  #admin: Promise<Admin> | undefined;
   #closed = false;
+  #markClosed!: () => void;
+  readonly #closedSignal = new Promise<void>((resolve) => (this.#markClosed = resolve));
   #logger: KoperLogger = createLogger();
 
   constructor(options: KafkaTransportOptions) {
@@ -82,8 +87,31 @@ export class KafkaTransport implements Transport {
     }
   }
 
-  #sendBatch(topicMessages: TopicMessages[]): Promise<unknown> {
-    return this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#options.compression ?? CompressionTypes.None });
+  async #sendBatch(topicMessages: TopicMessages[]): Promise<void> {
+    const results = await this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#options.compression ?? CompressionTypes.None });
+    this.#produced.record(results);
+  }
+
+  /**
+   * Resolves once this process's own consumers have finished (handled or dead-lettered) everything
+   * in the partitions this process produced to, up to where they ended when the call began; partitions
+   * another process's member owns are not waited for. `koper.settle()` and `koper.stop()` call it.
+   * Rejects with a `drain_deadline_exceeded` error after `drainTimeoutMs`.
+   */
+  async drain(): Promise<void> {
+    if (this.#closed || this.#members.size === 0) return;
+    await this.#produced.drain([...this.#members], () => this.#adminClient(), this.#options.drainTimeoutMs, this.#closedSignal);
+  }
+
+  #adminClient(): Promise<Admin> {
+    if (this.#admin) return this.#admin;
+    const admin = this.kafka.admin();
+    const connecting = admin.connect().then(() => admin);
+    this.#admin = connecting.catch((error: unknown) => {
+      this.#admin = undefined;
+      throw KafkaTransportError.connectFailed(describeBrokers(this.#options.kafka), error);
+    });
+    return this.#admin;
   }
 
   /** Joins `subscription.group` as a new member and starts handing its messages to the runtime. */
@@ -111,10 +139,12 @@ export class KafkaTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#markClosed();
     const members = [...this.#members];
     this.#members.clear();
     await Promise.allSettled(members.map((m) => m.close()));
-    await Promise.allSettled([this.#topics.close(), this.#connecting ? this.#producer.disconnect() : undefined]);
+    const admin = this.#admin?.then((client) => client.disconnect());
+    await Promise.allSettled([this.#topics.close(), this.#connecting ? this.#producer.disconnect() : undefined, admin]);
   }
 }
 

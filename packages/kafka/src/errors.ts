@@ -92,6 +92,20 @@ export class KafkaTransportError extends PublishError {
     );
   }
 
+  /** `drain()` gave up: this process's consumers had not finished what it produced in time. */
+  static drainDeadlineExceeded(
+    timeoutMs: number,
+    behind: { group: string; topic: string; partition: number; finished: string; end: string; joining: boolean }[],
+  ): KafkaTransportError {
+    const list = behind.map((b) => `${b.group} on ${b.topic}/${b.partition} ${b.joining ? "(still joining its group)" : `at ${b.finished} of ${b.end}`}`);
+    return new KafkaTransportError(
+      "drain_deadline_exceeded",
+      `This process's consumers did not finish the messages it produced within ${timeoutMs} ms: ${list.join("; ")}. ` +
+        "A handler is slow or stuck, or a group is rebalancing; raise `drainTimeoutMs` or look at the handler.",
+      { retriable: true, details: { timeoutMs, behind } },
+    );
+  }
+
   /** The transport was closed: it sends nothing more. */
   static closed(): KafkaTransportError {
     return new KafkaTransportError("stopped", "The Kafka transport is closed: it sends nothing more.");

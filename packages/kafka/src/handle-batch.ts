@@ -1,6 +1,7 @@
 import type { Subscription } from "@koper/core";
 import type { EachBatchPayload, KafkaMessage, Logger } from "kafkajs";
 import type { InFlightLimit } from "./InFlightLimit.ts";
+import type { MemberProgress } from "./MemberProgress.ts";
 import { toDeliveredMessage } from "./messages.ts";
 
 /** What the batch handler of one subscription shares across its partitions. */
@@ -18,6 +19,8 @@ export interface BatchDeps {
    * rejoin those messages are committed, not handled again.
    */
   finished: Map<string, bigint>;
+  /** Told what this member finished, for `KafkaTransport.drain()`. */
+  progress?: MemberProgress;
 }
 
 /**
@@ -55,6 +58,7 @@ export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): P
     }
     const done = contiguousDone(await Promise.all(outcomes));
     const next = done > 0 ? BigInt(messages[done - 1]!.offset) + 1n : -1n;
+    if (next >= 0n) deps.progress?.finished(batch.topic, batch.partition, next);
     await commit(payload, next > alreadyDone ? next : alreadyDone, deps.finished, partitionKey);
     if (failed && isRunning()) await pause(deps.redeliveryDelayMs, isRunning);
   } finally {

@@ -22,6 +22,11 @@ export interface KafkaTransportOptions extends Omit<KafkaConfig, "clientId"> {
    * partition's record batch stays under the broker's `message.max.bytes` (1 MiB by default). Default 1000000.
    */
   maxBatchBytes?: number;
+  /**
+   * How long `drain()` (behind `koper.settle()` and `koper.stop()`) waits for this process's consumers
+   * to finish what it produced before it rejects with a `drain_deadline_exceeded` error. Default 30000.
+   */
+  drainTimeoutMs?: number;
   /** kafkajs producer settings; `idempotent` is always on. */
   producer?: Omit<ProducerConfig, "idempotent" | "transactionalId">;
   /** kafkajs consumer settings; `groupId` comes from each listener's group. */
@@ -38,6 +43,7 @@ export interface ResolvedOptions {
   partitionsConsumedConcurrently: number;
   compression: CompressionTypes | undefined;
   maxBatchBytes: number;
+  drainTimeoutMs: number;
   producer: Omit<ProducerConfig, "idempotent" | "transactionalId">;
   consumer: Partial<Omit<ConsumerConfig, "groupId">>;
 }
@@ -52,6 +58,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions 
     partitionsConsumedConcurrently,
     compression,
     maxBatchBytes,
+    drainTimeoutMs,
     producer,
     consumer,
     clientId,
@@ -70,6 +77,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions 
     partitionsConsumedConcurrently: optionalPositive("partitionsConsumedConcurrently", partitionsConsumedConcurrently) ?? 8,
     compression,
     maxBatchBytes: optionalPositive("maxBatchBytes", maxBatchBytes) ?? 1_000_000,
+    drainTimeoutMs: optionalPositive("drainTimeoutMs", drainTimeoutMs) ?? 30_000,
     producer: producer ?? {},
     consumer: consumer ?? {},
   };

@@ -3,7 +3,7 @@ import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } fro
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, planNested, withIncludes, type NestedPlan } from "./nested.ts";
-import { parseRawWrite, type RawWrite } from "./raw.ts";
+import { parseRawSavepoint, parseRawWrite, type RawWrite } from "./raw.ts";
 import { RowReader } from "./RowReader.ts";
 import type { ModelInfo } from "./schema.ts";
 import type { Placement, PrismaTxInfo, TransactionTracker } from "./TransactionTracker.ts";
@@ -171,6 +171,12 @@ export class PrismaCapture {
   }
 
   async #raw(op: Operation): Promise<unknown> {
+    const savepoint = parseRawSavepoint(op.args);
+    if (savepoint) {
+      const result = await op.query(op.args);
+      await this.#deps.tracker.savepoint(op.__internalParams?.transaction, savepoint).catch(this.#deps.onError);
+      return result;
+    }
     const target = this.#rawTarget(op);
     if (!target) return op.query(op.args);
     const { write, model } = target;

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ChangeCapture, ChangeDraft, TxExecutor, TxHandle } from "@koper/core";
 import { PrismaAdapterError } from "./errors.ts";
+import type { RawSavepoint } from "./raw.ts";
 
 /** Prisma's per-operation transaction info (`__internalParams.transaction`, undocumented). */
 export type PrismaTxInfo = { kind: "itx"; id: string } | { kind: "batch"; id: number; index?: number } | undefined;
@@ -25,6 +26,8 @@ interface Interactive {
   handle: TxHandle;
   /** The transaction's client: where the adapter reads rows before a write. */
   client: unknown;
+  /** Savepoints set with raw SQL, innermost last. */
+  savepoints: { name: string; handle: TxHandle }[];
 }
 
 type Original = (this: unknown, arg: unknown, options?: unknown) => Promise<unknown>;
@@ -82,6 +85,33 @@ export class TransactionTracker {
     return batch ? { kind: "batch", batch, index: info.index ?? 0 } : { kind: "unseen" };
   }
 
+  /**
+   * Follows a savepoint the application set, released or rolled back to with raw SQL, once the
+   * statement ran: a rolled-back savepoint drops the events of the writes made since it was set
+   * (the savepoint itself stays, as in SQL); a released one merges them into the transaction.
+   */
+  async savepoint(info: PrismaTxInfo, statement: RawSavepoint): Promise<void> {
+    const open = info?.kind === "itx" ? this.#interactive.get(info.id) : undefined;
+    if (!open) return;
+    const stack = open.savepoints;
+    if (statement.kind === "save") {
+      const handle = {};
+      this.#capture.begin(handle, { parent: open.handle });
+      stack.push({ name: statement.name, handle });
+      return;
+    }
+    const at = stack.findLastIndex((savepoint) => savepoint.name === statement.name);
+    if (at < 0) return;
+    const { handle } = stack[at]!;
+    if (statement.kind === "release") {
+      stack.splice(at);
+      return this.#commit(handle);
+    }
+    stack.splice(at + 1);
+    void this.#capture.rollback(handle); // a savepoint: the transaction goes on
+    this.#capture.begin(handle, { parent: open.handle });
+  }
+
   /** Runs Prisma's own `$transaction` on `self` (the extended client, or a transaction's client). */
   run(original: Original, self: object, arg: unknown, options: unknown): Promise<unknown> {
     const scope = (self as Record<symbol, { txId?: unknown } | undefined>)[TX_SCOPE];
@@ -104,7 +134,7 @@ export class TransactionTracker {
       const result = await original.call(self, (tx: object) => {
         const scope = (tx as Record<symbol, { txId?: unknown } | undefined>)[TX_SCOPE];
         const id = typeof scope?.txId === "string" ? scope.txId : undefined;
-        opened = { id, state: { handle: {}, client: tx } };
+        opened = { id, state: { handle: {}, client: tx, savepoints: [] } };
         if (id) this.#interactive.set(id, opened.state);
         const handle = opened.state.handle;
         this.#capture.begin(handle);

@@ -27,6 +27,31 @@ export function parseRawWrite(args: unknown, placeholder: (index: number) => str
   return { action, table: unquote(match[3]!), sql: statement.sql, parameters: statement.parameters };
 }
 
+/** A savepoint statement an application sent raw (as `@nestjs-cls/transactional`'s Prisma adapter does for `Propagation.Nested`). */
+export interface RawSavepoint {
+  kind: "save" | "release" | "rollback";
+  /** The savepoint's name, unquoted. */
+  name: string;
+}
+
+const SAVEPOINT = new RegExp(
+  String.raw`^\s*(SAVEPOINT|SAVE\s+TRAN(?:SACTION)?|RELEASE(?:\s+SAVEPOINT)?|ROLLBACK(?:\s+WORK)?\s+TO(?:\s+SAVEPOINT)?|ROLLBACK\s+TRAN(?:SACTION)?)\s+(${IDENT})\s*;?\s*$`,
+  "i",
+);
+
+/**
+ * The savepoint a `$executeRaw`/`$executeRawUnsafe` call sets, releases or rolls back to
+ * (`SAVEPOINT x`, `RELEASE SAVEPOINT x`, `ROLLBACK TO SAVEPOINT x`, SQL Server's `SAVE TRANSACTION x`
+ * and `ROLLBACK TRANSACTION x`); undefined for any other statement.
+ */
+export function parseRawSavepoint(args: unknown): RawSavepoint | undefined {
+  const match = SAVEPOINT.exec(statementOf(args, () => "?")?.sql ?? "");
+  if (!match) return undefined;
+  const verb = match[1]!.toUpperCase();
+  const kind = verb.startsWith("RELEASE") ? "release" : verb.startsWith("ROLLBACK") ? "rollback" : "save";
+  return { kind, name: unquote(match[2]!) };
+}
+
 function statementOf(args: unknown, placeholder: (index: number) => string): { sql: string; parameters: unknown[] } | undefined {
   if (Array.isArray(args)) {
     return typeof args[0] === "string" ? { sql: args[0], parameters: args.slice(1) } : statementOf(args[0], placeholder);

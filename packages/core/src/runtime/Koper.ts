@@ -257,8 +257,8 @@ export class Koper {
   /**
    * Resolves when everything published so far has been handled or dead-lettered, including what those
    * handlers published in turn (it waits until a round adds nothing), and the audit rows of failed
-   * attempts are written (or their error reported). Meant for tests. With a
-   * transport that keeps messages elsewhere (Kafka) it waits only until the broker accepted them.
+   * attempts are written (or their error reported). Meant for tests. Over Kafka it waits for this
+   * process's own consumers of those topics (the transport's `drain()`).
    */
   async settle(): Promise<void> {
     for (;;) {

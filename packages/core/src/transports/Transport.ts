@@ -55,8 +55,9 @@ export interface Transport {
   subscribe(subscription: Subscription): Promise<SubscriptionHandle>;
   /**
    * Resolves once every message accepted before the call has been handed to a subscriber and finished
-   * (messages accepted later do not delay it).
-   * Only transports that hold messages in memory need it; `stop()` calls it before closing.
+   * (messages accepted later do not delay it). An in-memory transport waits for all of them; a broker
+   * transport (Kafka) for this process's own subscribers of the topics it sent to, with a deadline of
+   * its own (rejecting with a `drain_deadline_exceeded` error). `settle()` and `stop()` call it.
    */
   drain?(): Promise<void>;
   /**
