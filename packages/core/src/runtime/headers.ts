@@ -18,5 +18,8 @@ export const Headers = {
   originalOffset: "koper-original-offset",
 } as const;
 
-/** Content type of values written with Koper's codec. */
+/** Content type of values written with Koper's codec (and of data events in envelope v1). */
 export const CONTENT_TYPE = "application/vnd.koper.v1+json";
+
+/** Content type of data events in envelope v2 (`wire-v2.ts`). */
+export const CONTENT_TYPE_V2 = "application/vnd.koper.v2+json";
