@@ -216,29 +216,33 @@ function exactMicros(value: unknown): number | undefined {
  * missing or as they are, for the envelope check to report.
  */
 export function fromWireV2(w: Wire, tagged: boolean): Record<string, unknown> {
-  const values = (value: unknown) => (tagged ? fromJsonSafe(value) : value);
-  const data = "d" in w ? values(w.d) : null;
+  const data = "d" in w ? values(w.d, tagged) : null;
   const event: Record<string, unknown> = {
     specVersion: 1,
     id: w.i,
     entity: w.e,
     action: typeof w.a === "string" && Object.hasOwn(ACTION_OF, w.a) ? ACTION_OF[w.a] : w.a,
     outcome: "o" in w ? w.o : "committed",
-    key: "k" in w ? values(w.k) : null,
+    key: "k" in w ? values(w.k, tagged) : null,
     data,
-    source: "S" in w ? values(w.S) : readSource(w.s),
-    transaction: "t" in w ? values(w.t) : { id: "q" in w ? w.q : w.i, position: "p" in w ? w.p : 0 },
-    context: "x" in w ? values(w.x) : {},
+    source: "S" in w ? values(w.S, tagged) : readSource(w.s),
+    transaction: "t" in w ? values(w.t, tagged) : { id: "q" in w ? w.q : w.i, position: "p" in w ? w.p : 0 },
+    context: "x" in w ? values(w.x, tagged) : {},
   };
-  if ("tr" in w) event.trace = values(w.tr);
+  if ("tr" in w) event.trace = values(w.tr, tagged);
   else if ("tp" in w) event.trace = "ts" in w ? { traceparent: w.tp, tracestate: w.ts } : { traceparent: w.tp };
-  event.time = "M" in w ? values(w.M) : readTime(w.m);
-  if ("b" in w) event.before = values(w.b);
-  else if ("bd" in w) event.before = withDiff(data, values(w.bd));
-  if ("c" in w) event.changes = values(w.c);
-  if ("u" in w) event.bulk = values(w.u);
-  if ("r" in w) event.error = values(w.r);
+  event.time = "M" in w ? values(w.M, tagged) : readTime(w.m);
+  if ("b" in w) event.before = values(w.b, tagged);
+  else if ("bd" in w) event.before = withDiff(data, values(w.bd, tagged));
+  if ("c" in w) event.changes = values(w.c, tagged);
+  if ("u" in w) event.bulk = values(w.u, tagged);
+  if ("r" in w) event.error = values(w.r, tagged);
   return event;
+}
+
+// A field's values untagged, unless the text held no tag at all.
+function values(value: unknown, tagged: boolean): unknown {
+  return tagged ? fromJsonSafe(value) : value;
 }
 
 function readSource(positional: unknown): unknown {
