@@ -33,7 +33,7 @@ const viaV1 = (event: unknown) => decode(encode(event));
 function expectSameAsV1(event: unknown, version: 1 | 2 = 2): unknown {
   const written = v2(event);
   expect(written.version).toBe(version);
-  const decoded = decodeEvent(written.value);
+  const decoded = decodeEvent(written.value, written.headers);
   expect(decoded).toStrictEqual(viaV1(event));
   expect(JSON.stringify(Object.keys(decoded as object))).toBe(JSON.stringify(Object.keys(viaV1(event) as object)));
   return decoded;
@@ -44,9 +44,13 @@ describe("envelope v2", () => {
     const event = sample();
     const bytes = v2(event).value;
     expect(bytes.byteLength).toBeLessThan(encode(event).byteLength * 0.75);
-    expect(text(bytes)).toMatch(/^\{"v":2,"i":"/);
+    expect(text(bytes)).toMatch(/^\{"v":2,"e":"Order"/);
+    // The id and traceparent go once, in the headers.
+    expect(text(bytes)).not.toContain(ID);
+    expect(text(bytes)).not.toContain(TRACE);
+    expect(v2(event).headers).toEqual({ "koper-id": ID, "content-type": "application/vnd.koper.v2+json", traceparent: TRACE });
     expectSameAsV1(event);
-    expect(validEvent(decodeEvent(bytes))).toStrictEqual(viaV1(event));
+    expect(validEvent(decodeEvent(bytes, v2(event).headers))).toStrictEqual(viaV1(event));
   });
 
   it("keeps every value type through row fields, key and context", () => {
@@ -176,20 +180,24 @@ describe("decoding v1 stays supported", () => {
     '"time":{"occurred":1796150372599.6946,"committed":1796150372599.789,"published":1796150372599.8564},"changes":["qty"]}';
   // The same event in v2, committed too: the v2 layout is a contract once written.
   const V2 =
-    '{"v":2,"i":"01a232e7-a8f7-70a3-a8b6-327e7b201478","e":"Order","a":"u","k":{"id":124},' +
+    '{"v":2,"e":"Order","a":"u","k":{"id":124},' +
     '"d":{"id":124,"number":"A-124","qty":4,"price":"19.90","updatedAt":{"$koper":"Date","v":1796150372599}},"c":["qty"],' +
     '"s":["bench",null,null,"orders"],"q":"01a232e7-a8f6-714a-b311-c36cec6730e2","p":1,' +
-    '"tp":"00-c6d4eae39caafb596bbdda194b70d2a4-1eeb8fe3b3a89078-01","M":{"occurred":1796150372599.6946,"committed":1796150372599.789,"published":1796150372599.8564}}';
+    '"M":{"occurred":1796150372599.6946,"committed":1796150372599.789,"published":1796150372599.8564}}';
 
   it("reads committed v1 bytes and v2 bytes of one event as the same DataEvent", () => {
     const fromV1 = validEvent(decodeEvent(Buffer.from(V1)));
     expect(fromV1.data!.updatedAt).toEqual(new Date(1796150372599));
-    expect(validEvent(decodeEvent(Buffer.from(V2)))).toStrictEqual(fromV1);
+    const headers = { "koper-id": ID, "content-type": "application/vnd.koper.v2+json", traceparent: TRACE };
+    expect(validEvent(decodeEvent(Buffer.from(V2), headers))).toStrictEqual(fromV1);
     expect(text(v2(fromV1).value)).toBe(V2);
+    expect(v2(fromV1).headers).toEqual(headers);
   });
 
   it("reports a broken v2 body as an invalid envelope, naming the fields", () => {
     expect(() => validEvent(decodeEvent(Buffer.from('{"v":2,"i":"x","e":"Order","a":"z","m":[1]}')))).toThrow(/id|action|source/);
     expect(() => decodeEvent(Buffer.from('{"v":2,'))).toThrow(EnvelopeError);
+    // Its id travels in the koper-id header: a v2 body read without its headers is no valid event.
+    expect(() => validEvent(decodeEvent(v2(sample()).value))).toThrow(/id/);
   });
 });

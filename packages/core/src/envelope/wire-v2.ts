@@ -1,11 +1,13 @@
 import { encode, fromJsonSafe, isSafeRecord, parseJson, setOwn, toJsonSafe } from "./codec.ts";
 import { ConfigError } from "../errors.ts";
+import { CONTENT_TYPE, CONTENT_TYPE_V2, Headers } from "../runtime/headers.ts";
 import type { DataEvent } from "./DataEvent.ts";
 import { copyDecoded } from "./local-copy.ts";
 
 /**
  * Envelope v2 on the wire: the same DataEvent as v1, in fewer bytes and fewer nested objects.
- * Short stable keys; defaults left out (`outcome` committed, empty `context`, transaction id equal
+ * Each fact once: the id and the traceparent travel in the headers (`koper-id`, `traceparent`,
+ * read before decoding, by dead-letter tools and by tracing), not again in the body. Short stable keys; defaults left out (`outcome` committed, empty `context`, transaction id equal
  * to the event id, position 0, null key/data); `before` as the fields that differ from `data`;
  * source as a positional array; time points as integer microseconds, the later ones as offsets
  * from `occurred`. Row values keep v1's tags. Anything a compact form cannot carry exactly is
@@ -14,9 +16,9 @@ import { copyDecoded } from "./local-copy.ts";
  * | key | field | | key | field |
  * | --- | --- | --- | --- | --- |
  * | `v` | 2 (the marker) | | `s` / `S` | source: positional / as is |
- * | `i`, `e`, `a` | id, entity, action (`i`/`u`/`d`) | | `q`, `p` / `t` | transaction id (when ≠ id), position (when ≠ 0) / as is |
+ * | `e`, `a` | entity, action (`i`/`u`/`d`); id: header | | `q`, `p` / `t` | transaction id (when ≠ id), position (when ≠ 0) / as is |
  * | `o` | outcome, when not committed | | `x` | context, when not empty |
- * | `k`, `d` | key, data, when not null | | `tp`, `ts` / `tr` | traceparent, tracestate / trace as is |
+ * | `k`, `d` | key, data, when not null | | `tp`, `ts` / `tr` | with a tracestate: both / trace as is; else: header |
  * | `b` / `bd` | before as is / its fields that differ from data | | `m` / `M` | time: µs, offsets / as is |
  * | `c`, `u`, `r` | changes, bulk, error | | | |
  */
@@ -34,20 +36,45 @@ export function envelopeVersionOf(version: unknown): WireVersion {
   throw ConfigError.invalidOption("envelopeVersion", `expected 1 or 2, got ${String(version)}`);
 }
 
-/**
- * A data event's bytes in `version`; an event that v2 cannot carry unchanged (a key Koper does not
- * know, an action or outcome outside the schema) goes as v1. `version` says which was written.
- */
-export function encodeEvent(event: DataEvent, version: WireVersion): { value: Uint8Array; version: WireVersion } {
-  const wire = version === 2 ? toWireV2(event) : undefined;
-  if (!wire) return { value: encode(event), version: 1 };
-  return { value: Buffer.from(JSON.stringify(wire), "utf8"), version: 2 };
+/** A data event as a message: its bytes and headers, and the version they were written in. */
+export interface EncodedEvent {
+  value: Uint8Array;
+  headers: Record<string, string>;
+  version: WireVersion;
 }
 
-/** A data envelope's bytes, v1 or v2 (told apart by the body), as the DataEvent they carry (not yet checked). */
-export function decodeEvent(bytes: Uint8Array): unknown {
+/**
+ * A data event's bytes and headers in `version`; an event that v2 cannot carry unchanged (a key
+ * Koper does not know, an action or outcome outside the schema) goes as v1.
+ */
+export function encodeEvent(event: DataEvent, version: WireVersion): EncodedEvent {
+  const wire = version === 2 ? toWireV2(event) : undefined;
+  if (!wire) return { value: encode(event), headers: v1Headers(event), version: 1 };
+  // Few headers: kafkajs allocates and encodes each one on its own. v2 has the id, its content type, the traceparent.
+  const headers: Record<string, string> = { [Headers.id]: event.id, [Headers.contentType]: CONTENT_TYPE_V2 };
+  if (typeof event.trace?.traceparent === "string") headers[Headers.traceparent] = event.trace.traceparent;
+  return { value: Buffer.from(JSON.stringify(wire), "utf8"), headers, version: 2 };
+}
+
+/** v1's headers: the id, entity and action (what v1 consumers may filter on), content type, traceparent. */
+export function v1Headers(event: DataEvent): Record<string, string> {
+  const headers: Record<string, string> = {
+    [Headers.id]: event.id,
+    [Headers.entity]: event.entity,
+    [Headers.action]: event.action,
+    [Headers.contentType]: CONTENT_TYPE,
+  };
+  if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
+  return headers;
+}
+
+/**
+ * A data envelope, v1 or v2 (told apart by the body), as the DataEvent it carries (not yet checked).
+ * A v2 body takes its id and traceparent from `headers`: without them it is not a valid event.
+ */
+export function decodeEvent(bytes: Uint8Array, headers: Readonly<Record<string, string>> = {}): unknown {
   const { parsed, tagged } = parseJson(bytes);
-  if (isPlain(parsed) && parsed.v === WIRE_V2 && !("specVersion" in parsed)) return fromWireV2(parsed, tagged);
+  if (isPlain(parsed) && parsed.v === WIRE_V2 && !("specVersion" in parsed)) return fromWireV2(parsed, tagged, headers);
   return tagged ? fromJsonSafe(parsed) : parsed;
 }
 
@@ -62,7 +89,7 @@ const KNOWN = new Set<string>(["specVersion", "id", "entity", "action", "outcome
 export function toWireV2(event: DataEvent): Wire | undefined {
   const e = event as unknown as Record<string, unknown>;
   if (!hasV2Header(e)) return undefined;
-  const w: Wire = { v: WIRE_V2, i: e.id, e: e.entity, a: ACTIONS[e.action as string] };
+  const w: Wire = { v: WIRE_V2, e: e.entity, a: ACTIONS[e.action as string] };
   if (e.outcome !== "committed") w.o = e.outcome;
   if (e.key !== null) w.k = toJsonSafe(e.key, "key");
   const data = toJsonSafe(e.data, "data");
@@ -166,12 +193,12 @@ function writeTrace(w: Wire, trace: unknown): void {
     keys[0] === "traceparent" &&
     typeof t.traceparent === "string" &&
     (keys.length === 1 || (keys.length === 2 && keys[1] === "tracestate" && typeof t.tracestate === "string"));
-  if (!plain) {
-    w.tr = toJsonSafe(trace, "trace");
-    return;
-  }
-  w.tp = t.traceparent;
-  if (keys.length === 2) w.ts = t.tracestate;
+  if (!plain) w.tr = toJsonSafe(trace, "trace");
+  else if (keys.length === 2) {
+    w.tp = t.traceparent;
+    w.ts = t.tracestate;
+  } // else: the traceparent header says it all
+
 }
 
 // [occurred µs, then each later time point as µs after it, null when absent]: integers parse fastest.
@@ -215,22 +242,24 @@ function exactMicros(value: unknown): number | undefined {
  * no value tag, so values need no untagging. Fields that are missing or of the wrong type come out
  * missing or as they are, for the envelope check to report.
  */
-export function fromWireV2(w: Wire, tagged: boolean): Record<string, unknown> {
+export function fromWireV2(w: Wire, tagged: boolean, headers: Readonly<Record<string, string>>): Record<string, unknown> {
   const data = "d" in w ? values(w.d, tagged) : null;
+  const id = "i" in w ? w.i : headers[Headers.id];
   const event: Record<string, unknown> = {
     specVersion: 1,
-    id: w.i,
+    id,
     entity: w.e,
     action: typeof w.a === "string" && Object.hasOwn(ACTION_OF, w.a) ? ACTION_OF[w.a] : w.a,
     outcome: "o" in w ? w.o : "committed",
     key: "k" in w ? values(w.k, tagged) : null,
     data,
     source: "S" in w ? values(w.S, tagged) : readSource(w.s),
-    transaction: "t" in w ? values(w.t, tagged) : { id: "q" in w ? w.q : w.i, position: "p" in w ? w.p : 0 },
+    transaction: "t" in w ? values(w.t, tagged) : { id: "q" in w ? w.q : id, position: "p" in w ? w.p : 0 },
     context: "x" in w ? values(w.x, tagged) : {},
   };
   if ("tr" in w) event.trace = values(w.tr, tagged);
   else if ("tp" in w) event.trace = "ts" in w ? { traceparent: w.tp, tracestate: w.ts } : { traceparent: w.tp };
+  else if (headers[Headers.traceparent] !== undefined) event.trace = { traceparent: headers[Headers.traceparent] };
   event.time = "M" in w ? values(w.M, tagged) : readTime(w.m);
   if ("b" in w) event.before = values(w.b, tagged);
   else if ("bd" in w) event.before = withDiff(data, values(w.bd, tagged));

@@ -8,14 +8,14 @@ import { isPlainEvent } from "../envelope/envelope-check.ts";
 import { snapshot } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { validateTopic } from "../envelope/topics.ts";
-import { encodeEvent, type WireVersion } from "../envelope/wire-v2.ts";
+import { encodeEvent, v1Headers, type WireVersion } from "../envelope/wire-v2.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
 import { isKoperError, PublishError } from "../errors.ts";
 import type { Lifecycle } from "../observability/Lifecycle.ts";
 import type { KoperLogger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
-import { CONTENT_TYPE, CONTENT_TYPE_V2, Headers } from "./headers.ts";
+import { CONTENT_TYPE, Headers } from "./headers.ts";
 import { LocalMessage } from "./LocalMessage.ts";
 import { SendQueue } from "./SendQueue.ts";
 
@@ -210,16 +210,8 @@ export class Producer implements CaptureSink, MessageSender {
 
   #toMessage(topic: string, event: DataEvent): OutgoingMessage {
     if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, v1Headers(event));
-    const { value, version } = encodeEvent(event, this.#deps.envelopeVersion);
+    const { value, headers } = encodeEvent(event, this.#deps.envelopeVersion);
     if (value.byteLength > this.#deps.maxPayloadBytes) throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
-    // Few headers: Kafka clients pay per header, and the body already says the rest. v2 keeps the
-    // id (dedup and tracking without decoding), its content type and the W3C traceparent (for tracing tools).
-    let headers: Record<string, string>;
-    if (version === 1) headers = v1Headers(event);
-    else {
-      headers = { [Headers.id]: event.id, [Headers.contentType]: CONTENT_TYPE_V2 };
-      if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
-    }
     return { topic, key: routingKey(event), value, headers };
   }
 
@@ -250,18 +242,6 @@ export class Producer implements CaptureSink, MessageSender {
       this.#deps.logger.error(`[koper] ${events.length} event(s) for "${topic}" were not published: ${err.message}`, { topic, error: err });
     }
   }
-}
-
-// v1's headers: the id, entity and action (what v1 consumers may filter on), content type, traceparent.
-function v1Headers(event: DataEvent): Record<string, string> {
-  const headers: Record<string, string> = {
-    [Headers.id]: event.id,
-    [Headers.entity]: event.entity,
-    [Headers.action]: event.action,
-    [Headers.contentType]: CONTENT_TYPE,
-  };
-  if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
-  return headers;
 }
 
 // A transport's own Koper error (e.g. Kafka's, with its `retriable`) says more than a wrapper would.

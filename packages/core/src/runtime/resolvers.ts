@@ -63,7 +63,7 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
 export function dataResolver(listener: object, routes: Map<string, DataRoute>): Resolver {
   return (message) => {
     const local = message.event instanceof LocalEvent;
-    const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decodeEvent(message.value));
+    const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decodeEvent(message.value, message.headers));
     const route = routes.get(routeKeyOf(checked));
     if (!route) return null;
     const event = local ? copyEvent(checked) : checked;
@@ -84,7 +84,7 @@ export function dataResolver(listener: object, routes: Map<string, DataRoute>): 
 function payloadOf(message: DeliveredMessage): unknown {
   const type = message.headers[Headers.contentType];
   if (type === CONTENT_TYPE) return decode(message.value);
-  if (type === CONTENT_TYPE_V2) return decodeEvent(message.value);
+  if (type === CONTENT_TYPE_V2) return decodeEvent(message.value, message.headers);
   return Buffer.from(message.value).toString("utf8");
 }
 
