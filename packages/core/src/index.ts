@@ -26,8 +26,8 @@ export { Headers, CONTENT_TYPE, CONTENT_TYPE_V2 } from "./runtime/headers.ts";
 
 export { DataEvent, DataEventSchema, SPEC_VERSION, Action, Outcome, Row, EventError, Source, Bulk, BulkCriteria, TimePoints } from "./envelope/DataEvent.ts";
 export { encode, decode } from "./envelope/codec.ts";
-export { encodeEvent, decodeEvent } from "./envelope/wire-v2.ts";
-export type { WireVersion } from "./envelope/wire-v2.ts";
+export { encodeEvent, decodeEvent } from "./envelope/wire.ts";
+export type { WireVersion } from "./envelope/wire.ts";
 export { newId } from "./envelope/ids.ts";
 export { validateTopic, topicResolver, deadLetterTopic } from "./envelope/topics.ts";
 export type { TopicOptions } from "./envelope/topics.ts";

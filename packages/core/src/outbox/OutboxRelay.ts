@@ -1,7 +1,7 @@
 import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import type { SqlClient } from "../capture/in-transaction.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
-import { decodeEvent } from "../envelope/wire-v2.ts";
+import { decodeEvent } from "../envelope/wire.ts";
 import type { OutboxStore, PendingRow } from "./OutboxStore.ts";
 
 /** How the relay paces itself; every field has a default. */

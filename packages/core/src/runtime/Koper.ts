@@ -5,7 +5,7 @@ import { AuditStore, type AuditOptions } from "../audit/AuditStore.ts";
 import type { RedactOptions } from "../capture/redact.ts";
 import { runWithContext, type ContextSupplier, type KoperContext } from "../context/context.ts";
 import { topicResolver, type TopicOptions } from "../envelope/topics.ts";
-import { envelopeVersionOf, type WireVersion } from "../envelope/wire-v2.ts";
+import { envelopeVersionOf, type WireVersion } from "../envelope/wire.ts";
 import { ConfigError, PublishError, StopError } from "../errors.ts";
 import { Lifecycle, type LifecycleEvent, type LifecycleType } from "../observability/Lifecycle.ts";
 import { createLogger, type KoperLogger, type LoggerLike } from "../observability/logger.ts";

@@ -8,7 +8,7 @@ import { isPlainEvent } from "../envelope/envelope-check.ts";
 import { snapshot } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { validateTopic } from "../envelope/topics.ts";
-import { encodeEvent, v1Headers, type WireVersion } from "../envelope/wire-v2.ts";
+import { encodeEvent, v1Headers, type WireVersion } from "../envelope/wire.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
 import { isKoperError, PublishError } from "../errors.ts";
 import type { Lifecycle } from "../observability/Lifecycle.ts";

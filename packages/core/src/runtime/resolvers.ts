@@ -4,7 +4,7 @@ import { isPlainEvent } from "../envelope/envelope-check.ts";
 import { copyEvent } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { isTraceparent } from "../envelope/trace.ts";
-import { decodeEvent } from "../envelope/wire-v2.ts";
+import { decodeEvent } from "../envelope/wire.ts";
 import { EnvelopeError } from "../errors.ts";
 import type { KoperContext } from "../context/context.ts";
 import type { DeliveredMessage } from "../transports/Transport.ts";
