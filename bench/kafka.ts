@@ -1,6 +1,8 @@
 // Kafka throughput on the embedded broker, in one run, side by side: raw kafkajs produce→consume and
 // Koper publish→handler (capture → KafkaTransport → listener runtime), same broker, same batch size.
 // The broker runs in its own process (its CLI), as a real broker would, so its CPU is not the clients'.
+// Each mode reports events/s (best of the rounds) and this process's CPU per event (median): the CPU
+// figure is what a loaded machine moves least. Koper runs with envelope v2 (the default) and v1.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { dataListener, Koper, type OutgoingMessage } from "@koper/core";
@@ -32,29 +34,87 @@ export async function runKafkaBench(): Promise<void> {
   try {
     console.log(`\nKafka (embedded broker in its own process; ${fmt(EVENTS)} events in batches of ${BATCH}, ${PARTITIONS} partitions, ${fmt(KEYS)} keys, best of ${ROUNDS})`);
     const rowShape: Shape = { value: (id) => JSON.stringify(row(id)), headers: (id) => ({ "koper-id": String(id) }) };
-    const best = { row: 0, same: 0, transport: 0, koper: 0 };
+    const runs = { row: new Runs(), same: new Runs(), transport: new Runs(), koper: new Runs(), koperV1: new Runs() };
     let koperShape: Shape | undefined;
-    let koperBytes = 0;
+    let sample: Sample | undefined;
+    let sampleV1: Sample | undefined;
     for (let round = 0; round < ROUNDS; round++) {
-      best.row = Math.max(best.row, await rawKafkajs(brokers, topic("raw"), rowShape));
-      const ours = await koperOverKafka(brokers, topic("koper"));
-      best.koper = Math.max(best.koper, ours.rate);
-      koperBytes = ours.sample.value.length;
-      koperShape ??= sameBytesAs(ours.sample);
-      best.same = Math.max(best.same, await rawKafkajs(brokers, topic("same"), koperShape));
-      best.transport = Math.max(best.transport, await transportAlone(brokers, topic("transport"), koperShape));
+      runs.row.add(await rawKafkajs(brokers, topic("raw"), rowShape));
+      const ours = await koperOverKafka(brokers, topic("koper"), 2);
+      runs.koper.add(ours);
+      sample = ours.sample;
+      koperShape ??= sameBytesAs(sample);
+      runs.same.add(await rawKafkajs(brokers, topic("same"), koperShape));
+      runs.transport.add(await transportAlone(brokers, topic("transport"), koperShape));
+      const oursV1 = await koperOverKafka(brokers, topic("koper-v1"), 1);
+      runs.koperV1.add(oursV1);
+      sampleV1 = oursV1.sample;
     }
     const rowBytes = Buffer.byteLength(rowShape.value(1));
-    report(`raw kafkajs, the row as JSON (${rowBytes} B, 1 header)`, `${fmt(best.row)} events/s`);
-    report(`raw kafkajs, Koper-sized messages (${koperBytes} B, same headers)`, `${fmt(best.same)} events/s`);
-    report(`KafkaTransport send→subscription, no Koper runtime (${koperBytes} B)`, `${fmt(best.transport)} events/s`);
-    report(`Koper capture→KafkaTransport→data listener (${koperBytes} B)`, `${fmt(best.koper)} events/s`);
-    report("ratio KafkaTransport alone / raw, same bytes", fmt(best.transport / best.same, 2));
-    report("ratio ours/raw, same bytes on the wire (goal ≥ 0.8)", fmt(best.koper / best.same, 2));
-    report("ratio ours/raw, bare rows (includes the envelope's size)", fmt(best.koper / best.row, 2));
+    const bytes = (s: Sample) => `${Buffer.byteLength(s.value)} B + ${headerBytes(s.headers)} B in ${Object.keys(s.headers).length} headers`;
+    report(`raw kafkajs, the row as JSON (${rowBytes} B, 1 header)`, runs.row.text());
+    report(`raw kafkajs, Koper-sized messages (same sizes and headers)`, runs.same.text());
+    report(`KafkaTransport send→subscription, no Koper runtime`, runs.transport.text());
+    report(`Koper capture→KafkaTransport→data listener, envelope v2`, runs.koper.text());
+    report(`Koper, the same with envelopeVersion: 1`, runs.koperV1.text());
+    report("message, envelope v2", bytes(sample!));
+    report("message, envelope v1", bytes(sampleV1!));
+    report("ratio KafkaTransport alone / raw, same bytes (rate; CPU)", Runs.ratio(runs.transport, runs.same));
+    report("ratio ours/raw, same bytes on the wire (goal ≥ 0.85)", Runs.ratio(runs.koper, runs.same));
+    report("ratio ours/raw, bare rows (goal ≥ 0.60)", Runs.ratio(runs.koper, runs.row));
+    report("ratio ours v1/raw, bare rows", Runs.ratio(runs.koperV1, runs.row));
   } finally {
     await broker.stop();
   }
+}
+
+type Sample = { value: string; headers: Record<string, string> };
+
+function headerBytes(headers: Record<string, string>): number {
+  let n = 0;
+  for (const name in headers) n += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!);
+  return n;
+}
+
+/** One mode's rounds: events/s and this process's CPU µs per event. */
+class Runs {
+  readonly rates: number[] = [];
+  readonly cpus: number[] = [];
+
+  add(run: { rate: number; cpuPerEvent: number }): void {
+    this.rates.push(run.rate);
+    this.cpus.push(run.cpuPerEvent);
+  }
+
+  get best(): number {
+    return Math.max(...this.rates);
+  }
+
+  get cpu(): number {
+    const sorted = [...this.cpus].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  }
+
+  text(): string {
+    return `${fmt(this.best)} events/s, CPU ${fmt(this.cpu, 1)} µs/event`;
+  }
+
+  /** ours/raw: best rate over best rate, and raw's CPU per event over ours. */
+  static ratio(ours: Runs, raw: Runs): string {
+    return `${fmt(ours.best / raw.best, 2)}; CPU ${fmt(raw.cpu / ours.cpu, 2)}`;
+  }
+}
+
+type Timed = { rate: number; cpuPerEvent: number };
+
+// Starts the timed window: wall time and this process's CPU (user + system), per event at the end.
+function clock(): () => Timed {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return { rate: EVENTS / ((performance.now() - started) / 1000), cpuPerEvent: (used.user + used.system) / EVENTS };
+  };
 }
 
 function row(id: number): { id: number; customer: string; status: string; note: string; total: number } {
@@ -70,7 +130,7 @@ function sameBytesAs(sample: { value: string; headers: Record<string, string> })
   };
 }
 
-async function rawKafkajs(brokers: string[], topic: string, shape: Shape): Promise<number> {
+async function rawKafkajs(brokers: string[], topic: string, shape: Shape): Promise<Timed> {
   const kafka = new Kafka({ brokers, clientId: "bench-raw", logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
   const consumer = kafka.consumer({ groupId: `${topic}-g`, ...CONSUMER });
@@ -90,19 +150,19 @@ async function rawKafkajs(brokers: string[], topic: string, shape: Shape): Promi
   // Warm-up: the group has joined and metadata is cached before the clock starts.
   await producer.send({ topic, acks: -1, messages: [message(-1)] });
   await counter.reached(1);
-  const started = performance.now();
+  const stop = clock();
   for (let first = 0; first < EVENTS; first += BATCH) {
     const messages = Array.from({ length: BATCH }, (_, i) => message(first + i));
     await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
   }
   await counter.reached(EVENTS + 1);
-  const rate = EVENTS / ((performance.now() - started) / 1000);
+  const timed = stop();
   await Promise.all([producer.disconnect(), consumer.disconnect()]);
-  return rate;
+  return timed;
 }
 
 // The transport without the listener runtime: what KafkaTransport itself costs over kafkajs.
-async function transportAlone(brokers: string[], topic: string, shape: Shape): Promise<number> {
+async function transportAlone(brokers: string[], topic: string, shape: Shape): Promise<Timed> {
   const transport = new KafkaTransport({ brokers, clientId: "bench-transport", logLevel: logLevel.NOTHING, partitions: PARTITIONS, consumer: CONSUMER });
   const counter = new Counter();
   await transport.connect();
@@ -115,18 +175,18 @@ async function transportAlone(brokers: string[], topic: string, shape: Shape): P
   };
   await transport.send([message(-1)]);
   await counter.reached(1);
-  const started = performance.now();
+  const stop = clock();
   for (let first = 0; first < EVENTS; first += BATCH) await transport.send(Array.from({ length: BATCH }, (_, i) => message(first + i)));
   await counter.reached(EVENTS + 1);
-  const rate = EVENTS / ((performance.now() - started) / 1000);
+  const timed = stop();
   await member.close();
   await transport.close();
-  return rate;
+  return timed;
 }
 
-async function koperOverKafka(brokers: string[], prefix: string): Promise<{ rate: number; sample: { value: string; headers: Record<string, string> } }> {
+async function koperOverKafka(brokers: string[], prefix: string, envelopeVersion: 1 | 2): Promise<Timed & { sample: Sample }> {
   const transport = new KafkaTransport({ brokers, clientId: "bench-koper", logLevel: logLevel.NOTHING, partitions: PARTITIONS, consumer: CONSUMER });
-  const koper = new Koper({ transport, topics: { prefix } }); // Koper's defaults (concurrency 16)
+  const koper = new Koper({ transport, topics: { prefix }, envelopeVersion }); // Koper's defaults (concurrency 16)
   const counter = new Counter();
   let sample: { value: string; headers: Record<string, string> } | undefined;
   koper.register(
@@ -152,14 +212,14 @@ async function koperOverKafka(brokers: string[], prefix: string): Promise<{ rate
   };
   await write([-1]);
   await counter.reached(1);
-  const started = performance.now();
+  const stop = clock();
   for (let first = 0; first < EVENTS; first += BATCH) await write(Array.from({ length: BATCH }, (_, i) => first + i));
   await counter.reached(EVENTS + 1);
-  const rate = EVENTS / ((performance.now() - started) / 1000);
+  const timed = stop();
   const failed = koper.metrics().publishFailed;
   await koper.stop();
   if (failed > 0 || !sample) throw new Error(`bench: ${failed} Koper publish(es) failed`);
-  return { rate, sample };
+  return { ...timed, sample };
 }
 
 /** Counts handled messages; resolves waiters when a count is reached. */

@@ -1,10 +1,14 @@
-import type { DataEvent, Koper, TxExecutor } from "@koper/core";
+import { decodeEvent, type DataEvent, type Koper, type TxExecutor } from "@koper/core";
 import type { Broker } from "@koper/kafka-broker";
 
-/** Every data event the broker holds on `topic`, per partition in log order (duplicates kept). */
+/** Every data event the broker holds on `topic`, per partition in log order (duplicates kept), decoded as a consumer would. */
 export function brokerEvents(broker: Broker, topic: string): DataEvent[][] {
   return broker.offsets(topic).map(({ partition }) =>
-    broker.records(topic, partition).map((record) => JSON.parse(Buffer.from(record.value!).toString()) as DataEvent),
+    broker.records(topic, partition).map((record) => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of record.headers ?? []) if (value) headers[name] = value.toString("utf8");
+      return decodeEvent(record.value!, headers) as DataEvent;
+    }),
   );
 }
 

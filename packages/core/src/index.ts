@@ -22,10 +22,12 @@ export type {
 export { RetryPolicy } from "./runtime/RetryPolicy.ts";
 export type { StandardSchemaV1, StandardResult, StandardIssue } from "./runtime/standard-schema.ts";
 export type { RetryOptions } from "./runtime/RetryPolicy.ts";
-export { Headers, CONTENT_TYPE } from "./runtime/headers.ts";
+export { Headers, CONTENT_TYPE, CONTENT_TYPE_V2 } from "./runtime/headers.ts";
 
 export { DataEvent, DataEventSchema, SPEC_VERSION, Action, Outcome, Row, EventError, Source, Bulk, BulkCriteria, TimePoints } from "./envelope/DataEvent.ts";
 export { encode, decode } from "./envelope/codec.ts";
+export { encodeEvent, decodeEvent } from "./envelope/wire.ts";
+export type { WireVersion } from "./envelope/wire.ts";
 export { newId } from "./envelope/ids.ts";
 export { validateTopic, topicResolver, deadLetterTopic } from "./envelope/topics.ts";
 export type { TopicOptions } from "./envelope/topics.ts";

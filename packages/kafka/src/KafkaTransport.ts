@@ -1,6 +1,7 @@
 import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
 import { CompressionTypes, Kafka, Partitioners, type Admin, type Message, type Producer, type TopicMessages } from "kafkajs";
 import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
+import { registerZstd } from "./compression.ts";
 import { KafkaSubscription } from "./KafkaSubscription.ts";
 import { kafkajsLogCreator } from "./kafkajs-logs.ts";
 import { toKafkaMessage } from "./messages.ts";
@@ -31,6 +32,8 @@ export class KafkaTransport implements Transport {
 
   constructor(options: KafkaTransportOptions) {
     this.#options = resolveOptions(options);
+    // Its consumers read zstd batches whoever produced them (where this Node has zstd).
+    registerZstd();
     // kafkajs logs through Koper's logger unless the application brought its own logCreator.
     this.kafka = new Kafka({ logCreator: kafkajsLogCreator(() => this.#logger), ...this.#options.kafka });
     this.#producer = this.kafka.producer({
@@ -67,28 +70,29 @@ export class KafkaTransport implements Transport {
     if (this.#closed) throw KafkaTransportError.closed();
     if (messages.length === 0) return;
     await this.connect();
-    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk);
+    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk.messages, chunk.bytes);
   }
 
-  async #sendChunk(messages: OutgoingMessage[]): Promise<void> {
+  async #sendChunk(messages: OutgoingMessage[], bytes: number): Promise<void> {
+    const compression = bytes >= this.#options.compressionMinBytes ? this.#options.compression : CompressionTypes.None;
     const topicMessages = byTopic(messages);
     const topics = topicMessages.map((t) => t.topic);
     if (this.#options.createTopics) await this.#topics.ensure(topics);
     try {
-      await this.#sendBatch(topicMessages);
+      await this.#sendBatch(topicMessages, compression);
     } catch (error) {
       if (!this.#options.createTopics || !isUnknownTopic(error)) throw KafkaTransportError.sendFailed(topics, error);
       // The broker lost topics this process created (an empty broker restarted): create them again, then resend once.
       this.#topics.forget(topics);
       await this.#topics.ensure(topics);
-      await this.#sendBatch(topicMessages).catch((again: unknown) => {
+      await this.#sendBatch(topicMessages, compression).catch((again: unknown) => {
         throw KafkaTransportError.sendFailed(topics, again);
       });
     }
   }
 
-  async #sendBatch(topicMessages: TopicMessages[]): Promise<void> {
-    const results = await this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#options.compression ?? CompressionTypes.None });
+  async #sendBatch(topicMessages: TopicMessages[], compression: CompressionTypes): Promise<void> {
+    const results = await this.#producer.sendBatch({ topicMessages, acks: -1, compression });
     this.#produced.record(results);
   }
 
@@ -150,21 +154,21 @@ export class KafkaTransport implements Transport {
 
 // Consecutive runs of at most `maxBytes` (a bigger message goes alone): sent one after another, so
 // each partition's batch stays under message.max.bytes and a key's messages keep their order.
-function chunksOf(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
-  const chunks: OutgoingMessage[][] = [];
+function chunksOf(messages: OutgoingMessage[], maxBytes: number): { messages: OutgoingMessage[]; bytes: number }[] {
+  const chunks: { messages: OutgoingMessage[]; bytes: number }[] = [];
   let current: OutgoingMessage[] = [];
   let bytes = 0;
   for (const message of messages) {
     const size = sizeOf(message);
     if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current);
+      chunks.push({ messages: current, bytes });
       current = [];
       bytes = 0;
     }
     current.push(message);
     bytes += size;
   }
-  chunks.push(current);
+  chunks.push({ messages: current, bytes });
   return chunks;
 }
 

@@ -1,5 +1,6 @@
 import type { CompressionTypes, ConsumerConfig, KafkaConfig, ProducerConfig } from "kafkajs";
 import { ConfigError } from "@koper/core";
+import { compressionType, type Compression } from "./compression.ts";
 
 /** Everything `new KafkaTransport(options)` takes: kafkajs client options plus Koper's own. */
 export interface KafkaTransportOptions extends Omit<KafkaConfig, "clientId"> {
@@ -15,8 +16,13 @@ export interface KafkaTransportOptions extends Omit<KafkaConfig, "clientId"> {
   fromBeginning?: boolean;
   /** Partitions of one subscription handled at once (kafkajs `partitionsConsumedConcurrently`). Default 8. */
   partitionsConsumedConcurrently?: number;
-  /** Codec of produced batches. Default none (kafkajs ships GZIP; others need a codec plugged into kafkajs). */
-  compression?: CompressionTypes;
+  /**
+   * Codec of produced batches: "gzip" (kafkajs's own), "zstd" (node:zlib's, Node >= 22.15), or a
+   * kafkajs `CompressionTypes` whose codec the application plugged in. Default "none".
+   */
+  compression?: Compression;
+  /** Requests smaller than this many bytes go uncompressed: small batches gain little. Default 1024. */
+  compressionMinBytes?: number;
   /**
    * Bytes (keys, values, headers) per produce request; bigger sends are split, in order, so each
    * partition's record batch stays under the broker's `message.max.bytes` (1 MiB by default). Default 1000000.
@@ -41,7 +47,8 @@ export interface ResolvedOptions {
   createTopics: boolean;
   fromBeginning: boolean;
   partitionsConsumedConcurrently: number;
-  compression: CompressionTypes | undefined;
+  compression: CompressionTypes;
+  compressionMinBytes: number;
   maxBatchBytes: number;
   drainTimeoutMs: number;
   producer: Omit<ProducerConfig, "idempotent" | "transactionalId">;
@@ -57,6 +64,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions 
     fromBeginning,
     partitionsConsumedConcurrently,
     compression,
+    compressionMinBytes,
     maxBatchBytes,
     drainTimeoutMs,
     producer,
@@ -75,7 +83,8 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions 
     createTopics: createTopics ?? true,
     fromBeginning: fromBeginning ?? true,
     partitionsConsumedConcurrently: optionalPositive("partitionsConsumedConcurrently", partitionsConsumedConcurrently) ?? 8,
-    compression,
+    compression: compressionType(compression),
+    compressionMinBytes: compressionMinBytes === 0 ? 0 : (optionalPositive("compressionMinBytes", compressionMinBytes) ?? 1024),
     maxBatchBytes: optionalPositive("maxBatchBytes", maxBatchBytes) ?? 1_000_000,
     drainTimeoutMs: optionalPositive("drainTimeoutMs", drainTimeoutMs) ?? 30_000,
     producer: producer ?? {},

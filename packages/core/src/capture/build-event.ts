@@ -96,5 +96,6 @@ function secretsOf(draft: ChangeDraft, redact: Redactor): Set<string> {
 
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes on one host. */
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  // Whole microseconds: finer digits are clock noise, and envelope v2 carries whole µs as exact integers.
+  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
 }

@@ -7,6 +7,8 @@ import { EnvelopeError } from "../errors.ts";
  * itself has the tag key is wrapped, so any value round-trips unchanged.
  */
 const TAG = "$koper";
+// A text with neither the tag key nor a \u escape (which could spell it) holds no tagged value.
+const TAG_KEY = '"$koper"';
 
 type Tagged =
   | { [TAG]: "Date"; v: number | null }
@@ -24,14 +26,22 @@ export function encode(value: unknown): Uint8Array {
 
 /** Inverse of `encode`; throws `EnvelopeError` on bytes that are not UTF-8 JSON. */
 export function decode(bytes: Uint8Array): unknown {
-  let parsed: unknown;
+  const { parsed, tagged } = parseJson(bytes);
+  return tagged ? fromJsonSafe(parsed) : parsed;
+}
+
+/**
+ * The bytes as parsed JSON, not yet untagged; `tagged` is false when the text holds no value tag,
+ * so there is nothing for `fromJsonSafe` to do.
+ */
+export function parseJson(bytes: Uint8Array): { parsed: unknown; tagged: boolean } {
   try {
     if (!isUtf8(bytes)) throw new Error("invalid UTF-8");
-    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+    return { parsed: JSON.parse(text), tagged: text.includes(TAG_KEY) || text.includes("\\u") };
   } catch (error) {
     throw EnvelopeError.invalid(`the bytes are not UTF-8 JSON (${(error as Error).message})`, error);
   }
-  return fromJsonSafe(parsed);
 }
 
 // Thrown inside the recursion; each level adds its key, so no path is built unless it fails.
@@ -40,14 +50,20 @@ class Unencodable {
   constructor(readonly what: string) {}
 }
 
-/** The value as plain JSON, with tags for the types JSON cannot hold. */
-export function toJsonSafe(value: unknown): unknown {
+/** The value as plain JSON, with tags for the types JSON cannot hold; `at` names it in errors. */
+export function toJsonSafe(value: unknown, at?: string): unknown {
   try {
     return safe(value);
   } catch (error) {
-    if (error instanceof Unencodable) throw EnvelopeError.unencodable(error.path.reverse().join("."), error.what);
-    throw error;
+    if (!(error instanceof Unencodable)) throw error;
+    if (at !== undefined) error.path.push(at);
+    throw EnvelopeError.unencodable(error.path.reverse().join("."), error.what);
   }
+}
+
+/** True for what `toJsonSafe` gives for an object of fields (not an array, not a tagged value). */
+export function isSafeRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !Object.hasOwn(value, TAG);
 }
 
 function safe(value: unknown): unknown {
@@ -159,8 +175,8 @@ function decodeMembers(record: Record<string, unknown>): Record<string, unknown>
   return record;
 }
 
-// A plain assignment to "__proto__" would replace the object's prototype instead.
-function setOwn(record: Record<string, unknown>, key: string, value: unknown): void {
+/** Sets an own field; a plain assignment to "__proto__" would replace the object's prototype instead. */
+export function setOwn(record: Record<string, unknown>, key: string, value: unknown): void {
   if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }

@@ -1,6 +1,7 @@
 import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import type { SqlClient } from "../capture/in-transaction.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
+import { decodeEvent } from "../envelope/wire.ts";
 import type { OutboxStore, PendingRow } from "./OutboxStore.ts";
 
 /** How the relay paces itself; every field has a default. */
@@ -164,6 +165,8 @@ export class OutboxRelay {
   }
 }
 
+// A row holds the v1 envelope's JSON (whatever version the producer sends), tags included: decoded,
+// so a Date or bigint leaves the relay as the value it was, not as its tag.
 function parse(row: PendingRow): DataEvent {
-  return JSON.parse(row.payload) as DataEvent;
+  return decodeEvent(Buffer.from(row.payload, "utf8")) as DataEvent;
 }

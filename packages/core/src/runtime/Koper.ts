@@ -6,6 +6,7 @@ import { KoperAudit } from "../audit/KoperAudit.ts";
 import type { RedactOptions } from "../capture/redact.ts";
 import { runWithContext, type ContextSupplier, type KoperContext } from "../context/context.ts";
 import { topicResolver, type TopicOptions } from "../envelope/topics.ts";
+import { envelopeVersionOf, type WireVersion } from "../envelope/wire.ts";
 import { ConfigError, PublishError, StopError } from "../errors.ts";
 import { Lifecycle, type LifecycleEvent, type LifecycleType } from "../observability/Lifecycle.ts";
 import { createLogger, type KoperLogger, type LoggerLike } from "../observability/logger.ts";
@@ -38,6 +39,12 @@ export interface KoperOptions {
   redact?: RedactOptions;
   /** Largest encoded message. Default 1,000,000 bytes (Kafka's default message.max.bytes). */
   maxPayloadBytes?: number;
+  /**
+   * Envelope version data events are written in on a transport that sends bytes: 2 (default, the
+   * compact form) or 1, for a fleet where some consumers still run a Koper that reads only v1.
+   * Every consumer of this version reads both.
+   */
+  envelopeVersion?: WireVersion;
   /** Default retry policy of listeners. */
   retry?: RetryOptions;
   /** Default number of keys a listener handles at once. Default 16. */
@@ -102,6 +109,7 @@ export class Koper {
       transport: this.transport,
       topicFor: this.#topicFor,
       maxPayloadBytes,
+      envelopeVersion: envelopeVersionOf(options.envelopeVersion),
       metrics: this.#metrics,
       lifecycle: this.#lifecycle,
       logger: this.logger,

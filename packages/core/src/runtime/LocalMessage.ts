@@ -2,7 +2,7 @@ import { encode } from "../envelope/codec.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import type { OutgoingMessage } from "../transports/Transport.ts";
-import { eventHeaders } from "./headers.ts";
+import { v1Headers } from "../envelope/wire.ts";
 
 /**
  * A data event's message for a transport that delivers in this process: it carries the event's
@@ -28,7 +28,7 @@ export class LocalMessage implements OutgoingMessage {
 
   /** The event's headers, written on first read: the in-process path reads them only for dead letters and `meta`. */
   get headers(): Record<string, string> {
-    return (this.#headers ??= eventHeaders(this.#snapshot));
+    return (this.#headers ??= v1Headers(this.#snapshot));
   }
 
   /** The encoded event, made on first read. */

@@ -8,13 +8,14 @@ import { isPlainCaptured, isPlainEvent } from "../envelope/envelope-check.ts";
 import { snapshot, snapshotCaptured } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { validateTopic } from "../envelope/topics.ts";
+import { encodeEvent, type WireVersion } from "../envelope/wire.ts";
 import { childTraceparent, isTraceparent } from "../envelope/trace.ts";
 import { isKoperError, PublishError } from "../errors.ts";
 import type { Lifecycle } from "../observability/Lifecycle.ts";
 import type { KoperLogger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
-import { CONTENT_TYPE, eventHeaders, Headers } from "./headers.ts";
+import { CONTENT_TYPE, Headers } from "./headers.ts";
 import { LocalMessage } from "./LocalMessage.ts";
 import { SendQueue } from "./SendQueue.ts";
 
@@ -35,6 +36,8 @@ interface ProducerDeps {
   transport: Transport;
   topicFor: (entity: string) => string;
   maxPayloadBytes: number;
+  /** Envelope version of data events sent as bytes (an in-process transport sends none). */
+  envelopeVersion: WireVersion;
   metrics: Metrics;
   lifecycle: Lifecycle;
   /** Where a failure nobody subscribed to is reported. */
@@ -208,7 +211,9 @@ export class Producer implements CaptureSink, MessageSender {
   // `captured`: built by this process's capture (`publish`), not read back from an outbox row (`deliver`).
   #toMessage(topic: string, event: DataEvent, captured: boolean): OutgoingMessage {
     if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, captured);
-    return { topic, key: routingKey(event), value: this.#encode(topic, event), headers: eventHeaders(event) };
+    const { value, headers } = encodeEvent(event, this.#deps.envelopeVersion);
+    if (value.byteLength > this.#deps.maxPayloadBytes) throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
+    return { topic, key: routingKey(event), value, headers };
   }
 
   // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode

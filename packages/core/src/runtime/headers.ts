@@ -1,4 +1,3 @@
-import type { DataEvent } from "../envelope/DataEvent.ts";
 /** Header names Koper writes on every message. */
 export const Headers = {
   id: "koper-id",
@@ -19,17 +18,8 @@ export const Headers = {
   originalOffset: "koper-original-offset",
 } as const;
 
-/** Content type of values written with Koper's codec. */
+/** Content type of values written with Koper's codec (and of data events in envelope v1). */
 export const CONTENT_TYPE = "application/vnd.koper.v1+json";
 
-/** A data event's message headers. Few: Kafka clients pay per header, and the body already says the rest. */
-export function eventHeaders(event: DataEvent): Record<string, string> {
-  const headers: Record<string, string> = {
-    [Headers.id]: event.id,
-    [Headers.entity]: event.entity,
-    [Headers.action]: event.action,
-    [Headers.contentType]: CONTENT_TYPE,
-  };
-  if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
-  return headers;
-}
+/** Content type of data events in envelope v2 (`wire-v2.ts`). */
+export const CONTENT_TYPE_V2 = "application/vnd.koper.v2+json";

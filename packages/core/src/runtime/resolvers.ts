@@ -4,10 +4,11 @@ import { isPlainEvent } from "../envelope/envelope-check.ts";
 import { copyEvent } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { isTraceparent } from "../envelope/trace.ts";
+import { decodeEvent } from "../envelope/wire.ts";
 import { EnvelopeError } from "../errors.ts";
 import type { KoperContext } from "../context/context.ts";
 import type { DeliveredMessage } from "../transports/Transport.ts";
-import { CONTENT_TYPE, Headers } from "./headers.ts";
+import { CONTENT_TYPE, CONTENT_TYPE_V2, Headers } from "./headers.ts";
 import type { ListenOptions, MessageMeta } from "./listeners.ts";
 import { routeFinder, type DataRoute } from "./routes.ts";
 import { issuePaths } from "./standard-schema.ts";
@@ -33,8 +34,7 @@ type Callable = (...args: unknown[]) => unknown;
 export function messageResolver(listener: object, options: ListenOptions): Resolver {
   const onMessage = (listener as { onMessage?: Callable }).onMessage;
   return (message) => {
-    let payload: unknown =
-      message.headers[Headers.contentType] === CONTENT_TYPE ? decode(message.value) : Buffer.from(message.value).toString("utf8");
+    let payload = payloadOf(message);
     if (options.schema) {
       const result = options.schema["~standard"].validate(payload);
       if (result instanceof Promise) throw EnvelopeError.invalidPayload(message.topic, "the schema validates asynchronously; give a synchronous one");
@@ -65,7 +65,7 @@ export function dataResolver(listener: object, routes: Map<string, DataRoute>): 
   const routeOf = routeFinder(routes);
   return (message) => {
     const local = message.event instanceof LocalEvent;
-    const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decode(message.value));
+    const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decodeEvent(message.value, message.headers));
     const route = routeOf(checked);
     if (!route) return null;
     const event = local ? copyEvent(checked) : checked;
@@ -80,6 +80,14 @@ export function dataResolver(listener: object, routes: Map<string, DataRoute>): 
       },
     };
   };
+}
+
+// Koper's codec decoded (a v2 data event as the DataEvent it carries); a foreign payload as text.
+function payloadOf(message: DeliveredMessage): unknown {
+  const type = message.headers[Headers.contentType];
+  if (type === CONTENT_TYPE) return decode(message.value);
+  if (type === CONTENT_TYPE_V2) return decodeEvent(message.value, message.headers);
+  return Buffer.from(message.value).toString("utf8");
 }
 
 /** A decoded envelope checked: by hand when it has the common shape, by zod (and its messages) otherwise. */
