@@ -75,7 +75,13 @@ export class OutboxRelay {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    if (this.#client?.listen && this.#channel) this.#unlisten = await this.#client.listen(this.#channel, () => this.wake());
+    if (this.#client?.listen && this.#channel) {
+      // No LISTEN (a driver without one, a refused connection): the relay still polls.
+      this.#unlisten = await this.#client.listen(this.#channel, () => this.wake()).catch((error: unknown) => {
+        this.#logger.warn(`[koper] the outbox relay cannot LISTEN on "${this.#channel}"; it polls every ${this.#options.pollIntervalMs} ms instead: ${messageOf(error)}`);
+        return undefined;
+      });
+    }
     this.#loop = this.#run();
   }
 
@@ -154,7 +160,10 @@ export class OutboxRelay {
     if (this.#options.onError) return this.#options.onError(error, failures);
     if (Date.now() - this.#lastWarning < 30_000) return;
     this.#lastWarning = Date.now();
-    const message = error instanceof Error ? error.message : String(error);
-    this.#logger.warn(`[koper] the outbox relay could not publish (attempt ${failures}); rows stay pending and are retried: ${message}`);
+    this.#logger.warn(`[koper] the outbox relay could not publish (attempt ${failures}); rows stay pending and are retried: ${messageOf(error)}`);
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
