@@ -2,7 +2,8 @@
 // polls only every 10 minutes publishes an event written through the ORM at once, so only the
 // NOTIFY of the writer's COMMIT can have woken it.
 import "reflect-metadata";
-import { dataListener, ensureOutboxTable, Koper, type DataEvent } from "@koper/core";
+import { dataListener, ensureOutboxTable, Koper, listenOnPool, type DataEvent } from "@koper/core";
+import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AdapterHarness, HarnessFactory } from "../contract/harness.ts";
 import { until } from "../kafka/support.ts";
@@ -53,5 +54,30 @@ describe.each(orms)("outbox on PostgreSQL through %s: the relay wakes on NOTIFY"
     });
     await until(() => handled.length === 3, () => `three events relayed on NOTIFY (got ${handled.length})`, 20_000);
     expect(handled.map((e) => (e.data as { number: string }).number)).toEqual(["N-1", "N-2", "N-3"]);
+  });
+});
+
+describe("listenOnPool", () => {
+  it("listens again when its connection is killed, and says so by waking the relay", { timeout: 60_000 }, async () => {
+    const pool = new pg.Pool({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test", max: 2 });
+    const channel = `koper_listen_${Math.random().toString(36).slice(2, 10)}`;
+    let wakes = 0;
+    const errors: unknown[] = [];
+    const unlisten = await listenOnPool(pool, channel, () => void wakes++, { retryMs: 50, onError: (error) => void errors.push(error) });
+    try {
+      const backend = async () =>
+        (await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query = $1", [`LISTEN "${channel}"`])).rows[0]?.pid;
+      const first = await backend();
+      expect(first).toBeDefined();
+      await pool.query("SELECT pg_terminate_backend($1)", [first]);
+      await until(async () => errors.length > 0 && (await backend()) !== undefined, "a new LISTEN connection", 20_000);
+      const afterReconnect = wakes;
+      expect(afterReconnect).toBeGreaterThanOrEqual(1); // the wake-up for what may have committed meanwhile
+      await pool.query(`SELECT pg_notify($1, '')`, [channel]);
+      await until(() => wakes > afterReconnect, "the NOTIFY on the new connection", 20_000);
+    } finally {
+      await unlisten();
+      await pool.end();
+    }
   });
 });
