@@ -77,7 +77,8 @@ export function outboxSql(dialect: SqlDialect, table: string): OutboxSql {
 function take(table: string, lease: string, keep: boolean): string {
   const oldest = `SELECT id FROM ${table} WHERE published_at IS NULL AND bucket IN (SELECT bucket FROM free) ORDER BY id LIMIT $1`;
   const finish = keep ? `UPDATE ${table} SET published_at = $2` : `DELETE FROM ${table}`;
-  return `WITH free AS (SELECT bucket FROM ${lease} FOR UPDATE SKIP LOCKED) ${finish} WHERE published_at IS NULL AND id IN (${oldest}) RETURNING ${PENDING}`;
+  // `= ANY(ARRAY(…))`: the ids first, then the rows by primary key (an `IN (…)` semi-join scanned the pending rows twice).
+  return `WITH free AS (SELECT bucket FROM ${lease} FOR UPDATE SKIP LOCKED) ${finish} WHERE published_at IS NULL AND id = ANY(ARRAY(${oldest})) RETURNING ${PENDING}`;
 }
 
 function ddl(dialect: SqlDialect, table: string, lease: string, base: string): string[] {
