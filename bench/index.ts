@@ -4,7 +4,7 @@ import { runCoreBench } from "./core.ts";
 import { runKafkaBench } from "./kafka.ts";
 import { runKafkaBrokerBench } from "./kafka-broker.ts";
 import { runMikroOrmBench } from "./mikro-orm.ts";
-import { runOutboxBench } from "./outbox.ts";
+import { runOutboxBench, runOutboxRelayBench } from "./outbox.ts";
 import { runPrismaBench } from "./prisma.ts";
 import { runTypeormBench } from "./typeorm.ts";
 
@@ -15,6 +15,8 @@ const suites: [string, () => Promise<void>][] = [
   ["prisma", runPrismaBench],
   ["mikro-orm", runMikroOrmBench],
   ["outbox", runOutboxBench],
+  // `npm run bench -- outbox-relay` runs the relay figures alone; `-- outbox` ends with them.
+  ["outbox-relay", runOutboxRelayBench],
   ["kafka", runKafkaBench],
   // `npm run bench -- kafka-broker` runs this one alone; `-- kafka` runs it after the client figures.
   ["kafka-broker", runKafkaBrokerBench],
@@ -23,6 +25,6 @@ const suites: [string, () => Promise<void>][] = [
 
 console.log(`Koper benchmarks — Node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, run] of suites) {
-  if (only && only !== name && !(only === "kafka" && name === "kafka-broker")) continue;
+  if (only ? only !== name && !(only === "kafka" && name === "kafka-broker") : name === "outbox-relay") continue;
   await run();
 }

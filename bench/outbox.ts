@@ -3,11 +3,12 @@
 // three modes take turns round by round, each on tables of its own); then the relay's drain rate
 // to the in-process transport and the commit → handled latency of outbox mode (relay woken on commit).
 import "reflect-metadata";
-import { dataListener, ensureOutboxTable, Koper, type DataEvent } from "@koper/core";
+import { ensureOutboxTable, Koper } from "@koper/core";
 import type { AdapterHarness, HarnessFactory } from "../test/contract/harness.ts";
 import { ensurePrismaClients } from "../test/support/prisma-generate.ts";
+import { relayFigures } from "./outbox-relay.ts";
 import { median } from "./stats.ts";
-import { fmt, percentiles, report } from "./support.ts";
+import { fmt, report } from "./support.ts";
 
 type Mode = "none" | "direct" | "outbox";
 const MODES: Mode[] = ["none", "direct", "outbox"];
@@ -91,38 +92,12 @@ export async function runOutboxBench(): Promise<void> {
       }
     }
   }
-  await relayFigures((await factories())[0]![1]);
+  await runOutboxRelayBench();
 }
 
-// Drain rate (rows written with the relay stopped, then drained) and commit → handled latency.
-async function relayFigures(make: HarnessFactory): Promise<void> {
-  const koper = new Koper();
-  const handled: DataEvent[] = [];
-  koper.register(dataListener()({ entity: "Order", onInsertOrder: (_o, event) => void handled.push(event) }));
-  const table = `bench_outbox_${Math.random().toString(36).slice(2, 8)}`;
-  const db = await make(koper, { outbox: { table, relay: false, batchSize: 1000 } });
-  await ensureOutboxTable(db.sqlClient, { table });
-  await koper.start();
-  try {
-    for (let t = 0; t < 100; t++) await db.transaction(async (tx) => { for (let i = 0; i < 100; i++) await tx.insertOrder({ number: `D-${n++}`, qty: 1 }); });
-    const started = performance.now();
-    const drained = await koper.relay!.drain();
-    report("outbox relay drain (typeorm postgres, in-process transport)", `${fmt(drained / ((performance.now() - started) / 1000))} events/s (${fmt(drained)} events)`);
-    while (handled.length < drained) await new Promise((resolve) => setTimeout(resolve, 5));
-    await koper.relay!.start();
-    const latencies: number[] = [];
-    for (let i = 0; i < 300; i++) {
-      const before = handled.length;
-      await db.insertOrder({ number: `L-${n++}`, qty: 1 });
-      while (handled.length === before) await new Promise((resolve) => setImmediate(resolve));
-      const event = handled[handled.length - 1]!;
-      latencies.push(Date.now() - event.time.committed!);
-    }
-    report("outbox commit → handled (typeorm postgres, relay woken on commit)", percentiles(latencies));
-  } finally {
-    await koper.stop();
-    await db.sqlClient.query(`DROP TABLE ${table}`);
-    await db.sqlClient.query(`DROP TABLE ${table}_lease`);
-    await db.close();
-  }
+/** The relay part alone (`npm run bench -- outbox-relay`): drain rate and commit → handled latency on TypeORM + PostgreSQL. */
+export async function runOutboxRelayBench(): Promise<void> {
+  const typeorm = await import("../test/typeorm/harness.ts");
+  const typeormDb = await import("../test/typeorm/databases.ts");
+  await relayFigures(typeorm.typeormHarness(await typeormDb.database("postgres")));
 }

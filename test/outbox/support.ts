@@ -14,9 +14,9 @@ export function brokerEvents(broker: Broker, topic: string): DataEvent[][] {
 
 /**
  * Checks what reached the broker: each event's first copy, per key in log order. Returns the
- * distinct events by id and, per routing key, the `seq` values in first-arrival order.
+ * distinct events by id and, per routing key, the `field` values (default `seq`) in first-arrival order.
  */
-export function firstArrivals(partitions: DataEvent[][]): { byId: Map<string, DataEvent>; copies: number; perKey: Map<string, unknown[]> } {
+export function firstArrivals(partitions: DataEvent[][], field = "seq"): { byId: Map<string, DataEvent>; copies: number; perKey: Map<string, unknown[]> } {
   const byId = new Map<string, DataEvent>();
   const perKey = new Map<string, unknown[]>();
   let copies = 0;
@@ -26,7 +26,7 @@ export function firstArrivals(partitions: DataEvent[][]): { byId: Map<string, Da
       if (byId.has(event.id)) continue;
       byId.set(event.id, event);
       const key = `${event.entity}:${JSON.stringify(event.key)}`;
-      perKey.set(key, [...(perKey.get(key) ?? []), (event.data as { seq?: unknown } | null)?.seq]);
+      perKey.set(key, [...(perKey.get(key) ?? []), (event.data as Record<string, unknown> | null)?.[field]]);
     }
   }
   return { byId, copies, perKey };

@@ -43,6 +43,8 @@ export type { OutboxRelayOptions } from "./outbox/OutboxRelay.ts";
 export { SqlOutboxStore, bucketOf } from "./outbox/OutboxStore.ts";
 export type { OutboxStore, SqlOutboxStoreOptions, OutboxRow, PendingRow } from "./outbox/OutboxStore.ts";
 export { OutboxWriter } from "./outbox/OutboxWriter.ts";
+export { listenOnPool } from "./outbox/pg-listen.ts";
+export type { PgListenOptions, PgPoolClientLike, PgPoolLike } from "./outbox/pg-listen.ts";
 export { SqlInboxStore, inboxTransaction } from "./inbox/SqlInboxStore.ts";
 export type { InboxStore } from "./inbox/SqlInboxStore.ts";
 export type { ChangeDraft, BulkDraft, BuildOptions } from "./capture/build-event.ts";

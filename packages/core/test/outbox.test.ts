@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { bucketOf, OutboxRelay, type DataEvent, type OutboxStore, type PendingRow } from "@koper/core";
+import { bucketOf, OutboxRelay, type OutboxStore, type PendingRow } from "@koper/core";
 import { describe, expect, it } from "vitest";
 import { outboxSql } from "../src/outbox/outbox-sql.ts";
 
@@ -31,15 +31,22 @@ function memoryStore(rows: PendingRow[]): OutboxStore & { rows: PendingRow[] } {
     async claim(limit, fn) {
       const batch = rows.slice(0, limit);
       if (batch.length === 0) return 0;
-      const done = await fn(batch);
-      for (const row of done) rows.splice(rows.indexOf(row), 1);
-      return done.length;
+      await fn(batch);
+      for (const row of batch) rows.splice(rows.indexOf(row), 1);
+      return batch.length;
     },
     expire: async () => {},
   };
 }
 
-const row = (id: number): PendingRow => ({ id, topic: "koper.Order", payload: JSON.stringify({ id: `e${id}`, entity: "Order", key: { id }, time: {} }) });
+const row = (id: number): PendingRow => ({
+  id,
+  eventId: `e${id}`,
+  entity: "Order",
+  routingKey: `Order:${id}`,
+  topic: "koper.Order",
+  payload: JSON.stringify({ id: `e${id}`, entity: "Order", key: { id }, time: {} }),
+});
 
 describe("OutboxRelay", () => {
   it("keeps rows while the transport fails, retries with backoff, and publishes them all in order once it is back", async () => {
@@ -49,9 +56,9 @@ describe("OutboxRelay", () => {
     const errors: number[] = [];
     const relay = new OutboxRelay(
       store,
-      async (items) => {
+      async (rows) => {
         if (failuresLeft-- > 0) throw new Error("broker down");
-        sent.push(...items.map((item) => (item.event as DataEvent).id));
+        sent.push(...rows.map((r) => r.eventId));
       },
       { batchSize: 2, backoffMs: 1, maxBackoffMs: 4, pollIntervalMs: 5, onError: (_e, n) => void errors.push(n) },
     );

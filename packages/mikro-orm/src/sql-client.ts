@@ -1,10 +1,12 @@
-import { databaseFamily, runSilenced, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
+import { databaseFamily, listenOnPool, runSilenced, type PgPoolLike, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
 import type { EntityManager, Transaction } from "@mikro-orm/core";
 import { MikroOrmAdapterError } from "./errors.ts";
 
 interface SqlConnection {
   execute(sql: string, params?: readonly unknown[], method?: "all" | "get" | "run", ctx?: Transaction): Promise<unknown>;
   transactional<T>(cb: (trx: Transaction) => Promise<T>): Promise<T>;
+  /** MikroORM 7's PostgreSqlConnection: the `pg` pool behind it. */
+  getNativeClient?(): Promise<PgPoolLike>;
 }
 
 /** The SQL dialect of an EntityManager's platform, for core's in-transaction writers. */
@@ -27,12 +29,18 @@ export function executorOf(em: EntityManager, trx: Transaction, dialect: SqlDial
 export function sqlClientOf(em: EntityManager): SqlClient {
   const dialect = dialectOf(em);
   const connection = connectionOf(em);
-  return {
+  const client: SqlClient = {
     dialect,
     query: async (sql, params) => rowsOf(await runSilenced(() => connection.execute(placeholders(sql), params ?? [], "all"))),
     // The connection's own transactional() broadcasts no transaction events: the capture stays out.
     transaction: (fn) => runSilenced(() => connection.transactional((trx) => fn(executorOf(em, trx, dialect)))),
   };
+  // PostgreSQL: LISTEN on a connection of its own from the driver's `pg` pool (`getNativeClient()`).
+  if (dialect === "postgres" && connection.getNativeClient) {
+    const native = connection.getNativeClient.bind(connection);
+    client.listen = async (channel, onNotify) => listenOnPool(await native(), channel, onNotify);
+  }
+  return client;
 }
 
 function connectionOf(em: EntityManager): SqlConnection {

@@ -68,6 +68,15 @@ export class PrismaAdapterError extends KoperError {
   }
 
   /** `outbox` or `audit` is on, but Koper writes no SQL for this provider. */
+  /** The PostgreSQL driver adapter offers no `pg` pool to LISTEN on. */
+  static listenUnavailable(adapter: string): PrismaAdapterError {
+    return new PrismaAdapterError(
+      `The outbox relay cannot LISTEN through the driver adapter "${adapter}": LISTEN/NOTIFY needs @prisma/adapter-pg (its pg pool). ` +
+        "The relay polls every pollIntervalMs instead; use PrismaPg for wake-ups in milliseconds.",
+      { details: { adapter } },
+    );
+  }
+
   static unsupportedDialect(provider: string): PrismaAdapterError {
     return new PrismaAdapterError(
       `koperPrisma cannot write outbox or audit rows on provider "${provider}": Koper writes SQL for PostgreSQL, MySQL/MariaDB and SQLite.`,

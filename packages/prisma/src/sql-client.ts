@@ -1,7 +1,8 @@
-import { runSilenced, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
+import { listenOnPool, runSilenced, type PgPoolLike, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
 import { PrismaAdapterError } from "./errors.ts";
 
 interface RawClient {
+  _engineConfig?: { adapter?: PgAdapterFactory };
   $queryRawUnsafe(sql: string, ...params: unknown[]): Promise<unknown>;
   $transaction(fn: (tx: RawClient) => Promise<unknown>, options?: unknown): Promise<unknown>;
 }
@@ -30,10 +31,41 @@ export function executorOf(tx: unknown, dialect: SqlDialect): TxExecutor {
 export function sqlClientOf(prisma: unknown, provider: string): SqlClient {
   const dialect = dialectOf(provider);
   const client = prisma as RawClient;
-  return {
+  const sql: SqlClient = {
     ...executorOf(client, dialect),
     transaction: <T>(fn: (tx: TxExecutor) => Promise<T>) =>
       runSilenced(() => client.$transaction((tx) => fn(executorOf(tx, dialect)), { timeout: 60_000, maxWait: 30_000 })) as Promise<T>,
+  };
+  const factory = client._engineConfig?.adapter;
+  if (dialect === "postgres" && typeof factory?.connect === "function") sql.listen = (channel, onNotify) => listenPg(factory, channel, onNotify);
+  return sql;
+}
+
+/** The part of `@prisma/adapter-pg`'s `PrismaPg` LISTEN uses: a pool the user gave it, or how to make one. */
+interface PgAdapterFactory {
+  adapterName?: string;
+  /** Set when `new PrismaPg(pool)` was given a `pg.Pool`. */
+  externalPool?: PgPoolLike | null;
+  connect(): Promise<{ underlyingDriver?(): unknown; dispose(): Promise<void> }>;
+}
+
+// LISTEN needs a connection of its own for as long as it listens: from the pool given to PrismaPg,
+// or from a pool of one more connection made with PrismaPg's own settings (closed on unlisten).
+async function listenPg(factory: PgAdapterFactory, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  if (factory.externalPool) return listenOnPool(factory.externalPool, channel, onNotify);
+  const adapter = await factory.connect();
+  const pool = adapter.underlyingDriver?.() as PgPoolLike | undefined;
+  if (typeof pool?.connect !== "function") {
+    await adapter.dispose();
+    throw PrismaAdapterError.listenUnavailable(String(factory.adapterName ?? "unknown"));
+  }
+  const unlisten = await listenOnPool(pool, channel, onNotify).catch(async (error: unknown) => {
+    await adapter.dispose();
+    throw error;
+  });
+  return async () => {
+    await unlisten();
+    await adapter.dispose();
   };
 }
 

@@ -1,4 +1,4 @@
-import { runSilenced, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
+import { listenOnPool, runSilenced, type PgPoolLike, type SqlClient, type SqlDialect, type TxExecutor } from "@koper/core";
 import type { DataSource, QueryRunner } from "typeorm";
 import { TypeormAdapterError } from "./errors.ts";
 
@@ -34,26 +34,11 @@ export function sqlClientOf(dataSource: DataSource): SqlClient {
   return client;
 }
 
-interface PgClient {
-  query(sql: string): Promise<unknown>;
-  on(event: "notification", fn: () => void): void;
-  release(): void;
-}
-
 // LISTEN needs a connection of its own for as long as it listens: one from the driver's pool.
-async function listenPg(dataSource: DataSource, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
-  const pool = (dataSource.driver as unknown as { master?: { connect(): Promise<PgClient> } }).master;
+function listenPg(dataSource: DataSource, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  const pool = (dataSource.driver as unknown as { master?: PgPoolLike }).master;
   if (!pool) throw TypeormAdapterError.unsupportedDialect("postgres without a pool");
-  const connection = await pool.connect();
-  connection.on("notification", onNotify);
-  await connection.query(`LISTEN "${channel}"`);
-  return async () => {
-    try {
-      await connection.query(`UNLISTEN "${channel}"`);
-    } finally {
-      connection.release();
-    }
-  };
+  return listenOnPool(pool, channel, onNotify);
 }
 
 // TypeORM returns rows for SELECT/RETURNING and driver-specific results (OkPacket, counts) otherwise.

@@ -1,12 +1,10 @@
 import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import type { SqlClient } from "../capture/in-transaction.ts";
-import type { DataEvent } from "../envelope/DataEvent.ts";
-import { decodeEvent } from "../envelope/wire.ts";
 import type { OutboxStore, PendingRow } from "./OutboxStore.ts";
 
 /** How the relay paces itself; every field has a default. */
 export interface OutboxRelayOptions {
-  /** Most rows published per round (one transaction). Default 500. */
+  /** Most rows published per round (one transaction). Default 1,000. */
   batchSize?: number;
   /**
    * How often an idle relay looks for rows. Default 1,000 ms; a relay also wakes at once when this
@@ -27,7 +25,8 @@ export interface OutboxRelayOptions {
   onError?: (error: unknown, failures: number) => void;
 }
 
-type Deliver = (items: { topic: string; event: DataEvent }[]) => Promise<void>;
+/** Publishes a batch of rows (oldest first); resolves once the transport accepted them all. */
+export type DeliverRows = (rows: PendingRow[]) => Promise<void>;
 
 /**
  * Publishes outbox rows through the producer, oldest first, marks them done in the same
@@ -37,7 +36,7 @@ type Deliver = (items: { topic: string; event: DataEvent }[]) => Promise<void>;
  */
 export class OutboxRelay {
   readonly #store: OutboxStore;
-  readonly #deliver: Deliver;
+  readonly #deliver: DeliverRows;
   readonly #client: SqlClient | undefined;
   readonly #channel: string | undefined;
   readonly #options: Required<Omit<OutboxRelayOptions, "onError" | "logger">> & { onError: OutboxRelayOptions["onError"] | undefined };
@@ -50,13 +49,13 @@ export class OutboxRelay {
   #lastExpire = 0;
   #lastWarning = 0;
 
-  constructor(store: OutboxStore, deliver: Deliver, options: OutboxRelayOptions = {}, listen?: { client: SqlClient; channel: string }) {
+  constructor(store: OutboxStore, deliver: DeliverRows, options: OutboxRelayOptions = {}, listen?: { client: SqlClient; channel: string }) {
     this.#store = store;
     this.#deliver = deliver;
     this.#client = listen?.client;
     this.#channel = listen?.channel;
     this.#options = {
-      batchSize: options.batchSize ?? 500,
+      batchSize: options.batchSize ?? 1000,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       backoffMs: options.backoffMs ?? 100,
       maxBackoffMs: options.maxBackoffMs ?? 10_000,
@@ -76,7 +75,13 @@ export class OutboxRelay {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    if (this.#client?.listen && this.#channel) this.#unlisten = await this.#client.listen(this.#channel, () => this.wake());
+    if (this.#client?.listen && this.#channel) {
+      // No LISTEN (a driver without one, a refused connection): the relay still polls.
+      this.#unlisten = await this.#client.listen(this.#channel, () => this.wake()).catch((error: unknown) => {
+        this.#logger.warn(`[koper] the outbox relay cannot LISTEN on "${this.#channel}"; it polls every ${this.#options.pollIntervalMs} ms instead: ${messageOf(error)}`);
+        return undefined;
+      });
+    }
     this.#loop = this.#run();
   }
 
@@ -98,12 +103,7 @@ export class OutboxRelay {
 
   /** One round: claims up to `batchSize` pending rows, publishes them, marks them done; resolves to how many. Rejects when publishing failed. */
   runOnce(): Promise<number> {
-    return this.#store.claim(this.#options.batchSize, async (rows) => {
-      const items: { topic: string; event: DataEvent }[] = [];
-      for (const row of rows) items.push({ topic: row.topic, event: parse(row) });
-      await this.#deliver(items);
-      return rows;
-    });
+    return this.#store.claim(this.#options.batchSize, this.#deliver);
   }
 
   /** Runs rounds until none finds a row; resolves to the rows published. Rejects when publishing failed. */
@@ -160,13 +160,10 @@ export class OutboxRelay {
     if (this.#options.onError) return this.#options.onError(error, failures);
     if (Date.now() - this.#lastWarning < 30_000) return;
     this.#lastWarning = Date.now();
-    const message = error instanceof Error ? error.message : String(error);
-    this.#logger.warn(`[koper] the outbox relay could not publish (attempt ${failures}); rows stay pending and are retried: ${message}`);
+    this.#logger.warn(`[koper] the outbox relay could not publish (attempt ${failures}); rows stay pending and are retried: ${messageOf(error)}`);
   }
 }
 
-// A row holds the v1 envelope's JSON (whatever version the producer sends), tags included: decoded,
-// so a Date or bigint leaves the relay as the value it was, not as its tag.
-function parse(row: PendingRow): DataEvent {
-  return decodeEvent(Buffer.from(row.payload, "utf8")) as DataEvent;
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

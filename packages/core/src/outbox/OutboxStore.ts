@@ -10,10 +10,11 @@ export interface OutboxStore {
   /** Inserts one row per event in `tx`, as one multi-row statement. */
   insert(events: readonly DataEvent[], topicFor: (entity: string) => string, tx: TxExecutor): Promise<void>;
   /**
-   * Runs `fn` with a batch of pending rows, oldest first, that no other relay holds (their buckets stay
-   * locked until `fn` ends); the rows `fn` returns are marked done (deleted, or kept with `published_at`).
+   * Runs `fn` with up to `limit` pending rows, oldest first, that no other relay holds (their buckets
+   * stay locked until `fn` ends). When `fn` resolves the rows are done (deleted, or kept with
+   * `published_at`); when it rejects they stay pending. Resolves to how many rows `fn` got.
    */
-  claim(limit: number, fn: (rows: PendingRow[]) => Promise<PendingRow[]>): Promise<number>;
+  claim(limit: number, fn: (rows: PendingRow[]) => Promise<void>): Promise<number>;
   /** Deletes done rows published before `before` (ms since the epoch); resolves to nothing useful. */
   expire(before: number): Promise<void>;
 }
@@ -72,28 +73,39 @@ export class SqlOutboxStore implements OutboxStore {
     }
   }
 
-  async claim(limit: number, fn: (rows: PendingRow[]) => Promise<PendingRow[]>): Promise<number> {
-    const claimBuckets = this.#sql.claimBuckets;
+  async claim(limit: number, fn: (rows: PendingRow[]) => Promise<void>): Promise<number> {
+    const { claimBuckets, take } = this.#sql;
     if (!claimBuckets) return this.#claimAlone(limit, fn);
     return this.#client.transaction(async (tx) => {
-      const buckets = (await tx.query(claimBuckets)).map((row) => Number(row.bucket));
-      if (buckets.length === 0) return 0;
-      const all = buckets.length === this.#buckets;
-      const rows = await tx.query(this.#sql.pending(all ? 0 : buckets.length), all ? [limit] : [...buckets, limit]);
+      const rows = take ? await this.#take(tx, take, limit) : await this.#lockAndRead(tx, claimBuckets, limit);
       if (rows.length === 0) return 0;
-      const done = await fn(rows.map(fromRow));
-      await this.#finish(tx, done);
-      return done.length;
+      await fn(rows);
+      if (!take) await this.#finish(tx, rows);
+      return rows.length;
     });
   }
 
+  // PostgreSQL: buckets locked and rows taken in one statement; RETURNING has no order, ids give it back.
+  async #take(tx: TxExecutor, take: (keep: boolean) => string, limit: number): Promise<PendingRow[]> {
+    const rows = (await tx.query(take(this.#keep), this.#keep ? [limit, Date.now()] : [limit])).map(fromRow);
+    return rows.sort((a, b) => a.id - b.id);
+  }
+
+  // MariaDB/MySQL (no RETURNING on MySQL): lock the free buckets, then read their oldest rows.
+  async #lockAndRead(tx: TxExecutor, claimBuckets: string, limit: number): Promise<PendingRow[]> {
+    const buckets = (await tx.query(claimBuckets)).map((row) => Number(row.bucket));
+    if (buckets.length === 0) return [];
+    const all = buckets.length === this.#buckets;
+    return (await tx.query(this.#sql.pending(all ? 0 : buckets.length), all ? [limit] : [...buckets, limit])).map(fromRow);
+  }
+
   // SQLite: one relay, and no write lock held while publishing (it would stop the app's writers).
-  async #claimAlone(limit: number, fn: (rows: PendingRow[]) => Promise<PendingRow[]>): Promise<number> {
-    const rows = await this.#client.query(this.#sql.pending(0), [limit]);
+  async #claimAlone(limit: number, fn: (rows: PendingRow[]) => Promise<void>): Promise<number> {
+    const rows = (await this.#client.query(this.#sql.pending(0), [limit])).map(fromRow);
     if (rows.length === 0) return 0;
-    const done = await fn(rows.map(fromRow));
-    await this.#client.transaction((tx) => this.#finish(tx, done));
-    return done.length;
+    await fn(rows);
+    await this.#client.transaction((tx) => this.#finish(tx, rows));
+    return rows.length;
   }
 
   async #finish(tx: TxExecutor, done: PendingRow[]): Promise<void> {

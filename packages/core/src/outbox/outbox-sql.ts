@@ -11,6 +11,12 @@ export interface OutboxSql {
   /** Locks the free buckets (skipping those another relay holds); undefined on SQLite (one relay). */
   claimBuckets: string | undefined;
   /**
+   * PostgreSQL: one statement that locks the free buckets and deletes (or, keeping, marks done) the
+   * oldest pending rows of those buckets, returning them: `($limit)` or `($limit, $publishedAt)`.
+   * Run in the transaction that publishes them: a failed publish rolls it back, and the rows are pending again.
+   */
+  take: ((keep: boolean) => string) | undefined;
+  /**
    * Pending rows of the given buckets (all when `buckets` is 0), in id order: `(...buckets, limit)`.
    * Params are always numbered in the order they appear (adapters may turn `$n` into `?`).
    */
@@ -24,6 +30,8 @@ export interface OutboxSql {
 }
 
 const COLUMNS = "event_id, entity, routing_key, bucket, topic, payload, created_at, published_at";
+// What the relay reads of a pending row (`fromRow`).
+const PENDING = "id, event_id, entity, routing_key, topic, payload";
 
 /** The SQL of outbox table `table` on `dialect`. `table` is checked by the caller (`checkTableName`). */
 export function outboxSql(dialect: SqlDialect, table: string): OutboxSql {
@@ -49,8 +57,9 @@ export function outboxSql(dialect: SqlDialect, table: string): OutboxSql {
           `WITH ins AS (INSERT INTO ${table} (${COLUMNS}) VALUES ${insertValues(rows)} RETURNING 1) SELECT pg_notify('${table}', '')::text AS notified FROM (SELECT count(*) FROM ins) n`
         : `INSERT INTO ${table} (${COLUMNS}) VALUES ${insertValues(rows)}`,
     claimBuckets: dialect === "sqlite" ? undefined : `SELECT bucket FROM ${lease} ORDER BY bucket FOR UPDATE SKIP LOCKED`,
+    take: dialect === "postgres" ? (keep) => take(table, lease, keep) : undefined,
     pending: (buckets) =>
-      `SELECT id, payload, topic FROM ${table} WHERE published_at IS NULL` +
+      `SELECT ${PENDING} FROM ${table} WHERE published_at IS NULL` +
       (buckets > 0 ? ` AND bucket IN (${list(1, buckets)})` : "") +
       ` ORDER BY id LIMIT ${mark(buckets + 1)}`,
     done: (ids, keep) =>
@@ -60,6 +69,16 @@ export function outboxSql(dialect: SqlDialect, table: string): OutboxSql {
     expire: `DELETE FROM ${table} WHERE published_at IS NOT NULL AND published_at < ${mark(1)}`,
     channel: table,
   };
+}
+
+// The statement's snapshot predates its bucket locks: a row another relay finished meanwhile is
+// skipped by the outer `published_at IS NULL` (PostgreSQL re-checks it on the row's latest version),
+// so no row is taken twice, and a key's rows are only ever taken oldest first under its bucket's lock.
+function take(table: string, lease: string, keep: boolean): string {
+  const oldest = `SELECT id FROM ${table} WHERE published_at IS NULL AND bucket IN (SELECT bucket FROM free) ORDER BY id LIMIT $1`;
+  const finish = keep ? `UPDATE ${table} SET published_at = $2` : `DELETE FROM ${table}`;
+  // `= ANY(ARRAY(…))`: the ids first, then the rows by primary key (an `IN (…)` semi-join scanned the pending rows twice).
+  return `WITH free AS (SELECT bucket FROM ${lease} FOR UPDATE SKIP LOCKED) ${finish} WHERE published_at IS NULL AND id = ANY(ARRAY(${oldest})) RETURNING ${PENDING}`;
 }
 
 function ddl(dialect: SqlDialect, table: string, lease: string, base: string): string[] {

@@ -23,8 +23,11 @@ export interface OutboxRow {
 /** A pending row as the relay reads it. */
 export interface PendingRow {
   id: number;
+  eventId: string;
+  entity: string;
+  routingKey: string;
   topic: string;
-  /** The event's JSON envelope. */
+  /** The event's envelope as `encode` wrote it (JSON with Koper's tags for Dates, bigints, bytes). */
   payload: string;
 }
 
@@ -38,7 +41,14 @@ export function toRow(event: DataEvent, topic: string, buckets: number): unknown
 
 /** A row read back (drivers return BIGINT as a string or a bigint). */
 export function fromRow(row: Record<string, unknown>): PendingRow {
-  return { id: Number(row.id), topic: String(row.topic), payload: String(row.payload) };
+  return {
+    id: Number(row.id),
+    eventId: String(row.event_id),
+    entity: String(row.entity),
+    routingKey: String(row.routing_key),
+    topic: String(row.topic),
+    payload: String(row.payload),
+  };
 }
 
 /** FNV-1a of the routing key, modulo `buckets`: one key always lands in one bucket. */

@@ -13,11 +13,9 @@ import { createLogger, type KoperLogger, type LoggerLike } from "../observabilit
 import { Metrics, type MetricsSnapshot } from "../observability/Metrics.ts";
 import { InProcessTransport } from "../transports/InProcessTransport.ts";
 import type { SubscriptionHandle, Transport } from "../transports/Transport.ts";
-import type { DataEvent } from "../envelope/DataEvent.ts";
+import { attachOutbox } from "../outbox/attach-outbox.ts";
 import type { OutboxOptions } from "../outbox/index.ts";
-import { OutboxRelay } from "../outbox/OutboxRelay.ts";
-import { SqlOutboxStore } from "../outbox/OutboxStore.ts";
-import { OutboxWriter } from "../outbox/OutboxWriter.ts";
+import type { OutboxRelay } from "../outbox/OutboxRelay.ts";
 import { bindingSpec } from "./binding-spec.ts";
 import { DedupMemory } from "./DedupMemory.ts";
 import { Headers } from "./headers.ts";
@@ -94,12 +92,12 @@ export class Koper {
   // Ids not published while stop() runs, so a StopError can count them.
   #lostWhileStopping: Set<string> | undefined;
   readonly #audit: KoperAudit;
-  #relay: OutboxRelay | undefined;
-  #relayOnStart = false;
+  #outbox: { relay: OutboxRelay; startsWithKoper: boolean } | undefined;
+  readonly #maxPayloadBytes: number;
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
-    const maxPayloadBytes = positive("maxPayloadBytes", options.maxPayloadBytes ?? 1_000_000);
+    const maxPayloadBytes = (this.#maxPayloadBytes = positive("maxPayloadBytes", options.maxPayloadBytes ?? 1_000_000));
     this.logger = createLogger(options.logger);
     this.transport = options.transport ?? new InProcessTransport();
     this.transport.useLogger?.(this.logger);
@@ -130,7 +128,7 @@ export class Koper {
 
   /** The outbox relay, once an outbox is attached: `koper.relay.start()`, `runOnce()`, `drain()`. */
   get relay(): OutboxRelay | undefined {
-    return this.#relay;
+    return this.#outbox?.relay;
   }
 
   /**
@@ -139,20 +137,12 @@ export class Koper {
    * `start()` unless `relay: false`). Adapters call it for `outbox: true`; one outbox per Koper.
    */
   attachOutbox(client: SqlClient, options: OutboxOptions = {}): OutboxRelay {
-    if (this.#relay) throw ConfigError.invalidOption("outbox", "this Koper already has an outbox: attach it once, from one adapter or from KoperOptions.outbox");
-    const store = options.store ?? new SqlOutboxStore(client, options);
-    const channel = store instanceof SqlOutboxStore ? store.channel : undefined;
-    const relay = new OutboxRelay(store, (items) => this.#deliver(items), { logger: this.logger, ...options }, channel ? { client, channel } : undefined);
-    this.capture.use(new OutboxWriter(store, this.#topicFor, () => relay.wake()), client);
-    this.#relay = relay;
-    this.#relayOnStart = options.relay ?? true;
-    if (this.#state === "running" && this.#relayOnStart) void relay.start();
+    if (this.#outbox) throw ConfigError.invalidOption("outbox", "this Koper already has an outbox: attach it once, from one adapter or from KoperOptions.outbox");
+    const { capture, transport, logger } = this;
+    const relay = attachOutbox({ capture, transport, logger, producer: this.#producer, maxPayloadBytes: this.#maxPayloadBytes, topicFor: this.#topicFor, ready: () => this.#ready() }, client, options);
+    this.#outbox = { relay, startsWithKoper: options.relay ?? true };
+    if (this.#state === "running" && this.#outbox.startsWithKoper) void relay.start();
     return relay;
-  }
-
-  async #deliver(items: { topic: string; event: DataEvent }[]): Promise<void> {
-    await this.#ready();
-    await this.#producer.deliver(items);
   }
 
   /** Adds listeners (decorated class instances or `listen`/`dataListener` objects); checks their handlers now. */
@@ -184,7 +174,7 @@ export class Koper {
     try {
       await this.#ready();
       for (const binding of this.#bindings) this.#handles.push(await this.transport.subscribe(binding.subscription()));
-      if (this.#relay && this.#relayOnStart) await this.#relay.start();
+      if (this.#outbox?.startsWithKoper) await this.#outbox.relay.start();
       this.#state = "running";
     } catch (error) {
       this.#state = "idle";
@@ -214,7 +204,7 @@ export class Koper {
     this.#handles = [];
     const lost = (this.#lostWhileStopping = new Set<string>());
     const finish = async () => {
-      await this.#relay?.stop(); // the round under way ends; the rest stays in the table
+      await this.#outbox?.relay.stop(); // the round under way ends; the rest stays in the table
       // What was committed before stop(): sent, then handled, however busy writers keep the queue.
       await this.#producer.flushQueued();
       if (handles.length > 0) await this.transport.drain?.();

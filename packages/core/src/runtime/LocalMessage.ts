@@ -18,12 +18,14 @@ export class LocalMessage implements OutgoingMessage {
   #value: Uint8Array | undefined;
   #headers: Record<string, string> | undefined;
 
-  constructor(topic: string, key: string | null, snapshot: DataEvent, event: object, value?: Uint8Array) {
+  /** `headers`: when the caller has them already (an outbox row's); else written from the snapshot on first read. */
+  constructor(topic: string, key: string | null, snapshot: DataEvent, event: object, value?: Uint8Array, headers?: Record<string, string>) {
     this.topic = topic;
     this.key = key;
     this.#snapshot = snapshot;
     this.event = event;
     this.#value = value;
+    this.#headers = headers;
   }
 
   /** The event's headers, written on first read: the in-process path reads them only for dead letters and `meta`. */

@@ -17,6 +17,9 @@ import type { Metrics } from "../observability/Metrics.ts";
 import type { OutgoingMessage, Transport } from "../transports/Transport.ts";
 import { CONTENT_TYPE, Headers } from "./headers.ts";
 import { LocalMessage } from "./LocalMessage.ts";
+
+/** What the producer reports of a data event sent: its id and time points. */
+export type SentEvent = Pick<DataEvent, "id" | "time">;
 import { SendQueue } from "./SendQueue.ts";
 
 /** Options of `sender.send`. */
@@ -138,26 +141,19 @@ export class Producer implements CaptureSink, MessageSender {
   }
 
   /**
-   * Sends data events to the given topics and resolves once the transport accepted them all, or
-   * rejects with its error (the outbox relay then retries them). An event that can never be sent
-   * (too large) is reported `publish_failed` and left out: retrying cannot help it.
+   * Sends data-event messages built elsewhere (the outbox relay's, from stored events; `sent[i]` is
+   * `messages[i]`'s event) and resolves once the transport accepted them all, or rejects with its
+   * error (the relay then retries them).
    */
-  async deliver(items: readonly { topic: string; event: DataEvent }[]): Promise<void> {
-    const messages: OutgoingMessage[] = [];
-    const sent: DataEvent[] = [];
-    const published = now();
-    for (const { topic, event } of items) {
-      event.time.published = published;
-      try {
-        messages.push(this.#toMessage(topic, event, false));
-        sent.push(event);
-      } catch (error) {
-        this.#failed(topic, [event], error);
-      }
-    }
+  async deliver(messages: OutgoingMessage[], sent: readonly SentEvent[]): Promise<void> {
     if (messages.length === 0) return;
     await this.#queue.send(messages);
     this.#sent(messages, sent);
+  }
+
+  /** Reports events that can never be sent (e.g. too large) as `publish_failed`. */
+  unsendable(topic: string, ids: string[], error: Error): void {
+    this.#failed(topic, ids.map((id) => ({ id })), error);
   }
 
   /** Resolves when everything queued so far has been sent or reported failed. */
@@ -180,7 +176,7 @@ export class Producer implements CaptureSink, MessageSender {
     return this.#queue.abort(PublishError.stopped());
   }
 
-  #sent(messages: OutgoingMessage[], sent: DataEvent[]): void {
+  #sent(messages: OutgoingMessage[], sent: readonly SentEvent[]): void {
     this.#deps.metrics.count("published", sent.length);
     for (const event of sent) {
       this.#deps.metrics.latency("commit", event.time.occurred, event.time.committed);
@@ -237,7 +233,7 @@ export class Producer implements CaptureSink, MessageSender {
     return value;
   }
 
-  #failed(topic: string, events: DataEvent[], error: unknown): void {
+  #failed(topic: string, events: readonly { id: string }[], error: unknown): void {
     this.#deps.metrics.count("publishFailed", events.length);
     this.#deps.failed?.(events.map((e) => e.id));
     const err = error instanceof Error ? error : PublishError.transportFailed(topic, error);
@@ -278,8 +274,8 @@ function contextHeaders(context: KoperContext | undefined): Record<string, strin
   return headers;
 }
 
-function byTopic(messages: OutgoingMessage[], events: DataEvent[]): Map<string, DataEvent[]> {
-  const out = new Map<string, DataEvent[]>();
+function byTopic<E>(messages: OutgoingMessage[], events: readonly E[]): Map<string, E[]> {
+  const out = new Map<string, E[]>();
   messages.forEach((message, i) => {
     const group = out.get(message.topic) ?? [];
     group.push(events[i]!);

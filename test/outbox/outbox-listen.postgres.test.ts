@@ -1,0 +1,83 @@
+// LISTEN/NOTIFY on PostgreSQL for every ORM: a relay in another Koper (as in a relay process) that
+// polls only every 10 minutes publishes an event written through the ORM at once, so only the
+// NOTIFY of the writer's COMMIT can have woken it.
+import "reflect-metadata";
+import { dataListener, ensureOutboxTable, Koper, listenOnPool, type DataEvent } from "@koper/core";
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AdapterHarness, HarnessFactory } from "../contract/harness.ts";
+import { until } from "../kafka/support.ts";
+import { mikroHarness } from "../mikro-orm/harness.ts";
+import { database as mikroDatabase } from "../mikro-orm/databases.ts";
+import { prismaHarness } from "../prisma/harness.ts";
+import { prismaDatabase } from "../prisma/databases.ts";
+import { typeormHarness } from "../typeorm/harness.ts";
+import { database as typeormDatabase } from "../typeorm/databases.ts";
+
+const POLL_MS = 600_000;
+
+const orms: [string, () => Promise<HarnessFactory>][] = [
+  ["TypeORM", async () => typeormHarness(await typeormDatabase("postgres"))],
+  ["MikroORM", async () => mikroHarness(await mikroDatabase("postgres"))],
+  ["Prisma", async () => prismaHarness(await prismaDatabase("postgres"))],
+];
+
+describe.each(orms)("outbox on PostgreSQL through %s: the relay wakes on NOTIFY", (_name, factory) => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
+  });
+
+  it("publishes a committed write long before its next poll", { timeout: 60_000 }, async () => {
+    const table = `koper_outbox_${Math.random().toString(36).slice(2, 10)}`;
+    const writer = new Koper();
+    const db: AdapterHarness = await (await factory())(writer, { outbox: { table, relay: false } });
+    cleanup.push(() => db.close());
+    await ensureOutboxTable(db.sqlClient, { table });
+    cleanup.push(async () => {
+      await db.sqlClient.query(`DROP TABLE ${table}`);
+      await db.sqlClient.query(`DROP TABLE ${table}_lease`);
+    });
+    await writer.start();
+    cleanup.push(() => writer.stop());
+
+    const relay = new Koper({ outbox: { client: db.sqlClient, table, pollIntervalMs: POLL_MS } });
+    const handled: DataEvent[] = [];
+    relay.register(dataListener()({ entity: "Order", onInsertOrder: (_order, event) => void handled.push(event) }));
+    await relay.start(); // its first round finds the outbox empty; the next poll is 10 minutes away
+    cleanup.push(() => relay.stop());
+
+    await db.insertOrder({ number: "N-1", qty: 1 });
+    await db.transaction(async (tx) => {
+      await tx.insertOrder({ number: "N-2", qty: 2 });
+      await tx.insertOrder({ number: "N-3", qty: 3 });
+    });
+    await until(() => handled.length === 3, () => `three events relayed on NOTIFY (got ${handled.length})`, 20_000);
+    expect(handled.map((e) => (e.data as { number: string }).number)).toEqual(["N-1", "N-2", "N-3"]);
+  });
+});
+
+describe("listenOnPool", () => {
+  it("listens again when its connection is killed, and says so by waking the relay", { timeout: 60_000 }, async () => {
+    const pool = new pg.Pool({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test", max: 2 });
+    const channel = `koper_listen_${Math.random().toString(36).slice(2, 10)}`;
+    let wakes = 0;
+    const errors: unknown[] = [];
+    const unlisten = await listenOnPool(pool, channel, () => void wakes++, { retryMs: 50, onError: (error) => void errors.push(error) });
+    try {
+      const backend = async () =>
+        (await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query = $1", [`LISTEN "${channel}"`])).rows[0]?.pid;
+      const first = await backend();
+      expect(first).toBeDefined();
+      await pool.query("SELECT pg_terminate_backend($1)", [first]);
+      await until(async () => errors.length > 0 && (await backend()) !== undefined, "a new LISTEN connection", 20_000);
+      const afterReconnect = wakes;
+      expect(afterReconnect).toBeGreaterThanOrEqual(1); // the wake-up for what may have committed meanwhile
+      await pool.query(`SELECT pg_notify($1, '')`, [channel]);
+      await until(() => wakes > afterReconnect, "the NOTIFY on the new connection", 20_000);
+    } finally {
+      await unlisten();
+      await pool.end();
+    }
+  });
+});
