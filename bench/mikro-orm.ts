@@ -1,14 +1,15 @@
 // MikroORM flush throughput with @koper/mikro-orm attached vs plain MikroORM, on SQLite
 // (node:sqlite, in memory) and PostgreSQL. Each mode has its own ORM instance on the same
-// database (MikroORM cannot unregister a subscriber), and rounds rotate which mode goes first,
-// so drift (table growth, JIT, GC, other load on the machine) falls on every mode alike.
+// database (MikroORM cannot unregister a subscriber). The modes take turns chunk by chunk (a few
+// flushes each, the order rotating: bench/interleave.ts), so drift and other load on the machine
+// fall on every mode alike; wall and CPU ratios are medians of the per-round ratios.
 import { Socket } from "node:net";
 import { Koper, dataListener } from "@koper/core";
 import { koperMikroOrm } from "@koper/mikro-orm";
 import { EntitySchema, MikroORM, type Options } from "@mikro-orm/core";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import { NodeSqliteDialect, SqliteDriver } from "@mikro-orm/sql";
-import { median } from "./stats.ts";
+import { conditions, interleavedRound, rateOf, ratiosOf, type Tally } from "./interleave.ts";
 import { fmt, report } from "./support.ts";
 
 const id = Math.random().toString(36).slice(2, 8);
@@ -38,34 +39,36 @@ type Model = ReturnType<typeof model>;
 
 interface Workload {
   name: string;
-  rowsPerRound: number;
-  run(orm: MikroORM, Order: Model["Order"], round: number): Promise<void>;
+  /** Chunks per mode per round. */
+  chunks: number;
+  /** One chunk: a few flushes; returns the rows written. */
+  chunk(orm: MikroORM, Order: Model["Order"], n: number): Promise<number>;
 }
 
 const values = (n: number) => ({ number: `B-${n}`, qty: n % 7, note: "bench ".repeat(20) });
 
-function workloads(singles: number, batches: number): Workload[] {
+function workloads(singleChunks: number, batchChunks: number): Workload[] {
   return [
     {
       name: "1-entity flushes",
-      rowsPerRound: singles,
-      run: async (orm, Order, round) => {
-        for (let i = 0; i < singles; i++) {
+      chunks: singleChunks,
+      chunk: async (orm, Order, n) => {
+        for (let i = 0; i < 10; i++) {
           const em = orm.em.fork();
-          em.create(Order, values(round * singles + i));
+          em.create(Order, values(n + i));
           await em.flush();
         }
+        return 10;
       },
     },
     {
       name: "100-entity flushes",
-      rowsPerRound: batches * 100,
-      run: async (orm, Order, round) => {
-        for (let b = 0; b < batches; b++) {
-          const em = orm.em.fork();
-          for (let i = 0; i < 100; i++) em.create(Order, values(round * 1e6 + b * 100 + i));
-          await em.flush();
-        }
+      chunks: batchChunks,
+      chunk: async (orm, Order, n) => {
+        const em = orm.em.fork();
+        for (let i = 0; i < 100; i++) em.create(Order, values(n + i));
+        await em.flush();
+        return 100;
       },
     },
   ];
@@ -74,10 +77,10 @@ function workloads(singles: number, batches: number): Workload[] {
 /** Runs the MikroORM benchmark and prints rows/s with and without Koper, and their ratio. */
 export async function runMikroOrmBench(): Promise<void> {
   const sqlite = { driver: SqliteDriver, dbName: ":memory:" };
-  await benchOn("sqlite (node:sqlite)", () => ({ ...sqlite, driverOptions: new NodeSqliteDialect(":memory:") }), workloads(400, 4), 12, false);
+  await benchOn("sqlite (node:sqlite)", () => ({ ...sqlite, driverOptions: new NodeSqliteDialect(":memory:") }), workloads(8, 4), 15, false);
   if (await reachable(5432)) {
     const pg = { driver: PostgreSqlDriver, host: "127.0.0.1", port: 5432, user: "postgres", password: "", dbName: "test", schema: `bench_${id}` };
-    await benchOn("postgres", () => pg, workloads(300, 4), 9, true);
+    await benchOn("postgres", () => pg, workloads(6, 3), 11, true);
   } else {
     console.warn("  ⚠️  postgres not reachable on 127.0.0.1:5432: its MikroORM rounds are skipped");
   }
@@ -86,7 +89,7 @@ export async function runMikroOrmBench(): Promise<void> {
 type Mode = "plain" | "publish" | "listener";
 const MODES: Mode[] = ["plain", "publish", "listener"];
 
-async function benchOn(label: string, options: () => Partial<Options>, loads: Workload[], rounds: number, shared: boolean): Promise<void> {
+async function benchOn(label: string, options: () => Partial<Options>, loads: Workload[], roundCount: number, shared: boolean): Promise<void> {
   // "publish": Koper captures and publishes (consumers elsewhere, as with Kafka).
   // "listener": a listener in this same process also receives every event, on the same CPU.
   const publisher = new Koper();
@@ -106,35 +109,29 @@ async function benchOn(label: string, options: () => Partial<Options>, loads: Wo
   for (const mode of shared ? (["plain"] as Mode[]) : MODES) await orms[mode].schema.create(schema ? { schema } : {});
   koperMikroOrm(orms.publish, publisher);
   koperMikroOrm(orms.listener, consumer);
+  const clear = () => Promise.all((shared ? (["plain"] as Mode[]) : MODES).map((mode) => orms[mode].em.getConnection().execute(`delete from ${table}`)));
   try {
+    report(`mikro-orm ${label}`, conditions());
     for (const load of loads) {
-      for (const mode of [...MODES, ...MODES]) await measure(orms[mode], models[mode], table, load, -1); // warm-up, unmeasured
-      const rates: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
-      const ratios: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
-      for (let round = 0; round < rounds; round++) {
-        const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
-        const rate = {} as Record<Mode, number>;
-        for (const mode of order) rates[mode].push((rate[mode] = await measure(orms[mode], models[mode], table, load, round)));
-        for (const mode of MODES) ratios[mode].push(rate[mode] / rate.plain);
+      let n = 0;
+      const chunk = (mode: Mode) => load.chunk(orms[mode], models[mode].Order, (n += 1000));
+      await interleavedRound(MODES, 2, 0, chunk); // warm-up, unmeasured
+      const rounds: Record<Mode, Tally>[] = [];
+      for (let round = 0; round < roundCount; round++) {
+        await clear(); // raw SQL: it publishes nothing
+        rounds.push(await interleavedRound(MODES, load.chunks, round, chunk));
       }
-      report(`mikro-orm ${label}: ${load.name}`, `plain ${fmt(median(rates.plain))} rows/s`);
-      report(`  with koper (capture + publish)`, `${fmt(median(rates.publish))} rows/s, ratio ${fmt(median(ratios.publish), 2)}`);
-      report(`  with koper + in-process listener`, `${fmt(median(rates.listener))} rows/s, ratio ${fmt(median(ratios.listener), 2)}`);
+      report(`mikro-orm ${label}: ${load.name}`, `plain ${fmt(rateOf(rounds, "plain"))} rows/s (${roundCount} rounds × ${load.chunks} chunks)`);
+      report(`  with koper (capture + publish)`, `${fmt(rateOf(rounds, "publish"))} rows/s, ${ratiosOf(rounds, "publish", "plain")}`);
+      report(`  with koper + in-process listener`, `${fmt(rateOf(rounds, "listener"))} rows/s, ${ratiosOf(rounds, "listener", "plain")}`);
     }
+    report(`mikro-orm ${label}`, `after: ${conditions()}`);
   } finally {
     await Promise.all([publisher.stop(), consumer.stop()]);
     if (schema) await orms.plain.em.getConnection().execute(`drop schema "${schema}" cascade`);
     for (const mode of MODES) await orms[mode].close(true);
   }
   if (handled === 0) throw new Error("the benchmark's listener received no event: the koper rounds measured nothing");
-}
-
-// One round: rows per second of `load` on one ORM. Raw SQL empties the table: it publishes nothing.
-async function measure(orm: MikroORM, { Order }: Model, table: string, load: Workload, round: number): Promise<number> {
-  await orm.em.getConnection().execute(`delete from ${table}`);
-  const started = performance.now();
-  await load.run(orm, Order, round);
-  return load.rowsPerRound / ((performance.now() - started) / 1000);
 }
 
 function reachable(port: number): Promise<boolean> {

@@ -4,12 +4,13 @@
 // captureBefore off; Koper with captureBefore on. Koper publishes to the in-process transport with
 // no listener in this process (consumers elsewhere, as with Kafka).
 // The machine is shared: the clients take turns chunk by chunk (a few writes each, the order
-// rotating), so a burst of other load falls on all of them alike; each round's ratio is
-// rows/s of a client over rows/s of plain in that round, and the median round is printed.
+// rotating: bench/interleave.ts), so a burst of other load falls on all of them alike; each round's
+// ratio is rows/s (and CPU per row) of a client over plain's in that round, and the median round
+// is printed with the quartiles.
 import { Koper } from "@koper/core";
 import { koperPrisma } from "@koper/prisma";
 import { ensurePrismaClients } from "../test/support/prisma-generate.ts";
-import { median } from "./stats.ts";
+import { conditions, interleavedRound, rateOf, ratiosOf, type Tally } from "./interleave.ts";
 import { fmt, report } from "./support.ts";
 
 type Databases = typeof import("../test/prisma/databases.ts");
@@ -60,10 +61,10 @@ const WORKLOADS: Workload[] = [
 export async function runPrismaBench(): Promise<void> {
   ensurePrismaClients();
   const databases: Databases = await import("../test/prisma/databases.ts");
-  await benchOn(databases, "sqlite", { rounds: 9, chunks: [20, 20, 3] });
+  await benchOn(databases, "sqlite", { rounds: 15, chunks: [12, 12, 2] });
   const pg = await databases.prismaDatabase("postgres");
   if (pg.skip) console.warn(`  ⚠️  ${pg.skip}: the Prisma PostgreSQL rounds are skipped`);
-  else await benchOn(databases, "postgres", { rounds: 9, chunks: [15, 15, 2] });
+  else await benchOn(databases, "postgres", { rounds: 13, chunks: [10, 10, 2] });
 }
 
 async function benchOn(databases: Databases, name: "sqlite" | "postgres", size: { rounds: number; chunks: number[] }): Promise<void> {
@@ -76,22 +77,17 @@ async function benchOn(databases: Databases, name: "sqlite" | "postgres", size: 
   await koper.start();
   const clients = makeClients(opened.client, koper);
   try {
+    report(`prisma ${name}`, conditions());
     for (const [w, load] of WORKLOADS.entries()) {
-      await round(opened.client, clients, load, 1, -1); // warm-up, unmeasured
-      const rates: Record<Mode, number[]> = { plain: [], floor: [], koper: [], before: [] };
-      const ratios: Record<Mode, number[]> = { plain: [], floor: [], koper: [], before: [] };
-      for (let r = 0; r < size.rounds; r++) {
-        const rate = await round(opened.client, clients, load, size.chunks[w]!, r);
-        for (const mode of MODES) {
-          rates[mode].push(rate[mode]);
-          ratios[mode].push(rate[mode] / rate.plain);
-        }
-      }
-      report(`prisma ${name}: ${load.name}`, `plain ${fmt(median(rates.plain))} rows/s`);
-      report(`  empty extension + $transaction override (floor)`, `${fmt(median(rates.floor))} rows/s, ratio ${fmt(median(ratios.floor), 2)}`);
-      report(`  with koper (captureBefore off)`, `${fmt(median(rates.koper))} rows/s, ratio ${fmt(median(ratios.koper), 2)}`);
-      report(`  with koper (captureBefore on)`, `${fmt(median(rates.before))} rows/s, ratio ${fmt(median(ratios.before), 2)}`);
+      await round(opened.client, clients, load, 1, 0); // warm-up, unmeasured
+      const rounds: Record<Mode, Tally>[] = [];
+      for (let r = 0; r < size.rounds; r++) rounds.push(await round(opened.client, clients, load, size.chunks[w]!, r));
+      report(`prisma ${name}: ${load.name}`, `plain ${fmt(rateOf(rounds, "plain"))} rows/s (${size.rounds} rounds × ${size.chunks[w]} chunks)`);
+      report(`  empty extension + $transaction override (floor)`, `${fmt(rateOf(rounds, "floor"))} rows/s, ${ratiosOf(rounds, "floor", "plain")}`);
+      report(`  with koper (captureBefore off)`, `${fmt(rateOf(rounds, "koper"))} rows/s, ${ratiosOf(rounds, "koper", "plain")}`);
+      report(`  with koper (captureBefore on)`, `${fmt(rateOf(rounds, "before"))} rows/s, ${ratiosOf(rounds, "before", "plain")}`);
     }
+    report(`prisma ${name}`, `after: ${conditions()}`);
   } finally {
     await koper.stop();
     await opened.drop();
@@ -111,20 +107,13 @@ function makeClients(plain: Client, koper: Koper): Record<Mode, Client> {
   };
 }
 
-// One round on an emptied table: every client runs `chunks` chunks, taking turns; rows/s each.
-async function round(base: Client, clients: Record<Mode, Client>, load: Workload, chunks: number, r: number): Promise<Record<Mode, number>> {
+// One round on an emptied table: every client runs `chunks` chunks, taking turns.
+async function round(base: Client, clients: Record<Mode, Client>, load: Workload, chunks: number, r: number): Promise<Record<Mode, Tally>> {
   await base.order.deleteMany();
   const target = (await base.order.create({ data: row(-1 - r * 1e7) })).id;
-  const elapsed: Record<Mode, number> = { plain: 0, floor: 0, koper: 0, before: 0 };
   let n = (r + 2) * 1e7;
-  for (let c = 0; c < chunks; c++) {
-    for (let m = 0; m < MODES.length; m++) {
-      const mode = MODES[(((m + c + r) % MODES.length) + MODES.length) % MODES.length]!;
-      const started = performance.now();
-      await load.chunk(clients[mode], (n += 1000), target);
-      elapsed[mode] += performance.now() - started;
-    }
-  }
-  const rate = (mode: Mode) => (chunks * load.rows) / (elapsed[mode] / 1000);
-  return { plain: rate("plain"), floor: rate("floor"), koper: rate("koper"), before: rate("before") };
+  return interleavedRound(MODES, chunks, r, async (mode) => {
+    await load.chunk(clients[mode], (n += 1000), target);
+    return load.rows;
+  });
 }

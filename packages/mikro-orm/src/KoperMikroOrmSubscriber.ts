@@ -68,36 +68,36 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     return this.#deps;
   }
 
+  // Only a savepoint has a parent: a top-level start (no transaction yet) remembers nothing.
   beforeTransactionStart(args: TransactionEventArgs): void {
-    if (this.bindTo(args.em)) this.#parents.set(args.em, args.transaction);
+    if (this.bindTo(args.em) && args.transaction) this.#parents.set(args.em, args.transaction);
   }
 
   afterTransactionStart(args: TransactionEventArgs): void {
-    if (!this.bindTo(args.em) || !args.transaction) return;
+    const tx = args.transaction as (TxHandle & { savepointName?: string }) | undefined;
+    if (!this.bindTo(args.em) || !tx) return;
+    if (!tx.savepointName) return this.deps.capture.begin(tx);
     const parent = this.#parents.get(args.em);
     this.#parents.delete(args.em);
-    this.deps.capture.begin(args.transaction, { parent });
+    this.deps.capture.begin(tx, { parent });
   }
 
   /**
    * The in-transaction writers' handoff (outbox, audit), on the outermost transaction only (a
    * savepoint is a level of its parent's). An error is not caught: MikroORM then rolls back.
    */
-  async beforeTransactionCommit(args: TransactionEventArgs): Promise<void> {
+  // Not async: without in-transaction writers (direct mode) a commit costs MikroORM no promise of ours.
+  beforeTransactionCommit(args: TransactionEventArgs): Promise<void> | void {
     const tx = args.transaction as (TxHandle & { savepointName?: string }) | undefined;
     if (!tx || tx.savepointName || !this.bound || !this.deps.capture.writesInTransaction) return;
-    await this.deps.capture.beforeCommit(tx, executorOf(args.em, tx as never, dialectOf(args.em)));
+    return this.deps.capture.beforeCommit(tx, executorOf(args.em, tx as never, dialectOf(args.em)));
   }
 
-  async afterTransactionCommit(args: TransactionEventArgs): Promise<void> {
+  afterTransactionCommit(args: TransactionEventArgs): Promise<void> | void {
     const tx = args.transaction;
     // Attached while this transaction was already open: its start was never seen.
     if (!tx || !this.bound || this.deps.capture.depth(tx) === 0) return;
-    try {
-      await this.deps.capture.commit(tx);
-    } catch (error) {
-      this.deps.onError(error);
-    }
+    return this.deps.capture.commit(tx).catch(this.deps.onError);
   }
 
   // MikroORM fires this after ROLLBACK, with the connection given back: the failed attempts' audit rows
@@ -118,18 +118,17 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     this.#flushing.delete(args.uow);
   }
 
+  // Row hooks run once per flushed row: no closure, one draft, and nothing awaited inside a transaction.
   afterCreate(args: EventArgs<AnyEntity>): Promise<void> | void {
-    return this.#row(args, () => this.deps.drafts.inserted(args.meta, args.entity));
+    if (this.#captures(args)) return this.#row(args, "insert");
   }
 
   afterUpdate(args: EventArgs<AnyEntity>): Promise<void> | void {
-    const changeSet = args.changeSet;
-    if (!changeSet) return;
-    return this.#row(args, () => this.deps.drafts.updated(args.meta, args.entity, changeSet.payload, changeSet.originalEntity));
+    if (args.changeSet && this.#captures(args)) return this.#row(args, "update");
   }
 
   afterDelete(args: EventArgs<AnyEntity>): Promise<void> | void {
-    return this.#row(args, () => this.deps.drafts.deleted(args.meta, args.entity));
+    if (this.#captures(args)) return this.#row(args, "delete");
   }
 
   /** The change set whose payload a failed flush statement carried, among the flushing units of work. */
@@ -173,11 +172,17 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     if (this.active && this.bound && tx && this.deps.abortsTransaction(info)) this.deps.capture.poison(tx);
   }
 
-  #row(args: EventArgs<AnyEntity>, build: () => ChangeDraft): Promise<void> | void {
-    if (!this.bindTo(args.em) || !this.captures(args.meta)) return;
+  #captures(args: EventArgs<AnyEntity>): boolean {
+    return this.bindTo(args.em) && this.captures(args.meta);
+  }
+
+  #row(args: EventArgs<AnyEntity>, action: "insert" | "update" | "delete"): Promise<void> | void {
+    const { drafts } = this.deps;
     let draft: ChangeDraft;
     try {
-      draft = build();
+      if (action === "insert") draft = drafts.inserted(args.meta, args.entity);
+      else if (action === "delete") draft = drafts.deleted(args.meta, args.entity);
+      else draft = drafts.updated(args.meta, args.entity, args.changeSet!.payload, args.changeSet!.originalEntity);
     } catch (error) {
       return this.deps.onError(error);
     }

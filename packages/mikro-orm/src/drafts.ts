@@ -10,6 +10,7 @@ export type Criteria = CriteriaDraft | null;
 /** Builds the change drafts of one ORM's writes. */
 export class DraftFactory {
   readonly #database: string | undefined;
+  readonly #sources = new WeakMap<Meta, ChangeDraft["source"]>();
 
   constructor(database: string | undefined) {
     this.#database = database;
@@ -17,7 +18,8 @@ export class DraftFactory {
 
   /** A flushed new entity: the row with its generated key. */
   inserted(meta: Meta, entity: AnyEntity, extra?: Row): ChangeDraft {
-    return this.#draft(meta, "insert", keyOf(meta, entity), { data: { ...entityRow(meta, entity), ...extra } });
+    const row = entityRow(meta, entity);
+    return this.#draft(meta, "insert", keyOf(meta, entity), { data: extra ? { ...row, ...extra } : row });
   }
 
   /** A flushed change: the row after, the row before (MikroORM's snapshot) and the changed properties. */
@@ -70,9 +72,23 @@ export class DraftFactory {
   }
 
   #draft(meta: Meta, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
-    const source: ChangeDraft["source"] = { orm: "mikro-orm", table: meta.tableName };
-    if (this.#database) source.database = this.#database;
-    if (meta.schema && meta.schema !== "*") source.schema = meta.schema;
-    return { entity: meta.className, action, key, ...rest, source };
+    const draft = rest as ChangeDraft;
+    draft.entity = meta.className;
+    draft.action = action;
+    draft.key = key;
+    draft.source = this.#sourceOf(meta);
+    return draft;
+  }
+
+  // One source per entity (core copies it into each event): the same fields, built once.
+  #sourceOf(meta: Meta): ChangeDraft["source"] {
+    let source = this.#sources.get(meta);
+    if (source?.table !== meta.tableName) {
+      source = { orm: "mikro-orm", table: meta.tableName };
+      if (this.#database) source.database = this.#database;
+      if (meta.schema && meta.schema !== "*") source.schema = meta.schema;
+      this.#sources.set(meta, source);
+    }
+    return source;
   }
 }

@@ -2,7 +2,7 @@ import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row
 import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
-import { failedNestedRows, insertedRows, planNested, withIncludes, type NestedPlan } from "./nested.ts";
+import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
 import { parseRawSavepoint, parseRawWrite, type RawWrite } from "./raw.ts";
 import { RowReader } from "./RowReader.ts";
 import type { ModelInfo } from "./schema.ts";
@@ -107,12 +107,12 @@ export class PrismaCapture {
       return rows.map((row) => selected.strip(row));
     }
     const needsRead = operation === "upsert" || this.#deps.wantsBefore(model.name);
-    const outcome = await this.#attempt(place, model, operation, args, () =>
-      needsRead ? reader.readThenWrite(place, model, operation, selected.args, query) : query(selected.args).then((result) => ({ result, before: undefined })),
-    );
-    const drafts = this.#updated(place, model, operation, args, outcome.result, outcome.before);
-    await this.#record(place, drafts);
-    return Array.isArray(outcome.result) ? outcome.result.map((row) => selected.strip(row as Row)) : selected.strip(outcome.result as Row);
+    let result: unknown;
+    let before: Row[] | undefined;
+    if (needsRead) ({ result, before } = await this.#attempt(place, model, operation, args, () => reader.readThenWrite(place, model, operation, selected.args, query)));
+    else result = await this.#attempt(place, model, operation, args, () => query(selected.args));
+    await this.#record(place, this.#updated(place, model, operation, args, result, before));
+    return Array.isArray(result) ? result.map((row) => selected.strip(row as Row)) : selected.strip(result as Row);
   }
 
   async #create(place: Placement, model: ModelInfo, selected: ReturnType<RowReader["withKeys"]>, query: Write): Promise<unknown> {
@@ -120,6 +120,10 @@ export class PrismaCapture {
     const plan = planNested(models, model, "create", selected.args, drafts, this.#deps.wanted);
     const args = withIncludes(selected.args, plan);
     const row = (await this.#attempt(place, model, "create", selected.args, () => query(args), plan)) as Row;
+    if (plan === NO_NESTED) {
+      await this.#record(place, [drafts.inserted(model, row)]);
+      return selected.strip(row);
+    }
     const nested = insertedRows(models, model, plan, row, drafts);
     await this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(plan.bulk)]);
     return selected.strip(row);

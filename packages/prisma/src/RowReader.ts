@@ -26,10 +26,11 @@ export class RowReader {
 
   /** Makes sure the result carries the primary key even when the caller `select`s or `omit`s it. */
   withKeys(model: ModelInfo, args: Args): Selected {
+    if (args.select === undefined && args.omit === undefined) return { args, strip: same };
     const select = args.select as Record<string, unknown> | undefined;
     const omit = args.omit as Record<string, unknown> | undefined;
     const missing = model.key.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
-    if (missing.length === 0) return { args, strip: (row) => row };
+    if (missing.length === 0) return { args, strip: same };
     const next: Args = { ...args };
     if (select) next.select = { ...select, ...Object.fromEntries(missing.map((f) => [f, true])) };
     else next.omit = { ...omit, ...Object.fromEntries(missing.map((f) => [f, false])) };
@@ -56,6 +57,10 @@ export class RowReader {
     const [found, result] = (await this.#base.$transaction([readOf(target, operation, args), target[operation]!(args)])) as [unknown, unknown];
     return { result, before: rowsOf(found) };
   }
+}
+
+function same<T>(row: T): T {
+  return row;
 }
 
 async function read(client: Client, model: ModelInfo, operation: string, args: Args): Promise<Row[]> {

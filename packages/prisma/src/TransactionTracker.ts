@@ -28,7 +28,12 @@ interface Interactive {
   client: unknown;
   /** Savepoints set with raw SQL, innermost last. */
   savepoints: { name: string; handle: TxHandle }[];
+  /** Where its writes belong: made once per transaction, not once per write. */
+  place: Placement;
 }
+
+// Every autocommit write has the same placement: no object per write.
+const AUTOCOMMIT: Placement = Object.freeze({ kind: "autocommit" });
 
 type Original = (this: unknown, arg: unknown, options?: unknown) => Promise<unknown>;
 
@@ -76,11 +81,8 @@ export class TransactionTracker {
 
   /** Where a write with this transaction info belongs. */
   place(info: PrismaTxInfo): Placement {
-    if (info === undefined) return { kind: "autocommit" };
-    if (info.kind === "itx") {
-      const open = this.#interactive.get(info.id);
-      return open ? { kind: "itx", handle: open.handle, client: open.client } : { kind: "unseen" };
-    }
+    if (info === undefined) return AUTOCOMMIT;
+    if (info.kind === "itx") return this.#interactive.get(info.id)?.place ?? { kind: "unseen" };
     const batch = this.#batch.getStore();
     return batch ? { kind: "batch", batch, index: info.index ?? 0 } : { kind: "unseen" };
   }
@@ -134,9 +136,9 @@ export class TransactionTracker {
       const result = await original.call(self, (tx: object) => {
         const scope = (tx as Record<symbol, { txId?: unknown } | undefined>)[TX_SCOPE];
         const id = typeof scope?.txId === "string" ? scope.txId : undefined;
-        opened = { id, state: { handle: {}, client: tx, savepoints: [] } };
+        const handle: TxHandle = {};
+        opened = { id, state: { handle, client: tx, savepoints: [], place: { kind: "itx", handle, client: tx } } };
         if (id) this.#interactive.set(id, opened.state);
-        const handle = opened.state.handle;
         this.#capture.begin(handle);
         // The writers' rows are the callback's last statements: they commit or roll back with it.
         if (!this.#capture.writesInTransaction) return fn(tx);

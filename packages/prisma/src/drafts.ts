@@ -7,6 +7,7 @@ export type Criteria = { kind: "where"; where: Record<string, unknown> } | { kin
 /** Builds the change drafts of one client's writes. */
 export class DraftFactory {
   readonly #database: string | undefined;
+  readonly #sources = new WeakMap<ModelInfo, ChangeDraft["source"]>();
 
   constructor(database: string | undefined) {
     this.#database = database;
@@ -49,11 +50,26 @@ export class DraftFactory {
   }
 
   #draft(model: ModelInfo | string, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
-    const table = typeof model === "string" ? model : model.table;
+    const draft = rest as ChangeDraft;
+    draft.entity = typeof model === "string" ? model : model.name;
+    draft.action = action;
+    draft.key = key;
+    draft.source = typeof model === "string" ? this.#source(model, undefined) : this.#sourceOf(model);
+    return draft;
+  }
+
+  // One source per model (core copies it into each event), built once.
+  #sourceOf(model: ModelInfo): ChangeDraft["source"] {
+    let source = this.#sources.get(model);
+    if (source?.table !== model.table || source.schema !== model.schema) this.#sources.set(model, (source = this.#source(model.table, model.schema)));
+    return source;
+  }
+
+  #source(table: string, schema: string | undefined): ChangeDraft["source"] {
     const source: ChangeDraft["source"] = { orm: "prisma", table };
     if (this.#database) source.database = this.#database;
-    if (typeof model !== "string" && model.schema) source.schema = model.schema;
-    return { entity: typeof model === "string" ? model : model.name, action, key, ...rest, source };
+    if (schema) source.schema = schema;
+    return source;
   }
 }
 
@@ -63,7 +79,8 @@ export class DraftFactory {
  */
 export function scalarsOf(model: ModelInfo, row: Row): Row {
   const out: Row = {};
-  for (const [field, value] of Object.entries(row)) {
+  for (const field of Object.keys(row)) {
+    const value = row[field];
     if (value === undefined || !model.scalars.has(field)) continue;
     const operator = operatorOf(value);
     if (operator === "set") out[field] = (value as { set: unknown }).set;

@@ -45,8 +45,9 @@ export function planNested(
   drafts: DraftFactory,
   wanted: (model: string) => boolean,
 ): NestedPlan {
-  const plan: NestedPlan = { added: [], inserted: [], bulk: [], touched: [] };
   const parts = operation === "upsert" ? [args.create, args.update] : [args.data];
+  if (!parts.some((part) => writesAnyRelation(model, part))) return NO_NESTED;
+  const plan: NestedPlan = { added: [], inserted: [], bulk: [], touched: [] };
   const showable = operation === "create" && !hasSelect(args);
   for (const part of parts) {
     if (!isRecord(part)) continue;
@@ -66,6 +67,15 @@ export function planNested(
     }
   }
   return plan;
+}
+
+/** The plan of a call that writes no relation (most calls): shared, never added to. */
+export const NO_NESTED: NestedPlan = Object.freeze({ added: [], inserted: [], bulk: [], touched: [] });
+
+function writesAnyRelation(model: ModelInfo, part: unknown): boolean {
+  if (model.relations.size === 0 || !isRecord(part)) return false;
+  for (const field in part) if (model.relations.has(field)) return true;
+  return false;
 }
 
 interface BulkPlanning {
