@@ -3,10 +3,10 @@
 // makes the new member skip it, so the effect is applied once.
 import { dataListener, inboxTransaction, SqlInboxStore, type Koper } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
-import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { koperFor, spawnFixture, uniqueName, until, type Child } from "../kafka/support.ts";
 import { pgSqlClient } from "../support/sql-clients.ts";
+import { ownSchema } from "./support.ts";
 
 describe("inbox: a consumer killed between its handler's commit and the offset commit", () => {
   let broker: Broker | undefined;
@@ -22,14 +22,7 @@ describe("inbox: a consumer killed between its handler's commit and the offset c
   });
 
   it("does not apply the effect twice after restart", { timeout: 90_000 }, async () => {
-    const schema = uniqueName("koper_inbox").replace(/-/g, "_");
-    const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    cleanup.push(async () => {
-      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await admin.end();
-    });
+    const { schema, admin } = await ownSchema("koper_inbox", cleanup);
     await admin.query(`CREATE TABLE "${schema}".effects (event_id VARCHAR(64) NOT NULL)`);
     const client = pgSqlClient({ options: `-c search_path=${schema}` });
     cleanup.push(() => client.end());

@@ -3,11 +3,10 @@
 // in commit order per key.
 import { ensureOutboxTable, type Koper } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
-import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { koperFor, uniqueName, until } from "../kafka/support.ts";
 import { pgSqlClient } from "../support/sql-clients.ts";
-import { brokerEvents, firstArrivals, writeTransaction } from "./support.ts";
+import { brokerEvents, firstArrivals, ownSchema, writeTransaction } from "./support.ts";
 
 describe("outbox: broker outage", () => {
   const brokers: Broker[] = [];
@@ -21,14 +20,7 @@ describe("outbox: broker outage", () => {
   });
 
   it("loses nothing and keeps each key's order while the broker is down for longer than the producer retries", { timeout: 120_000 }, async () => {
-    const schema = uniqueName("koper_outage").replace(/-/g, "_");
-    const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    cleanup.push(async () => {
-      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await admin.end();
-    });
+    const { schema } = await ownSchema("koper_outage", cleanup);
     const client = pgSqlClient({ options: `-c search_path=${schema}` });
     cleanup.push(() => client.end());
     await ensureOutboxTable(client);

@@ -2,11 +2,10 @@
 // bigints and bytes included) in process and through Kafka, and a row that is no envelope goes to
 // the dead letter instead of blocking the rows behind it.
 import { dataListener, deadLetterTopic, ensureOutboxTable, Koper, type DataEvent, type KoperOptions } from "@koper/core";
-import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { brokerPerTest, koperFor, uniqueName, until } from "../kafka/support.ts";
 import { pgSqlClient } from "../support/sql-clients.ts";
-import { writeTransaction } from "./support.ts";
+import { ownSchema, writeTransaction } from "./support.ts";
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -14,14 +13,7 @@ afterEach(async () => {
 });
 
 async function outboxSchema() {
-  const schema = uniqueName("koper_relay").replace(/-/g, "_");
-  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  cleanup.push(async () => {
-    await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
-    await admin.end();
-  });
+  const { schema } = await ownSchema("koper_relay", cleanup);
   const client = pgSqlClient({ options: `-c search_path=${schema}` });
   cleanup.push(() => client.end());
   await ensureOutboxTable(client);

@@ -1,5 +1,7 @@
 import { decodeEvent, type DataEvent, type Koper, type TxExecutor } from "@koper/core";
 import type { Broker } from "@koper/kafka-broker";
+import pg from "pg";
+import { uniqueName } from "../kafka/support.ts";
 
 /** Every data event the broker holds on `topic`, per partition in log order (duplicates kept), decoded as a consumer would. */
 export function brokerEvents(broker: Broker, topic: string): DataEvent[][] {
@@ -53,4 +55,20 @@ export async function writeTransaction(
     throw error;
   });
   await koper.capture.commit(handle);
+}
+
+/**
+ * A PostgreSQL schema of the test's own (`<prefix>_<unique>`), dropped by a step pushed on `cleanup`;
+ * `admin` is the connection that made it, open until then.
+ */
+export async function ownSchema(prefix: string, cleanup: (() => Promise<void>)[]): Promise<{ schema: string; admin: pg.Client }> {
+  const schema = uniqueName(prefix).replace(/-/g, "_");
+  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA "${schema}"`);
+  cleanup.push(async () => {
+    await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await admin.end();
+  });
+  return { schema, admin };
 }
