@@ -15,10 +15,10 @@ import type { SubscriptionHandle, Transport } from "../transports/Transport.ts";
 import { attachOutbox } from "../outbox/attach-outbox.ts";
 import type { OutboxOptions } from "../outbox/index.ts";
 import type { OutboxRelay } from "../outbox/OutboxRelay.ts";
-import { bindingSpec } from "./binding-spec.ts";
+import { bindingSpec, claimGroup } from "./binding-spec.ts";
 import { DedupMemory } from "./DedupMemory.ts";
 import { Headers } from "./headers.ts";
-import { ListenerBinding } from "./ListenerBinding.ts";
+import { ListenerBinding, type BindingSpec } from "./ListenerBinding.ts";
 import type { KoperOptions } from "./KoperOptions.ts";
 import { Producer, type MessageSender } from "./Producer.ts";
 
@@ -41,6 +41,8 @@ export class Koper {
   readonly #producer: Producer;
   readonly #topicFor: (entity: string) => string;
   readonly #bindings: ListenerBinding[] = [];
+  // Consumer group → the listener in it (see claimGroup).
+  readonly #groups = new Map<string, BindingSpec>();
   readonly #dedup = new Map<string, DedupMemory>();
   #handles: SubscriptionHandle[] = [];
   #connected: Promise<void> | undefined;
@@ -113,6 +115,7 @@ export class Koper {
         concurrency: this.#options.concurrency ?? 16,
         dedupFor: (group) => this.#dedupFor(group),
       });
+      claimGroup(this.#groups, spec);
       this.#bindings.push(
         new ListenerBinding(spec, {
           metrics: this.#metrics,

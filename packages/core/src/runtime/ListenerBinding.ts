@@ -23,6 +23,8 @@ export interface BindingDeps {
 export interface BindingSpec {
   name: string;
   group: string;
+  /** The listener named its group (`group` option) rather than taking the default. */
+  explicitGroup: boolean;
   topics: readonly string[];
   resolve: Resolver;
   retry: RetryPolicy;
