@@ -2,11 +2,12 @@
 // polls only every 10 minutes publishes an event written through the ORM at once, so only the
 // NOTIFY of the writer's COMMIT can have woken it.
 import "reflect-metadata";
-import { dataListener, ensureOutboxTable, Koper, listenOnPool, type DataEvent } from "@koper/core";
+import { dataListener, Koper, listenOnPool, type DataEvent } from "@koper/core";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AdapterHarness, HarnessFactory } from "../contract/harness.ts";
+import type { HarnessFactory } from "../contract/harness.ts";
 import { until } from "../kafka/support.ts";
+import { ormOutboxWriter } from "./support.ts";
 import { mikroHarness } from "../mikro-orm/harness.ts";
 import { database as mikroDatabase } from "../mikro-orm/databases.ts";
 import { prismaHarness } from "../prisma/harness.ts";
@@ -29,17 +30,7 @@ describe.each(orms)("outbox on PostgreSQL through %s: the relay wakes on NOTIFY"
   });
 
   it("publishes a committed write long before its next poll", { timeout: 60_000 }, async () => {
-    const table = `koper_outbox_${Math.random().toString(36).slice(2, 10)}`;
-    const writer = new Koper();
-    const db: AdapterHarness = await (await factory())(writer, { outbox: { table, relay: false } });
-    cleanup.push(() => db.close());
-    await ensureOutboxTable(db.sqlClient, { table });
-    cleanup.push(async () => {
-      await db.sqlClient.query(`DROP TABLE ${table}`);
-      await db.sqlClient.query(`DROP TABLE ${table}_lease`);
-    });
-    await writer.start();
-    cleanup.push(() => writer.stop());
+    const { db, table } = await ormOutboxWriter(await factory(), cleanup);
 
     const relay = new Koper({ outbox: { client: db.sqlClient, table, pollIntervalMs: POLL_MS } });
     const handled: DataEvent[] = [];

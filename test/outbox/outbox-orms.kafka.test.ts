@@ -3,7 +3,7 @@
 // once, in commit order per key, on PostgreSQL (TypeORM, MikroORM, Prisma) and MariaDB (TypeORM);
 // a broker outage longer than every producer timeout loses nothing (MikroORM, Prisma).
 import "reflect-metadata";
-import { ensureOutboxTable, Koper, type KoperOptions } from "@koper/core";
+import type { KoperOptions } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AdapterHarness, HarnessFactory } from "../contract/harness.ts";
@@ -14,7 +14,7 @@ import { prismaHarness } from "../prisma/harness.ts";
 import { prismaDatabase } from "../prisma/databases.ts";
 import { typeormHarness } from "../typeorm/harness.ts";
 import { database as typeormDatabase } from "../typeorm/databases.ts";
-import { brokerEvents, firstArrivals } from "./support.ts";
+import { brokerEvents, firstArrivals, ormOutboxWriter } from "./support.ts";
 
 type Orm = [string, () => Promise<HarnessFactory>];
 const typeorm = (db: "postgres" | "mariadb"): Orm => [`TypeORM on ${db}`, async () => typeormHarness(await typeormDatabase(db))];
@@ -34,17 +34,7 @@ function ormOutbox() {
     cleanup,
     async open(factory: HarnessFactory) {
       const prefix = uniqueName("orm-relays");
-      const table = `koper_outbox_${Math.random().toString(36).slice(2, 10)}`;
-      const writer = new Koper({ topics: { prefix } });
-      const db = await factory(writer, { outbox: { table, relay: false } });
-      cleanup.push(() => db.close());
-      await ensureOutboxTable(db.sqlClient, { table });
-      cleanup.push(async () => {
-        await db.sqlClient.query(`DROP TABLE ${table}`);
-        await db.sqlClient.query(`DROP TABLE ${table}_lease`);
-      });
-      await writer.start();
-      cleanup.push(() => writer.stop());
+      const { writer, db, table } = await ormOutboxWriter(factory, cleanup, { topics: { prefix } });
       const ids = await orders(db);
       const pending = async () => (await db.sqlClient.query(`SELECT id FROM ${table}`)).length;
       return { writer, db, table, prefix, ids, pending, write: updates(db, ids) };

@@ -1,6 +1,7 @@
-import { decodeEvent, type DataEvent, type Koper, type TxExecutor } from "@koper/core";
+import { decodeEvent, ensureOutboxTable, Koper, type DataEvent, type KoperOptions, type TxExecutor } from "@koper/core";
 import type { Broker } from "@koper/kafka-broker";
 import pg from "pg";
+import type { AdapterHarness, HarnessFactory } from "../contract/harness.ts";
 import { uniqueName } from "../kafka/support.ts";
 
 /** Every data event the broker holds on `topic`, per partition in log order (duplicates kept), decoded as a consumer would. */
@@ -71,4 +72,23 @@ export async function ownSchema(prefix: string, cleanup: (() => Promise<void>)[]
     await admin.end();
   });
   return { schema, admin };
+}
+
+/**
+ * A started writer Koper whose ORM (`factory`) writes to an outbox table of its own, with its relay
+ * off (the test runs the relays); closing, dropping the table and stopping are pushed on `cleanup`.
+ */
+export async function ormOutboxWriter(factory: HarnessFactory, cleanup: (() => Promise<void>)[], options: KoperOptions = {}): Promise<{ writer: Koper; db: AdapterHarness; table: string }> {
+  const table = `koper_outbox_${Math.random().toString(36).slice(2, 10)}`;
+  const writer = new Koper(options);
+  const db = await factory(writer, { outbox: { table, relay: false } });
+  cleanup.push(() => db.close());
+  await ensureOutboxTable(db.sqlClient, { table });
+  cleanup.push(async () => {
+    await db.sqlClient.query(`DROP TABLE ${table}`);
+    await db.sqlClient.query(`DROP TABLE ${table}_lease`);
+  });
+  await writer.start();
+  cleanup.push(() => writer.stop());
+  return { writer, db, table };
 }
