@@ -9,6 +9,7 @@ import { dataListener, Koper, type OutgoingMessage } from "@koper/core";
 import { KafkaTransport } from "@koper/kafka";
 import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
 import "../test/support/quiet-kafkajs.ts";
+import { median } from "./stats.ts";
 import { fmt, report } from "./support.ts";
 
 
@@ -91,8 +92,7 @@ class Runs {
   }
 
   get cpu(): number {
-    const sorted = [...this.cpus].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
+    return median(this.cpus);
   }
 
   text(): string {

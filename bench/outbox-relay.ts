@@ -3,6 +3,7 @@
 // and relayed by another (as a relay process would be), whose SqlClient counts the statements.
 import { dataListener, ensureOutboxTable, Koper, type DataEvent, type SqlClient, type TxExecutor } from "@koper/core";
 import type { AdapterHarness, HarnessFactory } from "../test/contract/harness.ts";
+import { conditions } from "./interleave.ts";
 import { fmt, percentiles, report } from "./support.ts";
 
 const DRAIN_EVENTS = 20_000;
@@ -88,7 +89,7 @@ async function latencies(db: AdapterHarness, handled: DataEvent[]): Promise<numb
 
 /** Drain rate, then commit → handled p50/p99 with the relay in the writing process and in another one (NOTIFY). */
 export async function relayFigures(make: HarnessFactory): Promise<void> {
-  console.log(`  (conditions: load average ${(await import("node:os")).loadavg().map((l) => l.toFixed(2)).join(" / ")}, ${(await import("node:os")).cpus().length} cores)`);
+  report("outbox relay", conditions());
   const table = `bench_relay_${Math.random().toString(36).slice(2, 8)}`;
   // The writer: its own relay handles the latency round woken on commit.
   const writer = new Koper();
