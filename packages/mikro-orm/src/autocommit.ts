@@ -42,7 +42,8 @@ export async function inOwnTransaction<T>(sub: KoperMikroOrmSubscriber, em: Enti
       return value;
     });
   } catch (error) {
-    if (opened) capture.rollback(opened);
+    // The connection is released by now: the failed attempts' audit rows are written before the call rejects.
+    if (opened) await capture.rollback(opened);
     throw error;
   }
   await capture.commit(opened!).catch(sub.settings.onError);

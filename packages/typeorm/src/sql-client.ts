@@ -35,7 +35,8 @@ export function sqlClientOf(dataSource: DataSource): SqlClient {
 }
 
 // LISTEN needs a connection of its own for as long as it listens: one from the driver's pool.
-function listenPg(dataSource: DataSource, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+// Async so that a missing pool rejects (the relay then logs it and polls) rather than throws at the caller.
+async function listenPg(dataSource: DataSource, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
   const pool = (dataSource.driver as unknown as { master?: PgPoolLike }).master;
   if (!pool) throw TypeormAdapterError.unsupportedDialect("postgres without a pool");
   return listenOnPool(pool, channel, onNotify);
