@@ -1,4 +1,5 @@
 import { AuditError } from "../errors.ts";
+import { listenOnPool, type PgPoolLike } from "../outbox/pg-listen.ts";
 import type { SqlClient, SqlDialect, TxExecutor } from "../capture/in-transaction.ts";
 
 type Rows = Record<string, unknown>[];
@@ -88,14 +89,15 @@ function postgresClient(pg: Duck): SqlClient {
       }
     },
     listen: async (channel, onNotify) => {
-      const connection = (isPool ? await (pg.connect as Fn).call(pg) : pg) as Duck & { on: Fn; off: Fn };
+      // A pool: a connection of its own, replaced when it breaks (what every adapter's PostgreSQL LISTEN is).
+      if (isPool) return listenOnPool(pg as unknown as PgPoolLike, channel, onNotify);
+      const connection = pg as Duck & { on: Fn; off: Fn };
       const handler = (message: { channel: string }) => message.channel === channel && onNotify();
       connection.on("notification", handler);
       await run(connection)(`LISTEN "${channel.replace(/"/g, '""')}"`, []);
       return async () => {
         await run(connection)(`UNLISTEN "${channel.replace(/"/g, '""')}"`, []);
         connection.off("notification", handler);
-        if (isPool) (connection.release as Fn).call(connection);
       };
     },
   };
