@@ -67,7 +67,6 @@ export class PrismaAdapterError extends KoperError {
     );
   }
 
-  /** `outbox` or `audit` is on, but Koper writes no SQL for this provider. */
   /** The PostgreSQL driver adapter offers no `pg` pool to LISTEN on. */
   static listenUnavailable(adapter: string): PrismaAdapterError {
     return new PrismaAdapterError(
@@ -77,6 +76,7 @@ export class PrismaAdapterError extends KoperError {
     );
   }
 
+  /** `outbox` or `audit` is on, but Koper writes no SQL for this provider. */
   static unsupportedDialect(provider: string): PrismaAdapterError {
     return new PrismaAdapterError(
       `koperPrisma cannot write outbox or audit rows on provider "${provider}": Koper writes SQL for PostgreSQL, MySQL/MariaDB and SQLite.`,

@@ -6,8 +6,8 @@ export type WriterErrorReport = (error: unknown, events: readonly DataEvent[]) =
 
 /**
  * The writers' work on failure events, which runs after the application's transaction has ended
- * (`rollback()` is synchronous): tracked, so `settled()` waits for it (Koper's `settle()` and `stop()`
- * do), and never rejecting, so a writer's error reaches `report` instead of becoming an unhandled rejection.
+ * (`rollback()` returns it, for the adapters that can wait): tracked, so `settled()` waits for it (Koper's
+ * `settle()` and `stop()` do), and never rejecting, so a writer's error reaches `report` instead of becoming an unhandled rejection.
  */
 export class PendingWrites {
   readonly #pending = new Set<Promise<void>>();

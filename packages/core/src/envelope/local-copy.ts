@@ -1,4 +1,4 @@
-import { toJsonSafe } from "./codec.ts";
+import { setOwn, toJsonSafe } from "./codec.ts";
 import type { DataEvent } from "./DataEvent.ts";
 
 /**
@@ -186,10 +186,4 @@ export function copyEvent(event: DataEvent): DataEvent {
   if (event.before) out.before = copyDecoded(event.before) as DataEvent["before"];
   if (event.changes) out.changes = event.changes.slice();
   return out;
-}
-
-// A plain assignment to "__proto__" would replace the object's prototype instead.
-function setOwn(record: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
-  else record[key] = value;
 }

@@ -6,24 +6,12 @@ const POOL_SIZE = 64 * 1024;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
-/** `size` cryptographically random bytes (a fresh copy, from a refilled pool). */
-export function randomBytesPooled(size: number): Uint8Array {
-  const start = take(size);
-  return new Uint8Array(pool.subarray(start, start + size));
-}
-
 /** The pool itself, for readers that take bytes by offset (`takeRandom`) instead of copying them. */
 export const randomPool: Uint8Array = pool;
 
 /** Where `size` fresh random bytes start in `randomPool` (valid until the next call). */
 export function takeRandom(size: number): number {
   return take(size);
-}
-
-/** `size` random bytes as lowercase hex. */
-export function randomHex(size: number): string {
-  const start = take(size);
-  return pool.toString("hex", start, start + size);
 }
 
 // Where the next `size` unused bytes of the pool start, refilling it when they would run past its end.

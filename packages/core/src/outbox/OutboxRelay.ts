@@ -1,3 +1,4 @@
+import { messageOf } from "../errors.ts";
 import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import type { SqlClient } from "../capture/in-transaction.ts";
 import type { OutboxStore, PendingRow } from "./OutboxStore.ts";
@@ -162,8 +163,4 @@ export class OutboxRelay {
     this.#lastWarning = Date.now();
     this.#logger.warn(`[koper] the outbox relay could not publish (attempt ${failures}); rows stay pending and are retried: ${messageOf(error)}`);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

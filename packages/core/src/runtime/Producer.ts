@@ -5,7 +5,7 @@ import { encode } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { newId } from "../envelope/ids.ts";
 import { isPlainCaptured, isPlainEvent } from "../envelope/envelope-check.ts";
-import { snapshot, snapshotCaptured } from "../envelope/local-copy.ts";
+import { snapshotCaptured } from "../envelope/local-copy.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
 import { validateTopic } from "../envelope/topics.ts";
 import { encodeEvent, type WireVersion } from "../envelope/wire.ts";
@@ -117,7 +117,7 @@ export class Producer implements CaptureSink, MessageSender {
       event.time.published = published;
       const topic = this.#deps.topicFor(event.entity);
       try {
-        messages.push(this.#toMessage(topic, event, true));
+        messages.push(this.#toMessage(topic, event));
         sent.push(event);
       } catch (error) {
         this.#failed(topic, [event], error);
@@ -204,9 +204,9 @@ export class Producer implements CaptureSink, MessageSender {
     return this.#queue.send(messages);
   }
 
-  // `captured`: built by this process's capture (`publish`), not read back from an outbox row (`deliver`).
-  #toMessage(topic: string, event: DataEvent, captured: boolean): OutgoingMessage {
-    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event, captured);
+  // An event this process's capture built (`publish`); the outbox relay's stored events go through `deliver`.
+  #toMessage(topic: string, event: DataEvent): OutgoingMessage {
+    if (this.#deps.transport.inProcess) return this.#localMessage(topic, event);
     const { value, headers } = encodeEvent(event, this.#deps.envelopeVersion);
     if (value.byteLength > this.#deps.maxPayloadBytes) throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
     return { topic, key: routingKey(event), value, headers };
@@ -215,8 +215,8 @@ export class Producer implements CaptureSink, MessageSender {
   // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode
   // would refuse it (the same error, and the size limit, checked on the real bytes when the bound exceeds it).
   // Its headers are written when read (a dead letter, `meta.headers`): the snapshot holds what they say.
-  #localMessage(topic: string, event: DataEvent, captured: boolean): LocalMessage {
-    const copy = captured ? snapshotCaptured(event) : snapshot(event);
+  #localMessage(topic: string, event: DataEvent): LocalMessage {
+    const copy = snapshotCaptured(event);
     const value = copy.value;
     const bytes = copy.maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
     // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
