@@ -35,6 +35,7 @@ describe("KafkaTransport: settle() and stop() wait for this process's consumers"
   it("stop() handles what was published before it, then resolves", { timeout: 60_000 }, async () => {
     const topic = uniqueName("stop");
     const koper = koperFor(env.broker.brokers, { kafka: { partitions: 2 } });
+    env.kopers.push(koper); // stopped after the test too, should its own stop() fail
     const handled: number[] = [];
     koper.register(
       listen<number>({

@@ -85,11 +85,10 @@ function checkArrivals(broker: Broker, topic: string, total: number, exactlyOnce
 
 describe.each([typeorm("postgres"), mikro, prisma, typeorm("mariadb")])("outbox: two relays on one outbox written through %s", (_name, factory) => {
   const outbox = ormOutbox();
-  let broker: Broker | undefined;
-  afterEach(async () => broker?.stop());
 
   it("publish each event exactly once, every key in commit order", { timeout: 120_000 }, async () => {
-    broker = await startBroker({ port: 0 });
+    const broker = await startBroker({ port: 0 });
+    outbox.cleanup.push(() => broker.stop()); // last: the relays stop (and drain) while it still runs
     const { writer, db, table, prefix, pending, write } = await outbox.open(await factory());
     await write(20); // waiting when the relays start; the rest is written while they run
     for (let r = 0; r < 2; r++) {
@@ -98,7 +97,7 @@ describe.each([typeorm("postgres"), mikro, prisma, typeorm("mariadb")])("outbox:
     await write(20);
     const total = KEYS + 40 * PER_TRANSACTION;
     const topic = writer.topicFor("Order");
-    const held = () => brokerEvents(broker!, topic).reduce((n, p) => n + p.length, 0);
+    const held = () => brokerEvents(broker, topic).reduce((n, p) => n + p.length, 0);
     await until(async () => held() >= total && (await pending()) === 0, () => `${total} events on the broker (got ${held()})`, 90_000);
     checkArrivals(broker, topic, total, true);
   });
@@ -107,11 +106,10 @@ describe.each([typeorm("postgres"), mikro, prisma, typeorm("mariadb")])("outbox:
 describe.each([mikro, prisma])("outbox: broker outage, rows written through %s", (_name, factory) => {
   const outbox = ormOutbox();
   const brokers: Broker[] = [];
-  afterEach(async () => {
-    await Promise.allSettled(brokers.splice(0).map((b) => b.stop()));
-  });
 
   it("loses nothing and keeps each key's order while the broker is down for longer than the producer retries", { timeout: 120_000 }, async () => {
+    // Last: the relays stop (and drain) while the broker still runs.
+    outbox.cleanup.push(async () => void (await Promise.allSettled(brokers.splice(0).map((b) => b.stop()))));
     const first = await startBroker({ port: 0 });
     brokers.push(first);
     const { writer, db, table, prefix, pending, write } = await outbox.open(await factory());

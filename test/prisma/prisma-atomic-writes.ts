@@ -78,15 +78,20 @@ export function runPrismaAtomicWrites(db: PrismaDatabase): void {
   describe.skipIf(db.skip !== undefined)(`prisma outbox/audit atomic with the write: ${db.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     afterEach(async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      const failures: unknown[] = [];
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => void failures.push(error));
+      if (failures.length > 0) throw failures[0];
     });
 
     async function world(writer: Writer) {
       const opened = await db.open();
       const koper = new Koper();
       cleanups.push(async () => {
-        await koper.stop();
-        await opened.drop();
+        try {
+          await koper.stop();
+        } finally {
+          await opened.drop();
+        }
       });
       const sql = sqlClientOf(opened.client, ({ postgres: "postgresql", mariadb: "mysql", sqlite: "sqlite" } as const)[db.name]);
       const table = `koper_${writer}_${Math.random().toString(36).slice(2, 8)}`;
