@@ -67,7 +67,7 @@ function eventMessage(row: PendingRow, raw: Record<string, unknown>, target: Sto
   }
   // Only an envelope that passes the consumers' check skips it; any other is decoded and checked there.
   const local = isPlainEvent(value) ? new LocalEvent(value) : (value as object);
-  return new LocalMessage(row.topic, row.routingKey, value as DataEvent, local, bytes, headers);
+  return new LocalMessage(row.topic, row.routingKey, local, bytes, headers);
 }
 
 function rawMessage(row: PendingRow, target: StoredTarget): OutgoingMessage {

@@ -14,15 +14,13 @@ export class LocalMessage implements OutgoingMessage {
   readonly topic: string;
   readonly key: string | null;
   readonly event: object;
-  readonly #snapshot: DataEvent;
   #value: Uint8Array | undefined;
   #headers: Record<string, string> | undefined;
 
-  /** `headers`: when the caller has them already (an outbox row's); else written from the snapshot on first read. */
-  constructor(topic: string, key: string | null, snapshot: DataEvent, event: object, value?: Uint8Array, headers?: Record<string, string>) {
+  /** `headers`: when the caller has them already (an outbox row's); else written from the event on first read. */
+  constructor(topic: string, key: string | null, event: object, value?: Uint8Array, headers?: Record<string, string>) {
     this.topic = topic;
     this.key = key;
-    this.#snapshot = snapshot;
     this.event = event;
     this.#value = value;
     this.#headers = headers;
@@ -33,8 +31,13 @@ export class LocalMessage implements OutgoingMessage {
     return (this.#headers ??= v1Headers(this.#snapshot));
   }
 
+  // The snapshot the event carries: unwrapped when it passed the envelope check, as itself when not.
+  get #snapshot(): DataEvent {
+    return (this.event instanceof LocalEvent ? this.event.value : this.event) as DataEvent;
+  }
+
   /** The encoded event, made on first read. */
   get value(): Uint8Array {
-    return (this.#value ??= encode(this.event instanceof LocalEvent ? this.event.value : this.event));
+    return (this.#value ??= encode(this.#snapshot));
   }
 }

@@ -222,7 +222,7 @@ export class Producer implements CaptureSink, MessageSender {
     // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
     const plain = copy.captured ? isPlainCaptured(value as DataEvent) : isPlainEvent(value);
     const local = plain ? new LocalEvent(value as object) : (value as object);
-    return new LocalMessage(topic, routingKey(event), value as DataEvent, local, bytes);
+    return new LocalMessage(topic, routingKey(event), local, bytes);
   }
 
   #encode(topic: string, payload: unknown): Uint8Array {
