@@ -46,6 +46,40 @@ describe.each(orms)("outbox on PostgreSQL through %s: the relay wakes on NOTIFY"
     await until(() => handled.length === 3, () => `three events relayed on NOTIFY (got ${handled.length})`, 20_000);
     expect(handled.map((e) => (e.data as { number: string }).number)).toEqual(["N-1", "N-2", "N-3"]);
   });
+
+  it("reports a killed LISTEN connection on its logger, listens again, and a later commit's NOTIFY wakes it", { timeout: 60_000 }, async () => {
+    const { db, table } = await ormOutboxWriter(await factory(), cleanup);
+    // The adapter's own listen, counting what reaches the relay through it.
+    let channel = "";
+    let wakes = 0;
+    const client = {
+      ...db.sqlClient,
+      listen: (name: string, onNotify: () => void, onError?: (error: unknown) => void) => {
+        channel = name;
+        return db.sqlClient.listen!(name, () => void (wakes++, onNotify()), onError);
+      },
+    };
+    const warnings: string[] = [];
+    const logger = { warn: (message: unknown) => void warnings.push(String(message)), error: () => {} };
+    const relay = new Koper({ logger, outbox: { client, table, pollIntervalMs: POLL_MS } });
+    const handled: DataEvent[] = [];
+    relay.register(dataListener()({ entity: "Order", onInsertOrder: (_order, event) => void handled.push(event) }));
+    await relay.start();
+    cleanup.push(() => relay.stop());
+
+    const backend = async () =>
+      (await db.sqlClient.query("SELECT pid FROM pg_stat_activity WHERE query = $1", [`LISTEN "${channel}"`]))[0]?.pid as number | undefined;
+    const first = await backend();
+    expect(first).toBeDefined();
+    await db.sqlClient.query("SELECT pg_terminate_backend($1)", [first]);
+    await until(() => warnings.some((w) => w.includes(`LISTEN connection on "${channel}" failed`)), () => `the broken LISTEN reported (warnings: ${warnings.join(" | ")})`, 20_000);
+    await until(async () => wakes > 0 && ![undefined, first].includes(await backend()), "a new LISTEN connection, and the wake-up it gives", 20_000);
+
+    const before = wakes;
+    await db.insertOrder({ number: "N-1", qty: 1 });
+    await until(() => handled.length === 1 && wakes > before, () => `the commit's NOTIFY on the new connection (wakes ${wakes}, handled ${handled.length})`, 20_000);
+    expect((handled[0].data as { number: string }).number).toBe("N-1");
+  });
 });
 
 describe("listenOnPool", () => {

@@ -1,6 +1,6 @@
 // SqlClients on plain drivers (node-postgres, mysql2): what a user without an ORM adapter (or a
 // relay-only process) hands to `new Koper({ outbox: { client } })`.
-import type { SqlClient, TxExecutor } from "@koper/core";
+import { listenOnPool, type SqlClient, type TxExecutor } from "@koper/core";
 import mysql from "mysql2/promise";
 import pg from "pg";
 
@@ -27,15 +27,7 @@ export function pgSqlClient(config: pg.PoolConfig): SqlClient & { end(): Promise
         client.release();
       }
     },
-    async listen(channel, onNotify) {
-      const client = await pool.connect();
-      client.on("notification", onNotify);
-      await client.query(`LISTEN "${channel}"`);
-      return async () => {
-        await client.query(`UNLISTEN "${channel}"`).catch(() => {});
-        client.release();
-      };
-    },
+    listen: (channel, onNotify, onError) => listenOnPool(pool, channel, onNotify, { onError }),
     end: () => pool.end(),
   };
 }

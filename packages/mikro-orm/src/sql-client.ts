@@ -38,7 +38,7 @@ export function sqlClientOf(em: EntityManager): SqlClient {
   // PostgreSQL: LISTEN on a connection of its own from the driver's `pg` pool (`getNativeClient()`).
   if (dialect === "postgres" && connection.getNativeClient) {
     const native = connection.getNativeClient.bind(connection);
-    client.listen = async (channel, onNotify) => listenOnPool(await native(), channel, onNotify);
+    client.listen = async (channel, onNotify, onError) => listenOnPool(await native(), channel, onNotify, { onError });
   }
   return client;
 }

@@ -37,7 +37,7 @@ export function sqlClientOf(prisma: unknown, provider: string): SqlClient {
       runSilenced(() => client.$transaction((tx) => fn(executorOf(tx, dialect)), { timeout: 60_000, maxWait: 30_000 })) as Promise<T>,
   };
   const factory = client._engineConfig?.adapter;
-  if (dialect === "postgres" && typeof factory?.connect === "function") sql.listen = (channel, onNotify) => listenPg(factory, channel, onNotify);
+  if (dialect === "postgres" && typeof factory?.connect === "function") sql.listen = (channel, onNotify, onError) => listenPg(factory, channel, onNotify, onError);
   return sql;
 }
 
@@ -51,15 +51,15 @@ interface PgAdapterFactory {
 
 // LISTEN needs a connection of its own for as long as it listens: from the pool given to PrismaPg,
 // or from a pool of one more connection made with PrismaPg's own settings (closed on unlisten).
-async function listenPg(factory: PgAdapterFactory, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
-  if (factory.externalPool) return listenOnPool(factory.externalPool, channel, onNotify);
+async function listenPg(factory: PgAdapterFactory, channel: string, onNotify: () => void, onError?: (error: unknown) => void): Promise<() => Promise<void>> {
+  if (factory.externalPool) return listenOnPool(factory.externalPool, channel, onNotify, { onError });
   const adapter = await factory.connect();
   const pool = adapter.underlyingDriver?.() as PgPoolLike | undefined;
   if (typeof pool?.connect !== "function") {
     await adapter.dispose();
     throw PrismaAdapterError.listenUnavailable(String(factory.adapterName ?? "unknown"));
   }
-  const unlisten = await listenOnPool(pool, channel, onNotify).catch(async (error: unknown) => {
+  const unlisten = await listenOnPool(pool, channel, onNotify, { onError }).catch(async (error: unknown) => {
     await adapter.dispose();
     throw error;
   });

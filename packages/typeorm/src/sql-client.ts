@@ -30,16 +30,16 @@ export function sqlClientOf(dataSource: DataSource): SqlClient {
     query: async (sql, params) => rowsOf(await runSilenced(() => dataSource.query(sql, params as unknown[] | undefined))),
     transaction: (fn) => runSilenced(() => dataSource.transaction((manager) => fn(executorOf(manager.queryRunner!, dialect)))),
   };
-  if (dialect === "postgres") client.listen = (channel, onNotify) => listenPg(dataSource, channel, onNotify);
+  if (dialect === "postgres") client.listen = (channel, onNotify, onError) => listenPg(dataSource, channel, onNotify, onError);
   return client;
 }
 
 // LISTEN needs a connection of its own for as long as it listens: one from the driver's pool.
 // Async so that a missing pool rejects (the relay then logs it and polls) rather than throws at the caller.
-async function listenPg(dataSource: DataSource, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+async function listenPg(dataSource: DataSource, channel: string, onNotify: () => void, onError?: (error: unknown) => void): Promise<() => Promise<void>> {
   const pool = (dataSource.driver as unknown as { master?: PgPoolLike }).master;
   if (!pool) throw TypeormAdapterError.unsupportedDialect("postgres without a pool");
-  return listenOnPool(pool, channel, onNotify);
+  return listenOnPool(pool, channel, onNotify, { onError });
 }
 
 // TypeORM returns rows for SELECT/RETURNING and driver-specific results (OkPacket, counts) otherwise.

@@ -88,9 +88,9 @@ function postgresClient(pg: Duck): SqlClient {
         (connection.release as Fn).call(connection);
       }
     },
-    listen: async (channel, onNotify) => {
+    listen: async (channel, onNotify, onError) => {
       // A pool: a connection of its own, replaced when it breaks (what every adapter's PostgreSQL LISTEN is).
-      if (isPool) return listenOnPool(pg as unknown as PgPoolLike, channel, onNotify);
+      if (isPool) return listenOnPool(pg as unknown as PgPoolLike, channel, onNotify, { onError });
       const connection = pg as Duck & { on: Fn; off: Fn };
       const handler = (message: { channel: string }) => message.channel === channel && onNotify();
       connection.on("notification", handler);

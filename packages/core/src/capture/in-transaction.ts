@@ -17,8 +17,11 @@ export interface TxExecutor {
 export interface SqlClient extends TxExecutor {
   /** Runs fn in one transaction on one connection; commits when it resolves, rolls back when it rejects. */
   transaction<T>(fn: (tx: TxExecutor) => Promise<T>): Promise<T>;
-  /** PostgreSQL only: LISTEN on a channel; resolves to an unlisten function. */
-  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * PostgreSQL only: LISTEN on a channel; resolves to an unlisten function. `onError` is told when
+   * the LISTEN connection breaks or cannot be opened again (the listener recovers on its own).
+   */
+  listen?(channel: string, onNotify: () => void, onError?: (error: unknown) => void): Promise<() => Promise<void>>;
 }
 
 /** Writes a committing transaction's events inside that transaction, just before COMMIT. */

@@ -20,7 +20,10 @@ export interface OutboxRelayOptions {
   expireEveryMs?: number;
   /** Keep done rows this long (ms). Default 0: deleted when published. */
   retentionMs?: number;
-  /** Where a failed round is logged (at most every 30 s) when there is no `onError`; Koper passes its own `logger`. */
+  /**
+   * Where a failed round is logged (at most every 30 s) when there is no `onError`, and a LISTEN
+   * connection that broke (at most every 30 s; it is opened again); Koper passes its own `logger`.
+   */
   logger?: KoperLogger;
   /** Told about each failed round (the rows stay pending and are retried). Default: a warning on `logger`, at most every 30 s. */
   onError?: (error: unknown, failures: number) => void;
@@ -49,6 +52,7 @@ export class OutboxRelay {
   #unlisten: (() => Promise<void>) | undefined;
   #lastExpire = 0;
   #lastWarning = 0;
+  #lastListenWarning = 0;
 
   constructor(store: OutboxStore, deliver: DeliverRows, options: OutboxRelayOptions = {}, listen?: { client: SqlClient; channel: string }) {
     this.#store = store;
@@ -78,7 +82,8 @@ export class OutboxRelay {
     this.#running = true;
     if (this.#client?.listen && this.#channel) {
       // No LISTEN (a driver without one, a refused connection): the relay still polls.
-      this.#unlisten = await this.#client.listen(this.#channel, () => this.wake()).catch((error: unknown) => {
+      const broke = (error: unknown) => this.#listenBroke(error);
+      this.#unlisten = await this.#client.listen(this.#channel, () => this.wake(), broke).catch((error: unknown) => {
         this.#logger.warn(`[koper] the outbox relay cannot LISTEN on "${this.#channel}"; it polls every ${this.#options.pollIntervalMs} ms instead: ${messageOf(error)}`);
         return undefined;
       });
@@ -155,6 +160,13 @@ export class OutboxRelay {
         if (wakeable || !this.#running) done();
       };
     });
+  }
+
+  // The listener opens its connection again on its own (and wakes the relay then); meanwhile the poll finds other processes' rows.
+  #listenBroke(error: unknown): void {
+    if (Date.now() - this.#lastListenWarning < 30_000) return;
+    this.#lastListenWarning = Date.now();
+    this.#logger.warn(`[koper] the outbox relay's LISTEN connection on "${this.#channel}" failed; it polls every ${this.#options.pollIntervalMs} ms until it listens again: ${messageOf(error)}`);
   }
 
   #report(error: unknown, failures: number): void {

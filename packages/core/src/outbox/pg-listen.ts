@@ -15,7 +15,7 @@ export interface PgListenOptions {
   /** First wait before listening again after the connection broke; doubles up to 30 s. Default 500 ms. */
   retryMs?: number;
   /** Told when the connection broke or could not be opened again (the relay polls meanwhile). */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
 }
 
 /**
