@@ -60,6 +60,7 @@ export {
   isSilenced,
 } from "./capture/policy.ts";
 export type { DatabaseFamily, EntitySelection } from "./capture/policy.ts";
+export { methodOwner } from "./capture/patching.ts";
 export { MASK } from "./capture/redact.ts";
 export type { RedactOptions, RedactRule, CriteriaDraft, SqlCriteriaDraft } from "./capture/redact.ts";
 

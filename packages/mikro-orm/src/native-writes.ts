@@ -1,4 +1,4 @@
-import type { Action, ChangeDraft, Row, TxHandle } from "@koper/core";
+import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata } from "@mikro-orm/core";
 import type { Criteria } from "./drafts.ts";
 import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autocommit.ts";
@@ -49,15 +49,8 @@ export function subscriberOf(em: EntityManager): KoperMikroOrmSubscriber | undef
   return undefined;
 }
 
-function owner(em: object, name: string): Record<string | symbol, unknown> | undefined {
-  for (let proto = Object.getPrototypeOf(em); proto; proto = Object.getPrototypeOf(proto)) {
-    if (Object.prototype.hasOwnProperty.call(proto, name)) return proto;
-  }
-  return undefined;
-}
-
 function patch(em: EntityManager, name: string, describe: (sub: KoperMikroOrmSubscriber, em: Em, args: unknown[]) => NativeWrite | undefined): void {
-  const proto = owner(em, name);
+  const proto = methodOwner(em, name);
   const key = Symbol.for(`koper.mikro-orm.patched.${name}`);
   if (!proto || proto[key]) return;
   const original = proto[name] as AnyFn;
@@ -224,7 +217,7 @@ function plainValue(value: unknown): unknown {
 
 // MikroORM validates before any SQL (a missing required value): a failure event with its own code.
 function patchFlush(em: EntityManager): void {
-  const proto = owner(em, "flush");
+  const proto = methodOwner(em, "flush");
   const key = Symbol.for("koper.mikro-orm.patched.flush");
   if (!proto || proto[key]) return;
   const original = proto.flush as AnyFn;
@@ -255,7 +248,7 @@ async function validationFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Err
 }
 
 function patchQueryBuilders(em: EntityManager): void {
-  const proto = owner(em, "createQueryBuilder");
+  const proto = methodOwner(em, "createQueryBuilder");
   const key = Symbol.for("koper.mikro-orm.patched.createQueryBuilder");
   if (!proto || proto[key]) return;
   const original = proto.createQueryBuilder as (this: Em, ...args: unknown[]) => object;

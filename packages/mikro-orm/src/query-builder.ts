@@ -1,4 +1,4 @@
-import type { Action, ChangeDraft, Row, TxHandle } from "@koper/core";
+import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import type { AnyEntity, EntityManager, EntityMetadata } from "@mikro-orm/core";
 import { inOwnTransaction, needsOwnTransaction } from "./autocommit.ts";
 import type { Criteria } from "./drafts.ts";
@@ -31,7 +31,7 @@ const WRITES: Record<string, Action> = { INSERT: "insert", UPDATE: "update", DEL
 /** Marks a QueryBuilder the application created on `em`; patches its class's `execute` the first time. */
 export function tagQueryBuilder(qb: object, em: EntityManager, resolve: Resolve): void {
   made.set(qb, { em, resolve });
-  const proto = ownerOf(qb, "execute");
+  const proto = methodOwner(qb, "execute");
   const key = Symbol.for("koper.mikro-orm.patched.execute");
   if (!proto || proto[key]) return;
   const original = proto.execute as (this: QueryBuilderLike, ...args: unknown[]) => Promise<unknown>;
@@ -112,11 +112,4 @@ function byProperty(meta: Meta, data: Record<string, unknown> | undefined): Row 
 function affectedOf(result: unknown): number | null {
   const value = (result as { affectedRows?: unknown } | null)?.affectedRows;
   return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
-}
-
-function ownerOf(object: object, name: string): Record<string | symbol, unknown> | undefined {
-  for (let proto = Object.getPrototypeOf(object); proto; proto = Object.getPrototypeOf(proto)) {
-    if (Object.prototype.hasOwnProperty.call(proto, name)) return proto;
-  }
-  return undefined;
 }

@@ -1,4 +1,4 @@
-import { isSilenced, type ChangeCapture } from "@koper/core";
+import { isSilenced, methodOwner, type ChangeCapture } from "@koper/core";
 import type { DataSource } from "typeorm";
 
 /**
@@ -62,13 +62,6 @@ export function wrapAutocommitWrites(dataSource: DataSource, capture: ChangeCapt
 function writeBuilderPrototypes(dataSource: DataSource): Record<string | symbol, unknown>[] {
   const select = () => dataSource.createQueryBuilder();
   const builders = [select().insert(), select().update(), select().delete(), select().softDelete()];
-  const protos = builders.map((builder) => ownerOf(builder, "execute"));
+  const protos = builders.map((builder) => methodOwner(builder, "execute"));
   return protos.filter((proto, i): proto is Record<string | symbol, unknown> => proto !== undefined && protos.indexOf(proto) === i);
-}
-
-function ownerOf(object: object, name: string): Record<string | symbol, unknown> | undefined {
-  for (let proto = Object.getPrototypeOf(object) as Record<string | symbol, unknown> | null; proto; proto = Object.getPrototypeOf(proto) as Record<string | symbol, unknown> | null) {
-    if (Object.hasOwn(proto, name)) return proto;
-  }
-  return undefined;
 }

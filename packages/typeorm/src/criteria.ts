@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { CriteriaDraft, Row } from "@koper/core";
+import { methodOwner, type CriteriaDraft, type Row } from "@koper/core";
 import type { EntityManager, EntityMetadata } from "typeorm";
 
 /** The criteria object an application passed to a criteria write, while that write runs. */
@@ -24,8 +24,7 @@ type Method = (this: EntityManager, target: unknown, criteria: unknown, ...rest:
  * copy: an application may load two). The wrapper only remembers the arguments for the hooks.
  */
 export function rememberCriteria(manager: EntityManager): void {
-  let proto = Object.getPrototypeOf(manager) as Record<string | symbol, unknown> | null;
-  while (proto && !Object.hasOwn(proto, "update")) proto = Object.getPrototypeOf(proto) as Record<string | symbol, unknown> | null;
+  const proto = methodOwner(manager, "update");
   if (!proto || proto[WRAPPED]) return;
   // 0.3.23 moved the "primitive criteria" decision into OrmUtils.isPrimitiveCriteria (1.x: into
   // normalizeAndValidateWhereCriteria); before it, update/delete sent any array to whereInIds.
