@@ -37,17 +37,6 @@ async function relayWith(transport: Pick<KoperOptions, "transport"> | ((o: Parti
   return { writer, relay, handled, dead };
 }
 
-async function writeTagged(writer: Koper, client: ReturnType<typeof pgSqlClient>, key: number) {
-  const handle = {};
-  await client.transaction(async (tx) => {
-    writer.capture.begin(handle);
-    const data = { id: key, seq: 1, at: AT, big: 2n ** 60n, bytes: Buffer.from([1, 2, 3]) };
-    await writer.capture.record(handle, { entity: "Account", action: "update", key: { id: key }, data, source: { orm: "test" } });
-    await writer.capture.beforeCommit(handle, tx);
-  });
-  await writer.capture.commit(handle);
-}
-
 describe("outbox relay: what reaches the transport", () => {
   const kafka = brokerPerTest();
 
@@ -55,7 +44,7 @@ describe("outbox relay: what reaches the transport", () => {
     const client = await outboxSchema();
     const { writer, relay, handled } = await relayWith(name === "kafka" ? (o) => koperFor(kafka.broker.brokers, { ...o, kafka: { partitions: 1 } }) : {}, client);
     if (name === "kafka") kafka.kopers.push(relay);
-    await writeTagged(writer, client, 1);
+    await writeTransaction(writer, client, [{ key: 1, seq: 1, at: AT, big: 2n ** 60n, bytes: Buffer.from([1, 2, 3]) }]);
     await relay.start();
     await until(() => handled.length === 1, "the event to be handled", 30_000);
     const data = handled[0]!.data as { at: unknown; big: unknown; bytes: unknown };

@@ -37,18 +37,19 @@ export function firstArrivals(partitions: DataEvent[][], field = "seq"): { byId:
 
 /**
  * Commits one transaction of `rows` events on `client` through the capture API, as an adapter does:
- * begin, record, the before-COMMIT handoff inside the transaction, commit.
+ * begin, record, the before-COMMIT handoff inside the transaction, commit. Each row's fields but
+ * `key` (`seq`, and any others) are the event's data, next to `id: key`.
  */
 export async function writeTransaction(
   koper: Koper,
   client: { transaction<T>(fn: (tx: TxExecutor) => Promise<T>): Promise<T> },
-  rows: { key: number; seq: number }[],
+  rows: ({ key: number; seq: number } & Record<string, unknown>)[],
 ): Promise<void> {
   const handle = {};
   await client.transaction(async (tx) => {
     koper.capture.begin(handle);
-    for (const { key, seq } of rows) {
-      await koper.capture.record(handle, { entity: "Account", action: "update", key: { id: key }, data: { id: key, seq }, source: { orm: "test" } });
+    for (const { key, ...fields } of rows) {
+      await koper.capture.record(handle, { entity: "Account", action: "update", key: { id: key }, data: { id: key, ...fields }, source: { orm: "test" } });
     }
     await koper.capture.beforeCommit(handle, tx);
   }).catch((error: unknown) => {
