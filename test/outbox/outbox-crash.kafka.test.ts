@@ -10,7 +10,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { koperFor, spawnFixture, uniqueName, until, type Child } from "../kafka/support.ts";
 import { pgSqlClient } from "../support/sql-clients.ts";
-import { brokerEvents } from "./support.ts";
+import { brokerEvents, ownSchema } from "./support.ts";
 
 const ROUNDS = 5;
 const CHILDREN_PER_ROUND = 4; // 20 kill points per ORM
@@ -36,15 +36,14 @@ const migration = readFileSync(new URL("../prisma/postgres/migration.sql", impor
 describe.each(["typeorm", "mikro-orm", "prisma"] as const)("outbox crash test: %s on PostgreSQL", (orm) => {
   let broker: Broker;
   let admin: pg.Client;
-  const schema = uniqueName(`koper_crash_${orm}`).replace(/-/g, "_");
+  let schema: string;
   const kopers: Koper[] = [];
   const children: Child[] = [];
+  const cleanup: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     broker = await startBroker({ port: 0 });
-    admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
+    ({ schema, admin } = await ownSchema(`koper_crash_${orm}`, cleanup));
     await admin.query(`SET search_path TO "${schema}"`);
     for (const statement of migration) await admin.query(statement);
   });
@@ -53,8 +52,7 @@ describe.each(["typeorm", "mikro-orm", "prisma"] as const)("outbox crash test: %
     for (const child of children) child.process.kill("SIGKILL");
     await Promise.allSettled(kopers.map((k) => k.stop()));
     await broker?.stop();
-    await admin?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin?.end();
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
   });
 
   it(`${ROUNDS * CHILDREN_PER_ROUND} kill points (seed ${seed}): the broker holds exactly the committed rows' events, in order per key`, { timeout: 240_000 }, async () => {

@@ -2,70 +2,49 @@
 // reaches the broker exactly once, and every key's events arrive in commit order.
 import { ensureOutboxTable, Koper, type SqlClient } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
-import mysql from "mysql2/promise";
-import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { koperFor, uniqueName, until } from "../kafka/support.ts";
 import { mysqlSqlClient, pgSqlClient } from "../support/sql-clients.ts";
-import { brokerEvents, firstArrivals, writeTransaction } from "./support.ts";
+import { brokerEvents, firstArrivals, ownDatabase, ownSchema, writeTransaction } from "./support.ts";
 
 const KEYS = 40;
 const TRANSACTIONS = 120;
 const PER_TRANSACTION = 10;
 
-interface Db {
-  client: () => SqlClient & { end(): Promise<void> };
-  drop: () => Promise<void>;
-}
+// A schema (database) of the test's own, dropped by a step pushed on `cleanup`; resolves to how to open a client on it.
+type Open = (cleanup: (() => Promise<void>)[]) => Promise<() => SqlClient & { end(): Promise<void> }>;
 
-async function postgresDb(): Promise<Db> {
-  const schema = uniqueName("koper_relays").replace(/-/g, "_");
-  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  return {
-    client: () => pgSqlClient({ options: `-c search_path=${schema}` }),
-    drop: async () => {
-      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await admin.end();
-    },
-  };
-}
+const postgresDb: Open = async (cleanup) => {
+  const { schema } = await ownSchema("koper_relays", cleanup);
+  return () => pgSqlClient({ options: `-c search_path=${schema}` });
+};
 
-async function mariadbDb(): Promise<Db> {
-  const database = uniqueName("koper_relays").replace(/-/g, "_");
-  const admin = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root", password: "" });
-  await admin.query(`CREATE DATABASE \`${database}\``);
-  return {
-    client: () => mysqlSqlClient(database),
-    drop: async () => {
-      await admin.query(`DROP DATABASE \`${database}\``);
-      await admin.end();
-    },
-  };
-}
+const mariadbDb: Open = async (cleanup) => {
+  const { database } = await ownDatabase("koper_relays", cleanup);
+  return () => mysqlSqlClient(database);
+};
 
 describe.each([
   ["PostgreSQL", postgresDb],
   ["MariaDB", mariadbDb],
 ] as const)("outbox: two relays on one %s outbox", (_name, open) => {
   let broker: Broker | undefined;
-  let db: Db | undefined;
   const kopers: Koper[] = [];
   const clients: { end(): Promise<void> }[] = [];
+  const cleanup: (() => Promise<void>)[] = [];
 
   afterEach(async () => {
     await Promise.allSettled(kopers.splice(0).map((k) => k.stop()));
     await Promise.allSettled(clients.splice(0).map((c) => c.end()));
     await broker?.stop();
-    await db?.drop();
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
   });
 
   it("publish each event exactly once, every key in commit order", { timeout: 120_000 }, async () => {
     broker = await startBroker({ port: 0 });
-    db = await open();
+    const openClient = await open(cleanup);
     const prefix = uniqueName("relays");
-    const writerClient = db.client();
+    const writerClient = openClient();
     clients.push(writerClient);
     await ensureOutboxTable(writerClient);
     const writer = new Koper({ topics: { prefix }, outbox: { client: writerClient, relay: false } });
@@ -86,7 +65,7 @@ describe.each([
     // Half the rows wait in the outbox when the relays start; the other half is written meanwhile.
     await write(0, TRANSACTIONS / 2);
     for (let r = 0; r < 2; r++) {
-      const client = db.client();
+      const client = openClient();
       clients.push(client);
       const relay = koperFor(broker.brokers, { topics: { prefix }, kafka: { partitions: 4 }, outbox: { client, batchSize: 25, pollIntervalMs: 20 } });
       kopers.push(relay);

@@ -1,8 +1,10 @@
 import { decodeEvent, ensureOutboxTable, Koper, type DataEvent, type KoperOptions, type TxExecutor } from "@koper/core";
 import type { Broker } from "@koper/kafka-broker";
+import mysql from "mysql2/promise";
 import pg from "pg";
 import type { AdapterHarness, HarnessFactory } from "../contract/harness.ts";
 import { uniqueName } from "../kafka/support.ts";
+import { SERVERS } from "../support/servers.ts";
 
 /** Every data event the broker holds on `topic`, per partition in log order (duplicates kept), decoded as a consumer would. */
 export function brokerEvents(broker: Broker, topic: string): DataEvent[][] {
@@ -65,7 +67,7 @@ export async function writeTransaction(
  */
 export async function ownSchema(prefix: string, cleanup: (() => Promise<void>)[]): Promise<{ schema: string; admin: pg.Client }> {
   const schema = uniqueName(prefix).replace(/-/g, "_");
-  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
+  const admin = new pg.Client(SERVERS.postgres);
   await admin.connect();
   await admin.query(`CREATE SCHEMA "${schema}"`);
   cleanup.push(async () => {
@@ -73,6 +75,19 @@ export async function ownSchema(prefix: string, cleanup: (() => Promise<void>)[]
     await admin.end();
   });
   return { schema, admin };
+}
+
+/** A MariaDB database of the test's own (`<prefix>_<unique>`), dropped by a step pushed on `cleanup`. */
+export async function ownDatabase(prefix: string, cleanup: (() => Promise<void>)[]): Promise<{ database: string }> {
+  const database = uniqueName(prefix).replace(/-/g, "_");
+  const { host, port, user, password } = SERVERS.mariadb;
+  const admin = await mysql.createConnection({ host, port, user, password });
+  await admin.query(`CREATE DATABASE \`${database}\``);
+  cleanup.push(async () => {
+    await admin.query(`DROP DATABASE \`${database}\``);
+    await admin.end();
+  });
+  return { database };
 }
 
 /**
