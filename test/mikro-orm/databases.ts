@@ -17,8 +17,8 @@ export interface Database {
 }
 
 const SERVERS = {
-  postgres: { host: HOSTS.postgres.host, port: HOSTS.postgres.port, user: HOSTS.postgres.user, password: "", dbName: HOSTS.postgres.database },
-  mariadb: { host: HOSTS.mariadb.host, port: HOSTS.mariadb.port, user: HOSTS.mariadb.user, password: "", dbName: HOSTS.mariadb.database },
+  postgres: { host: HOSTS.postgres.host, port: HOSTS.postgres.port, user: HOSTS.postgres.user, password: HOSTS.postgres.password, dbName: HOSTS.postgres.database },
+  mariadb: { host: HOSTS.mariadb.host, port: HOSTS.mariadb.port, user: HOSTS.mariadb.user, password: HOSTS.mariadb.password, dbName: HOSTS.mariadb.database },
 } as const;
 
 /** A database to test on; for a server, checks it is reachable (under CI=true an unreachable one fails). */

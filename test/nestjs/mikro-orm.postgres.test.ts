@@ -16,8 +16,10 @@ import { Test } from "@nestjs/testing";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
 import { database, suffix } from "../mikro-orm/databases.ts";
+import { SERVERS } from "../support/servers.ts";
 
-const SERVER = { host: "127.0.0.1", port: 5432, user: "postgres", password: "", dbName: "test" };
+const { host, port, user, password, database: dbName } = SERVERS.postgres;
+const SERVER = { host, port, user, password, dbName };
 const pg = await database("postgres");
 
 /** Fresh classes and schemas per test: MikroORM keeps metadata on the class. */

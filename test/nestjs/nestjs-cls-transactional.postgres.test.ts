@@ -16,10 +16,12 @@ import { ClsModule } from "nestjs-cls";
 import { afterEach, describe, expect, it } from "vitest";
 import { prismaDatabase, type Opened } from "../prisma/databases.ts";
 import { PrismaClient } from "../prisma/postgres/generated/client.ts";
+import { SERVERS } from "../support/servers.ts";
 
 /** The client as the application provides it: extended with Koper where it is created. */
 function extendedClient(schema: string, koper: Koper) {
-  const adapter = new PrismaPg({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" }, { schema });
+  const { host, port, user, database } = SERVERS.postgres;
+  const adapter = new PrismaPg({ host, port, user, database }, { schema });
   return new PrismaClient({ adapter }).$extends(koperPrisma(koper));
 }
 type Prisma = ReturnType<typeof extendedClient>;

@@ -7,6 +7,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HarnessFactory } from "../contract/harness.ts";
 import { until } from "../kafka/support.ts";
+import { SERVERS } from "../support/servers.ts";
 import { ormOutboxWriter } from "./support.ts";
 import { mikroHarness } from "../mikro-orm/harness.ts";
 import { database as mikroDatabase } from "../mikro-orm/databases.ts";
@@ -84,7 +85,7 @@ describe.each(orms)("outbox on PostgreSQL through %s: the relay wakes on NOTIFY"
 
 describe("listenOnPool", () => {
   it("listens again when its connection is killed, and says so by waking the relay", { timeout: 60_000 }, async () => {
-    const pool = new pg.Pool({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test", max: 2 });
+    const pool = new pg.Pool({ ...SERVERS.postgres, max: 2 });
     const channel = `koper_listen_${Math.random().toString(36).slice(2, 10)}`;
     let wakes = 0;
     const errors: unknown[] = [];

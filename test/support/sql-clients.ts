@@ -3,10 +3,11 @@
 import { listenOnPool, type SqlClient, type TxExecutor } from "@koper/core";
 import mysql from "mysql2/promise";
 import pg from "pg";
+import { SERVERS } from "./servers.ts";
 
 /** A SqlClient on a node-postgres pool (`options` e.g. `-c search_path=...`), with LISTEN. */
 export function pgSqlClient(config: pg.PoolConfig): SqlClient & { end(): Promise<void> } {
-  const pool = new pg.Pool({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test", max: 4, ...config });
+  const pool = new pg.Pool({ ...SERVERS.postgres, max: 4, ...config });
   const on = (client: pg.Pool | pg.PoolClient): TxExecutor => ({
     dialect: "postgres",
     query: async (sql, params) => (await client.query(sql, params as unknown[] | undefined)).rows as Record<string, unknown>[],
@@ -34,7 +35,7 @@ export function pgSqlClient(config: pg.PoolConfig): SqlClient & { end(): Promise
 
 /** A SqlClient on a mysql2 pool (MariaDB). */
 export function mysqlSqlClient(database: string): SqlClient & { end(): Promise<void> } {
-  const pool = mysql.createPool({ host: "127.0.0.1", port: 3306, user: "root", password: "", database, connectionLimit: 4 });
+  const pool = mysql.createPool({ ...SERVERS.mariadb, database, connectionLimit: 4 });
   const on = (client: mysql.Pool | mysql.PoolConnection): TxExecutor => ({
     dialect: "mysql",
     query: async (sql, params) => {

@@ -18,8 +18,8 @@ export interface Database {
 }
 
 const SERVERS = {
-  postgres: { type: "postgres", host: HOSTS.postgres.host, port: HOSTS.postgres.port, username: HOSTS.postgres.user, password: "", database: HOSTS.postgres.database },
-  mariadb: { type: "mariadb", host: HOSTS.mariadb.host, port: HOSTS.mariadb.port, username: HOSTS.mariadb.user, password: "", database: HOSTS.mariadb.database },
+  postgres: { type: "postgres", host: HOSTS.postgres.host, port: HOSTS.postgres.port, username: HOSTS.postgres.user, password: HOSTS.postgres.password, database: HOSTS.postgres.database },
+  mariadb: { type: "mariadb", host: HOSTS.mariadb.host, port: HOSTS.mariadb.port, username: HOSTS.mariadb.user, password: HOSTS.mariadb.password, database: HOSTS.mariadb.database },
 } as const;
 
 /** A database to test on; for a server, checks it is reachable (under CI=true an unreachable one fails). */
