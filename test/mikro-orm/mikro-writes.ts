@@ -198,19 +198,22 @@ export function runMikroWrites(db: Database): void {
         const logging = () => ({ debug: ["query"], colors: false, logger: (line: string) => void lines.push(line) }) as never;
         const { orm, entities } = await setup(table ? { outbox: { table, relay: false } } : {}, { orm: logging });
         if (table) await ensureOutboxTable(sqlClientOf(orm.em), { table });
-        const em = orm.em.fork();
-        const unflushed = num();
-        em.create(entities.Order, { number: unflushed, qty: 9 } as never); // persisted, never flushed
-        lines.length = 0;
-        await em.nativeUpdate(entities.Order, { qty: 100 }, { note: "native" });
-        await em.insert(entities.Order, { number: num(), qty: 1 } as never);
-        await (em as unknown as SqlEntityManager).createQueryBuilder(entities.Order).update({ note: "builder" } as never).where({ qty: 100 }).execute();
-        const sent = lines.map((line) => line.replace(/^\[query\]\s*/, "").trim()).map((sql) =>
-          /^(begin|start transaction)/i.test(sql) ? "BEGIN" : /^commit/i.test(sql) ? "COMMIT" : table && sql.includes(table) ? "OUTBOX" : (sql.split(/\s/)[0] ?? "").toUpperCase(),
-        );
-        expect(await orm.em.fork().findOne(entities.Order, { number: unflushed })).toBeNull();
-        if (table) for (const name of [table, `${table}_lease`]) await sqlClientOf(orm.em).query(`DROP TABLE ${name}`);
-        return sent;
+        try {
+          const em = orm.em.fork();
+          const unflushed = num();
+          em.create(entities.Order, { number: unflushed, qty: 9 } as never); // persisted, never flushed
+          lines.length = 0;
+          await em.nativeUpdate(entities.Order, { qty: 100 }, { note: "native" });
+          await em.insert(entities.Order, { number: num(), qty: 1 } as never);
+          await (em as unknown as SqlEntityManager).createQueryBuilder(entities.Order).update({ note: "builder" } as never).where({ qty: 100 }).execute();
+          const sent = lines.map((line) => line.replace(/^\[query\]\s*/, "").trim()).map((sql) =>
+            /^(begin|start transaction)/i.test(sql) ? "BEGIN" : /^commit/i.test(sql) ? "COMMIT" : table && sql.includes(table) ? "OUTBOX" : (sql.split(/\s/)[0] ?? "").toUpperCase(),
+          );
+          expect(await orm.em.fork().findOne(entities.Order, { number: unflushed })).toBeNull();
+          return sent;
+        } finally {
+          if (table) for (const name of [table, `${table}_lease`]) await sqlClientOf(orm.em).query(`DROP TABLE ${name}`);
+        }
       };
       expect(await statements()).toEqual(["UPDATE", "INSERT", "UPDATE"]);
       expect(await statements(`koper_outbox_${suffix()}`)).toEqual(["BEGIN", "UPDATE", "OUTBOX", "COMMIT", "BEGIN", "INSERT", "OUTBOX", "COMMIT", "BEGIN", "UPDATE", "OUTBOX", "COMMIT"]);

@@ -69,15 +69,17 @@ export function runTypeormWrites(db: Database): void {
         const { dataSource, entities } = await setup(options);
         const table = options.outbox ? (options.outbox as { table: string }).table : undefined;
         if (table) await ensureOutboxTable(sqlClientOf(dataSource), { table });
-        const repo = dataSource.getRepository(entities.Order);
-        const order = await repo.save({ number: num(), qty: 1 });
-        const seen: string[] = [];
-        (dataSource.subscribers as unknown[]).push({ afterQuery: (event: { query: string }) => void seen.push(event.query.trim()) });
-        await repo.update({ id: order.id }, { qty: 2 });
-        await dataSource.createQueryBuilder().update(entities.Order).set({ qty: 3 }).where({ id: order.id }).execute();
-        const sent = seen.map((sql) => (/^(BEGIN|START TRANSACTION)/i.test(sql) ? "BEGIN" : /^COMMIT/i.test(sql) ? "COMMIT" : /^UPDATE/i.test(sql) ? "UPDATE" : table && sql.includes(table) ? "OUTBOX" : sql));
-        if (table) await dataSource.query(`DROP TABLE ${table}`).then(() => dataSource.query(`DROP TABLE ${table}_lease`));
-        return sent;
+        try {
+          const repo = dataSource.getRepository(entities.Order);
+          const order = await repo.save({ number: num(), qty: 1 });
+          const seen: string[] = [];
+          (dataSource.subscribers as unknown[]).push({ afterQuery: (event: { query: string }) => void seen.push(event.query.trim()) });
+          await repo.update({ id: order.id }, { qty: 2 });
+          await dataSource.createQueryBuilder().update(entities.Order).set({ qty: 3 }).where({ id: order.id }).execute();
+          return seen.map((sql) => (/^(BEGIN|START TRANSACTION)/i.test(sql) ? "BEGIN" : /^COMMIT/i.test(sql) ? "COMMIT" : /^UPDATE/i.test(sql) ? "UPDATE" : table && sql.includes(table) ? "OUTBOX" : sql));
+        } finally {
+          if (table) await dataSource.query(`DROP TABLE ${table}`).then(() => dataSource.query(`DROP TABLE ${table}_lease`));
+        }
       };
       expect(await statements({})).toEqual(["UPDATE", "UPDATE"]);
       const table = `koper_outbox_${suffix()}`;
