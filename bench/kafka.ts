@@ -18,6 +18,8 @@ const BATCH = 500;
 const PARTITIONS = 4;
 const KEYS = 1_000;
 const ROUNDS = 3;
+/** Koper's default `concurrency`: what its listener hands the transport as `maxInFlight`. */
+const KOPER_CONCURRENCY = 16;
 const CONSUMER = { sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 5_000, maxWaitTimeInMs: 100 };
 
 /** The shape of one raw message: how big its value is, which headers it carries. */
@@ -117,7 +119,7 @@ function clock(): () => Timed {
   };
 }
 
-function row(id: number): { id: number; customer: string; status: string; note: string; total: number } {
+export function row(id: number): { id: number; customer: string; status: string; note: string; total: number } {
   return { id, customer: `customer-${id % 977}`, status: "paid", note: "x".repeat(200), total: id * 3 };
 }
 
@@ -166,12 +168,13 @@ async function transportAlone(brokers: string[], topic: string, shape: Shape): P
   const transport = new KafkaTransport({ brokers, clientId: "bench-transport", logLevel: logLevel.NOTHING, partitions: PARTITIONS, consumer: CONSUMER });
   const counter = new Counter();
   await transport.connect();
-  const member = await transport.subscribe({ group: `${topic}-g`, topics: [topic], maxInFlight: 256, handle: async () => counter.add() });
-  const encoder = new TextEncoder();
+  // Koper's default concurrency (16) bounds the messages in flight, as in the Koper run.
+  const member = await transport.subscribe({ group: `${topic}-g`, topics: [topic], maxInFlight: KOPER_CONCURRENCY, handle: async () => counter.add() });
   const message = (id: number): OutgoingMessage => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(shape.headers(id))) headers[name] = String(value);
-    return { topic, key: `Order:${id % KEYS}`, value: encoder.encode(shape.value(id)), headers };
+    // A Buffer, as Koper's encoder makes: kafkajs takes it without another view.
+    return { topic, key: `Order:${id % KEYS}`, value: Buffer.from(shape.value(id), "utf8"), headers };
   };
   await transport.send([message(-1)]);
   await counter.reached(1);
@@ -239,7 +242,7 @@ class Counter {
 }
 
 // The broker's CLI in a child process; resolves with its address once it listens.
-async function spawnBroker(): Promise<{ address: string; stop: () => Promise<void> }> {
+export async function spawnBroker(): Promise<{ address: string; stop: () => Promise<void> }> {
   const cli = fileURLToPath(new URL("../packages/kafka-broker/src/cli.ts", import.meta.url));
   const child: ChildProcess = spawn(process.execPath, ["--conditions=koper-source", "--import", "tsx", cli, "--port", "0"], {
     cwd: fileURLToPath(new URL("..", import.meta.url)),

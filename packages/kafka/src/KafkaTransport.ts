@@ -25,15 +25,14 @@ export class KafkaTransport implements Transport {
   readonly #produced = new ProducedPartitions();
   #connecting: Promise<void> | undefined;
   #admin: Promise<Admin> | undefined;
-  #closed = false;
-  #markClosed!: () => void;
-  readonly #closedSignal = new Promise<void>((resolve) => (this.#markClosed = resolve));
+  /** Aborted by `close()`: the one record of "closed", and what cuts a drain short. */
+  readonly #closing = new AbortController();
   #logger: KoperLogger = createLogger();
 
   constructor(options: KafkaTransportOptions) {
-    this.#options = resolveOptions(options);
-    // Its consumers read zstd batches whoever produced them (where this Node has zstd).
-    registerZstd();
+    // Its consumers read zstd batches whoever produced them (where this Node has zstd); registered
+    // once, before the options are checked, which need to know whether this Node has it.
+    this.#options = resolveOptions(options, registerZstd());
     // kafkajs logs through Koper's logger unless the application brought its own logCreator.
     this.kafka = new Kafka({ logCreator: kafkajsLogCreator(() => this.#logger), ...this.#options.kafka });
     this.#producer = this.kafka.producer({
@@ -46,6 +45,10 @@ export class KafkaTransport implements Transport {
       idempotent: true,
     });
     this.#topics = new TopicCreator(this.kafka.admin(), this.#options);
+  }
+
+  get #closed(): boolean {
+    return this.#closing.signal.aborted;
   }
 
   /** Koper's logger: kafkajs's entries go there from now on. */
@@ -70,12 +73,11 @@ export class KafkaTransport implements Transport {
     if (this.#closed) throw KafkaTransportError.closed();
     if (messages.length === 0) return;
     await this.connect();
-    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk.messages, chunk.bytes);
+    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk);
   }
 
-  async #sendChunk(messages: OutgoingMessage[], bytes: number): Promise<void> {
+  async #sendChunk({ topicMessages, bytes }: Chunk): Promise<void> {
     const compression = bytes >= this.#options.compressionMinBytes ? this.#options.compression : CompressionTypes.None;
-    const topicMessages = byTopic(messages);
     const topics = topicMessages.map((t) => t.topic);
     if (this.#options.createTopics) await this.#topics.ensure(topics);
     try {
@@ -104,7 +106,7 @@ export class KafkaTransport implements Transport {
    */
   async drain(): Promise<void> {
     if (this.#closed || this.#members.size === 0) return;
-    await this.#produced.drain([...this.#members], () => this.#adminClient(), this.#options.drainTimeoutMs, this.#closedSignal);
+    await this.#produced.drain([...this.#members], () => this.#adminClient(), this.#options.drainTimeoutMs, this.#closing.signal);
   }
 
   #adminClient(): Promise<Admin> {
@@ -142,8 +144,7 @@ export class KafkaTransport implements Transport {
   /** Closes members still subscribed (finishing and committing their work), then the producer. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#markClosed();
+    this.#closing.abort();
     const members = [...this.#members];
     this.#members.clear();
     await Promise.allSettled(members.map((m) => m.close()));
@@ -152,23 +153,37 @@ export class KafkaTransport implements Transport {
   }
 }
 
-// Consecutive runs of at most `maxBytes` (a bigger message goes alone): sent one after another, so
-// each partition's batch stays under message.max.bytes and a key's messages keep their order.
-function chunksOf(messages: OutgoingMessage[], maxBytes: number): { messages: OutgoingMessage[]; bytes: number }[] {
-  const chunks: { messages: OutgoingMessage[]; bytes: number }[] = [];
-  let current: OutgoingMessage[] = [];
+/** A run of consecutive messages sent in one request, grouped by topic, and roughly how many bytes they are. */
+interface Chunk {
+  topicMessages: TopicMessages[];
+  bytes: number;
+}
+
+// Consecutive runs of at most `maxBytes` (a bigger message goes alone), sent one after another, so
+// each partition's batch stays under message.max.bytes and a key's messages keep their order. Each
+// run holds one entry per topic, messages in the order given (kafkajs keeps it within a partition).
+// One pass: sizing, grouping and converting to kafkajs's messages (this runs for every message).
+function chunksOf(messages: OutgoingMessage[], maxBytes: number): Chunk[] {
+  const chunks: Chunk[] = [];
+  let groups = new Map<string, Message[]>();
+  let count = 0;
   let bytes = 0;
+  const close = () => chunks.push({ topicMessages: Array.from(groups, ([topic, list]) => ({ topic, messages: list })), bytes });
   for (const message of messages) {
     const size = sizeOf(message);
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push({ messages: current, bytes });
-      current = [];
+    if (count > 0 && bytes + size > maxBytes) {
+      close();
+      groups = new Map();
+      count = 0;
       bytes = 0;
     }
-    current.push(message);
+    let group = groups.get(message.topic);
+    if (!group) groups.set(message.topic, (group = []));
+    group.push(toKafkaMessage(message));
+    count++;
     bytes += size;
   }
-  chunks.push({ messages: current, bytes });
+  close();
   return chunks;
 }
 
@@ -177,15 +192,4 @@ function sizeOf(message: OutgoingMessage): number {
   let size = 20 + message.value.byteLength + (message.key === null ? 0 : Buffer.byteLength(message.key));
   for (const name in message.headers) size += name.length + Buffer.byteLength(message.headers[name]!) + 2;
   return size;
-}
-
-// One entry per topic, messages in the order given: kafkajs keeps that order within a partition.
-function byTopic(messages: OutgoingMessage[]): TopicMessages[] {
-  const groups = new Map<string, Message[]>();
-  for (const message of messages) {
-    let group = groups.get(message.topic);
-    if (!group) groups.set(message.topic, (group = []));
-    group.push(toKafkaMessage(message));
-  }
-  return [...groups].map(([topic, list]) => ({ topic, messages: list }));
 }

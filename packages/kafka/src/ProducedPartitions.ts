@@ -35,20 +35,22 @@ export class ProducedPartitions {
 
   /**
    * Resolves once every target is finished; rejects with `KafkaTransportError.drainDeadlineExceeded`
-   * after `timeoutMs`, or `closed()` when `closed` settles first.
+   * after `timeoutMs`, or `closed()` when `closed` is aborted first.
    */
-  async drain(members: readonly DrainMember[], admin: () => Promise<Admin>, timeoutMs: number, closed: Promise<void>): Promise<void> {
+  async drain(members: readonly DrainMember[], admin: () => Promise<Admin>, timeoutMs: number, closed: AbortSignal): Promise<void> {
     const topics = [...this.#produced.keys()].filter((topic) => members.some((m) => m.subscription.topics.includes(topic)));
     if (topics.length === 0) return;
     const client = await admin();
+    // kafkajs's admin reads one topic's end offsets per call (no multi-topic form): all topics at once.
+    const ends = await Promise.all(topics.map((topic) => client.fetchTopicOffsets(topic)));
     const targets: Target[] = [];
-    for (const topic of topics) {
+    topics.forEach((topic, i) => {
       const produced = this.#produced.get(topic)!;
-      for (const { partition, high } of await client.fetchTopicOffsets(topic)) {
+      for (const { partition, high } of ends[i]!) {
         if (!produced.has(partition) || BigInt(high) <= 0n) continue;
         for (const member of members) if (member.subscription.topics.includes(topic)) targets.push({ member, topic, partition, end: BigInt(high) });
       }
-    }
+    });
     await committedBaseline(client, targets);
     return waitFor(targets, timeoutMs, closed);
   }
@@ -82,15 +84,18 @@ function pending(targets: readonly Target[]): Target[] {
   });
 }
 
-function waitFor(targets: readonly Target[], timeoutMs: number, closed: Promise<void>): Promise<void> {
+function waitFor(targets: readonly Target[], timeoutMs: number, closed: AbortSignal): Promise<void> {
   if (pending(targets).length === 0) return Promise.resolve();
+  if (closed.aborted) return Promise.reject(KafkaTransportError.closed());
   return new Promise<void>((resolve, reject) => {
     const finish = (error?: unknown) => {
       clearTimeout(timer);
       for (const off of offs) off();
+      closed.removeEventListener("abort", onClose);
       if (error) reject(error);
       else resolve();
     };
+    const onClose = () => finish(KafkaTransportError.closed());
     const check = () => {
       if (pending(targets).length === 0) finish();
     };
@@ -106,6 +111,6 @@ function waitFor(targets: readonly Target[], timeoutMs: number, closed: Promise<
       }));
       finish(KafkaTransportError.drainDeadlineExceeded(timeoutMs, behind));
     }, timeoutMs);
-    void closed.then(() => finish(KafkaTransportError.closed()));
+    closed.addEventListener("abort", onClose, { once: true });
   });
 }

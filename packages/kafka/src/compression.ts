@@ -36,12 +36,15 @@ export function registerZstd(): boolean {
   return true;
 }
 
-/** The `compression` option as kafkajs's type; a codec kafkajs cannot use here is a `ConfigError` now, not at the first send. */
-export function compressionType(compression: Compression | undefined): CompressionTypes {
+/**
+ * The `compression` option as kafkajs's type; a codec kafkajs cannot use here is a `ConfigError` now,
+ * not at the first send. `zstd`: what `registerZstd()` returned (the transport registers it once, first).
+ */
+export function compressionType(compression: Compression | undefined, zstd: boolean): CompressionTypes {
   if (compression === undefined || compression === "none" || compression === CompressionTypes.None) return CompressionTypes.None;
   if (compression === "gzip" || compression === CompressionTypes.GZIP) return CompressionTypes.GZIP;
   if (compression === "zstd" || compression === CompressionTypes.ZSTD) {
-    if (!registerZstd()) throw ConfigError.invalidOption("compression", `zstd needs Node >= 22.15 (node:zlib's zstd), this is ${process.version}; use "gzip"`);
+    if (!zstd) throw ConfigError.invalidOption("compression", `zstd needs Node >= 22.15 (node:zlib's zstd), this is ${process.version}; use "gzip"`);
     return CompressionTypes.ZSTD;
   }
   if (typeof compression === "number" && hasCodec(compression)) return compression;

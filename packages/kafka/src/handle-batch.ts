@@ -47,10 +47,13 @@ export async function handleBatch(payload: EachBatchPayload, deps: BatchDeps): P
   try {
     for (const message of messages) {
       if (failed || interrupted || !isRunning() || isStale()) break;
-      if (!deps.limit.tryAcquire()) await deps.limit.acquire();
-      if (failed || interrupted || isStale()) {
-        deps.limit.release();
-        break;
+      // Only a wait for a slot lets the state above change before this message is handed out.
+      if (!deps.limit.tryAcquire()) {
+        await deps.limit.acquire();
+        if (failed || interrupted || isStale()) {
+          deps.limit.release();
+          break;
+        }
       }
       // `failed` is set before the slot is released, so the loop hands out nothing after a rejection:
       // the key's next message to run is the redelivered one (KeyedScheduler holds back what was queued).

@@ -55,8 +55,8 @@ export interface ResolvedOptions {
   consumer: Partial<Omit<ConsumerConfig, "groupId">>;
 }
 
-/** Splits Koper's options from the kafkajs client config, checking the numbers. */
-export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions {
+/** Splits Koper's options from the kafkajs client config, checking the numbers; `zstd`: whether this Node's zstd is plugged in. */
+export function resolveOptions(options: KafkaTransportOptions, zstd: boolean): ResolvedOptions {
   const {
     partitions,
     replicationFactor,
@@ -83,7 +83,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedOptions 
     createTopics: createTopics ?? true,
     fromBeginning: fromBeginning ?? true,
     partitionsConsumedConcurrently: optionalPositive("partitionsConsumedConcurrently", partitionsConsumedConcurrently) ?? 8,
-    compression: compressionType(compression),
+    compression: compressionType(compression, zstd),
     compressionMinBytes: compressionMinBytes === 0 ? 0 : (optionalPositive("compressionMinBytes", compressionMinBytes) ?? 1024),
     maxBatchBytes: optionalPositive("maxBatchBytes", maxBatchBytes) ?? 1_000_000,
     drainTimeoutMs: optionalPositive("drainTimeoutMs", drainTimeoutMs) ?? 30_000,
