@@ -29,20 +29,27 @@ export const nativeCall = new AsyncLocalStorage<NativeCallStore>();
 export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSubscriber): () => void {
   const target = driver as unknown as Record<string, AnyFn>;
   const restore: (() => void)[] = [];
-  const wrap = (name: string, onError: (args: unknown[], error: unknown) => Promise<void>, onSuccess?: (args: unknown[]) => Promise<void> | void) => {
+  // `onSuccess` runs only when `calls(args)` says the statement has something for it.
+  const wrap = (name: string, onError: (args: unknown[], error: unknown) => Promise<void>, onSuccess?: (args: unknown[]) => Promise<void> | void, calls?: (args: unknown[]) => boolean) => {
     const original = target[name]!;
     const own = Object.getOwnPropertyDescriptor(target, name);
-    target[name] = async function (this: unknown, ...args: unknown[]) {
-      let result: unknown;
-      try {
-        result = await original.apply(this, args);
-      } catch (error) {
-        await onError(args, error).catch(subscriber.settings.onError);
-        throw error;
-      }
-      nativeCall.getStore()?.results.push(result);
-      if (onSuccess && subscriber.active) await onSuccess(args);
-      return result;
+    // Not async: a flush statement costs one reaction of ours (the failure handler), no extra promise chain.
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      const store = nativeCall.getStore();
+      const failed = (error: unknown) =>
+        onError(args, error)
+          .catch(subscriber.settings.onError)
+          .then(() => Promise.reject(error));
+      const after = onSuccess && (!calls || calls(args)) ? onSuccess : undefined;
+      const succeeded =
+        store || after
+          ? async (result: unknown) => {
+              store?.results.push(result);
+              if (after && subscriber.active) await after(args);
+              return result;
+            }
+          : undefined;
+      return original.apply(this, args).then(succeeded, failed);
     };
     restore.push(() => (own ? Object.defineProperty(target, name, own) : delete target[name]));
   };
@@ -66,7 +73,7 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
   wrap("syncCollections", async (args, error) => {
     const info = driverInfo(error, undefined);
     subscriber.poisonIfAborted((args[1] as Options)?.ctx, info);
-  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx));
+  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size !== 0);
   return () => restore.reverse().forEach((undo) => undo());
 }
 
