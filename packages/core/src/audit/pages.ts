@@ -48,19 +48,19 @@ export async function readPage(client: SqlClient, table: string, request: PageRe
 
 async function readPostgresPage(client: SqlClient, table: string, request: PageRequest, after: Position): Promise<ChangesPage> {
   const to = after.to ?? String((await client.query("SELECT pg_current_snapshot()::text AS s"))[0]!.s);
-  const where = [...request.where, "pg_visible_in_snapshot(db_txid, ?::pg_snapshot)", "(db_txid > ?::xid8 OR (db_txid = ?::xid8 AND seq > ?))"];
-  const params = [...request.params, to, String(after.txid), String(after.txid), after.seq];
+  const where = [...request.where, "pg_visible_in_snapshot(db_txid::text::xid8, ?::pg_snapshot)", "(db_txid > ? OR (db_txid = ? AND seq > ?))"];
+  const params = [...request.params, to, after.txid, after.txid, after.seq];
   if (after.from !== null) {
-    where.push("db_txid >= ?::xid8", "NOT pg_visible_in_snapshot(db_txid, ?::pg_snapshot)");
-    params.push(after.from.split(":")[0], after.from);
+    where.push("db_txid >= ?", "NOT pg_visible_in_snapshot(db_txid::text::xid8, ?::pg_snapshot)");
+    params.push(Number(after.from.split(":")[0]), after.from);
   }
-  const sql = `SELECT ${SELECT_COLUMNS}, db_txid::text AS txid FROM ${table} WHERE ${where.join(" AND ")} ORDER BY db_txid, seq LIMIT ${request.limit + 1}`;
+  const sql = `SELECT ${SELECT_COLUMNS}, db_txid FROM ${table} WHERE ${where.join(" AND ")} ORDER BY db_txid, seq LIMIT ${request.limit + 1}`;
   const rows = await client.query(placeholders(sql, "postgres"), params);
   const hasMore = rows.length > request.limit;
   const page = rows.slice(0, request.limit);
   const last = page.at(-1);
   // A full page continues inside the same two snapshots; a short one means `to` is read to its end.
-  const end = hasMore ? { from: after.from, to, txid: Number(last!.txid), seq: Number(last!.seq) } : { from: to, to: null, txid: 0, seq: 0 };
+  const end = hasMore ? { from: after.from, to, txid: Number(last!.db_txid), seq: Number(last!.seq) } : { from: to, to: null, txid: 0, seq: 0 };
   return { entries: toEntries(page), cursor: encodeCursor(end), hasMore };
 }
 

@@ -9,7 +9,9 @@ export const AUDIT_TABLE = "koper_audit";
  * as one JSON text (event id, key, outcome, request id, context, position, time points, before, after,
  * changed fields, bulk, error, source). Each column a row carries costs its insert: 100 rows of 20
  * columns took five times what 100 rows of the application's data did; 8 columns (and 4 indexes) take
- * a third of that (see the README's "Benchmarks").
+ * a third of that (see the README's "Benchmarks"). `db_txid` is PostgreSQL's transaction id for
+ * `changes()`' pages: `txid_current()` is `pg_current_xact_id()` as a bigint, without the cast through
+ * text per row (and a bigint, unlike xid8, is a type every driver, Prisma's too, can read).
  */
 const COLUMNS: Record<SqlDialect, string> = {
   postgres: `  seq           bigserial    PRIMARY KEY,
@@ -20,7 +22,7 @@ const COLUMNS: Record<SqlDialect, string> = {
   tx_id         varchar(191) NOT NULL,
   committed_at  bigint       NOT NULL,
   entry         text         NOT NULL,
-  db_txid       xid8         NOT NULL DEFAULT pg_current_xact_id()`,
+  db_txid       bigint       NOT NULL DEFAULT txid_current()`,
   mysql: `  seq           bigint       NOT NULL AUTO_INCREMENT PRIMARY KEY,
   entity        varchar(191) NOT NULL,
   entity_key    varchar(512) NOT NULL,

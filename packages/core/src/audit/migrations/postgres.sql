@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS "koper_audit" (
   tx_id         varchar(191) NOT NULL,
   committed_at  bigint       NOT NULL,
   entry         text         NOT NULL,
-  db_txid       xid8         NOT NULL DEFAULT pg_current_xact_id()
+  db_txid       bigint       NOT NULL DEFAULT txid_current()
 );
 
 CREATE INDEX IF NOT EXISTS "koper_audit_entity_key_time" ON "koper_audit" (entity, entity_key, committed_at);
