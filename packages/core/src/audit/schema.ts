@@ -7,9 +7,9 @@ export const AUDIT_TABLE = "koper_audit";
 /**
  * The columns: what the queries filter, order and look rows up by, plus `entry`, the rest of the event
  * as one JSON text (event id, key, outcome, request id, context, position, time points, before, after,
- * changed fields, bulk, error, source). Each column a row carries costs its insert: 100 rows of 20
- * columns took five times what 100 rows of the application's data did; 8 columns (and 4 indexes) take
- * a third of that (see the README's "Benchmarks"). `db_txid` is PostgreSQL's transaction id for
+ * changed fields, bulk, error, source). Each column and index a row carries costs its insert: 100
+ * rows of 20 columns and 6 indexes took four to five times what 100 rows of the application's data
+ * did; 8 columns and 3 indexes (4 on PostgreSQL) take about 60% of that. `db_txid` is PostgreSQL's transaction id for
  * `changes()`' pages: `txid_current()` is `pg_current_xact_id()` as a bigint, without the cast through
  * text per row (and a bigint, unlike xid8, is a type every driver, Prisma's too, can read).
  */
