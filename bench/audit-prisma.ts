@@ -1,13 +1,33 @@
 // Prisma's half of `npm run bench -- audit`: write throughput with audit on vs off on PostgreSQL,
 // 100-row interactive transactions, Koper attached on both sides (two clients on schemas of their
-// own), rounds alternating which side goes first; printed as the ratio of the medians.
+// own), taking turns transaction by transaction (bench/interleave.ts); also `auditRounds`, the
+// measurement every ORM's half uses.
 import { ensureAuditTable, Koper } from "@koper/core";
 import { koperPrisma, sqlClientOf } from "@koper/prisma";
 import { ensurePrismaClients } from "../test/support/prisma-generate.ts";
-import { median } from "./stats.ts";
+import { conditions, interleavedRound, rateOf, ratiosOf, type Tally } from "./interleave.ts";
 import { fmt, report } from "./support.ts";
 
 type Client = import("../test/prisma/databases.ts").Client;
+
+const SIDES = ["off", "on"] as const;
+type Side = (typeof SIDES)[number];
+
+/**
+ * Audit off vs on for one ORM: `transaction(side, n)` writes one 100-row transaction (n unique per
+ * call) and returns its row count; rounds of 3 transactions per side, taking turns, after a warm-up
+ * round; reports both rates and the ratios (wall and this process's CPU per row) with their spread.
+ */
+export async function auditRounds(label: string, transaction: (side: Side, n: number) => Promise<number>): Promise<void> {
+  let n = 0;
+  const chunk = (side: Side) => transaction(side, n++);
+  await interleavedRound(SIDES, 1, 0, chunk); // warm-up, unmeasured
+  const rounds: Record<Side, Tally>[] = [];
+  for (let round = 0; round < 8; round++) rounds.push(await interleavedRound(SIDES, 3, round, chunk));
+  report(`${label}, Koper without audit`, `${fmt(rateOf(rounds, "off"))} rows/s`);
+  report(`${label}, Koper with audit`, `${fmt(rateOf(rounds, "on"))} rows/s`);
+  report("audit on / off", `${ratiosOf(rounds, "on", "off")} (${conditions()})`);
+}
 
 /** Runs the Prisma audit write benchmark (PostgreSQL must be reachable: the caller checked). */
 export async function prismaAuditWriteBench(): Promise<void> {
@@ -22,26 +42,13 @@ export async function prismaAuditWriteBench(): Promise<void> {
     on: opened.on.client.$extends(koperPrisma(kopers.on, { audit: true })) as unknown as Client,
   };
   await Promise.all([kopers.off.start(), kopers.on.start()]);
-  const rates = { off: [] as number[], on: [] as number[] };
-  let n = 0;
-  const round = async (client: Client) => {
-    const t = performance.now();
-    for (let tx = 0; tx < 3; tx++) {
-      await client.$transaction(async (m) => {
-        for (let i = 0; i < 100; i++) await m.order.create({ data: { number: `A-${n++}`, qty: i, note: "bench ".repeat(20) } });
-      }, { timeout: 60_000 });
-    }
-    return 300 / ((performance.now() - t) / 1000);
-  };
   try {
-    for (const side of ["off", "on"] as const) await round(clients[side]); // warm-up, unmeasured
-    for (let r = 0; r < 8; r++) {
-      for (const side of r % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) rates[side].push(await round(clients[side]));
-    }
-    const [off, on] = [median(rates.off), median(rates.on)];
-    report("Prisma 100-row transactions, Koper without audit", `${fmt(off)} rows/s`);
-    report("Prisma 100-row transactions, Koper with audit", `${fmt(on)} rows/s`);
-    report("ratio audit on / off", fmt(on / off, 2));
+    await auditRounds("Prisma 100-row transactions", async (side, n) => {
+      await clients[side].$transaction(async (m) => {
+        for (let i = 0; i < 100; i++) await m.order.create({ data: { number: `A-${side}-${n}-${i}`, qty: i, note: "bench ".repeat(20) } });
+      }, { timeout: 60_000 });
+      return 100;
+    });
   } finally {
     await Promise.all([kopers.off.stop(), kopers.on.stop()]);
     await Promise.all([opened.off.drop(), opened.on.drop()]);

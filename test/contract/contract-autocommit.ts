@@ -120,7 +120,9 @@ export function autocommitContract(world: () => ContractWorld, contractTest: Con
       await ensureAuditTable(db.sqlClient, { table });
       try {
         const rows = async () =>
-          (await db.sqlClient.query(`SELECT action FROM ${table} WHERE outcome = 'committed' ORDER BY seq`)).map((row) => row.action as DataEvent["action"]);
+          (await db.sqlClient.query(`SELECT action, entry FROM ${table} ORDER BY seq`))
+            .filter((row) => (JSON.parse(String(row.entry)) as { outcome: string }).outcome === "committed")
+            .map((row) => row.action as DataEvent["action"]);
         await checkAtomic(db, table, rows);
       } finally {
         await db.sqlClient.query(`DROP TABLE ${table}`);

@@ -24,13 +24,13 @@ describe("failed-attempt audit rows", () => {
     expect(await client.query("SELECT * FROM koper_audit")).toEqual([]); // not while the transaction is open
     void koper.capture.rollback(tx);
     await koper.settle();
-    const rows = await client.query("SELECT outcome, action FROM koper_audit");
+    const rows = await client.query("SELECT json_extract(entry, '$.outcome') AS outcome, action FROM koper_audit");
     expect(rows).toEqual([{ outcome: "failed", action: "insert" }]);
     const again = {};
     koper.capture.begin(again);
     await koper.capture.fail(again, draft, duplicate);
     await koper.capture.rollback(again);
-    expect(await client.query("SELECT outcome FROM koper_audit")).toHaveLength(2);
+    expect(await client.query("SELECT json_extract(entry, '$.outcome') AS outcome FROM koper_audit")).toHaveLength(2);
     await koper.stop();
     db.close();
   });

@@ -1,7 +1,7 @@
 import type { Row } from "../envelope/DataEvent.ts";
 import { AuditError } from "../errors.ts";
 import { epochMs, keyText, placeholders } from "./encode.ts";
-import { nextState, selectColumns, toEntries, toVersions, type AuditAction, type AuditEntry, type AuditVersion } from "./entries.ts";
+import { nextState, SELECT_COLUMNS, toEntries, toVersions, type AuditAction, type AuditEntry, type AuditVersion } from "./entries.ts";
 import { forget, type ForgetResult, type ReferenceRule } from "./forget.ts";
 import { readPage } from "./pages.ts";
 import { AUDIT_TABLE, quoteTable } from "./schema.ts";
@@ -115,7 +115,8 @@ export class AuditLog {
 
   /** Everything one transaction did (its audited writes), in order. */
   async transaction(id: string): Promise<AuditEntry[]> {
-    return this.#select("tx_id = ? ORDER BY tx_position, seq", [id]);
+    const entries = await this.#select("tx_id = ? ORDER BY seq", [id]);
+    return entries.sort((a, b) => a.transaction.position - b.transaction.position); // stable: seq order within a position
   }
 
   /** Deletes audit rows committed before `olderThan`; returns how many. */
@@ -145,7 +146,7 @@ export class AuditLog {
   }
 
   async #select(tail: string, params: unknown[]): Promise<AuditEntry[]> {
-    const sql = `SELECT ${selectColumns(this.client.dialect)} FROM ${this.#table} WHERE ${tail}`;
+    const sql = `SELECT ${SELECT_COLUMNS} FROM ${this.#table} WHERE ${tail}`;
     return toEntries(await this.client.query(placeholders(sql, this.client.dialect), params));
   }
 }

@@ -1,5 +1,6 @@
 import type { DataEvent } from "../envelope/DataEvent.ts";
-import { keyText, placeholders, toJson } from "./encode.ts";
+import { entryJson, keyText, placeholders } from "./encode.ts";
+import type { StoredEntry } from "./entries.ts";
 import type { ReferenceRule } from "./forget.ts";
 import { AUDIT_TABLE, quoteTable } from "./schema.ts";
 import type { InTransactionWriter, SqlClient, TxExecutor } from "../capture/in-transaction.ts";
@@ -12,11 +13,8 @@ export interface AuditStoreOptions {
   table?: string | undefined;
 }
 
-const COLUMNS = [
-  "event_id", "entity", "entity_key", "key_data", "action", "outcome", "actor", "request_id", "context",
-  "tx_id", "tx_position", "occurred_at", "committed_at", "time_points", "before_data", "after_data",
-  "changed", "bulk", "error", "source",
-] as const;
+/** The columns an audit row is written with (see schema.ts); `entry` holds the rest of the event. */
+export const WRITTEN_COLUMNS = ["entity", "entity_key", "action", "actor", "tx_id", "committed_at", "entry"] as const;
 
 /** The `audit` option of the adapters (`audit: true` is `{}`): which entities, which table, erasure references. */
 export interface AuditOptions extends AuditStoreOptions {
@@ -58,37 +56,39 @@ export class AuditStore implements InTransactionWriter {
   }
 
   async #insert(rows: unknown[][], tx: TxExecutor): Promise<void> {
-    const tuple = `(${COLUMNS.map(() => "?").join(", ")})`;
+    const tuple = `(${WRITTEN_COLUMNS.map(() => "?").join(", ")})`;
     const sql =
-      `INSERT INTO ${quoteTable(this.table, tx.dialect)} (${COLUMNS.join(", ")}) VALUES ` + rows.map(() => tuple).join(", ");
+      `INSERT INTO ${quoteTable(this.table, tx.dialect)} (${WRITTEN_COLUMNS.join(", ")}) VALUES ` + rows.map(() => tuple).join(", ");
     await tx.query(placeholders(sql, tx.dialect), rows.flat());
   }
 }
 
-/** One event as the audit table's column values, in COLUMNS order. */
+/** One event as the audit table's column values, in WRITTEN_COLUMNS order. */
 function auditRow(event: DataEvent): unknown[] {
   const { actor, requestId, traceparent: _trace, ...extra } = event.context as Record<string, unknown>;
   const committed = event.time.committed ?? event.time.occurred;
+  const entry: StoredEntry = {
+    id: event.id,
+    key: event.key,
+    outcome: event.outcome,
+    requestId: typeof requestId === "string" ? requestId : undefined,
+    context: Object.keys(extra).length > 0 ? extra : undefined,
+    position: event.transaction.position,
+    time: event.time,
+    before: event.before ?? undefined,
+    after: event.data ?? undefined,
+    changes: event.changes && event.changes.length > 0 ? event.changes : undefined,
+    bulk: event.bulk,
+    error: event.error,
+    source: event.source,
+  };
   return [
-    event.id,
     event.entity,
     keyText(event.key),
-    toJson(event.key),
     event.action,
-    event.outcome,
     typeof actor === "string" ? actor : null,
-    typeof requestId === "string" ? requestId : null,
-    Object.keys(extra).length > 0 ? toJson(extra) : null,
     event.transaction.id,
-    event.transaction.position,
-    Math.floor(event.time.occurred),
     Math.floor(committed),
-    toJson(event.time),
-    toJson(event.before),
-    toJson(event.data),
-    toJson(event.changes),
-    toJson(event.bulk),
-    toJson(event.error),
-    toJson(event.source),
+    entryJson(entry),
   ];
 }

@@ -14,6 +14,28 @@ export function toJson(value: unknown): string | null {
   });
 }
 
+/**
+ * JSON text of an audit entry, as `toJson` writes it: JSON.stringify without the replacer when nothing
+ * in it needs one (no bigint, no bytes), which is most rows and several times faster.
+ */
+export function entryJson(entry: object): string {
+  if (needsReplacer(entry, 0)) return toJson(entry)!;
+  try {
+    return JSON.stringify(entry);
+  } catch {
+    return toJson(entry)!; // a bigint a toJSON() returned
+  }
+}
+
+function needsReplacer(value: unknown, depth: number): boolean {
+  if (typeof value === "bigint") return true;
+  if (typeof value !== "object" || value === null || value instanceof Date) return false;
+  if (depth > 32 || value instanceof Uint8Array || (value as { type?: unknown }).type === "Buffer") return true;
+  if (Array.isArray(value)) return value.some((item) => needsReplacer(item, depth + 1));
+  for (const key in value) if (needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
+  return false;
+}
+
 /** Parses a JSON column (drivers hand back text; some hand back parsed values). */
 export function fromJson<T>(value: unknown): T | null {
   if (value === null || value === undefined) return null;

@@ -1,5 +1,4 @@
 import type { Action, Bulk, EventError, Outcome, Row, Source, TimePoints } from "../envelope/DataEvent.ts";
-import type { SqlDialect } from "../capture/in-transaction.ts";
 
 /** What an audit row records: a data event's action, or `forget` (an erasure, recorded without the erased values). */
 export type AuditAction = Action | "forget";
@@ -46,47 +45,55 @@ export interface AuditVersion extends AuditEntry {
   state: Row | null;
 }
 
-const SCALAR_COLUMNS = "seq, event_id, entity, action, outcome, actor, request_id, tx_id, tx_position";
-const JSON_COLUMNS = ["key_data", "context", "time_points", "before_data", "after_data", "changed", "bulk", "error", "source"];
+/** The `entry` column: the event's fields that no query filters by, as one JSON text (absent ones left out). */
+export interface StoredEntry {
+  id: string;
+  key?: Row | null | undefined;
+  outcome: Outcome;
+  requestId?: string | undefined;
+  context?: Record<string, unknown> | undefined;
+  position: number;
+  time: TimePoints;
+  before?: Row | null | undefined;
+  after?: Row | null | undefined;
+  changes?: string[] | undefined;
+  bulk?: Bulk | undefined;
+  error?: EventError | undefined;
+  source?: Source | undefined;
+}
 
 /**
- * What AuditLog selects: the scalar columns, and the JSON text columns joined by the database into one
- * JSON array per row (`json_columns`). Text concatenation costs the database next to nothing (unlike
- * building JSON values), and spares the driver eight columns per row and the reader a JSON.parse per
- * column: the rows of a whole page or history are parsed in one call (see `toEntries`).
+ * What AuditLog selects: the filtered columns and `entry`. The entries of a whole page or history are
+ * parsed in one JSON.parse call (see `toEntries`).
  */
-export function selectColumns(dialect: SqlDialect): string {
-  const parts = JSON_COLUMNS.map((column) => `COALESCE(${column}, 'null')`);
-  const json = dialect === "mysql" ? `CONCAT('[', ${parts.join(", ',', ")}, ']')` : `'[' || ${parts.join(" || ',' || ")} || ']'`;
-  return `${SCALAR_COLUMNS}, ${json} AS json_columns`;
-}
+export const SELECT_COLUMNS = "seq, entity, action, actor, tx_id, entry";
 
 /** Rows selected with `selectColumns` as AuditEntries. */
 export function toEntries(rows: readonly Record<string, unknown>[]): AuditEntry[] {
   if (rows.length === 0) return [];
-  const json = JSON.parse(`[${rows.map((row) => row.json_columns).join(",")}]`) as unknown[][];
+  const json = JSON.parse(`[${rows.map((row) => row.entry).join(",")}]`) as StoredEntry[];
   return rows.map((row, i) => toEntry(row, json[i]!));
 }
 
-function toEntry(row: Record<string, unknown>, j: readonly unknown[]): AuditEntry {
+function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
   return {
     seq: Number(row.seq),
-    eventId: String(row.event_id),
+    eventId: e.id,
     entity: String(row.entity),
-    key: (j[0] as Row | null) ?? null,
+    key: e.key ?? null,
     action: row.action as AuditAction,
-    outcome: row.outcome as Outcome,
+    outcome: e.outcome,
     actor: (row.actor as string | null) ?? undefined,
-    requestId: (row.request_id as string | null) ?? undefined,
-    context: (j[1] as Record<string, unknown> | null) ?? {},
-    transaction: { id: String(row.tx_id), position: Number(row.tx_position) },
-    time: (j[2] as TimePoints | null) ?? { occurred: 0 },
-    before: (j[3] as Row | null) ?? null,
-    after: (j[4] as Row | null) ?? null,
-    changes: (j[5] as string[] | null) ?? [],
-    bulk: (j[6] as Bulk | null) ?? undefined,
-    error: (j[7] as EventError | null) ?? undefined,
-    source: (j[8] as Source | null) ?? undefined,
+    requestId: e.requestId ?? undefined,
+    context: e.context ?? {},
+    transaction: { id: String(row.tx_id), position: e.position },
+    time: e.time ?? { occurred: 0 },
+    before: e.before ?? null,
+    after: e.after ?? null,
+    changes: e.changes ?? [],
+    bulk: e.bulk ?? undefined,
+    error: e.error ?? undefined,
+    source: e.source ?? undefined,
   };
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { currentContext } from "../context/context.ts";
 import type { Row } from "../envelope/DataEvent.ts";
-import { fromJson, keyText, placeholders, toJson } from "./encode.ts";
+import { entryJson, keyText, placeholders } from "./encode.ts";
+import type { StoredEntry } from "./entries.ts";
 import type { SqlClient, TxExecutor } from "../capture/in-transaction.ts";
 
 /** What replaces an erased value. */
@@ -28,42 +29,47 @@ interface ForgetRequest {
   references: readonly ReferenceRule[];
 }
 
-type Stored = Record<string, unknown>;
+/** An audit row as forget reads it: its seq and its parsed `entry`. */
+interface Stored {
+  seq: unknown;
+  entry: StoredEntry;
+}
 
 /** Erases a subject's fields across the audit table in one transaction and records that it did. */
 export async function forget(client: SqlClient, table: string, request: ForgetRequest): Promise<ForgetResult> {
   const key = keyText(request.key as Row);
   return client.transaction(async (tx) => {
     const q = (sql: string, params: unknown[] = []) => tx.query(placeholders(sql, tx.dialect), params);
-    const subject = await q(`SELECT seq, key_data, before_data, after_data, error FROM ${table} WHERE entity = ? AND entity_key = ? AND action <> 'forget'`, [request.entity, key]);
+    const read = async (sql: string, params: unknown[]): Promise<Stored[]> =>
+      (await q(sql, params)).map((row) => ({ seq: row.seq, entry: JSON.parse(String(row.entry)) as StoredEntry }));
+    const update = (row: Stored) => q(`UPDATE ${table} SET entry = ? WHERE seq = ?`, [entryJson(row.entry), row.seq]);
+    const subject = await read(`SELECT seq, entry FROM ${table} WHERE entity = ? AND entity_key = ? AND action <> 'forget'`, [request.entity, key]);
     const fields = request.fields ? [...request.fields] : personalFields(subject);
     const erased = erasedValues(subject, fields);
     for (const row of subject) {
-      await q(`UPDATE ${table} SET before_data = ?, after_data = ?, error = ? WHERE seq = ?`, [
-        toJson(mask(fromJson<Row>(row.before_data), fields)),
-        toJson(mask(fromJson<Row>(row.after_data), fields)),
-        toJson(scrub(fromJson(row.error), erased)),
-        row.seq,
-      ]);
+      const { entry } = row;
+      row.entry = { ...entry, before: mask(entry.before, fields), after: mask(entry.after, fields), error: scrub(entry.error, erased) as StoredEntry["error"] };
+      await update(row);
     }
-    await scrubOthers(q, table, request.entity, key, erased);
+    await scrubOthers(read, update, table, request.entity, key, erased);
     let references = 0;
-    for (const rule of request.references) references += await maskReferences(q, table, rule, key);
+    for (const rule of request.references) references += await maskReferences(read, update, table, rule, key);
     await recordForget(tx, table, request.entity, key, request.key, { fields, rows: subject.length, references });
     return { rows: subject.length, references, fields };
   });
 }
 
-type Query = (sql: string, params?: unknown[]) => Promise<Stored[]>;
+type Read = (sql: string, params: unknown[]) => Promise<Stored[]>;
+type Update = (row: Stored) => Promise<unknown>;
 
 /** Every field the subject's rows carried, except its key fields. */
 function personalFields(rows: Stored[]): string[] {
   const fields = new Set<string>();
   const keyFields = new Set<string>();
-  for (const row of rows) {
-    for (const field of Object.keys(fromJson<Row>(row.key_data) ?? {})) keyFields.add(field);
-    for (const column of ["before_data", "after_data"]) {
-      for (const field of Object.keys(fromJson<Row>(row[column]) ?? {})) fields.add(field);
+  for (const { entry } of rows) {
+    for (const field of Object.keys(entry.key ?? {})) keyFields.add(field);
+    for (const data of [entry.before, entry.after]) {
+      for (const field of Object.keys(data ?? {})) fields.add(field);
     }
   }
   return [...fields].filter((field) => !keyFields.has(field)).sort();
@@ -77,16 +83,15 @@ function erasedValues(rows: Stored[], fields: string[]): string[] {
     else if (typeof value === "number" && String(value).length >= 5) values.add(String(value));
     else if (value && typeof value === "object") Object.values(value).forEach(collect);
   };
-  for (const row of rows) {
-    for (const column of ["before_data", "after_data"]) {
-      const data = fromJson<Row>(row[column]);
+  for (const { entry } of rows) {
+    for (const data of [entry.before, entry.after]) {
       for (const field of fields) collect(data?.[field]);
     }
   }
   return [...values].sort((a, b) => b.length - a.length);
 }
 
-function mask(data: Row | null, fields: readonly string[]): Row | null {
+function mask(data: Row | null | undefined, fields: readonly string[]): Row | null | undefined {
   if (!data) return data;
   const out: Row = { ...data };
   for (const field of fields) if (field in out) out[field] = FORGOTTEN;
@@ -110,32 +115,27 @@ function scrub(value: unknown, erased: readonly string[]): unknown {
  * row's refused attempt with the subject's email. Only values of 5+ characters are searched for here,
  * so a short common value ("Ann") is not erased from other people's rows.
  */
-async function scrubOthers(q: Query, table: string, entity: string, key: string, erased: string[]): Promise<void> {
+async function scrubOthers(read: Read, update: Update, table: string, entity: string, key: string, erased: string[]): Promise<void> {
   const distinctive = erased.filter((value) => value.length >= 5);
   if (distinctive.length === 0) return;
-  const columns = ["before_data", "after_data", "bulk", "error"] as const;
-  const rows = await q(`SELECT seq, ${columns.join(", ")} FROM ${table} WHERE entity = ? AND entity_key <> ?`, [entity, key]);
-  for (const row of rows) {
-    const next = columns.map((column) => toJson(scrub(fromJson(row[column]), distinctive)));
-    if (next.some((value, i) => value !== (row[columns[i]!] ?? null))) {
-      await q(`UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(", ")} WHERE seq = ?`, [...next, row.seq]);
+  const fields = ["before", "after", "bulk", "error"] as const;
+  for (const row of await read(`SELECT seq, entry FROM ${table} WHERE entity = ? AND entity_key <> ?`, [entity, key])) {
+    const next: Record<string, unknown> = { ...row.entry };
+    for (const field of fields) next[field] = scrub(row.entry[field], distinctive);
+    if (fields.some((field) => entryJson({ v: next[field] }) !== entryJson({ v: row.entry[field] }))) {
+      await update({ seq: row.seq, entry: next as unknown as StoredEntry });
     }
   }
 }
 
 /** Masks the rule's fields in the referencing entity's rows whose `by` field holds the subject's key. */
-async function maskReferences(q: Query, table: string, rule: ReferenceRule, key: string): Promise<number> {
+async function maskReferences(read: Read, update: Update, table: string, rule: ReferenceRule, key: string): Promise<number> {
   let changed = 0;
-  for (const row of await q(`SELECT seq, before_data, after_data FROM ${table} WHERE entity = ?`, [rule.entity])) {
-    const before = fromJson<Row>(row.before_data);
-    const after = fromJson<Row>(row.after_data);
-    const refers = (data: Row | null) => data != null && data[rule.by] != null && keyText(data[rule.by] as string) === key;
+  for (const row of await read(`SELECT seq, entry FROM ${table} WHERE entity = ?`, [rule.entity])) {
+    const { before, after } = row.entry;
+    const refers = (data: Row | null | undefined) => data != null && data[rule.by] != null && keyText(data[rule.by] as string) === key;
     if (!refers(before) && !refers(after)) continue;
-    await q(`UPDATE ${table} SET before_data = ?, after_data = ? WHERE seq = ?`, [
-      toJson(mask(before, rule.fields)),
-      toJson(mask(after, rule.fields)),
-      row.seq,
-    ]);
+    await update({ seq: row.seq, entry: { ...row.entry, before: mask(before, rule.fields), after: mask(after, rule.fields) } });
     changed++;
   }
   return changed;
@@ -145,13 +145,9 @@ async function maskReferences(q: Query, table: string, rule: ReferenceRule, key:
 async function recordForget(tx: TxExecutor, table: string, entity: string, key: string, rawKey: unknown, what: Record<string, unknown>) {
   const now = Date.now();
   const context = currentContext();
-  const keyData = rawKey !== null && typeof rawKey === "object" ? rawKey : { key: rawKey };
-  const sql =
-    `INSERT INTO ${table} (event_id, entity, entity_key, key_data, action, outcome, actor, request_id, tx_id, tx_position, ` +
-    "occurred_at, committed_at, time_points, after_data) VALUES (?, ?, ?, ?, 'forget', 'committed', ?, ?, ?, 0, ?, ?, ?, ?)";
+  const keyData = (rawKey !== null && typeof rawKey === "object" ? rawKey : { key: rawKey }) as Row;
   const id = randomUUID();
-  await tx.query(placeholders(sql, tx.dialect), [
-    id, entity, key, toJson(keyData), context?.actor ?? null, context?.requestId ?? null,
-    `forget:${id}`, now, now, toJson({ occurred: now, committed: now }), toJson(what),
-  ]);
+  const entry: StoredEntry = { id, key: keyData, outcome: "committed", requestId: context?.requestId, position: 0, time: { occurred: now, committed: now }, after: what };
+  const sql = `INSERT INTO ${table} (entity, entity_key, action, actor, tx_id, committed_at, entry) VALUES (?, ?, 'forget', ?, ?, ?, ?)`;
+  await tx.query(placeholders(sql, tx.dialect), [entity, key, context?.actor ?? null, `forget:${id}`, now, entryJson(entry)]);
 }

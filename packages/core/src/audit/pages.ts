@@ -1,6 +1,6 @@
 import { AuditError } from "../errors.ts";
 import { placeholders } from "./encode.ts";
-import { selectColumns, toEntries, type AuditEntry } from "./entries.ts";
+import { SELECT_COLUMNS, toEntries, type AuditEntry } from "./entries.ts";
 import type { ChangesPage } from "./AuditLog.ts";
 import type { SqlClient } from "../capture/in-transaction.ts";
 
@@ -37,7 +37,7 @@ interface Position {
 export async function readPage(client: SqlClient, table: string, request: PageRequest): Promise<ChangesPage> {
   const after = decodeCursor(request.cursor);
   if (client.dialect === "postgres") return readPostgresPage(client, table, request, after);
-  const sql = `SELECT ${selectColumns(client.dialect)} FROM ${table} WHERE ${[...request.where, "seq > ?"].join(" AND ")} ORDER BY seq LIMIT ${request.limit + 1}`;
+  const sql = `SELECT ${SELECT_COLUMNS} FROM ${table} WHERE ${[...request.where, "seq > ?"].join(" AND ")} ORDER BY seq LIMIT ${request.limit + 1}`;
   let rows = await client.query(placeholders(sql, client.dialect), [...request.params, after.seq]);
   if (client.dialect === "mysql") rows = await heldBack(client, table, rows, request, after.seq);
   const page = rows.slice(0, request.limit);
@@ -54,7 +54,7 @@ async function readPostgresPage(client: SqlClient, table: string, request: PageR
     where.push("db_txid >= ?", "NOT pg_visible_in_snapshot(db_txid::text::xid8, ?::pg_snapshot)");
     params.push(Number(after.from.split(":")[0]), after.from);
   }
-  const sql = `SELECT ${selectColumns(client.dialect)}, db_txid FROM ${table} WHERE ${where.join(" AND ")} ORDER BY db_txid, seq LIMIT ${request.limit + 1}`;
+  const sql = `SELECT ${SELECT_COLUMNS}, db_txid FROM ${table} WHERE ${where.join(" AND ")} ORDER BY db_txid, seq LIMIT ${request.limit + 1}`;
   const rows = await client.query(placeholders(sql, "postgres"), params);
   const hasMore = rows.length > request.limit;
   const page = rows.slice(0, request.limit);

@@ -2,32 +2,17 @@
 -- One row per data event of an audited entity, written in the application's transaction.
 CREATE TABLE IF NOT EXISTS `koper_audit` (
   seq           bigint       NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  event_id      varchar(36)  NOT NULL UNIQUE,
   entity        varchar(191) NOT NULL,
   entity_key    varchar(512) NOT NULL,
-  key_data      longtext,
   action        varchar(16)  NOT NULL,
-  outcome       varchar(16)  NOT NULL,
   actor         varchar(191),
-  request_id    varchar(191),
-  context       longtext,
   tx_id         varchar(191) NOT NULL,
-  tx_position   integer      NOT NULL,
-  occurred_at   bigint       NOT NULL,
   committed_at  bigint       NOT NULL,
-  time_points   longtext     NOT NULL,
-  before_data   longtext,
-  after_data    longtext,
-  changed       longtext,
-  bulk          longtext,
-  error         longtext,
-  source        longtext
+  entry         longtext     NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE INDEX IF NOT EXISTS `koper_audit_entity_key_time` ON `koper_audit` (entity, entity_key, committed_at);
 
 CREATE INDEX IF NOT EXISTS `koper_audit_actor_time` ON `koper_audit` (actor, committed_at);
 
-CREATE INDEX IF NOT EXISTS `koper_audit_time` ON `koper_audit` (committed_at);
-
-CREATE INDEX IF NOT EXISTS `koper_audit_tx` ON `koper_audit` (tx_id, tx_position);
+CREATE INDEX IF NOT EXISTS `koper_audit_tx` ON `koper_audit` (tx_id);

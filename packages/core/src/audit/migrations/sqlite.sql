@@ -2,32 +2,17 @@
 -- One row per data event of an audited entity, written in the application's transaction.
 CREATE TABLE IF NOT EXISTS "koper_audit" (
   seq           integer PRIMARY KEY AUTOINCREMENT,
-  event_id      text    NOT NULL UNIQUE,
   entity        text    NOT NULL,
   entity_key    text    NOT NULL,
-  key_data      text,
   action        text    NOT NULL,
-  outcome       text    NOT NULL,
   actor         text,
-  request_id    text,
-  context       text,
   tx_id         text    NOT NULL,
-  tx_position   integer NOT NULL,
-  occurred_at   integer NOT NULL,
   committed_at  integer NOT NULL,
-  time_points   text    NOT NULL,
-  before_data   text,
-  after_data    text,
-  changed       text,
-  bulk          text,
-  error         text,
-  source        text
+  entry         text    NOT NULL
 );
 
 CREATE INDEX IF NOT EXISTS "koper_audit_entity_key_time" ON "koper_audit" (entity, entity_key, committed_at);
 
 CREATE INDEX IF NOT EXISTS "koper_audit_actor_time" ON "koper_audit" (actor, committed_at);
 
-CREATE INDEX IF NOT EXISTS "koper_audit_time" ON "koper_audit" (committed_at);
-
-CREATE INDEX IF NOT EXISTS "koper_audit_tx" ON "koper_audit" (tx_id, tx_position);
+CREATE INDEX IF NOT EXISTS "koper_audit_tx" ON "koper_audit" (tx_id);
