@@ -55,7 +55,7 @@ export function snapshotCaptured(event: DataEvent): Snapshot {
       data: snap(event.data) as DataEvent["data"],
       source: snap(event.source) as DataEvent["source"],
       transaction: { id: event.transaction.id, position: event.transaction.position },
-      context: snap(event.context) as DataEvent["context"],
+      context: (isEmptyPlain(event.context) ? ((bytes += 50), EMPTY_CONTEXT) : snap(event.context)) as DataEvent["context"],
       trace: { traceparent: event.trace.traceparent },
       time: { ...event.time },
     };
@@ -66,6 +66,16 @@ export function snapshotCaptured(event: DataEvent): Snapshot {
     if (error !== REFUSED) throw error;
     return snapshot(event); // throws encode's own error
   }
+}
+
+// The snapshot of an event without context (most): shared, since a snapshot is only ever read and copied.
+const EMPTY_CONTEXT = Object.freeze({});
+
+// A plain object with no enumerable string key, own or inherited: its snapshot is `{}`.
+function isEmptyPlain(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const _ in value) return false;
+  return true;
 }
 
 // Upper bounds: a UTF-16 unit takes at most 6 bytes in JSON (\uXXXX); a tag's overhead is < 40.

@@ -45,8 +45,8 @@ interface ProducerDeps {
   lifecycle: Lifecycle;
   /** Where a failure nobody subscribed to is reported. */
   logger: KoperLogger;
-  /** Connects the transport once; rejects when Koper is stopped. */
-  ready: () => Promise<void>;
+  /** Connects the transport once; rejects when Koper is stopped; undefined once connected (nothing to wait for). */
+  ready: () => Promise<void> | undefined;
   /** Messages queued before publishers wait. */
   maxQueuedMessages: number;
   /** Most messages in one transport call. */
@@ -68,9 +68,9 @@ export class Producer implements CaptureSink, MessageSender {
   constructor(deps: ProducerDeps) {
     this.#deps = deps;
     this.#queue = new SendQueue(
-      async (messages) => {
-        await deps.ready();
-        await deps.transport.send(messages);
+      (messages) => {
+        const connecting = deps.ready();
+        return connecting ? connecting.then(() => deps.transport.send(messages)) : deps.transport.send(messages);
       },
       { maxQueued: deps.maxQueuedMessages, maxBatch: deps.maxBatchMessages },
     );
@@ -251,8 +251,18 @@ function asPublishError(topic: string, error: unknown): Error {
 
 /** Entity + primary key: all events of one row share a key, so they stay in order. */
 export function routingKey(event: Pick<DataEvent, "entity" | "key">): string {
-  if (!event.key) return event.entity;
-  const values = Object.values(event.key);
+  const key = event.key;
+  if (!key) return event.entity;
+  // The common one-column key, without the array Object.values makes.
+  let count = 0;
+  let only: unknown;
+  for (const name in key) {
+    if (!Object.hasOwn(key, name)) continue;
+    if (++count > 1) break;
+    only = key[name];
+  }
+  if (count === 1) return `${event.entity}:${String(only)}`;
+  const values = Object.values(key);
   const id = values.length === 1 ? String(values[0]) : JSON.stringify(values.map(String));
   return `${event.entity}:${id}`;
 }
