@@ -208,8 +208,7 @@ export class Producer implements CaptureSink, MessageSender {
   #toMessage(topic: string, event: DataEvent): OutgoingMessage {
     if (this.#deps.transport.inProcess) return this.#localMessage(topic, event);
     const { value, headers } = encodeEvent(event, this.#deps.envelopeVersion);
-    if (value.byteLength > this.#deps.maxPayloadBytes) throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
-    return { topic, key: routingKey(event), value, headers };
+    return { topic, key: routingKey(event), value: this.#sized(topic, value), headers };
   }
 
   // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode
@@ -226,10 +225,12 @@ export class Producer implements CaptureSink, MessageSender {
   }
 
   #encode(topic: string, payload: unknown): Uint8Array {
-    const value = encode(payload);
-    if (value.byteLength > this.#deps.maxPayloadBytes) {
-      throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
-    }
+    return this.#sized(topic, encode(payload));
+  }
+
+  // The one size check of what is sent: the bytes, refused over `maxPayloadBytes`.
+  #sized(topic: string, value: Uint8Array): Uint8Array {
+    if (value.byteLength > this.#deps.maxPayloadBytes) throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
     return value;
   }
 
