@@ -54,10 +54,12 @@ export function snapshotCaptured(event: DataEvent): Snapshot {
       key: snap(event.key) as DataEvent["key"],
       data: snap(event.data) as DataEvent["data"],
       source: snap(event.source) as DataEvent["source"],
-      transaction: { id: event.transaction.id, position: event.transaction.position },
+      // Koper's own objects, which nothing writes once the event is published: shared, not copied
+      // (a snapshot is only read and copied per delivery; what it keeps alive is what late groups get).
+      transaction: event.transaction,
       context: (isEmptyPlain(event.context) ? ((bytes += 50), EMPTY_CONTEXT) : snap(event.context)) as DataEvent["context"],
-      trace: { traceparent: event.trace.traceparent },
-      time: { ...event.time },
+      trace: event.trace,
+      time: event.time,
     };
     if (event.before !== undefined) value.before = snap(event.before) as DataEvent["before"];
     if (event.changes !== undefined) value.changes = snap(event.changes) as string[];
