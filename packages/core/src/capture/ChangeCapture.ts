@@ -105,9 +105,11 @@ export class ChangeCapture {
    */
   begin(tx: TxHandle, options?: BeginOptions): void {
     let state = this.#open.get(tx) ?? (options?.parent ? this.#open.get(options.parent) : undefined);
-    if (!state) state = { frames: [] };
+    const frame: Frame = { events: [], poisoned: false, handle: tx };
+    // A new transaction's stack is made with its one level (a push onto [] reserves room for 16).
+    if (state) state.frames.push(frame);
+    else state = { frames: [frame] };
     this.#open.set(tx, state);
-    state.frames.push({ events: [], poisoned: false, handle: tx });
   }
 
   /** How many levels are open on `tx`: 0 none, 1 a transaction, more for savepoints. */

@@ -110,19 +110,27 @@ export class Producer implements CaptureSink, MessageSender {
    * resolves once they are queued. Never rejects: failures become lifecycle events.
    */
   publish(events: DataEvent[]): Promise<void> {
-    const messages: OutgoingMessage[] = [];
-    const sent: DataEvent[] = [];
+    // Sized once (a push onto [] reserves 16 slots); `sent` is `events` itself unless one fails.
+    const messages = new Array<OutgoingMessage>(events.length);
+    let sent = events;
+    let n = 0;
     const published = now();
-    for (const event of events) {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
       event.time.published = published;
       const topic = this.#deps.topicFor(event.entity);
+      let message: OutgoingMessage;
       try {
-        messages.push(this.#toMessage(topic, event));
-        sent.push(event);
+        message = this.#toMessage(topic, event);
       } catch (error) {
+        if (sent === events) sent = events.slice(0, i);
         this.#failed(topic, [event], error);
+        continue;
       }
+      messages[n++] = message;
+      if (sent !== events) sent.push(event);
     }
+    if (n < messages.length) messages.length = n;
     if (messages.length === 0) return Promise.resolve();
     if (this.#refusing) {
       for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, PublishError.stopped());
