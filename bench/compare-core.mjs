@@ -2,7 +2,7 @@
 // Usage: git worktree add /tmp/old <commit> && (cd /tmp/old/packages/core && npx tsc -p tsconfig.build.json)
 //        npm run build -w @koper/core && npx node bench/compare-core.mjs /tmp/old/packages/core/dist/index.js packages/core/dist/index.js [rounds] [events]
 // (The old worktree needs node_modules: symlink this one's.) Modes: e2e with 1 and 100 events per
-// transaction, the consuming side alone, and publish-only (no listener).
+// transaction, the consuming side alone, and publish-only (no listener) with 100 and 1 events per transaction.
 const [oldPath, newPath, rounds = "5", N = "100000"] = process.argv.slice(2);
 const { pathToFileURL } = await import("node:url");
 const load = (p) => import(pathToFileURL(p).href);
@@ -20,11 +20,11 @@ async function e2e(lib, batch) {
   await koper.stop();
   return { cpu: (c.user + c.system) / events, rate: events / (wall / 1000) };
 }
-async function publishOnly(lib) {
+async function publishOnly(lib, batch) {
   const koper = new lib.Koper({ concurrency: 64 });
   await koper.start();
   const c0 = process.cpuUsage(), t0 = performance.now();
-  for (let i = 0; i < events; i += 100) { const tx = {}; koper.capture.begin(tx); for (let j = i; j < Math.min(events, i + 100); j++) await koper.capture.record(tx, draft(j % 1000)); await koper.capture.commit(tx); }
+  for (let i = 0; i < events; i += batch) { const tx = {}; koper.capture.begin(tx); for (let j = i; j < Math.min(events, i + batch); j++) await koper.capture.record(tx, draft(j % 1000)); await koper.capture.commit(tx); }
   await koper.stop(); // sends what is still queued
   const c = process.cpuUsage(c0), wall = performance.now() - t0;
   return { cpu: (c.user + c.system) / events, rate: events / (wall / 1000) };
@@ -46,7 +46,7 @@ for (const name of ["old", "new"]) await e2e(libs[name], 100); // warm-up
 const res = {};
 for (let r = 0; r < Number(rounds); r++) {
   const order = r % 2 ? ["new", "old"] : ["old", "new"];
-  for (const name of order) for (const [k, f] of [["e2e-1", () => e2e(libs[name], 1)], ["e2e-100", () => e2e(libs[name], 100)], ["consume", () => consume(libs[name])], ["publish", () => publishOnly(libs[name])]]) {
+  for (const name of order) for (const [k, f] of [["e2e-1", () => e2e(libs[name], 1)], ["e2e-100", () => e2e(libs[name], 100)], ["consume", () => consume(libs[name])], ["publish", () => publishOnly(libs[name], 100)], ["publish-1", () => publishOnly(libs[name], 1)]]) {
     const x = await f(); ((res[k] ??= {})[name] ??= []).push(x);
   }
 }

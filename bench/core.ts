@@ -92,6 +92,26 @@ function runOf(events: number, started: number, cpu0: NodeJS.CpuUsage): Run {
 }
 
 /**
+ * Events/s of the publishing side alone: capture → producer → in-process transport, no listener
+ * (the transport keeps the last messages for groups that may subscribe later, as by default).
+ * Timed up to `stop()`, which sends what is still queued.
+ */
+async function publishOnly(events: number, batch: number): Promise<Run> {
+  const koper = new Koper({ concurrency: 64 });
+  await koper.start();
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < events; i += batch) {
+    const tx = {};
+    koper.capture.begin(tx);
+    for (let j = i; j < Math.min(events, i + batch); j++) await koper.capture.record(tx, draft(j % 1000));
+    await koper.capture.commit(tx);
+  }
+  await koper.stop();
+  return runOf(events, started, cpu0);
+}
+
+/**
  * Events/s of the consuming side alone: N events are published before the listener subscribes,
  * then timed from subscribe to the last handler call (decode, zod validation, routing, handler).
  */
@@ -167,6 +187,11 @@ export async function runCoreBench(): Promise<void> {
     const runs = [];
     for (let i = 0; i < 3; i++) runs.push(await throughput(100_000, batch));
     report(`dispatch throughput, ${batch === 1 ? "one event per transaction" : "100 events per transaction"}`, line(runs));
+  }
+  for (const batch of [1, 100]) {
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await publishOnly(100_000, batch));
+    report(`publish only (no listener), ${batch === 1 ? "one event per transaction" : "100 events per transaction"}`, line(runs));
   }
   const dispatch = [];
   for (let i = 0; i < 3; i++) dispatch.push(await dispatchOnly(100_000));

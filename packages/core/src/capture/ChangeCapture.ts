@@ -103,11 +103,13 @@ export class ChangeCapture {
    * `options.parent` names an open transaction (a parent that is not open, whose start was never
    * seen, leaves `tx` a transaction of its own).
    */
-  begin(tx: TxHandle, options: BeginOptions = {}): void {
-    let state = this.#open.get(tx) ?? (options.parent ? this.#open.get(options.parent) : undefined);
-    if (!state) state = { frames: [] };
+  begin(tx: TxHandle, options?: BeginOptions): void {
+    let state = this.#open.get(tx) ?? (options?.parent ? this.#open.get(options.parent) : undefined);
+    const frame: Frame = { events: [], poisoned: false, handle: tx };
+    // A new transaction's stack is made with its one level (a push onto [] reserves room for 16).
+    if (state) state.frames.push(frame);
+    else state = { frames: [frame] };
     this.#open.set(tx, state);
-    state.frames.push({ events: [], poisoned: false, handle: tx });
   }
 
   /** How many levels are open on `tx`: 0 none, 1 a transaction, more for savepoints. */
@@ -116,13 +118,20 @@ export class ChangeCapture {
   }
 
   /** Records a write: buffered when `tx` is open, published at once otherwise (autocommit). */
-  async record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> {
-    const state = tx ? this.#open.get(tx) : undefined;
-    const event = place(state, buildEvent(draft, UNPLACED, this.#options));
-    if (state) return void top(state).events.push(event);
-    event.time.committed = event.time.occurred;
-    if (this.#writers.length > 0 && (await this.#writeAlone([event]))) return;
-    return this.#sink.publish([event]);
+  // Not async: a write inside a transaction (the common case) only buffers, and returns a settled promise.
+  record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> {
+    try {
+      const state = tx ? this.#open.get(tx) : undefined;
+      const event = place(state, buildEvent(draft, UNPLACED, this.#options));
+      if (state) {
+        top(state).events.push(event);
+        return DONE;
+      }
+      event.time.committed = event.time.occurred;
+      return this.#writers.length > 0 ? this.#commitUnhanded([event]) : this.#sink.publish([event]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -181,14 +190,23 @@ export class ChangeCapture {
    * publishes. Levels opened inside it by other handles and never ended (MariaDB fires no event on
    * RELEASE SAVEPOINT) were released with it: they merge first.
    */
-  async commit(tx: TxHandle): Promise<void> {
+  commit(tx: TxHandle): Promise<void> {
+    // Not async: the outermost commit hands its events to the producer, which resolves at once.
+    try {
+      return this.#commit(tx) ?? DONE;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #commit(tx: TxHandle): Promise<void> | undefined {
     const state = this.#open.get(tx);
     if (!state) throw CaptureError.noOpenTransaction("commit");
     while (top(state).handle !== tx) mergeDown(state, this.#pop(state));
     const frame = this.#pop(state);
-    if (state.frames.length > 0) return mergeDown(state, frame);
+    if (state.frames.length > 0) return void mergeDown(state, frame);
     if (frame.events.length === 0) return;
-    if (frame.poisoned) return this.#sink.dropped(frame.events, "poisoned");
+    if (frame.poisoned) return void this.#sink.dropped(frame.events, "poisoned");
     if (!frame.handedOff) return this.#commitUnhanded(stampCommitted(frame.events));
     for (const { writer } of this.#writers) writer.afterCommit?.(frame.events);
     const rest = frame.events.slice(frame.taken ?? 0);
@@ -197,9 +215,9 @@ export class ChangeCapture {
 
   // A commit whose ORM offered no before-COMMIT hook (a Prisma batch, a multi-row autocommit call):
   // with writers configured, their rows go in a transaction of their own, just after.
-  async #commitUnhanded(events: DataEvent[]): Promise<void> {
-    if (this.#writers.length > 0 && (await this.#writeAlone(events))) return;
-    return this.#sink.publish(events);
+  #commitUnhanded(events: DataEvent[]): Promise<void> {
+    if (this.#writers.length === 0) return this.#sink.publish(events);
+    return this.#writeAlone(events).then((taken) => (taken ? undefined : this.#sink.publish(events)));
   }
 
   /**
@@ -234,7 +252,7 @@ export class ChangeCapture {
   // the transaction's failure events go to the writers (tracked: `rollback()` returns it, `settled()` waits).
   #pop(state: TxState): Frame {
     const frame = state.frames.pop()!;
-    if (!state.frames.some((f) => f.handle === frame.handle)) this.#open.delete(frame.handle);
+    if (state.frames.length === 0 || !state.frames.some((f) => f.handle === frame.handle)) this.#open.delete(frame.handle);
     if (state.frames.length === 0 && state.failed) {
       state.failuresWritten = this.#writeFailed(state.failed);
       state.failed = undefined;
@@ -282,10 +300,11 @@ function stampCommitted(events: DataEvent[]): DataEvent[] {
   if (events.length === 0) return events;
   const committed = now();
   const id = events[0]!.id;
-  events.forEach((event, position) => {
+  for (let position = 0; position < events.length; position++) {
+    const event = events[position]!;
     event.transaction = { id, position };
     event.time.committed = committed;
-  });
+  }
   return events;
 }
 

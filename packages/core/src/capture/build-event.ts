@@ -47,10 +47,16 @@ export function buildEvent(
   error?: EventError,
 ): DataEvent {
   const redact = redactorFor(options.redact, draft.entity);
-  const { actor, requestId, traceparent, ...extra } = captureContext(options.context) ?? {};
-  const context: DataEvent["context"] = { ...extra };
-  if (typeof actor === "string") context.actor = actor;
-  if (typeof requestId === "string") context.requestId = requestId;
+  const scope = captureContext(options.context);
+  let context: DataEvent["context"] = {};
+  let traceparent: unknown;
+  if (scope) {
+    const { actor, requestId, traceparent: parent, ...extra } = scope;
+    context = extra;
+    if (typeof actor === "string") context.actor = actor;
+    if (typeof requestId === "string") context.requestId = requestId;
+    traceparent = parent;
+  }
   const event: DataEvent = {
     specVersion: SPEC_VERSION,
     id: newId(),
@@ -94,8 +100,11 @@ function secretsOf(draft: ChangeDraft, redact: Redactor): Set<string> {
   return secrets;
 }
 
+// Read once: the getter allocates a number per call, and the origin never changes.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes on one host. */
 export function now(): number {
   // Whole microseconds: finer digits are clock noise, and envelope v2 carries whole µs as exact integers.
-  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+  return Math.round((TIME_ORIGIN + performance.now()) * 1000) / 1000;
 }

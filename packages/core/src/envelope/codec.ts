@@ -61,6 +61,11 @@ export function toJsonSafe(value: unknown, at?: string): unknown {
   }
 }
 
+/** A plain object, as JSON.parse and spreads make them (Object's prototype): the envelope's own objects. */
+export function isPlain(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
 /** True for what `toJsonSafe` gives for an object of fields (not an array, not a tagged value). */
 export function isSafeRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !Object.hasOwn(value, TAG);

@@ -1,4 +1,5 @@
 import { regexes } from "zod";
+import { isPlain } from "./codec.ts";
 import type { DataEvent } from "./DataEvent.ts";
 
 /**
@@ -61,10 +62,6 @@ export function isPlainCaptured(v: DataEvent): boolean {
     (v.before === undefined || rowOrNull(v.before)) &&
     (v.changes === undefined || isStrings(v.changes))
   );
-}
-
-function isPlain(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function nonEmpty(value: unknown): boolean {

@@ -46,7 +46,9 @@ export function formatV7(msecs: number, seq: number, r: ArrayLike<number>, at: n
  * `writeAscii`/`writeHex` append at a position and return the next one, `readText` reads up to it.
  */
 export function writeAscii(pos: number, ascii: string): number {
-  return pos + text.write(ascii, pos, "latin1");
+  // A loop, not Buffer#write: these are a few characters, and write's encoding lookup cost more than the copy.
+  for (let i = 0; i < ascii.length; i++) text[pos + i] = ascii.charCodeAt(i) & 0xff;
+  return pos + ascii.length;
 }
 
 /** Appends the hex of `size` bytes of `r` from `at`; see `writeAscii`. */

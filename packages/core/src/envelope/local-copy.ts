@@ -54,10 +54,12 @@ export function snapshotCaptured(event: DataEvent): Snapshot {
       key: snap(event.key) as DataEvent["key"],
       data: snap(event.data) as DataEvent["data"],
       source: snap(event.source) as DataEvent["source"],
-      transaction: { id: event.transaction.id, position: event.transaction.position },
-      context: snap(event.context) as DataEvent["context"],
-      trace: { traceparent: event.trace.traceparent },
-      time: { ...event.time },
+      // Koper's own objects, which nothing writes once the event is published: shared, not copied
+      // (a snapshot is only read and copied per delivery; what it keeps alive is what late groups get).
+      transaction: event.transaction,
+      context: (isEmptyPlain(event.context) ? ((bytes += 50), EMPTY_CONTEXT) : snap(event.context)) as DataEvent["context"],
+      trace: event.trace,
+      time: event.time,
     };
     if (event.before !== undefined) value.before = snap(event.before) as DataEvent["before"];
     if (event.changes !== undefined) value.changes = snap(event.changes) as string[];
@@ -66,6 +68,16 @@ export function snapshotCaptured(event: DataEvent): Snapshot {
     if (error !== REFUSED) throw error;
     return snapshot(event); // throws encode's own error
   }
+}
+
+// The snapshot of an event without context (most): shared, since a snapshot is only ever read and copied.
+const EMPTY_CONTEXT = Object.freeze({});
+
+// A plain object with no enumerable string key, own or inherited: its snapshot is `{}`.
+function isEmptyPlain(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const _ in value) return false;
+  return true;
 }
 
 // Upper bounds: a UTF-16 unit takes at most 6 bytes in JSON (\uXXXX); a tag's overhead is < 40.

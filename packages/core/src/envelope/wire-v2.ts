@@ -1,4 +1,4 @@
-import { fromJsonSafe, isSafeRecord, setOwn, toJsonSafe } from "./codec.ts";
+import { fromJsonSafe, isPlain, isSafeRecord, setOwn, toJsonSafe } from "./codec.ts";
 import { Headers } from "../runtime/headers.ts";
 import type { DataEvent } from "./DataEvent.ts";
 import { copyDecoded } from "./local-copy.ts";
@@ -191,7 +191,7 @@ function exactMicros(value: unknown): number | undefined {
  */
 export function fromWireV2(w: Wire, tagged: boolean, headers: Readonly<Record<string, string>>): Record<string, unknown> {
   const data = "d" in w ? values(w.d, tagged) : null;
-  const id = "i" in w ? w.i : headers[Headers.id];
+  const id = headers[Headers.id];
   const event: Record<string, unknown> = {
     specVersion: 1,
     id,
@@ -245,11 +245,4 @@ function withDiff(data: unknown, diff: unknown): unknown {
   const before = copyDecoded(data) as Record<string, unknown>;
   for (const key of Object.keys(diff)) setOwn(before, key, (diff as Wire)[key]);
   return before;
-}
-
-/** A plain object (Object or null prototype), as JSON.parse makes them. */
-export function isPlain(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }

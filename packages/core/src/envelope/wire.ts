@@ -1,8 +1,8 @@
 import { ConfigError } from "../errors.ts";
 import { CONTENT_TYPE, CONTENT_TYPE_V2, Headers } from "../runtime/headers.ts";
-import { encode, fromJsonSafe, parseJson } from "./codec.ts";
+import { encode, fromJsonSafe, isPlain, parseJson } from "./codec.ts";
 import type { DataEvent } from "./DataEvent.ts";
-import { fromWireV2, isPlain, toWireV2, WIRE_V2 } from "./wire-v2.ts";
+import { fromWireV2, toWireV2, WIRE_V2 } from "./wire-v2.ts";
 
 /** The envelope versions Koper writes: 1 (the DataEvent as JSON) or 2 (the compact form of `wire-v2.ts`). */
 export type WireVersion = 1 | 2;
@@ -35,15 +35,21 @@ export function encodeEvent(event: DataEvent, version: WireVersion): EncodedEven
 }
 
 /** v1's headers: the id, entity and action (what v1 consumers may filter on), content type, traceparent. */
-export function v1Headers(event: DataEvent): Record<string, string> {
-  const headers: Record<string, string> = {
-    [Headers.id]: event.id,
-    [Headers.entity]: event.entity,
-    [Headers.action]: event.action,
-    [Headers.contentType]: CONTENT_TYPE,
-  };
-  if (event.trace) headers[Headers.traceparent] = event.trace.traceparent;
+export function v1Headers(event: HeaderFields): Record<string, string> {
+  const headers: Record<string, string> = { [Headers.id]: event.id, [Headers.entity]: event.entity };
+  if (typeof event.action === "string") headers[Headers.action] = event.action;
+  headers[Headers.contentType] = CONTENT_TYPE;
+  const traceparent = event.trace?.traceparent;
+  if (typeof traceparent === "string") headers[Headers.traceparent] = traceparent;
   return headers;
+}
+
+/** What the v1 headers say of an event: a DataEvent, or a stored one read loosely (an outbox row's). */
+export interface HeaderFields {
+  id: string;
+  entity: string;
+  action?: unknown;
+  trace?: { traceparent?: unknown } | undefined;
 }
 
 /**

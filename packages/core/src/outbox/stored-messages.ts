@@ -2,6 +2,7 @@ import { fromJsonSafe } from "../envelope/codec.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import { isPlainEvent } from "../envelope/envelope-check.ts";
 import { LocalEvent } from "../envelope/LocalEvent.ts";
+import { v1Headers } from "../envelope/wire.ts";
 import { PublishError } from "../errors.ts";
 import { CONTENT_TYPE, Headers } from "../runtime/headers.ts";
 import { LocalMessage } from "../runtime/LocalMessage.ts";
@@ -76,12 +77,7 @@ function rawMessage(row: PendingRow, target: StoredTarget): OutgoingMessage {
 }
 
 function headersOf(row: PendingRow, raw: Record<string, unknown>): Record<string, string> {
-  const headers: Record<string, string> = { [Headers.id]: row.eventId, [Headers.entity]: row.entity };
-  if (typeof raw.action === "string") headers[Headers.action] = raw.action;
-  headers[Headers.contentType] = CONTENT_TYPE;
-  const traceparent = isObject(raw.trace) ? raw.trace.traceparent : undefined;
-  if (typeof traceparent === "string") headers[Headers.traceparent] = traceparent;
-  return headers;
+  return v1Headers({ id: row.eventId, entity: row.entity, action: raw.action, trace: isObject(raw.trace) ? raw.trace : undefined });
 }
 
 function checked(row: PendingRow, bytes: Buffer, target: StoredTarget): Buffer {

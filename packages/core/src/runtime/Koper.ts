@@ -46,6 +46,8 @@ export class Koper {
   readonly #dedup = new Map<string, DedupMemory>();
   #handles: SubscriptionHandle[] = [];
   #connected: Promise<void> | undefined;
+  /** The transport's connect() resolved: a send need not wait for it. */
+  #up = false;
   #state: State = "idle";
   #stopping: Promise<void> | undefined;
   // Ids not published while stop() runs, so a StopError can count them.
@@ -70,7 +72,7 @@ export class Koper {
       metrics: this.#metrics,
       lifecycle: this.#lifecycle,
       logger: this.logger,
-      ready: () => this.#ready(),
+      ready: () => (this.#up && this.#state !== "stopped" ? undefined : this.#ready()),
       maxQueuedMessages: positive("maxQueuedMessages", options.maxQueuedMessages ?? 10_000),
       maxBatchMessages: positive("maxBatchMessages", options.maxBatchMessages ?? 1_000),
       context: options.context,
@@ -264,10 +266,13 @@ export class Koper {
 
   #ready(): Promise<void> {
     if (this.#state === "stopped") return Promise.reject(PublishError.stopped());
-    return (this.#connected ??= this.transport.connect().catch((error: unknown) => {
-      this.#connected = undefined;
-      throw error;
-    }));
+    return (this.#connected ??= this.transport.connect().then(
+      () => void (this.#up = true),
+      (error: unknown) => {
+        this.#connected = undefined;
+        throw error;
+      },
+    ));
   }
 
   #dedupFor(group: string): DedupMemory {

@@ -45,8 +45,8 @@ interface ProducerDeps {
   lifecycle: Lifecycle;
   /** Where a failure nobody subscribed to is reported. */
   logger: KoperLogger;
-  /** Connects the transport once; rejects when Koper is stopped. */
-  ready: () => Promise<void>;
+  /** Connects the transport once; rejects when Koper is stopped; undefined once connected (nothing to wait for). */
+  ready: () => Promise<void> | undefined;
   /** Messages queued before publishers wait. */
   maxQueuedMessages: number;
   /** Most messages in one transport call. */
@@ -68,9 +68,9 @@ export class Producer implements CaptureSink, MessageSender {
   constructor(deps: ProducerDeps) {
     this.#deps = deps;
     this.#queue = new SendQueue(
-      async (messages) => {
-        await deps.ready();
-        await deps.transport.send(messages);
+      (messages) => {
+        const connecting = deps.ready();
+        return connecting ? connecting.then(() => deps.transport.send(messages)) : deps.transport.send(messages);
       },
       { maxQueued: deps.maxQueuedMessages, maxBatch: deps.maxBatchMessages },
     );
@@ -110,19 +110,27 @@ export class Producer implements CaptureSink, MessageSender {
    * resolves once they are queued. Never rejects: failures become lifecycle events.
    */
   publish(events: DataEvent[]): Promise<void> {
-    const messages: OutgoingMessage[] = [];
-    const sent: DataEvent[] = [];
+    // Sized once (a push onto [] reserves 16 slots); `sent` is `events` itself unless one fails.
+    const messages = new Array<OutgoingMessage>(events.length);
+    let sent = events;
+    let n = 0;
     const published = now();
-    for (const event of events) {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
       event.time.published = published;
       const topic = this.#deps.topicFor(event.entity);
+      let message: OutgoingMessage;
       try {
-        messages.push(this.#toMessage(topic, event));
-        sent.push(event);
+        message = this.#toMessage(topic, event);
       } catch (error) {
+        if (sent === events) sent = events.slice(0, i);
         this.#failed(topic, [event], error);
+        continue;
       }
+      messages[n++] = message;
+      if (sent !== events) sent.push(event);
     }
+    if (n < messages.length) messages.length = n;
     if (messages.length === 0) return Promise.resolve();
     if (this.#refusing) {
       for (const [topic, group] of byTopic(messages, sent)) this.#failed(topic, group, PublishError.stopped());
@@ -208,8 +216,7 @@ export class Producer implements CaptureSink, MessageSender {
   #toMessage(topic: string, event: DataEvent): OutgoingMessage {
     if (this.#deps.transport.inProcess) return this.#localMessage(topic, event);
     const { value, headers } = encodeEvent(event, this.#deps.envelopeVersion);
-    if (value.byteLength > this.#deps.maxPayloadBytes) throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
-    return { topic, key: routingKey(event), value, headers };
+    return { topic, key: routingKey(event), value: this.#sized(topic, value), headers };
   }
 
   // No bytes for a transport in this process: a decoded-form snapshot, refused exactly where encode
@@ -226,10 +233,12 @@ export class Producer implements CaptureSink, MessageSender {
   }
 
   #encode(topic: string, payload: unknown): Uint8Array {
-    const value = encode(payload);
-    if (value.byteLength > this.#deps.maxPayloadBytes) {
-      throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
-    }
+    return this.#sized(topic, encode(payload));
+  }
+
+  // The one size check of what is sent: the bytes, refused over `maxPayloadBytes`.
+  #sized(topic: string, value: Uint8Array): Uint8Array {
+    if (value.byteLength > this.#deps.maxPayloadBytes) throw PublishError.payloadTooLarge(topic, value.byteLength, this.#deps.maxPayloadBytes);
     return value;
   }
 
@@ -251,8 +260,18 @@ function asPublishError(topic: string, error: unknown): Error {
 
 /** Entity + primary key: all events of one row share a key, so they stay in order. */
 export function routingKey(event: Pick<DataEvent, "entity" | "key">): string {
-  if (!event.key) return event.entity;
-  const values = Object.values(event.key);
+  const key = event.key;
+  if (!key) return event.entity;
+  // The common one-column key, without the array Object.values makes.
+  let count = 0;
+  let only: unknown;
+  for (const name in key) {
+    if (!Object.hasOwn(key, name)) continue;
+    if (++count > 1) break;
+    only = key[name];
+  }
+  if (count === 1) return `${event.entity}:${String(only)}`;
+  const values = Object.values(key);
   const id = values.length === 1 ? String(values[0]) : JSON.stringify(values.map(String));
   return `${event.entity}:${id}`;
 }

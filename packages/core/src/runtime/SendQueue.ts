@@ -9,6 +9,7 @@ interface Entry {
 }
 
 const ROOM = Promise.resolve();
+const NONE: readonly Entry[] = [];
 
 /**
  * The producer's pipeline: sends in the order messages were queued, one transport call at a time,
@@ -21,9 +22,15 @@ export class SendQueue {
   readonly #maxBatch: number;
   #entries: Entry[] = [];
   #queued = 0;
-  #running: Promise<void> = Promise.resolve();
   #active = false;
+  /** The batch the transport is sending now (its entries are told the outcome). */
+  #batch: readonly Entry[] = NONE;
   #spaceWaiters: (() => void)[] = [];
+  #idleWaiters: (() => void)[] = [];
+  // Bound once: a send costs no closure per batch.
+  readonly #drain = () => this.#next();
+  readonly #sent = () => this.#settle(undefined);
+  readonly #failed = (error: unknown) => this.#settle(error ?? new Error("send failed"));
 
   constructor(send: (messages: OutgoingMessage[]) => Promise<void>, options: { maxQueued: number; maxBatch: number }) {
     this.#send = send;
@@ -51,8 +58,9 @@ export class SendQueue {
   }
 
   /** Resolves when everything queued so far has been sent (or has failed). */
-  async flush(): Promise<void> {
-    while (this.#active) await this.#running;
+  flush(): Promise<void> {
+    if (!this.#active) return ROOM;
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Fails every entry not yet handed to the transport with `error`; returns how many messages they held. */
@@ -77,31 +85,53 @@ export class SendQueue {
     this.#queued += messages.length;
     if (!this.#active) {
       this.#active = true;
-      this.#running = this.#run();
+      // Let the writes of the current tick join the first request.
+      void ROOM.then(this.#drain);
     }
   }
 
-  async #run(): Promise<void> {
-    try {
-      // Let the writes of the current tick join the first request.
-      await ROOM;
-      while (this.#entries.length > 0) {
-        const batch = this.#take();
-        let failure: { error: unknown } | undefined;
-        try {
-          const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((entry) => entry.messages);
-          // Markers (empty entries, see Producer.flushQueued) cost no transport call.
-          if (messages.length > 0) await this.#send(messages);
-        } catch (error) {
-          failure = { error };
-        }
-        for (const entry of batch) entry.outcome(failure ? (failure.error ?? new Error("send failed")) : undefined);
+  // One transport call for the next batch; `#settle` tells its entries and goes on (a promise
+  // chain with handlers bound once, not an async loop: one tick and no frame per batch).
+  #next(): void {
+    for (;;) {
+      if (this.#entries.length === 0) return this.#idle();
+      const batch = (this.#batch = this.#take());
+      const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((entry) => entry.messages);
+      // Markers (empty entries, see Producer.flushQueued) cost no transport call.
+      if (messages.length === 0) {
+        this.#tell(undefined);
+        continue;
       }
-    } finally {
-      // In the same step as the last look at the queue: an enqueue after this starts a new run,
-      // one before it was seen by the loop. (Clearing it in a later .finally() lost entries.)
-      this.#active = false;
+      let sending: Promise<void>;
+      try {
+        sending = this.#send(messages);
+      } catch (error) {
+        sending = Promise.reject(error);
+      }
+      void sending.then(this.#sent, this.#failed);
+      return;
     }
+  }
+
+  #settle(error: unknown): void {
+    try {
+      this.#tell(error);
+    } finally {
+      this.#next();
+    }
+  }
+
+  #tell(error: unknown): void {
+    const batch = this.#batch;
+    this.#batch = NONE;
+    for (const entry of batch) entry.outcome(error);
+  }
+
+  // In the same step as the last look at the queue: an enqueue after this starts a new drain, one
+  // before it was seen by the loop. (Clearing the flag a step later lost entries.)
+  #idle(): void {
+    this.#active = false;
+    if (this.#idleWaiters.length > 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   #take(): Entry[] {

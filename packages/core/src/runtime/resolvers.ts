@@ -10,7 +10,7 @@ import type { KoperContext } from "../context/context.ts";
 import type { DeliveredMessage } from "../transports/Transport.ts";
 import { CONTENT_TYPE, CONTENT_TYPE_V2, Headers } from "./headers.ts";
 import type { ListenOptions, MessageMeta } from "./listeners.ts";
-import { routeFinder, type DataRoute } from "./routes.ts";
+import { findRoute, type DataRoutes } from "./routes.ts";
 import { issuePaths } from "./standard-schema.ts";
 
 /** A message turned into a call of one handler. */
@@ -61,12 +61,11 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
  * An event Koper built in this process (handed over by the in-process transport) is copied instead
  * of decoded: the copy is what decoding its bytes would give, and this delivery's own.
  */
-export function dataResolver(listener: object, routes: Map<string, DataRoute>): Resolver {
-  const routeOf = routeFinder(routes);
+export function dataResolver(listener: object, routes: DataRoutes): Resolver {
   return (message) => {
     const local = message.event instanceof LocalEvent;
     const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decodeEvent(message.value, message.headers));
-    const route = routeOf(checked);
+    const route = findRoute(routes, checked);
     if (!route) return null;
     const event = local ? copyEvent(checked) : checked;
     const handler = (listener as Record<string, Callable>)[route.method]!;

@@ -13,12 +13,15 @@ const HANDLER = /^on(Bulk)?(Insert|Update|Delete)(.+?)(_X)?$/;
 const LOOKS_LIKE_HANDLER = /^on[A-Z]/;
 const LIFECYCLE: ReadonlySet<string> = new Set(FRAMEWORK_LIFECYCLE_METHODS);
 
+/** A data listener's routing table: by entity, then one slot per action, outcome and kind (see `findRoute`). */
+export type DataRoutes = ReadonlyMap<string, readonly (DataRoute | undefined)[]>;
+
 /**
  * Reads a data listener's handler methods into a routing table, and refuses any method that is
  * named like a handler (`on` + capital) but matches no action of the listener's entities.
  */
-export function dataRoutes(listener: object, listenerName: string, entities: readonly string[]): Map<string, DataRoute> {
-  const routes = new Map<string, DataRoute>();
+export function dataRoutes(listener: object, listenerName: string, entities: readonly string[]): DataRoutes {
+  const routes = new Map<string, (DataRoute | undefined)[]>();
   for (const method of methodNames(listener)) {
     // Framework hooks (onModuleInit…) look like handlers but belong to the framework.
     if (!LOOKS_LIKE_HANDLER.test(method) || LIFECYCLE.has(method)) continue;
@@ -29,7 +32,9 @@ export function dataRoutes(listener: object, listenerName: string, entities: rea
     }
     const action = match[2]!.toLowerCase() as Action;
     const bulk = match[1] !== undefined;
-    routes.set(routeKey(entity, action, match[4] ? "failed" : "committed", bulk), { method, bulk });
+    let row = routes.get(entity);
+    if (!row) routes.set(entity, (row = new Array<DataRoute | undefined>(SLOTS).fill(undefined)));
+    row[slot(action, match[4] ? "failed" : "committed", bulk)] = { method, bulk };
   }
   if (routes.size === 0) {
     throw ListenerError.noHandlers(listenerName, `expected methods such as ${expectedNames(entities).slice(0, 3).join(", ")}`);
@@ -37,39 +42,20 @@ export function dataRoutes(listener: object, listenerName: string, entities: rea
   return routes;
 }
 
-/** The routing-table key of an event. */
-export function routeKeyOf(event: Pick<DataEvent, "entity" | "action" | "outcome" | "bulk">): string {
-  return routeKey(event.entity, event.action, event.outcome, event.bulk !== undefined);
+/** The route of an event, looked up without building a key string per event. */
+export function findRoute(routes: DataRoutes, event: Pick<DataEvent, "entity" | "action" | "outcome" | "bulk">): DataRoute | undefined {
+  const row = routes.get(event.entity);
+  const at = row ? slot(event.action, event.outcome, event.bulk !== undefined) : -1;
+  return at >= 0 ? row![at] : undefined;
 }
 
-/**
- * A lookup of `routes` by event without building its key string per event: by entity, then by
- * action, outcome and kind. Entities with no route answer from `routes` itself (nothing cached for them).
- */
-export function routeFinder(routes: ReadonlyMap<string, DataRoute>): (event: Pick<DataEvent, "entity" | "action" | "outcome" | "bulk">) => DataRoute | undefined {
-  const byEntity = new Map<string, (DataRoute | undefined)[]>();
-  for (const [key, route] of routes) {
-    const [entity, action, outcome, kind] = key.split("|") as [string, Action, DataEvent["outcome"], string];
-    let row = byEntity.get(entity);
-    if (!row) byEntity.set(entity, (row = new Array<DataRoute | undefined>(12).fill(undefined)));
-    row[slot(action, outcome, kind === "bulk")] = route;
-  }
-  return (event) => {
-    const row = byEntity.get(event.entity);
-    const at = row ? slot(event.action, event.outcome, event.bulk !== undefined) : -1;
-    return at >= 0 ? row![at] : routes.get(routeKeyOf(event));
-  };
-}
+const SLOTS = 12;
 
-// -1 for an action or outcome that has no slot (only zod-checked events reach here, but stay exact).
+// -1 for an action or outcome that has no slot (only checked events reach here, but stay exact).
 function slot(action: Action, outcome: DataEvent["outcome"], bulk: boolean): number {
   const a = action === "insert" ? 0 : action === "update" ? 1 : action === "delete" ? 2 : -1;
   const o = outcome === "committed" ? 0 : outcome === "failed" ? 1 : -1;
   return a < 0 || o < 0 ? -1 : a * 4 + o * 2 + (bulk ? 1 : 0);
-}
-
-function routeKey(entity: string, action: Action, outcome: DataEvent["outcome"], bulk: boolean): string {
-  return `${entity}|${action}|${outcome}|${bulk ? "bulk" : "row"}`;
 }
 
 function expectedNames(entities: readonly string[]): string[] {

@@ -80,17 +80,39 @@ export class InProcessTransport implements Transport {
     this.#closed = false;
   }
 
-  async send(messages: OutgoingMessage[]): Promise<void> {
-    let timestamp = Date.now();
-    for (const message of messages) {
+  // Not async: a send that finds room (the common case) appends and hands out synchronously, with no promise of its own.
+  send(messages: OutgoingMessage[]): Promise<void> {
+    try {
+      const sent = this.#append(messages, 0, Date.now());
+      if (sent < messages.length) return this.#sendWhenRoom(messages, sent);
+      this.#pumpSent(messages);
+      return SENT;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // The rest of a send that found a consuming group `capacity` messages behind: waits for room, then goes on.
+  async #sendWhenRoom(messages: OutgoingMessage[], from: number): Promise<void> {
+    while (from < messages.length) {
+      const log = this.#log(messages[from]!.topic);
+      await new Promise<void>((resolve) => log.spaceWaiters.push(resolve));
+      if (this.#closed) throw PublishError.stopped();
+      from = this.#append(messages, from, Date.now());
+    }
+    this.#pumpSent(messages);
+  }
+
+  // Appends `messages` from `from` on; returns where it stopped: the first message whose log is still
+  // full after handing out what this batch appended so far (or the end).
+  #append(messages: OutgoingMessage[], from: number, timestamp: number): number {
+    for (let i = from; i < messages.length; i++) {
+      const message = messages[i]!;
       if (this.#closed) throw PublishError.stopped();
       const log = this.#log(message.topic);
-      while (this.#isFull(log)) {
+      if (this.#isFull(log)) {
         this.#pumpAll(log); // hand out what this batch appended so far before waiting for room
-        if (!this.#isFull(log)) break;
-        await new Promise<void>((resolve) => log.spaceWaiters.push(resolve));
-        if (this.#closed) throw PublishError.stopped();
-        timestamp = Date.now();
+        if (this.#isFull(log)) return i;
       }
       const offset = log.base + log.entries.length;
       if (message.event !== undefined) log.entries.push(new LocalDelivery(message, offset, timestamp));
@@ -99,6 +121,10 @@ export class InProcessTransport implements Transport {
         log.entries.push({ topic, key, value, headers, partition: 0, offset: String(offset), timestamp });
       }
     }
+    return messages.length;
+  }
+
+  #pumpSent(messages: OutgoingMessage[]): void {
     if (messages.length === 1) return this.#pumpAll(this.#log(messages[0]!.topic));
     for (const topic of new Set(messages.map((m) => m.topic))) this.#pumpAll(this.#log(topic));
   }
@@ -274,6 +300,8 @@ export class InProcessTransport implements Transport {
     for (const group of log.groups.values()) group.next = Math.max(group.next, log.base);
   }
 }
+
+const SENT: Promise<void> = Promise.resolve();
 
 /** FNV-1a: a cheap, stable string hash to spread keys over members. */
 function hash(key: string): number {

@@ -2,21 +2,32 @@ import type { DeliveredMessage, OutgoingMessage } from "./Transport.ts";
 
 /** An in-process delivery of a message that carries its event: its bytes are read (and so made) only if someone asks. */
 export class LocalDelivery implements DeliveredMessage {
-  readonly topic: string;
-  readonly key: string | null;
-  readonly event: object;
-  readonly partition = 0;
   readonly timestamp: number;
+  // Only what the message does not hold: a log may keep many deliveries (retention) alive.
   readonly #message: OutgoingMessage;
   readonly #offset: number;
 
   constructor(message: OutgoingMessage, offset: number, timestamp: number) {
-    this.topic = message.topic;
-    this.key = message.key;
-    this.event = message.event!;
+    this.#message = message;
     this.#offset = offset;
     this.timestamp = timestamp;
-    this.#message = message;
+  }
+
+  get partition(): number {
+    return 0;
+  }
+
+  get topic(): string {
+    return this.#message.topic;
+  }
+
+  get key(): string | null {
+    return this.#message.key;
+  }
+
+  /** The event the message carries (a transport that delivers in this process keeps it). */
+  get event(): object {
+    return this.#message.event!;
   }
 
   /** The message's headers, from the message (which may write them on first read). */
