@@ -1,6 +1,7 @@
 import { Koper } from "@koper/core";
 import { koperPrisma, PrismaAdapterError } from "@koper/prisma";
 import { afterEach, describe, expect, it } from "vitest";
+import { CLIENT_WRITES, MODEL_WRITES } from "../../packages/prisma/src/PrismaCapture.ts";
 import { prismaDatabase, type Opened } from "./databases.ts";
 
 const db = await prismaDatabase("sqlite");
@@ -61,6 +62,19 @@ describe("Prisma internals @koper/prisma relies on", () => {
       }),
     ).rejects.toThrow("roll back");
     expect(await client.order.count({ where: { number: "moved" } })).toBe(0);
+  });
+
+  it("every model operation is a write Koper hooks by name, or a read (a write operation a Prisma upgrade adds fails here, before its writes go uncaptured)", async () => {
+    opened = await db.open();
+    const reads = ["findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany", "aggregate", "count", "groupBy", "findRaw", "aggregateRaw"];
+    const notOperations = ["fields", "name", "$name", "$parent"];
+    const keys = Object.keys(opened.client.order);
+    expect(keys.filter((key) => !reads.includes(key) && !notOperations.includes(key)).sort()).toEqual([...MODEL_WRITES].sort());
+    const writes = ["$executeRaw", "$executeRawUnsafe"];
+    expect([...CLIENT_WRITES].sort()).toEqual(writes);
+    const prototype = Object.getPrototypeOf((opened.client as unknown as { _originalClient: object })._originalClient) as object;
+    const rawOperations = Object.getOwnPropertyNames(prototype).filter((key) => /^\$(execute|query|run)/.test(key) && !key.endsWith("Internal"));
+    expect(rawOperations.sort()).toEqual(["$executeRaw", "$executeRawUnsafe", "$queryRaw", "$queryRawTyped", "$queryRawUnsafe", "$runCommandRaw"]);
   });
 
   it("the generated client inlines its schema and provider (where Koper reads keys and tables)", async () => {

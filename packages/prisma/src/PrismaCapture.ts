@@ -3,12 +3,12 @@ import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } fro
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
-import { parseRawSavepoint, parseRawWrite, type RawWrite } from "./raw.ts";
-import { RowReader } from "./RowReader.ts";
+import { rawSavepointOf, rawStatementOf, rawWriteOf, type RawStatement, type RawWrite } from "./raw.ts";
+import type { RowReader, Selected } from "./RowReader.ts";
 import type { ModelInfo } from "./schema.ts";
-import type { Placement, PrismaTxInfo, TransactionTracker } from "./TransactionTracker.ts";
+import type { Placement, PrismaPromise, PrismaTxInfo, TransactionTracker } from "./TransactionTracker.ts";
 
-/** What a query extension's `$allOperations` receives. */
+/** What a query extension's hook receives. */
 export interface Operation {
   model?: string | undefined;
   operation: string;
@@ -43,6 +43,13 @@ const ROW_WRITES = new Set(["create", "update", "upsert", "delete", "createManyA
 const BULK_WRITES: Record<string, Action> = { createMany: "insert", updateMany: "update", deleteMany: "delete" };
 const RAW_WRITES = new Set(["$executeRaw", "$executeRawUnsafe"]);
 
+/** The model operations that write: the extension hooks these alone, reads never pass through it. */
+export const MODEL_WRITES: readonly string[] = [...ROW_WRITES, ...Object.keys(BULK_WRITES)];
+/** The client operations that write. */
+export const CLIENT_WRITES: readonly string[] = [...RAW_WRITES];
+
+type RawTarget = { write: RawWrite; model: ModelInfo | undefined };
+
 /** Translates each Prisma write into change drafts for Koper's capture. */
 export class PrismaCapture {
   readonly #deps: CaptureDeps;
@@ -55,33 +62,35 @@ export class PrismaCapture {
   }
 
   /**
-   * True for a captured write outside any transaction (a model write, or a raw INSERT/UPDATE/DELETE
-   * on a captured table): with an outbox or audit configured it is re-issued in a transaction of its
-   * own, so its rows commit with it. Raw statements Koper does not capture (DDL, `CREATE INDEX
-   * CONCURRENTLY`) keep running outside a transaction.
+   * The query hook of the write operations (`MODEL_WRITES`, `CLIENT_WRITES`; reads never reach
+   * it). Decides once per call whether Koper captures it; a captured write outside any transaction
+   * (a model write, or a raw INSERT/UPDATE/DELETE on a captured table) is re-issued, with an outbox
+   * or audit configured, in a transaction of its own, so its rows commit with it. Raw statements
+   * Koper does not capture (DDL, `CREATE INDEX CONCURRENTLY`) keep running outside a transaction.
    */
-  needsOwnTransaction(op: Operation): boolean {
-    if (op.__internalParams?.transaction !== undefined || isSilenced()) return false;
-    if (!op.model) return RAW_WRITES.has(op.operation) && this.#rawTarget(op) !== undefined;
-    if (!ROW_WRITES.has(op.operation) && !(op.operation in BULK_WRITES)) return false;
-    const model = this.#deps.models.get(op.model);
-    return model !== undefined && this.#deps.wanted(model.name);
-  }
-
-  /** The `$allOperations` hook: reads pass straight through, writes are captured. */
   handle(op: Operation): Promise<unknown> {
-    const { operation, query } = op;
-    if (isSilenced()) return query(op.args); // Koper's own statements (outbox, audit, relay)
+    if (isSilenced()) return op.query(op.args); // Koper's own statements (outbox, audit, relay)
+    const operation = op.operation;
     if (RAW_WRITES.has(operation)) return this.#raw(op);
     const isRow = ROW_WRITES.has(operation);
-    if (!isRow && !(operation in BULK_WRITES)) return query(op.args);
+    if (!isRow && !(operation in BULK_WRITES)) return op.query(op.args);
     const model = op.model ? this.#deps.models.get(op.model) : undefined;
-    if (!model || !this.#deps.wanted(model.name)) return query(op.args);
+    if (!model || !this.#deps.wanted(model.name)) return op.query(op.args);
+    if (this.#ownTransaction(op)) return this.#deps.tracker.inOwnTransaction((transaction) => this.#model(sentIn(op, transaction), model, isRow));
+    return this.#model(op, model, isRow);
+  }
+
+  // An autocommit write, with a writer (outbox, audit) whose rows must commit with it.
+  #ownTransaction(op: Operation): boolean {
+    return this.#deps.capture.writesInTransaction && op.__internalParams?.transaction === undefined;
+  }
+
+  #model(op: Operation, model: ModelInfo, isRow: boolean): Promise<unknown> {
     const place = this.#place(op);
-    if (!place) return query(op.args);
+    if (!place) return op.query(op.args);
     const args = (op.args ?? {}) as Args;
-    if (!isRow) return this.#bulk(place, model, operation, args, query);
-    return this.#row(place, model, operation, args, query);
+    if (!isRow) return this.#bulk(place, model, op.operation, args, op.query);
+    return this.#row(place, model, op.operation, args, op.query);
   }
 
   #place(op: Operation): Placement | undefined {
@@ -92,10 +101,14 @@ export class PrismaCapture {
     return undefined;
   }
 
-  async #row(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
-    const reader = this.#deps.reader;
-    const selected = reader.withKeys(model, args);
+  #row(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
+    const selected = this.#deps.reader.withKeys(model, args);
     if (operation === "create") return this.#create(place, model, selected, query);
+    return this.#rowWrite(place, model, operation, args, selected, query);
+  }
+
+  async #rowWrite(place: Placement, model: ModelInfo, operation: string, args: Args, selected: Selected, query: Write): Promise<unknown> {
+    const reader = this.#deps.reader;
     if (operation === "delete") {
       const row = (await this.#attempt(place, model, operation, args, () => query(selected.args))) as Row;
       await this.#record(place, [this.#deps.drafts.deleted(model, row)]);
@@ -115,7 +128,7 @@ export class PrismaCapture {
     return Array.isArray(result) ? result.map((row) => selected.strip(row as Row)) : selected.strip(result as Row);
   }
 
-  async #create(place: Placement, model: ModelInfo, selected: ReturnType<RowReader["withKeys"]>, query: Write): Promise<unknown> {
+  async #create(place: Placement, model: ModelInfo, selected: Selected, query: Write): Promise<unknown> {
     const { drafts, models } = this.#deps;
     const plan = planNested(models, model, "create", selected.args, drafts, this.#deps.wanted);
     const args = withIncludes(selected.args, plan);
@@ -167,23 +180,29 @@ export class PrismaCapture {
   }
 
   // The raw write Koper captures, and its model (or only its table, when no model maps it).
-  #rawTarget(op: Operation): { write: RawWrite; model: ModelInfo | undefined } | undefined {
-    const write = this.#deps.bulk ? parseRawWrite(op.args, this.#deps.placeholder) : undefined;
+  #rawTarget(statement: RawStatement): RawTarget | undefined {
+    const write = this.#deps.bulk ? rawWriteOf(statement) : undefined;
     const model = write ? this.#byTable.get(write.table) : undefined;
     if (!write || (model && !this.#deps.wanted(model.name))) return undefined;
     return { write, model };
   }
 
+  // `$executeRaw`/`$executeRawUnsafe`: its statement is built once, then read as a savepoint or a write.
   async #raw(op: Operation): Promise<unknown> {
-    const savepoint = parseRawSavepoint(op.args);
+    const statement = rawStatementOf(op.args, this.#deps.placeholder);
+    const savepoint = statement && rawSavepointOf(statement);
     if (savepoint) {
       const result = await op.query(op.args);
       await this.#deps.tracker.savepoint(op.__internalParams?.transaction, savepoint).catch(this.#deps.onError);
       return result;
     }
-    const target = this.#rawTarget(op);
+    const target = statement && this.#rawTarget(statement);
     if (!target) return op.query(op.args);
-    const { write, model } = target;
+    if (this.#ownTransaction(op)) return this.#deps.tracker.inOwnTransaction((transaction) => this.#rawWrite(sentIn(op, transaction), target));
+    return this.#rawWrite(op, target);
+  }
+
+  async #rawWrite(op: Operation, { write, model }: RawTarget): Promise<unknown> {
     const place = this.#place(op);
     if (!place) return op.query(op.args);
     const criteria: Criteria = { kind: "sql", sql: write.sql, parameters: write.parameters };
@@ -289,4 +308,15 @@ function matching(model: ModelInfo, before: Row[] | undefined, row: Row): Row | 
   const key = keyOf(model, row);
   if (!key) return undefined;
   return before.find((candidate) => model.key.every((field) => candidate[field] === key[field]));
+}
+
+// The autocommit write `op`, sent in `transaction` instead (BEGIN, the write, the writers' rows,
+// COMMIT): its query continues down Prisma's pipeline as it would have, in that transaction.
+function sentIn(op: Operation, transaction: unknown): Operation {
+  const query = (args: unknown) => {
+    const pending = op.query(args) as unknown as Partial<PrismaPromise>;
+    if (typeof pending.requestTransaction !== "function") throw PrismaAdapterError.internalsChanged("a query's requestTransaction");
+    return Promise.resolve(pending.requestTransaction(transaction));
+  };
+  return { ...op, query, __internalParams: { transaction: transaction as PrismaTxInfo } };
 }

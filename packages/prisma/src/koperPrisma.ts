@@ -4,10 +4,10 @@ import { DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import type { describeFailure } from "./failures.ts";
 import { wantsBefore, type KoperPrismaOptions } from "./options.ts";
-import { PrismaCapture, type Operation } from "./PrismaCapture.ts";
+import { CLIENT_WRITES, MODEL_WRITES, PrismaCapture, type Operation } from "./PrismaCapture.ts";
 import { RowReader } from "./RowReader.ts";
 import { parseSchema, type ModelInfo } from "./schema.ts";
-import { TransactionTracker, type PrismaPromise, type PrismaTxInfo } from "./TransactionTracker.ts";
+import { TransactionTracker } from "./TransactionTracker.ts";
 import { dialectOf, executorOf, sqlClientOf } from "./sql-client.ts";
 
 // Marks Koper's `$transaction`: a client that has it already carries the extension.
@@ -65,15 +65,13 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
       },
       { [APPLIED]: true as const },
     );
+    // One hook per write operation, not `$allOperations`: Prisma runs a query extension's machinery
+    // (a deep copy of the arguments, two more PrismaPromises) only for the operations it names, so
+    // reads go straight to the engine.
+    const hook = (params: unknown) => capture.handle(params as Operation);
     return client.$extends({
       name: "koper",
-      query: {
-        $allOperations(params) {
-          const op = params as unknown as Operation;
-          if (koper.capture.writesInTransaction && capture.needsOwnTransaction(op)) return tracker.inOwnTransaction((transaction) => capture.handle(sentIn(op, transaction)));
-          return capture.handle(op);
-        },
-      },
+      query: { $allModels: Object.fromEntries(MODEL_WRITES.map((operation) => [operation, hook])), ...Object.fromEntries(CLIENT_WRITES.map((operation) => [operation, hook])) },
       client: { $transaction },
     });
   }) as unknown as KoperPrismaExtension;
@@ -86,17 +84,6 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KoperPrismaExtension = (client: any) => { $extends: { extArgs: Types.Extensions.InternalArgs<{}, {}, {}, {}> } };
-
-// The autocommit write `op`, sent in `transaction` instead (BEGIN, the write, the writers' rows,
-// COMMIT): its query continues down Prisma's pipeline as it would have, in that transaction.
-function sentIn(op: Operation, transaction: unknown): Operation {
-  const query = (args: unknown) => {
-    const pending = op.query(args) as unknown as Partial<PrismaPromise>;
-    if (typeof pending.requestTransaction !== "function") throw PrismaAdapterError.internalsChanged("a query's requestTransaction");
-    return Promise.resolve(pending.requestTransaction(transaction));
-  };
-  return { ...op, query, __internalParams: { transaction: transaction as PrismaTxInfo } };
-}
 
 function modelsOf(schema: string, options: KoperPrismaOptions): Map<string, ModelInfo> {
   const models = parseSchema(schema);

@@ -12,19 +12,43 @@ export interface RawWrite {
 const IDENT = String.raw`(?:"[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)`;
 const WRITE = new RegExp(String.raw`^\s*(?:WITH\b[\s\S]*?\)\s*)?(INSERT\s+(?:OR\s+\w+\s+)?(?:IGNORE\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+((?:${IDENT}\.)*(${IDENT}))`, "i");
 
+/** The SQL and parameters of one `$executeRaw`/`$executeRawUnsafe` call, built once per call. */
+export interface RawStatement {
+  sql: string;
+  parameters: unknown[];
+  /** A tagged template's strings, when the SQL was joined from them (with the dialect's placeholders). */
+  strings?: readonly unknown[];
+}
+
 /**
  * The statement of a `$executeRaw` call. The query extension gets a tagged template as
  * `{ strings, values }` (or a `Prisma.sql` object with `sql`/`values`), and `$executeRawUnsafe`
- * its arguments as `[sql, ...values]`. Undefined for anything that is not an INSERT/UPDATE/DELETE.
+ * its arguments as `[sql, ...values]`. Undefined when the arguments carry no SQL.
  */
-export function parseRawWrite(args: unknown, placeholder: (index: number) => string): RawWrite | undefined {
-  const statement = statementOf(args, placeholder);
-  if (!statement) return undefined;
+export function rawStatementOf(args: unknown, placeholder: (index: number) => string): RawStatement | undefined {
+  if (Array.isArray(args)) {
+    return typeof args[0] === "string" ? { sql: args[0], parameters: args.slice(1) } : rawStatementOf(args[0], placeholder);
+  }
+  if (typeof args !== "object" || args === null) return undefined;
+  const raw = args as { strings?: unknown; values?: unknown; sql?: unknown };
+  const values = Array.isArray(raw.values) ? [...raw.values] : [];
+  if (Array.isArray(raw.strings)) return { sql: joined(raw.strings, placeholder), parameters: values, strings: raw.strings };
+  return typeof raw.sql === "string" ? { sql: raw.sql, parameters: values } : undefined;
+}
+
+/** The write a statement makes: undefined for anything that is not an INSERT/UPDATE/DELETE. */
+export function rawWriteOf(statement: RawStatement): RawWrite | undefined {
   const match = WRITE.exec(statement.sql);
   if (!match) return undefined;
   const verb = match[1]!.toUpperCase();
   const action: Action = verb.startsWith("INSERT") || verb.startsWith("REPLACE") ? "insert" : verb === "UPDATE" ? "update" : "delete";
   return { action, table: unquote(match[3]!), sql: statement.sql, parameters: statement.parameters };
+}
+
+/** `rawWriteOf(rawStatementOf(args, placeholder))`. */
+export function parseRawWrite(args: unknown, placeholder: (index: number) => string): RawWrite | undefined {
+  const statement = rawStatementOf(args, placeholder);
+  return statement && rawWriteOf(statement);
 }
 
 /** A savepoint statement an application sent raw (as `@nestjs-cls/transactional`'s Prisma adapter does for `Propagation.Nested`). */
@@ -40,30 +64,22 @@ const SAVEPOINT = new RegExp(
 );
 
 /**
- * The savepoint a `$executeRaw`/`$executeRawUnsafe` call sets, releases or rolls back to
- * (`SAVEPOINT x`, `RELEASE SAVEPOINT x`, `ROLLBACK TO SAVEPOINT x`, SQL Server's `SAVE TRANSACTION x`
- * and `ROLLBACK TRANSACTION x`); undefined for any other statement.
+ * The savepoint a statement sets, releases or rolls back to (`SAVEPOINT x`, `RELEASE SAVEPOINT x`,
+ * `ROLLBACK TO SAVEPOINT x`, SQL Server's `SAVE TRANSACTION x` and `ROLLBACK TRANSACTION x`);
+ * undefined for any other statement. A tagged template's values stand as `?` here, whatever the
+ * dialect's placeholder: a value is never a savepoint's name.
  */
-export function parseRawSavepoint(args: unknown): RawSavepoint | undefined {
-  const match = SAVEPOINT.exec(statementOf(args, () => "?")?.sql ?? "");
+export function rawSavepointOf(statement: RawStatement): RawSavepoint | undefined {
+  let match = SAVEPOINT.exec(statement.sql);
+  if (match && statement.strings && statement.strings.length > 1) match = SAVEPOINT.exec(joined(statement.strings, () => "?"));
   if (!match) return undefined;
   const verb = match[1]!.toUpperCase();
   const kind = verb.startsWith("RELEASE") ? "release" : verb.startsWith("ROLLBACK") ? "rollback" : "save";
   return { kind, name: unquote(match[2]!) };
 }
 
-function statementOf(args: unknown, placeholder: (index: number) => string): { sql: string; parameters: unknown[] } | undefined {
-  if (Array.isArray(args)) {
-    return typeof args[0] === "string" ? { sql: args[0], parameters: args.slice(1) } : statementOf(args[0], placeholder);
-  }
-  if (typeof args !== "object" || args === null) return undefined;
-  const raw = args as { strings?: unknown; values?: unknown; sql?: unknown };
-  const values = Array.isArray(raw.values) ? [...raw.values] : [];
-  if (Array.isArray(raw.strings)) {
-    const sql = raw.strings.reduce<string>((text, part, i) => (i === 0 ? String(part) : `${text}${placeholder(i)}${String(part)}`), "");
-    return { sql, parameters: values };
-  }
-  return typeof raw.sql === "string" ? { sql: raw.sql, parameters: values } : undefined;
+function joined(strings: readonly unknown[], placeholder: (index: number) => string): string {
+  return strings.reduce<string>((text, part, i) => (i === 0 ? String(part) : `${text}${placeholder(i)}${String(part)}`), "");
 }
 
 function unquote(identifier: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRawWrite } from "../src/raw.ts";
+import { parseRawWrite, rawSavepointOf, rawStatementOf } from "../src/raw.ts";
 import { parseSchema } from "../src/schema.ts";
 
 const SCHEMA = `
@@ -70,5 +70,22 @@ describe("parseRawWrite: the statement of $executeRaw / $executeRawUnsafe", () =
     expect(parseRawWrite(["INSERT INTO orders (number) VALUES (?)", "A"], () => "?")).toMatchObject({ action: "insert", table: "orders" });
     expect(parseRawWrite(["CREATE TABLE t (id INT)"], () => "?")).toBeUndefined();
     expect(parseRawWrite(["SELECT 1"], () => "?")).toBeUndefined();
+  });
+});
+
+describe("rawSavepointOf: savepoints an application sets with raw SQL", () => {
+  const pg = (i: number) => `$${i}`;
+  const savepoint = (args: unknown, placeholder: (i: number) => string = () => "?") => rawSavepointOf(rawStatementOf(args, placeholder)!);
+
+  it("reads SAVEPOINT / RELEASE / ROLLBACK TO, quoted or not, from $executeRawUnsafe and tagged templates", () => {
+    expect(savepoint(["SAVEPOINT sp_1"])).toEqual({ kind: "save", name: "sp_1" });
+    expect(savepoint(['RELEASE SAVEPOINT "sp 2";'])).toEqual({ kind: "release", name: "sp 2" });
+    expect(savepoint({ strings: ["ROLLBACK TO SAVEPOINT `sp3`"], values: [] }, pg)).toEqual({ kind: "rollback", name: "sp3" });
+    expect(savepoint(["UPDATE orders SET qty = 1"])).toBeUndefined();
+  });
+
+  it("never takes a tagged template's value for a savepoint's name, whatever the dialect's placeholder", () => {
+    expect(savepoint({ strings: ["SAVEPOINT ", ""], values: ["x"] }, pg)).toBeUndefined();
+    expect(savepoint({ strings: ["SAVEPOINT ", ""], values: ["x"] })).toBeUndefined();
   });
 });
