@@ -68,8 +68,8 @@ export interface RunnerState {
  * The TypeORM subscriber that translates hooks into Koper's capture API. The QueryRunner is the
  * transaction handle: TypeORM runs a transaction, and its savepoints, on one runner.
  * Its only before-hook is `beforeRemove` (a row's join columns must be read before it is gone):
- * when a before-hook runs, TypeORM recomputes the operation's subjects, so the insert and update
- * ones are only in `FailureTrackingSubscriber`, which needs them.
+ * when a before-hook runs, TypeORM recomputes the operation's subjects, so failure tracking
+ * (`FailureTrackingSubscriber`) hears of the other writes from the broadcaster instead.
  */
 export class KoperSubscriber implements EntitySubscriberInterface {
   protected readonly deps: SubscriberDeps;
