@@ -89,23 +89,24 @@ export class KoperSubscriber implements EntitySubscriberInterface {
    * The in-transaction writers' handoff (outbox, audit): their rows go in with this transaction's
    * last statements. An error is not caught: TypeORM then never sends COMMIT and rolls back.
    */
-  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+  // Not async: without a writer it returns nothing, and TypeORM then has no promise to wait for.
+  beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> | void {
     const runner = event.queryRunner;
     if (!this.deps.capture.writesInTransaction || this.deps.capture.depth(runner) !== 1) return;
+    return this.#handOff(runner);
+  }
+
+  async #handOff(runner: QueryRunner): Promise<void> {
     await this.runners.get(runner)?.queue; // join-column lookups still building events
     await this.deps.capture.beforeCommit(runner, executorOf(runner, this.deps.dialect()));
   }
 
-  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+  afterTransactionCommit(event: TransactionCommitEvent): Promise<void> | void {
     const runner = event.queryRunner;
     // Attached while this transaction was already open: its start was never seen.
     if (this.deps.capture.depth(runner) === 0) return;
     this.#forgetPending(runner);
-    try {
-      await this.deps.capture.commit(runner);
-    } catch (error) {
-      this.deps.onError(error);
-    }
+    return this.deps.capture.commit(runner).catch(this.deps.onError);
   }
 
   // Not awaited: the QueryRunner still holds its connection here, and the failed attempts' audit rows
