@@ -1,12 +1,14 @@
 // TypeORM write throughput with @koper/typeorm attached vs plain TypeORM, on sql.js and PostgreSQL.
-// Rounds alternate (plain, koper, koper, plain, …) on the same DataSource and table, so drift
-// (table growth, JIT, GC, other load on the machine) falls on both sides alike.
+// Each mode has its own DataSource (on sql.js its own in-memory database; on PostgreSQL the same
+// table), attached once. The modes take turns chunk by chunk (a few saves, or one transaction,
+// each, the order rotating: bench/interleave.ts), so drift (table growth, JIT, GC, other load on
+// the machine) falls on every mode alike; wall and CPU ratios are medians of the per-round ratios.
 import "reflect-metadata";
 import { Socket } from "node:net";
 import { Koper, dataListener } from "@koper/core";
-import { koperTypeorm, type KoperTypeormHandle } from "@koper/typeorm";
+import { koperTypeorm } from "@koper/typeorm";
 import { Column, DataSource, Entity, PrimaryGeneratedColumn, type DataSourceOptions } from "typeorm";
-import { median } from "./stats.ts";
+import { conditions, interleavedRound, rateOf, ratiosOf, type Tally } from "./interleave.ts";
 import { fmt, report } from "./support.ts";
 
 const table = `bench_order_${Math.random().toString(36).slice(2, 8)}`;
@@ -21,31 +23,33 @@ class Order {
 
 interface Workload {
   name: string;
-  rowsPerRound: number;
-  run(dataSource: DataSource, round: number): Promise<void>;
+  /** Chunks per mode per round. */
+  chunks: number;
+  /** One chunk: a few saves or one transaction; returns the rows written. */
+  chunk(dataSource: DataSource, n: number): Promise<number>;
 }
 
 const order = (n: number) => Object.assign(new Order(), { number: `B-${n}`, qty: n % 7, note: "bench ".repeat(20) });
 
-function workloads(singles: number, transactions: number): Workload[] {
+function workloads(singleChunks: number, transactionChunks: number): Workload[] {
   return [
     {
       name: "save() of single rows",
-      rowsPerRound: singles,
-      run: async (dataSource, round) => {
+      chunks: singleChunks,
+      chunk: async (dataSource, n) => {
         const repo = dataSource.getRepository(Order);
-        for (let i = 0; i < singles; i++) await repo.save(order(round * singles + i));
+        for (let i = 0; i < 20; i++) await repo.save(order(n + i));
+        return 20;
       },
     },
     {
       name: "100-row transactions",
-      rowsPerRound: transactions * 100,
-      run: async (dataSource, round) => {
-        for (let t = 0; t < transactions; t++) {
-          await dataSource.transaction(async (manager) => {
-            for (let i = 0; i < 100; i++) await manager.save(order(round * 1e6 + t * 100 + i));
-          });
-        }
+      chunks: transactionChunks,
+      chunk: async (dataSource, n) => {
+        await dataSource.transaction(async (manager) => {
+          for (let i = 0; i < 100; i++) await manager.save(order(n + i));
+        });
+        return 100;
       },
     },
   ];
@@ -53,10 +57,10 @@ function workloads(singles: number, transactions: number): Workload[] {
 
 /** Runs the TypeORM benchmark and prints rows/s with and without Koper, and their ratio. */
 export async function runTypeormBench(): Promise<void> {
-  await benchOn("sqlite (sql.js)", { type: "sqljs" }, workloads(400, 4), 12);
+  await benchOn("sqlite (sql.js)", { type: "sqljs" }, workloads(20, 4), 12, false);
   if (await reachable(5432)) {
     const pg: DataSourceOptions = { type: "postgres", host: "127.0.0.1", port: 5432, username: "postgres", password: "", database: "test" };
-    await benchOn("postgres", pg, workloads(300, 4), 9);
+    await benchOn("postgres", pg, workloads(15, 4), 9, true);
   } else {
     console.warn("  ⚠️  postgres not reachable on 127.0.0.1:5432: its TypeORM rounds are skipped");
   }
@@ -65,9 +69,7 @@ export async function runTypeormBench(): Promise<void> {
 type Mode = "plain" | "publish" | "listener";
 const MODES: Mode[] = ["plain", "publish", "listener"];
 
-async function benchOn(label: string, options: DataSourceOptions, loads: Workload[], rounds: number): Promise<void> {
-  const dataSource = new DataSource({ ...options, entities: [Order], synchronize: true, logging: false });
-  await dataSource.initialize();
+async function benchOn(label: string, options: DataSourceOptions, loads: Workload[], roundCount: number, shared: boolean): Promise<void> {
   // "publish": Koper captures and publishes (consumers elsewhere, as with Kafka).
   // "listener": a listener in this same process also receives every event, on the same CPU.
   const publisher = new Koper();
@@ -75,53 +77,38 @@ async function benchOn(label: string, options: DataSourceOptions, loads: Workloa
   let handled = 0;
   consumer.register(dataListener()({ entity: "Order", onInsertOrder: () => void handled++ }));
   await Promise.all([publisher.start(), consumer.start()]);
-  const kopers = { plain: undefined, publish: publisher, listener: consumer };
+  const sources = {} as Record<Mode, DataSource>;
+  for (const mode of MODES) {
+    // A shared table is created once, by the plain DataSource.
+    const synchronize = !shared || mode === "plain";
+    sources[mode] = await new DataSource({ ...options, entities: [Order], synchronize, logging: false }).initialize();
+  }
+  koperTypeorm(sources.publish, publisher);
+  koperTypeorm(sources.listener, consumer);
+  // TypeORM's clear() is a raw statement: it publishes nothing.
+  const clear = () => Promise.all((shared ? (["plain"] as Mode[]) : MODES).map((mode) => sources[mode].getRepository(Order).clear()));
   try {
+    report(`typeorm ${label}`, conditions());
     for (const load of loads) {
-      for (const mode of [...MODES, ...MODES]) await measure(dataSource, kopers[mode], load, -1); // warm-up, unmeasured
-      const rates: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
-      const ratios: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
-      // CPU of this process per row: steadier than wall time on a loaded machine (without the database server's own).
-      const cpus: Record<Mode, number[]> = { plain: [], publish: [], listener: [] };
-      for (let round = 0; round < rounds; round++) {
-        // Rotate which mode goes first, so drift falls on every mode alike.
-        const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
-        const rate = {} as Record<Mode, number>;
-        const cpu = {} as Record<Mode, number>;
-        for (const mode of order) {
-          const run = await measure(dataSource, kopers[mode], load, round);
-          rates[mode].push((rate[mode] = run.rate));
-          cpu[mode] = run.cpu;
-        }
-        for (const mode of MODES) {
-          ratios[mode].push(rate[mode] / rate.plain);
-          cpus[mode].push(cpu.plain / cpu[mode]);
-        }
+      let n = 0;
+      const chunk = (mode: Mode) => load.chunk(sources[mode], (n += 1000));
+      await interleavedRound(MODES, 2, 0, chunk); // warm-up, unmeasured
+      const rounds: Record<Mode, Tally>[] = [];
+      for (let round = 0; round < roundCount; round++) {
+        await clear();
+        rounds.push(await interleavedRound(MODES, load.chunks, round, chunk));
       }
-      const cpuRatio = (mode: Mode) => `, CPU ratio ${fmt(median(cpus[mode]), 2)}`;
-      report(`typeorm ${label}: ${load.name}`, `plain ${fmt(median(rates.plain))} rows/s`);
-      report(`  with koper (capture + publish)`, `${fmt(median(rates.publish))} rows/s, ratio ${fmt(median(ratios.publish), 2)}${cpuRatio("publish")}`);
-      report(`  with koper + in-process listener`, `${fmt(median(rates.listener))} rows/s, ratio ${fmt(median(ratios.listener), 2)}${cpuRatio("listener")}`);
+      report(`typeorm ${label}: ${load.name}`, `plain ${fmt(rateOf(rounds, "plain"))} rows/s (${roundCount} rounds × ${load.chunks} chunks)`);
+      report(`  with koper (capture + publish)`, `${fmt(rateOf(rounds, "publish"))} rows/s, ${ratiosOf(rounds, "publish", "plain")}`);
+      report(`  with koper + in-process listener`, `${fmt(rateOf(rounds, "listener"))} rows/s, ${ratiosOf(rounds, "listener", "plain")}`);
     }
+    report(`typeorm ${label}`, `after: ${conditions()}`);
   } finally {
     await Promise.all([publisher.stop(), consumer.stop()]);
-    await dataSource.query(`DROP TABLE ${dataSource.driver.escape(table)}`);
-    await dataSource.destroy();
+    await sources.plain.query(`DROP TABLE ${sources.plain.driver.escape(table)}`);
+    for (const mode of MODES) await sources[mode].destroy();
   }
   if (handled === 0) throw new Error("the benchmark's listener received no event: the koper rounds measured nothing");
-}
-
-// One round: rows per second of `load`, with Koper attached or not.
-async function measure(dataSource: DataSource, koper: Koper | undefined, load: Workload, round: number): Promise<{ rate: number; cpu: number }> {
-  await dataSource.getRepository(Order).clear();
-  const handle: KoperTypeormHandle | undefined = koper ? koperTypeorm(dataSource, koper) : undefined;
-  const cpu0 = process.cpuUsage();
-  const started = performance.now();
-  await load.run(dataSource, round);
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  handle?.detach();
-  return { rate: load.rowsPerRound / seconds, cpu: cpu.user + cpu.system };
 }
 
 function reachable(port: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { AsyncResource } from "node:async_hooks";
 import type { Action } from "@koper/core";
-import type { AfterQueryEvent, EntityMetadata, InsertEvent, ObjectLiteral, QueryRunner, RecoverEvent, RemoveEvent, SoftRemoveEvent, UpdateEvent } from "typeorm";
+import type { AfterQueryEvent, EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
+import type { BeforeEvent, BeforeWrites } from "./before-writes.ts";
 import { currentWhere } from "./criteria.ts";
 import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
 import { junctionOf } from "./junctions.ts";
@@ -8,35 +9,21 @@ import { KoperSubscriber, paramsOf } from "./KoperSubscriber.ts";
 import { insertedRows, parseWrite } from "./statements.ts";
 
 /**
- * The subscriber with failure events on (the default). TypeORM has no failure hook, so the
- * before-hooks note what each operation is about to write; when a statement then fails,
- * `afterQuery` finds the write it belongs to and publishes it as the failure event.
+ * The subscriber with failure events on (the default). TypeORM has no failure hook, so each write
+ * TypeORM's broadcaster announces before running it is noted (see `before-writes.ts`: not through
+ * subscriber before-hooks, whose mere presence makes TypeORM recompute every save's subjects);
+ * when a statement then fails, `afterQuery` finds the write it belongs to and publishes it as the
+ * failure event.
  */
-export class FailureTrackingSubscriber extends KoperSubscriber {
-  beforeInsert(event: InsertEvent<ObjectLiteral>): void {
-    this.pend(event.queryRunner, event.metadata, "insert", "row", event.entity, undefined);
+export class FailureTrackingSubscriber extends KoperSubscriber implements BeforeWrites {
+  /** A write TypeORM is about to run: what its failure event would carry. */
+  announced(runner: QueryRunner, metadata: EntityMetadata, event: BeforeEvent, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined): void {
+    // A criteria write (`update(where, set)`, `delete(where)`, QueryBuilder) carries no row read before.
+    const row = event === "Insert" || (event === "Update" ? !!databaseEntity : !!(databaseEntity || entity));
+    this.pend(runner, metadata, ACTIONS[event], row ? "row" : "bulk", entity, databaseEntity);
   }
 
-  beforeUpdate(event: UpdateEvent<ObjectLiteral>): void {
-    // A criteria update (`update(where, set)`, QueryBuilder) carries no row read before.
-    const kind = event.databaseEntity ? "row" : "bulk";
-    this.pend(event.queryRunner, event.metadata, "update", kind, event.entity, event.databaseEntity);
-  }
-
-  override beforeRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> | void {
-    this.pend(event.queryRunner, event.metadata, "delete", rowOrBulk(event), event.entity, event.databaseEntity);
-    return super.beforeRemove(event);
-  }
-
-  beforeSoftRemove(event: SoftRemoveEvent<ObjectLiteral>): void {
-    this.pend(event.queryRunner, event.metadata, "update", rowOrBulk(event), event.entity, event.databaseEntity);
-  }
-
-  beforeRecover(event: RecoverEvent<ObjectLiteral>): void {
-    this.pend(event.queryRunner, event.metadata, "update", rowOrBulk(event), event.entity, event.databaseEntity);
-  }
-
-  /** Remembers a write announced by a before-hook, for the statement that may fail. */
+  /** Remembers an announced write, for the statement that may fail. */
   protected pend(runner: QueryRunner, metadata: EntityMetadata, action: Action, kind: PendingWrite["kind"], entity?: ObjectLiteral, databaseEntity?: ObjectLiteral): void {
     const state = this.state(runner);
     if (state.settled) this.reset(state);
@@ -74,6 +61,4 @@ export class FailureTrackingSubscriber extends KoperSubscriber {
   }
 }
 
-function rowOrBulk(event: RemoveEvent<ObjectLiteral>): "row" | "bulk" {
-  return event.databaseEntity || event.entity ? "row" : "bulk";
-}
+const ACTIONS: Record<BeforeEvent, Action> = { Insert: "insert", Update: "update", Remove: "delete", SoftRemove: "update", Recover: "update" };

@@ -68,8 +68,8 @@ export interface RunnerState {
  * The TypeORM subscriber that translates hooks into Koper's capture API. The QueryRunner is the
  * transaction handle: TypeORM runs a transaction, and its savepoints, on one runner.
  * Its only before-hook is `beforeRemove` (a row's join columns must be read before it is gone):
- * when a before-hook runs, TypeORM recomputes the operation's subjects, so the insert and update
- * ones are only in `FailureTrackingSubscriber`, which needs them.
+ * when a before-hook runs, TypeORM recomputes the operation's subjects, so failure tracking
+ * (`FailureTrackingSubscriber`) hears of the other writes from the broadcaster instead.
  */
 export class KoperSubscriber implements EntitySubscriberInterface {
   protected readonly deps: SubscriberDeps;
@@ -89,23 +89,24 @@ export class KoperSubscriber implements EntitySubscriberInterface {
    * The in-transaction writers' handoff (outbox, audit): their rows go in with this transaction's
    * last statements. An error is not caught: TypeORM then never sends COMMIT and rolls back.
    */
-  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+  // Not async: without a writer it returns nothing, and TypeORM then has no promise to wait for.
+  beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> | void {
     const runner = event.queryRunner;
     if (!this.deps.capture.writesInTransaction || this.deps.capture.depth(runner) !== 1) return;
+    return this.#handOff(runner);
+  }
+
+  async #handOff(runner: QueryRunner): Promise<void> {
     await this.runners.get(runner)?.queue; // join-column lookups still building events
     await this.deps.capture.beforeCommit(runner, executorOf(runner, this.deps.dialect()));
   }
 
-  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+  afterTransactionCommit(event: TransactionCommitEvent): Promise<void> | void {
     const runner = event.queryRunner;
     // Attached while this transaction was already open: its start was never seen.
     if (this.deps.capture.depth(runner) === 0) return;
     this.#forgetPending(runner);
-    try {
-      await this.deps.capture.commit(runner);
-    } catch (error) {
-      this.deps.onError(error);
-    }
+    return this.deps.capture.commit(runner).catch(this.deps.onError);
   }
 
   // Not awaited: the QueryRunner still holds its connection here, and the failed attempts' audit rows

@@ -19,6 +19,7 @@ export interface Sibling {
 /** Builds the change drafts of one DataSource's writes. */
 export class DraftFactory {
   readonly #source: SourceInfo;
+  readonly #sources = new WeakMap<EntityMetadata, ChangeDraft["source"]>();
 
   constructor(source: SourceInfo) {
     this.#source = source;
@@ -133,10 +134,23 @@ export class DraftFactory {
   }
 
   #draft(metadata: EntityMetadata, action: Action, key: Row | null, rest: Partial<ChangeDraft>): ChangeDraft {
-    const source: ChangeDraft["source"] = { orm: "typeorm", table: metadata.tableName };
-    if (this.#source.database) source.database = this.#source.database;
-    if (metadata.schema) source.schema = metadata.schema;
-    return { entity: metadata.name, action, key, ...rest, source };
+    const draft = rest as ChangeDraft;
+    draft.entity = metadata.name;
+    draft.action = action;
+    draft.key = key;
+    draft.source = this.#sourceOf(metadata); // shared: the capture copies it into each event
+    return draft;
+  }
+
+  #sourceOf(metadata: EntityMetadata): ChangeDraft["source"] {
+    let source = this.#sources.get(metadata);
+    if (!source) {
+      source = { orm: "typeorm", table: metadata.tableName };
+      if (this.#source.database) source.database = this.#source.database;
+      if (metadata.schema) source.schema = metadata.schema;
+      this.#sources.set(metadata, Object.freeze(source));
+    }
+    return source;
   }
 }
 

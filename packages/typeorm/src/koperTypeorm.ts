@@ -1,6 +1,7 @@
 import { databaseFamily, failureAbortsTransaction, isSilenced, runSilenced, unknownEntityNames, type Koper } from "@koper/core";
 import type { DataSource } from "typeorm";
 import { wrapAutocommitWrites } from "./autocommit.ts";
+import { trackBeforeWrites } from "./before-writes.ts";
 import { rememberCriteria } from "./criteria.ts";
 import { DraftFactory, type SourceInfo } from "./drafts.ts";
 import { TypeormAdapterError } from "./errors.ts";
@@ -33,7 +34,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
   if (!koper || typeof koper !== "object" || !("capture" in koper)) throw TypeormAdapterError.notAKoper(koper);
   const target = dataSource as Patchable;
   if (target[ATTACHED]) throw TypeormAdapterError.alreadyAttached();
-  checkVersion(dataSource);
+  const broadcaster = checkVersion(dataSource);
 
   if (dataSource.isInitialized) checkNames(dataSource, options); // before changing anything
   const subscriber = makeSubscriber(dataSource, koper, options);
@@ -42,6 +43,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
   const restore: (() => void)[] = [];
   // With an outbox or audit, autocommit writes run in a transaction of their own (see autocommit.ts).
   restore.push(wrapAutocommitWrites(dataSource, koper.capture));
+  if (subscriber instanceof FailureTrackingSubscriber) restore.push(trackBeforeWrites(dataSource, broadcaster, subscriber));
   for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => runSilenced(() => original(...args))));
   const add = () => (dataSource.subscribers as unknown[]).push(subscriber);
   // initialize() replaces `subscribers` with the configured ones: add ours afterwards.
@@ -72,7 +74,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
 
 function makeSubscriber(dataSource: DataSource, koper: Koper, options: KoperTypeormOptions): KoperSubscriber {
   const failures = options.failures ?? true;
-  // Without failure events, no before-hooks: TypeORM then skips recomputing each save's subjects.
+  // Without failure events, nothing listens to the broadcaster's before-events (see before-writes.ts).
   const Subscriber = failures ? FailureTrackingSubscriber : KoperSubscriber;
   return new Subscriber({
     capture: koper.capture,
@@ -105,14 +107,15 @@ function patch(target: Patchable, name: string, wrap: (original: AnyFn) => AnyFn
 /**
  * TypeORM before 0.3.18 has no afterQuery hook: no failure events, no criteria or counts of bulk
  * writes, so it is refused rather than attached half-working. A query runner is created (not
- * connected) only to look at its broadcaster.
+ * connected) only to look at its broadcaster, which is returned (failure tracking wraps its class).
  */
-function checkVersion(dataSource: DataSource): void {
+function checkVersion(dataSource: DataSource): object {
   const runner = dataSource.createQueryRunner();
   const broadcaster = (runner as { broadcaster?: { broadcastAfterQueryEvent?: unknown } }).broadcaster;
   // sql.js and the SQLite drivers hand out one shared runner; any other is this check's own.
   if ((dataSource.driver as { queryRunner?: unknown }).queryRunner !== runner) void runner.release().catch(() => {});
   if (typeof broadcaster?.broadcastAfterQueryEvent !== "function") throw TypeormAdapterError.unsupportedVersion("the afterQuery hook (added in 0.3.18)");
+  return broadcaster;
 }
 
 function isDataSource(value: unknown): value is DataSource {

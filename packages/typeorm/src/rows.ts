@@ -28,20 +28,49 @@ export function fieldOfColumn(metadata: EntityMetadata, column: string): string 
 export function toRow(metadata: EntityMetadata, entity: ObjectLiteral | undefined): Row {
   const row: Row = {};
   if (!entity) return row;
-  for (const column of metadata.columns) {
-    if (column.isVirtual && !column.relationMetadata) continue;
-    const value: unknown = column.getEntityValue(entity);
+  for (const { column, field, path, property } of planOf(metadata)) {
+    // A plain column's value is its property (what getEntityValue returns for it, without the call).
+    const value: unknown = property !== undefined ? entity[property] : column.getEntityValue(entity);
     if (value === undefined) continue;
-    if (column.embeddedMetadata) setPath(row, column.propertyPath.split("."), value);
-    else row[fieldName(column)] = value;
+    if (path) setPath(row, path, value);
+    else row[field] = value;
   }
   return row;
 }
 
+/** How `toRow` reads one column, worked out once per entity metadata. */
+interface ColumnPlan {
+  column: ColumnMetadata;
+  field: string;
+  /** An embedded column's property path ("address.city" → ["address", "city"]). */
+  path: string[] | undefined;
+  /** The property holding a plain column's value: no embedded, relation or referenced column. */
+  property: string | undefined;
+}
+
+const plans = new WeakMap<EntityMetadata, ColumnPlan[]>();
+
+function planOf(metadata: EntityMetadata): ColumnPlan[] {
+  let plan = plans.get(metadata);
+  if (!plan) {
+    plan = metadata.columns
+      .filter((column) => !column.isVirtual || column.relationMetadata)
+      .map((column) => ({
+        column,
+        field: fieldName(column),
+        path: column.embeddedMetadata ? column.propertyPath.split(".") : undefined,
+        property: column.embeddedMetadata || column.relationMetadata || column.referencedColumn ? undefined : column.propertyName,
+      }));
+    plans.set(metadata, plan);
+  }
+  return plan;
+}
+
 // Embedded columns ("address.city") keep the entity's shape: { address: { city } }.
-function setPath(row: Row, path: string[], value: unknown): void {
+function setPath(row: Row, path: readonly string[], value: unknown): void {
   let target = row;
-  for (const part of path.slice(0, -1)) {
+  for (let i = 0; i < path.length - 1; i++) {
+    const part = path[i]!;
     const next = target[part];
     target = (typeof next === "object" && next !== null ? next : (target[part] = {})) as Row;
   }
@@ -51,7 +80,8 @@ function setPath(row: Row, path: string[], value: unknown): void {
 /** The primary key of the entity by property name, or null when a part of it is unknown. */
 export function keyOf(metadata: EntityMetadata, ...candidates: (ObjectLiteral | undefined)[]): Row | null {
   const key: Row = {};
-  for (const column of metadata.primaryColumns) {
+  const primary = metadata.primaryColumns;
+  for (const column of primary) {
     let value: unknown;
     for (const entity of candidates) {
       value = entity ? column.getEntityValue(entity) : undefined;
@@ -60,7 +90,7 @@ export function keyOf(metadata: EntityMetadata, ...candidates: (ObjectLiteral | 
     if (value === undefined || value === null) return null;
     key[fieldName(column)] = value;
   }
-  return Object.keys(key).length > 0 ? key : null;
+  return primary.length > 0 ? key : null;
 }
 
 /** Property names of the columns TypeORM found changed (its diff, without auto-set columns). */
