@@ -18,11 +18,28 @@ export function dialectOf(em: EntityManager): SqlDialect {
 
 /** Runs statements in one MikroORM transaction (the one about to commit). Silenced: not the app's writes. */
 export function executorOf(em: EntityManager, trx: Transaction, dialect: SqlDialect): TxExecutor {
+  const kysely = trx as unknown as Partial<KyselyTransaction>;
+  // PostgreSQL: bound parameters on the transaction's own Kysely connection. MikroORM's execute()
+  // would format every value into the statement text, which the server then parses: for 100 audit
+  // rows (~45 KB of literals) that is 0.4 ms of formatting in this process and a slower statement.
+  if (dialect === "postgres" && typeof kysely.executeQuery === "function") {
+    return { dialect, query: async (sql, params) => rowsOf(await kysely.executeQuery!(compiledQuery(sql, params ?? []))) };
+  }
   const connection = connectionOf(em);
   return {
     dialect,
     query: async (sql, params) => rowsOf(await runSilenced(() => connection.execute(placeholders(sql), params ?? [], "all", trx))),
   };
+}
+
+/** What MikroORM 7's transaction object is: a Kysely transaction. */
+interface KyselyTransaction {
+  executeQuery(query: unknown): Promise<{ rows: unknown[] }>;
+}
+
+/** A Kysely CompiledQuery of raw SQL with bound parameters (what `CompiledQuery.raw(sql, parameters)` builds). */
+function compiledQuery(sql: string, parameters: readonly unknown[]) {
+  return { sql, parameters, query: { kind: "RawNode", sqlFragments: [sql], parameters: [] }, queryId: { queryId: "koper" } };
 }
 
 /** A SqlClient on a MikroORM (its write connection): what the outbox relay, the inbox and the audit use. */
