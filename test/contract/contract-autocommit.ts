@@ -121,7 +121,7 @@ export function autocommitContract(world: () => ContractWorld, contractTest: Con
       try {
         const rows = async () =>
           (await db.sqlClient.query(`SELECT action, entry FROM ${table} ORDER BY seq`))
-            .filter((row) => (JSON.parse(String(row.entry)) as { outcome: string }).outcome === "committed")
+            .filter((row) => ((JSON.parse(String(row.entry)) as { outcome?: string }).outcome ?? "committed") === "committed") // entry leaves out `committed`
             .map((row) => row.action as DataEvent["action"]);
         await checkAtomic(db, table, rows);
       } finally {

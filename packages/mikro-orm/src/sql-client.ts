@@ -5,6 +5,8 @@ import { MikroOrmAdapterError } from "./errors.ts";
 interface SqlConnection {
   execute(sql: string, params?: readonly unknown[], method?: "all" | "get" | "run", ctx?: Transaction): Promise<unknown>;
   transactional<T>(cb: (trx: Transaction) => Promise<T>): Promise<T>;
+  /** Runs `cb` as `query` and logs it with its timing (protected in MikroORM's types). */
+  executeQuery?<T>(query: string, cb: () => Promise<T>, context?: Record<string, unknown>): Promise<T>;
   /** MikroORM 7's PostgreSqlConnection: the `pg` pool behind it. */
   getNativeClient?(): Promise<PgPoolLike>;
 }
@@ -19,10 +21,38 @@ export function dialectOf(em: EntityManager): SqlDialect {
 /** Runs statements in one MikroORM transaction (the one about to commit). Silenced: not the app's writes. */
 export function executorOf(em: EntityManager, trx: Transaction, dialect: SqlDialect): TxExecutor {
   const connection = connectionOf(em);
+  const kysely = trx as unknown as Partial<KyselyTransaction>;
+  // PostgreSQL: bound parameters on the transaction's own Kysely connection. MikroORM's execute()
+  // would format every value into the statement text, which the server then parses: for 100 audit
+  // rows (~45 KB of literals) that is 0.4 ms of formatting in this process and a slower statement.
+  // Still through the connection's executeQuery(), so MikroORM's query log shows the statement.
+  if (dialect === "postgres" && typeof kysely.executeQuery === "function" && typeof connection.executeQuery === "function") {
+    const logger = em.config.getLogger();
+    const platform = em.getPlatform();
+    return {
+      dialect,
+      query: async (sql, params = []) => {
+        const run = async () => rowsOf(await kysely.executeQuery!(compiledQuery(sql, params)));
+        if (!logger.isEnabled("query")) return connection.executeQuery!(sql, run);
+        const shown = logger.isEnabled("query-params") ? platform.formatQuery(placeholders(sql), params) : placeholders(sql);
+        return connection.executeQuery!(shown, run, { query: placeholders(sql), params });
+      },
+    };
+  }
   return {
     dialect,
     query: async (sql, params) => rowsOf(await runSilenced(() => connection.execute(placeholders(sql), params ?? [], "all", trx))),
   };
+}
+
+/** What MikroORM 7's transaction object is: a Kysely transaction. */
+interface KyselyTransaction {
+  executeQuery(query: unknown): Promise<{ rows: unknown[] }>;
+}
+
+/** A Kysely CompiledQuery of raw SQL with bound parameters (what `CompiledQuery.raw(sql, parameters)` builds). */
+function compiledQuery(sql: string, parameters: readonly unknown[]) {
+  return { sql, parameters, query: { kind: "RawNode", sqlFragments: [sql], parameters: [] }, queryId: { queryId: "koper" } };
 }
 
 /** A SqlClient on a MikroORM (its write connection): what the outbox relay, the inbox and the audit use. */

@@ -3,7 +3,7 @@ import { entryJson, keyText, placeholders } from "./encode.ts";
 import type { StoredEntry } from "./entries.ts";
 import type { ReferenceRule } from "./forget.ts";
 import { AUDIT_TABLE, quoteTable } from "./schema.ts";
-import type { InTransactionWriter, SqlClient, TxExecutor } from "../capture/in-transaction.ts";
+import type { InTransactionWriter, SqlClient, SqlDialect, TxExecutor } from "../capture/in-transaction.ts";
 
 /** Which entities the audit keeps, and where. */
 export interface AuditStoreOptions {
@@ -22,8 +22,12 @@ export interface AuditOptions extends AuditStoreOptions {
   references?: Record<string, readonly ReferenceRule[]> | undefined;
 }
 
-/** Rows per INSERT statement: keeps parameter counts well under every driver's limit. */
-const ROWS_PER_STATEMENT = 50;
+/**
+ * Rows per INSERT statement: one statement per ordinary transaction (each statement is a round trip
+ * and a parse), with parameter counts well under every driver's limit (PostgreSQL and MySQL 65,535;
+ * SQLite builds before 3.32 999).
+ */
+const ROWS_PER_STATEMENT: Record<SqlDialect, number> = { postgres: 1000, mysql: 1000, sqlite: 140 };
 
 /**
  * Writes data events as audit rows: in the committing transaction (`write`), or after a rollback for
@@ -44,8 +48,9 @@ export class AuditStore implements InTransactionWriter {
   /** Writes the audited ones of a committing transaction's events through `tx` (before COMMIT). */
   async write(events: readonly DataEvent[], tx: TxExecutor): Promise<void> {
     const rows = events.filter((event) => this.#audited(event.entity)).map(auditRow);
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      await this.#insert(rows.slice(i, i + ROWS_PER_STATEMENT), tx);
+    const per = ROWS_PER_STATEMENT[tx.dialect];
+    for (let i = 0; i < rows.length; i += per) {
+      await this.#insert(i === 0 && rows.length <= per ? rows : rows.slice(i, i + per), tx);
     }
   }
 
@@ -70,7 +75,7 @@ function auditRow(event: DataEvent): unknown[] {
   const entry: StoredEntry = {
     id: event.id,
     key: event.key,
-    outcome: event.outcome,
+    outcome: event.outcome === "committed" ? undefined : event.outcome,
     requestId: typeof requestId === "string" ? requestId : undefined,
     context: Object.keys(extra).length > 0 ? extra : undefined,
     position: event.transaction.position,

@@ -49,7 +49,8 @@ export interface AuditVersion extends AuditEntry {
 export interface StoredEntry {
   id: string;
   key?: Row | null | undefined;
-  outcome: Outcome;
+  /** Left out when `committed` (nearly every row). */
+  outcome?: Outcome | undefined;
   requestId?: string | undefined;
   context?: Record<string, unknown> | undefined;
   position: number;
@@ -82,7 +83,7 @@ function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
     entity: String(row.entity),
     key: e.key ?? null,
     action: row.action as AuditAction,
-    outcome: e.outcome,
+    outcome: e.outcome ?? "committed",
     actor: (row.actor as string | null) ?? undefined,
     requestId: e.requestId ?? undefined,
     context: e.context ?? {},

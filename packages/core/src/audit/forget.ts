@@ -147,7 +147,7 @@ async function recordForget(tx: TxExecutor, table: string, entity: string, key: 
   const context = currentContext();
   const keyData = (rawKey !== null && typeof rawKey === "object" ? rawKey : { key: rawKey }) as Row;
   const id = randomUUID();
-  const entry: StoredEntry = { id, key: keyData, outcome: "committed", requestId: context?.requestId, position: 0, time: { occurred: now, committed: now }, after: what };
+  const entry: StoredEntry = { id, key: keyData, requestId: context?.requestId, position: 0, time: { occurred: now, committed: now }, after: what };
   const sql = `INSERT INTO ${table} (entity, entity_key, action, actor, tx_id, committed_at, entry) VALUES (?, ?, 'forget', ?, ?, ?, ?)`;
   await tx.query(placeholders(sql, tx.dialect), [entity, key, context?.actor ?? null, `forget:${id}`, now, entryJson(entry)]);
 }

@@ -70,7 +70,10 @@ export function auditMigration(dialect: SqlDialect, table = AUDIT_TABLE): string
   const indexes = { ...INDEXES, ...(dialect === "postgres" ? { cursor: "db_txid, seq" } : {}) };
   for (const [suffix, columns] of Object.entries(indexes)) {
     const index = quoteTable(`${bare}_${suffix}`, dialect);
-    statements.push(`CREATE INDEX IF NOT EXISTS ${index} ON ${name} (${columns})`);
+    // Rows without an actor (system writes, and every row of an app that sets none) are never looked
+    // up by actor: PostgreSQL and SQLite leave them out of that index (`actor = ?` implies NOT NULL).
+    const where = suffix === "actor_time" && dialect !== "mysql" ? " WHERE actor IS NOT NULL" : "";
+    statements.push(`CREATE INDEX IF NOT EXISTS ${index} ON ${name} (${columns})${where}`);
   }
   return statements;
 }

@@ -13,6 +13,6 @@ CREATE TABLE IF NOT EXISTS "koper_audit" (
 
 CREATE INDEX IF NOT EXISTS "koper_audit_entity_key_time" ON "koper_audit" (entity, entity_key, committed_at);
 
-CREATE INDEX IF NOT EXISTS "koper_audit_actor_time" ON "koper_audit" (actor, committed_at);
+CREATE INDEX IF NOT EXISTS "koper_audit_actor_time" ON "koper_audit" (actor, committed_at) WHERE actor IS NOT NULL;
 
 CREATE INDEX IF NOT EXISTS "koper_audit_tx" ON "koper_audit" (tx_id);
