@@ -41,13 +41,10 @@ interface DrainWaiter {
 }
 
 interface TopicLog {
-  /** Offset of the first message kept: `entries[start]`. */
   base: number;
-  /** Index in `entries` of offset `base`: the slots before it were trimmed (cleared, compacted now and then). */
-  start: number;
   /** End offset when a group first consumed the topic: messages below it were sent while nobody did. */
   consumedFrom: number | undefined;
-  entries: (DeliveredMessage | undefined)[];
+  entries: DeliveredMessage[];
   groups: Map<string, Group>;
   spaceWaiters: (() => void)[];
 }
@@ -117,7 +114,7 @@ export class InProcessTransport implements Transport {
         this.#pumpAll(log); // hand out what this batch appended so far before waiting for room
         if (this.#isFull(log)) return i;
       }
-      const offset = end(log);
+      const offset = log.base + log.entries.length;
       if (message.event !== undefined) log.entries.push(new LocalDelivery(message, offset, timestamp));
       else {
         const { topic, key, value, headers } = message;
@@ -143,7 +140,7 @@ export class InProcessTransport implements Transport {
       }
       group.members.push(member);
       group.consumed = true;
-      log.consumedFrom ??= end(log);
+      log.consumedFrom ??= log.base + log.entries.length;
       this.#pump(log, group);
     }
     return {
@@ -162,7 +159,7 @@ export class InProcessTransport implements Transport {
   /** Resolves once every message accepted before this call has been handled by every consuming group; later sends do not delay it. */
   drain(): Promise<void> {
     const ends = new Map<TopicLog, number>();
-    for (const log of this.#topics.values()) ends.set(log, end(log));
+    for (const log of this.#topics.values()) ends.set(log, log.base + log.entries.length);
     const waiter: DrainWaiter = { ends, resolve: () => {} };
     if (this.#drained(waiter)) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -177,7 +174,7 @@ export class InProcessTransport implements Transport {
     for (const log of this.#topics.values()) {
       for (const group of log.groups.values()) {
         if (!group.consumed) continue;
-        for (let i = Math.max(group.next, log.base) - log.base + log.start; i < log.entries.length; i++) out.add(log.entries[i]!);
+        for (let i = Math.max(group.next, log.base) - log.base; i < log.entries.length; i++) out.add(log.entries[i]!);
       }
     }
     return [...out];
@@ -194,7 +191,7 @@ export class InProcessTransport implements Transport {
   lag(topic: string, group: string): number {
     const log = this.#topics.get(topic);
     const cursor = log?.groups.get(group)?.next ?? log?.base ?? 0;
-    return log ? end(log) - cursor : 0;
+    return log ? log.base + log.entries.length - cursor : 0;
   }
 
   // Every consuming group has taken and finished everything below the waiter's end offsets.
@@ -221,16 +218,16 @@ export class InProcessTransport implements Transport {
   #log(topic: string): TopicLog {
     let log = this.#topics.get(topic);
     if (!log) {
-      log = { base: 0, start: 0, consumedFrom: undefined, entries: [], groups: new Map(), spaceWaiters: [] };
+      log = { base: 0, consumedFrom: undefined, entries: [], groups: new Map(), spaceWaiters: [] };
       this.#topics.set(topic, log);
     }
     return log;
   }
 
   #isFull(log: TopicLog): boolean {
-    const last = end(log);
+    const end = log.base + log.entries.length;
     for (const group of log.groups.values()) {
-      if (group.members.length > 0 && last - group.next >= this.#capacity) return true;
+      if (group.members.length > 0 && end - group.next >= this.#capacity) return true;
     }
     return false;
   }
@@ -241,10 +238,10 @@ export class InProcessTransport implements Transport {
   }
 
   #pump(log: TopicLog, group: Group): void {
-    const last = end(log);
+    const end = log.base + log.entries.length;
     // Once closed nothing more is handed out: stop() has reported the rest as dropped.
-    while (!this.#closed && group.next < last && group.members.length > 0) {
-      const message = log.entries[group.next - log.base + log.start]!;
+    while (!this.#closed && group.next < end && group.members.length > 0) {
+      const message = log.entries[group.next - log.base]!;
       const member = this.#memberFor(group, message.key);
       if (member.active >= member.subscription.maxInFlight) break;
       group.next++;
@@ -284,9 +281,9 @@ export class InProcessTransport implements Transport {
 
   // Drop what every consuming group has taken, except the messages retention keeps.
   #trim(log: TopicLog): void {
-    const last = end(log);
-    const retained = last - this.#retention;
-    let keepFrom = last;
+    const end = log.base + log.entries.length;
+    const retained = end - this.#retention;
+    let keepFrom = end;
     for (const group of log.groups.values()) {
       // A group whose members all closed is owed its backlog, up to `retention` messages.
       if (group.members.length > 0) keepFrom = Math.min(keepFrom, group.next);
@@ -297,34 +294,14 @@ export class InProcessTransport implements Transport {
     const from = log.consumedFrom;
     if (from === undefined || (log.base < from && retained < from)) keepFrom = Math.min(keepFrom, retained);
     const drop = keepFrom - log.base;
-    if (drop <= 0) return;
-    // A head index instead of splicing the array: the dropped slots are cleared (their messages freed
-    // now), and the array is compacted only once the cleared part outgrows the kept part (each kept
-    // message is moved at most once per message dropped, not ~retention/1,024 times).
-    const { entries } = log;
-    const start = log.start + drop;
-    if (start === entries.length) {
-      entries.length = 0;
-      log.start = 0;
-    } else if (start >= 1024 && start >= entries.length - start) {
-      entries.copyWithin(0, start);
-      entries.length -= start;
-      log.start = 0;
-    } else {
-      entries.fill(undefined, log.start, start);
-      log.start = start;
-    }
+    if (drop <= 0 || (drop < 1024 && drop < log.entries.length)) return;
+    log.entries.splice(0, drop);
     log.base += drop;
     for (const group of log.groups.values()) group.next = Math.max(group.next, log.base);
   }
 }
 
 const SENT: Promise<void> = Promise.resolve();
-
-/** The offset the next message of `log` gets. */
-function end(log: TopicLog): number {
-  return log.base + log.entries.length - log.start;
-}
 
 /** FNV-1a: a cheap, stable string hash to spread keys over members. */
 function hash(key: string): number {
