@@ -314,3 +314,33 @@ describe("ChangeCapture stamping", () => {
     expect(outside.context).toEqual({});
   });
 });
+
+describe("ChangeCapture.recordBuffered", () => {
+  it("returns nothing when it buffered, the publish when autocommit, and a build error as a rejection", async () => {
+    const { capture, published } = harness();
+    const tx = {};
+    capture.begin(tx);
+    expect(capture.recordBuffered(tx, draft(1))).toBeUndefined();
+    expect(published).toEqual([]);
+    await capture.commit(tx);
+    expect(ids(published[0])).toEqual([1]);
+
+    const autocommit = capture.recordBuffered(undefined, draft(2));
+    expect(autocommit).toBeInstanceOf(Promise);
+    await autocommit;
+    expect(ids(published[1])).toEqual([2]);
+
+    // The error reaches the caller as record()'s does: a rejection, also inside a transaction.
+    const broken = (): ChangeDraft => ({
+      ...draft(3),
+      get key(): never {
+        throw new Error("unreadable key");
+      },
+    });
+    capture.begin(tx);
+    await expect(capture.recordBuffered(tx, broken())).rejects.toThrow("unreadable key");
+    await expect(capture.record(tx, broken())).rejects.toThrow("unreadable key");
+    await capture.commit(tx);
+    expect(published).toHaveLength(2);
+  });
+});

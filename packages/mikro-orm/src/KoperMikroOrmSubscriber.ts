@@ -157,7 +157,9 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
    * makes the writer wait only when the producer's queue is full: backpressure.
    */
   record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> | void {
-    const recorded = this.deps.capture.record(tx, draft).catch(this.deps.onError);
+    const pending = this.deps.capture.recordBuffered(tx, draft);
+    if (!pending) return; // buffered in the open transaction: no promise made
+    const recorded = pending.catch(this.deps.onError);
     if (this.deps.capture.depth(tx) === 0) return recorded;
   }
 

@@ -277,7 +277,9 @@ export class PrismaCapture {
     if (together) this.#deps.capture.begin(together);
     const handle = outer ?? together;
     for (const draft of drafts) {
-      const recorded = this.#deps.capture.record(handle, draft).catch(this.#deps.onError);
+      const pending = this.#deps.capture.recordBuffered(handle, draft);
+      if (!pending) continue; // buffered in the open transaction: no promise made
+      const recorded = pending.catch(this.#deps.onError);
       // Autocommit: awaiting the producer's queue (not the broker) is the backpressure.
       if (!handle) await recorded;
     }

@@ -183,7 +183,7 @@ export class TransactionTracker {
     if (batch.items.length === 0) return result;
     this.#capture.begin(batch.handle);
     for (const item of batch.items.sort((a, b) => a.index - b.index)) {
-      for (const draft of item.drafts) this.#capture.record(batch.handle, draft).catch(this.#onError);
+      for (const draft of item.drafts) this.#capture.recordBuffered(batch.handle, draft)?.catch(this.#onError);
     }
     await this.#commit(batch.handle);
     return result;

@@ -265,8 +265,10 @@ export class KoperSubscriber implements EntitySubscriberInterface {
   }
 
   #publish(runner: QueryRunner, draft: ChangeDraft): Promise<void> | void {
-    const recorded = this.deps.capture.record(runner, draft).catch(this.deps.onError);
-    // Inside a transaction the event is buffered synchronously: TypeORM need not await anything.
+    // Inside a transaction the event is buffered synchronously, with no promise: TypeORM need not await anything.
+    const pending = this.deps.capture.recordBuffered(runner, draft);
+    if (!pending) return;
+    const recorded = pending.catch(this.deps.onError);
     // An autocommit write is queued for publishing now; awaiting the queue (not the broker) makes
     // the writer wait only when the producer's queue is full: backpressure.
     if (this.deps.capture.depth(runner) === 0) return recorded;

@@ -120,12 +120,22 @@ export class ChangeCapture {
   /** Records a write: buffered when `tx` is open, published at once otherwise (autocommit). */
   // Not async: a write inside a transaction (the common case) only buffers, and returns a settled promise.
   record(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> {
+    return this.recordBuffered(tx, draft) ?? DONE;
+  }
+
+  /**
+   * `record` for adapters that record a write per row: returns nothing when the event was only
+   * buffered (`tx` is open), so the common case allocates no promise (and the adapter no `.catch`).
+   * Otherwise returns what `record` would: the autocommit publish, or the rejection of a draft
+   * that could not be built (in a transaction too).
+   */
+  recordBuffered(tx: TxHandle | undefined, draft: ChangeDraft): Promise<void> | undefined {
     try {
       const state = tx ? this.#open.get(tx) : undefined;
       const event = place(state, buildEvent(draft, UNPLACED, this.#options));
       if (state) {
         top(state).events.push(event);
-        return DONE;
+        return undefined;
       }
       event.time.committed = event.time.occurred;
       return this.#writers.length > 0 ? this.#commitUnhanded([event]) : this.#sink.publish([event]);

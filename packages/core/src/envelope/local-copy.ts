@@ -45,24 +45,30 @@ export function snapshotCaptured(event: DataEvent): Snapshot {
   if (event.trace === undefined || event.bulk !== undefined || event.error !== undefined) return snapshot(event);
   bytes = 600; // the envelope's key names, its numbers and its two ids
   try {
-    const value: DataEvent = {
-      specVersion: event.specVersion,
-      id: event.id,
-      entity: snap(event.entity) as string,
-      action: snap(event.action) as DataEvent["action"],
-      outcome: event.outcome,
-      key: snap(event.key) as DataEvent["key"],
-      data: snap(event.data) as DataEvent["data"],
-      source: snap(event.source) as DataEvent["source"],
-      // Koper's own objects, which nothing writes once the event is published: shared, not copied
-      // (a snapshot is only read and copied per delivery; what it keeps alive is what late groups get).
-      transaction: event.transaction,
-      context: (isEmptyPlain(event.context) ? ((bytes += 50), EMPTY_CONTEXT) : snap(event.context)) as DataEvent["context"],
-      trace: event.trace,
-      time: event.time,
-    };
-    if (event.before !== undefined) value.before = snap(event.before) as DataEvent["before"];
-    if (event.changes !== undefined) value.changes = snap(event.changes) as string[];
+    const entity = snap(event.entity) as string;
+    const action = snap(event.action) as DataEvent["action"];
+    const key = snap(event.key) as DataEvent["key"];
+    const data = snap(event.data) as DataEvent["data"];
+    const source = snap(event.source) as DataEvent["source"];
+    const context = (isEmptyPlain(event.context) ? ((bytes += 50), EMPTY_CONTEXT) : snap(event.context)) as DataEvent["context"];
+    const { specVersion, id, outcome, transaction, trace, time } = event;
+    // `before` and `changes` in the literal, not added after it: a property added to a literal
+    // allocates a property array, and late groups keep up to `retention` snapshots alive. (The
+    // envelope's own objects, transaction, trace and time, are shared, not copied: nothing writes
+    // them once the event is published, and a snapshot is only ever read and copied.)
+    let value: DataEvent;
+    if (event.changes !== undefined) {
+      const changes = snap(event.changes) as string[];
+      value =
+        event.before !== undefined
+          ? { specVersion, id, entity, action, outcome, key, data, source, transaction, context, trace, time, before: snap(event.before) as DataEvent["before"], changes }
+          : { specVersion, id, entity, action, outcome, key, data, source, transaction, context, trace, time, changes };
+    } else {
+      value =
+        event.before !== undefined
+          ? { specVersion, id, entity, action, outcome, key, data, source, transaction, context, trace, time, before: snap(event.before) as DataEvent["before"] }
+          : { specVersion, id, entity, action, outcome, key, data, source, transaction, context, trace, time };
+    }
     return { value, maxBytes: bytes + 6 * event.trace.traceparent.length, captured: true };
   } catch (error) {
     if (error !== REFUSED) throw error;
