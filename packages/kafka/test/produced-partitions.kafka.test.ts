@@ -5,6 +5,7 @@ import { startBroker, type Broker } from "@koper/kafka-broker";
 import { Kafka, logLevel, Partitioners, type Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemberProgress } from "../src/MemberProgress.ts";
+import { kafkajsOffsets } from "../src/kafkajs-admin.ts";
 import { ProducedPartitions } from "../src/ProducedPartitions.ts";
 
 let broker: Broker;
@@ -50,7 +51,7 @@ describe("ProducedPartitions.drain", () => {
     const m = member(topics);
     const closing = new AbortController();
     let settled = false;
-    const drained = produced.drain([m], async () => admin, 20_000, closing.signal).then(() => (settled = true));
+    const drained = produced.drain([m], async () => kafkajsOffsets(admin), 20_000, closing.signal).then(() => (settled = true));
     // The drain is waiting (it listens for close), and finishing one topic is not enough.
     await expect.poll(() => getEventListeners(closing.signal, "abort").length, { timeout: 10_000 }).toBe(1);
     m.progress.finished(topics[0]!, 0, 3n);
@@ -65,7 +66,7 @@ describe("ProducedPartitions.drain", () => {
     const topics = [`pp-c-${process.pid}`];
     const produced = await produce(topics, 2);
     const closing = new AbortController();
-    const drained = produced.drain([member(topics)], async () => admin, 20_000, closing.signal);
+    const drained = produced.drain([member(topics)], async () => kafkajsOffsets(admin), 20_000, closing.signal);
     await expect.poll(() => getEventListeners(closing.signal, "abort").length, { timeout: 10_000 }).toBe(1);
     closing.abort();
     await expect(drained).rejects.toMatchObject({ code: "stopped" });
@@ -76,7 +77,7 @@ describe("ProducedPartitions.drain", () => {
     const topics = [`pp-d-${process.pid}`];
     const produced = await produce(topics, 1);
     const closing = new AbortController();
-    await expect(produced.drain([member(topics)], async () => admin, 300, closing.signal)).rejects.toMatchObject({ code: "drain_deadline_exceeded" });
+    await expect(produced.drain([member(topics)], async () => kafkajsOffsets(admin), 300, closing.signal)).rejects.toMatchObject({ code: "drain_deadline_exceeded" });
     expect(getEventListeners(closing.signal, "abort")).toHaveLength(0);
   });
 });
