@@ -90,10 +90,11 @@ export const kafkaTransports: readonly KafkaTransportKind[] = [
   { name: "platformatic", create: (brokers, extra = {}) => new PlatformaticKafkaTransport(platformaticOptions(brokers, extra)) },
 ];
 
-/** A Koper over a test KafkaTransport, with fast retries, data events on `<prefix>.<Entity>`. */
-export function koperFor(brokers: string[], options: KoperOptions & { kafka?: Partial<KafkaTransportOptions> } = {}): Koper {
-  const { kafka, ...rest } = options;
-  return new Koper({ transport: transportFor(brokers, kafka), retry: { retries: 2, initialDelayMs: 5, maxDelayMs: 20 }, ...rest });
+/** A Koper over a test Kafka transport (`kind`, default kafkajs's), with fast retries, data events on `<prefix>.<Entity>`. */
+export function koperFor(brokers: string[], options: KoperOptions & { kafka?: Partial<KafkaTransportOptions>; kind?: KafkaTransportKind } = {}): Koper {
+  const { kafka, kind, ...rest } = options;
+  const transport = kind ? kind.create(brokers, kafka) : transportFor(brokers, kafka);
+  return new Koper({ transport, retry: { retries: 2, initialDelayMs: 5, maxDelayMs: 20 }, ...rest });
 }
 
 /** A plain kafkajs client, for producing and reading around Koper. */

@@ -33,8 +33,10 @@ interface PartitionState {
   committed: bigint;
   /** The next offset to hand out; smaller ones (a refetch after a rejoin) were handed out already. */
   expected: bigint;
+  /** The highest offset the stream delivered, handed out or not. */
+  seen: bigint;
   /** Set when a message was rejected: nothing more is handed out until it is fetched again. */
-  rewind: { to: bigint; highSeen: bigint; phase: "settling" | "waiting" | "seeking" | "fetching" } | undefined;
+  rewind: { to: bigint; phase: "settling" | "waiting" | "seeking" | "fetching" } | undefined;
 }
 
 /**
@@ -60,6 +62,8 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   #commitAgain = false;
   #closing: Promise<void> | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
+  /** Set while the member (re)joins its group: it hands out nothing, so nothing runs when partitions move. */
+  #rejoining = false;
 
   private constructor(
     subscription: Subscription,
@@ -80,6 +84,9 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       // With createTopics the transport made the topics with its `partitions`; the broker must not auto-create them with its own.
       autocreateTopics: !options.createTopics,
       ...consumer,
+      // Called before every JoinGroup: like kafkajs, which rejoins only once its batch handlers
+      // returned, the member finishes and commits what it handed out before its partitions can move.
+      protocolsMetadata: () => this.#quiesce(),
       deserializers: { key: stringDeserializer, value: bytes, headerKey: stringDeserializer, headerValue: stringDeserializer },
     });
     this.#consumer.on("consumer:group:join", ({ assignments }) => this.#joined(assignments ?? []));
@@ -174,8 +181,21 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       .then(restart);
   }
 
+  // Before a (re)join: stops handing out messages, waits for those running, commits them. Messages
+  // dropped meanwhile are fetched again from the committed offsets once the member has joined.
+  async #quiesce(): Promise<Buffer> {
+    this.#rejoining = true;
+    this.#stream?.pause();
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    await this.#flushCommits().catch((error: unknown) => {
+      this.#logger().warn("Committing the finished messages before a rebalance failed; they will be delivered again", { group: this.#subscription.group, error: String(error) });
+    });
+    return Buffer.alloc(0);
+  }
+
   // The group gave this member its partitions: what it no longer owns is forgotten (the new owner
-  // starts from the committed offset), what it keeps keeps its position.
+  // starts from the committed offset); what it keeps keeps its position, and the stream fetches it
+  // again from the committed offset (for a rejected message's partition, that is the refetch).
   #joined(assignments: readonly { topic: string; partitions: number[] }[]): void {
     const owned = new Set<string>();
     const record: Record<string, number[]> = {};
@@ -183,29 +203,37 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       record[topic] = [...partitions];
       for (const partition of partitions) owned.add(`${topic}:${partition}`);
     }
-    for (const key of this.#partitions.keys()) if (!owned.has(key)) this.#partitions.delete(key);
+    for (const [key, state] of this.#partitions) {
+      if (!owned.has(key)) this.#partitions.delete(key);
+      else if (state.rewind && state.rewind.phase !== "settling") state.rewind.phase = "fetching";
+    }
     this.progress.joined(record);
+    if (this.#rejoining) {
+      this.#rejoining = false;
+      if (this.#inFlight < this.#subscription.maxInFlight) this.#pausedForLimit = false;
+      if (!this.#pausedForLimit && !this.#closing) this.#stream?.resume();
+    }
   }
 
   #state(topic: string, partition: number): PartitionState {
     const key = `${topic}:${partition}`;
     let state = this.#partitions.get(key);
-    if (!state) this.#partitions.set(key, (state = { topic, partition, entries: [], next: -1n, committed: -1n, expected: -1n, rewind: undefined }));
+    if (!state) this.#partitions.set(key, (state = { topic, partition, entries: [], next: -1n, committed: -1n, expected: -1n, seen: -1n, rewind: undefined }));
     return state;
   }
 
   #receive(message: Record_): void {
-    if (this.#closing) return;
+    // Fetched before a rebalance moved the partition to another member: it is that member's now.
+    if (this.#closing || this.#rejoining || this.progress.owns(message.topic, message.partition) !== true) return;
     const state = this.#state(message.topic, message.partition);
     const { offset } = message;
+    const seen = state.seen;
+    if (offset > seen) state.seen = offset;
     const rewind = state.rewind;
     if (rewind) {
-      // Until the refetch from the rejected offset begins, what arrives was fetched before it: an
-      // offset going back (to `to` or below what was seen) is the refetch.
-      if (rewind.phase !== "fetching" || offset > rewind.highSeen) {
-        if (offset > rewind.highSeen) rewind.highSeen = offset;
-        return;
-      }
+      // Until the refetch from the rejected offset begins, what arrives was fetched before it and
+      // carries on past what was seen; the refetch starts back at `to` (at or below it).
+      if (rewind.phase !== "fetching" || (offset !== rewind.to && offset > seen)) return;
       state.rewind = undefined;
       state.expected = rewind.to;
     }
@@ -238,15 +266,19 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       if ((error as { code?: unknown })?.code === "redelivery_pending") this.#logger().debug("Message held behind a rejected one of its key; it will be delivered again", context);
       else this.#logger().error("Message could be neither handled nor dead-lettered; it will be delivered again", context);
       // The first rejection on the partition: hand out nothing more of it until it is fetched again.
-      state.rewind ??= { to: entry.offset, highSeen: state.expected - 1n, phase: "settling" };
+      state.rewind ??= { to: entry.offset, phase: "settling" };
     }
     this.#advance(state);
     this.#inFlight--;
-    if (this.#pausedForLimit && this.#inFlight < this.#subscription.maxInFlight && !this.#closing) {
+    if (this.#pausedForLimit && this.#inFlight < this.#subscription.maxInFlight && !this.#closing && !this.#rejoining) {
       this.#pausedForLimit = false;
       this.#stream?.resume();
     }
-    if (this.#inFlight === 0) this.#idle?.();
+    if (this.#inFlight === 0) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle?.();
+    }
   }
 
   // Moves the commit position past the run of finished messages at the head; once a rejected
@@ -267,7 +299,7 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       // Finished messages after the rejected one are handled again with it, as KafkaTransport does.
       state.entries = [];
       setTimeout(() => {
-        if (state.rewind !== rewind || this.#closing) return;
+        if (state.rewind !== rewind || rewind.phase !== "waiting" || this.#closing) return;
         rewind.phase = "seeking";
         this.#stream?.offsetsToFetch.set(`${state.topic}:${state.partition}`, rewind.to);
       }, REDELIVERY_DELAY_MS);
