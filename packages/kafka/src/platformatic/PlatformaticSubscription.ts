@@ -9,6 +9,11 @@ type Record_ = Message<string, Buffer, string, string>;
 
 /** Pause before a message whose `handle` rejected is fetched again (KafkaTransport's too). */
 const REDELIVERY_DELAY_MS = 1000;
+/**
+ * How long finished messages wait to be committed together: one OffsetCommit per partition set
+ * every few milliseconds, not one per event-loop turn (kafkajs commits once per fetched batch).
+ */
+const COMMIT_EVERY_MS = 10;
 /** Pause before a member whose stream failed (the broker went away) consumes again. */
 const RESTART_DELAY_MS = 500;
 
@@ -333,7 +338,7 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       this.#commitAgain = true;
       return;
     }
-    this.#committing = new Promise<void>((resolve) => setImmediate(resolve))
+    this.#committing = new Promise<void>((resolve) => setTimeout(resolve, COMMIT_EVERY_MS))
       .then(() => this.#commit())
       .catch((error: unknown) => {
         // The broker went away or the group is rebalancing: the next finished message commits again.
