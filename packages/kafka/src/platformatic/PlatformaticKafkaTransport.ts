@@ -1,8 +1,9 @@
 import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
 import { Admin, compatibilityPartitioner, Producer, stringSerializer, type MessageToProduce } from "@platformatic/kafka";
 import { isUnknownTopic, KafkaTransportError } from "../errors.ts";
-import { ProducedPartitions, type OffsetsReader } from "../ProducedPartitions.ts";
-import { TopicCreator, type TopicAdmin } from "../TopicCreator.ts";
+import { ProducedPartitions } from "../ProducedPartitions.ts";
+import { TopicCreator } from "../TopicCreator.ts";
+import { platformaticOffsets, platformaticTopicAdmin } from "./admin.ts";
 import { assertSupportedNode } from "./node.ts";
 import { resolvePlatformaticOptions, type PlatformaticKafkaTransportOptions, type ResolvedPlatformaticOptions } from "./options.ts";
 import { PlatformaticSubscription } from "./PlatformaticSubscription.ts";
@@ -146,60 +147,6 @@ export class PlatformaticKafkaTransport implements Transport {
     await Promise.allSettled([this.#topics.close(), this.producer.close()]);
     await this.#admin?.close().catch(() => {});
   }
-}
-
-/** @platformatic/kafka's admin client as a `TopicAdmin` (it connects on first use). */
-function platformaticTopicAdmin(admin: () => Admin): TopicAdmin {
-  return {
-    connect: async () => {},
-    disconnect: async () => {},
-    async create(topics) {
-      const client = admin();
-      for (const { topic, partitions, replicationFactor } of topics) {
-        try {
-          await client.createTopics({
-            topics: [topic],
-            ...(partitions === undefined ? {} : { partitions }),
-            ...(replicationFactor === undefined ? {} : { replicas: replicationFactor }),
-          });
-        } catch (error) {
-          if (!isAlreadyExists(error)) throw error;
-        }
-      }
-    },
-  };
-}
-
-function isAlreadyExists(error: unknown): boolean {
-  const e = error as { apiId?: unknown; errors?: unknown[] };
-  if (e?.apiId === "TOPIC_ALREADY_EXISTS") return true;
-  return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every(isAlreadyExists);
-}
-
-/** @platformatic/kafka's admin client as the drain's `OffsetsReader`. */
-function platformaticOffsets(admin: Admin): OffsetsReader {
-  return {
-    async endOffsets(topics) {
-      const counts = await partitionCounts(admin, topics);
-      const request = counts.map(([name, count]) => ({ name, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }));
-      const listed = await admin.listOffsets({ topics: request });
-      return listed.map(({ name, partitions }) => ({ topic: name, partitions: partitions.map(({ partitionIndex, offset }) => ({ partition: partitionIndex, offset })) }));
-    },
-    async committed(groupId, topics) {
-      const counts = await partitionCounts(admin, topics);
-      const request = counts.map(([name, count]) => ({ name, partitionIndexes: Array.from({ length: count }, (_, i) => i) }));
-      const [group] = await admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: request }] });
-      return (group?.topics ?? []).map(({ name, partitions }) => ({
-        topic: name,
-        partitions: partitions.map(({ partitionIndex, committedOffset }) => ({ partition: partitionIndex, offset: committedOffset })),
-      }));
-    },
-  };
-}
-
-async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<[string, number][]> {
-  const { topics: metadata } = await admin.metadata({ topics: [...topics] });
-  return topics.map((name) => [name, metadata.get(name)?.partitionsCount ?? 0]);
 }
 
 /** A run of consecutive messages sent in one request, the topics it touches, and roughly how many bytes it is. */
