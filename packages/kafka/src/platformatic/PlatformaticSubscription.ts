@@ -62,7 +62,8 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   #stream: Stream | undefined;
   #inFlight = 0;
   #pausedForLimit = false;
-  #idle: (() => void) | undefined;
+  /** Resolved when nothing handed out is still running (close() and a rejoin may both wait). */
+  readonly #idle: (() => void)[] = [];
   #committing: Promise<void> | undefined;
   #commitAgain = false;
   #closing: Promise<void> | undefined;
@@ -131,13 +132,18 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   async #close(): Promise<void> {
     clearTimeout(this.#restartTimer);
     this.#stream?.pause();
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    await this.#settledAll();
     await this.#flushCommits().catch((error: unknown) => {
       this.#logger().warn("Committing the finished messages on close failed; they will be delivered again", { group: this.#subscription.group, error: String(error) });
     });
     await this.#stream?.close().catch(() => {});
     await this.#consumer.close().catch(() => this.#consumer.close(true).catch(() => {}));
     this.progress.left();
+  }
+
+  #settledAll(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
   async #consume(): Promise<void> {
@@ -191,7 +197,7 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   async #quiesce(): Promise<Buffer> {
     this.#rejoining = true;
     this.#stream?.pause();
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    await this.#settledAll();
     await this.#flushCommits().catch((error: unknown) => {
       this.#logger().warn("Committing the finished messages before a rebalance failed; they will be delivered again", { group: this.#subscription.group, error: String(error) });
     });
@@ -279,11 +285,7 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       this.#pausedForLimit = false;
       this.#stream?.resume();
     }
-    if (this.#inFlight === 0) {
-      const idle = this.#idle;
-      this.#idle = undefined;
-      idle?.();
-    }
+    if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   // Moves the commit position past the run of finished messages at the head; once a rejected
