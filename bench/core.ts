@@ -68,16 +68,21 @@ async function throughput(events: number, batch: number): Promise<Run> {
   await koper.start();
   const cpu0 = process.cpuUsage();
   const started = performance.now();
+  await writeTransactions(koper, events, batch);
+  await finished;
+  const run = runOf(events, started, cpu0);
+  await koper.stop();
+  return run;
+}
+
+// `events` updates captured in transactions of `batch` events each, as an ORM adapter records them.
+async function writeTransactions(koper: Koper, events: number, batch: number): Promise<void> {
   for (let i = 0; i < events; i += batch) {
     const tx = {};
     koper.capture.begin(tx);
     for (let j = i; j < Math.min(events, i + batch); j++) await koper.capture.record(tx, draft(j % 1000));
     await koper.capture.commit(tx);
   }
-  await finished;
-  const run = runOf(events, started, cpu0);
-  await koper.stop();
-  return run;
 }
 
 interface Run {
@@ -101,12 +106,7 @@ async function publishOnly(events: number, batch: number): Promise<Run> {
   await koper.start();
   const cpu0 = process.cpuUsage();
   const started = performance.now();
-  for (let i = 0; i < events; i += batch) {
-    const tx = {};
-    koper.capture.begin(tx);
-    for (let j = i; j < Math.min(events, i + batch); j++) await koper.capture.record(tx, draft(j % 1000));
-    await koper.capture.commit(tx);
-  }
+  await writeTransactions(koper, events, batch);
   await koper.stop();
   return runOf(events, started, cpu0);
 }
