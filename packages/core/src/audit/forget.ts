@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { now } from "../capture/build-event.ts";
 import { currentContext } from "../context/context.ts";
 import type { Row } from "../envelope/DataEvent.ts";
 import { entryJson, keyText, placeholders } from "./encode.ts";
@@ -143,11 +144,12 @@ async function maskReferences(read: Read, update: Update, table: string, rule: R
 
 /** The `forget` entry: who erased which fields of whom, and how many rows; never the values. */
 async function recordForget(tx: TxExecutor, table: string, entity: string, key: string, rawKey: unknown, what: Record<string, unknown>) {
-  const now = Date.now();
+  // Koper's event clock, not Date.now(): the two drift apart, and history orders by this time.
+  const at = now();
   const context = currentContext();
   const keyData = (rawKey !== null && typeof rawKey === "object" ? rawKey : { key: rawKey }) as Row;
   const id = randomUUID();
-  const entry: StoredEntry = { id, key: keyData, requestId: context?.requestId, position: 0, time: { occurred: now, committed: now }, after: what };
+  const entry: StoredEntry = { id, key: keyData, requestId: context?.requestId, position: 0, time: { occurred: at, committed: at }, after: what };
   const sql = `INSERT INTO ${table} (entity, entity_key, action, actor, tx_id, committed_at, entry) VALUES (?, ?, 'forget', ?, ?, ?, ?)`;
-  await tx.query(placeholders(sql, tx.dialect), [entity, key, context?.actor ?? null, `forget:${id}`, now, entryJson(entry)]);
+  await tx.query(placeholders(sql, tx.dialect), [entity, key, context?.actor ?? null, `forget:${id}`, Math.floor(at), entryJson(entry)]);
 }
