@@ -1,5 +1,6 @@
 // Kafka throughput on the embedded broker, in one run, side by side: raw kafkajs produce→consume and
-// Koper publish→handler (capture → KafkaTransport → listener runtime), same broker, same batch size.
+// Koper publish→handler (capture → KafkaTransport → listener runtime), same broker, same batch size;
+// and Koper over PlatformaticKafkaTransport (@platformatic/kafka), against the same raw kafkajs runs.
 // The broker runs in its own process (its CLI), as a real broker would, so its CPU is not the clients'.
 // Each mode reports events/s (best of the rounds) and this process's CPU per event (median): the CPU
 // figure is what a loaded machine moves least. Koper runs with envelope v2 (the default) and v1.
@@ -7,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { dataListener, Koper, type OutgoingMessage } from "@koper/core";
 import { KafkaTransport } from "@koper/kafka";
+import { PlatformaticKafkaTransport } from "@koper/kafka/platformatic";
 import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
 import "../test/support/quiet-kafkajs.ts";
 import { median } from "./stats.ts";
@@ -37,7 +39,7 @@ export async function runKafkaBench(): Promise<void> {
   try {
     console.log(`\nKafka (embedded broker in its own process; ${fmt(EVENTS)} events in batches of ${BATCH}, ${PARTITIONS} partitions, ${fmt(KEYS)} keys, best of ${ROUNDS})`);
     const rowShape: Shape = { value: (id) => JSON.stringify(row(id)), headers: (id) => ({ "koper-id": String(id) }) };
-    const runs = { row: new Runs(), same: new Runs(), transport: new Runs(), koper: new Runs(), koperV1: new Runs() };
+    const runs = { row: new Runs(), same: new Runs(), transport: new Runs(), koper: new Runs(), koperV1: new Runs(), koperPlt: new Runs() };
     let koperShape: Shape | undefined;
     let sample: Sample | undefined;
     let sampleV1: Sample | undefined;
@@ -52,6 +54,7 @@ export async function runKafkaBench(): Promise<void> {
       const oursV1 = await koperOverKafka(brokers, topic("koper-v1"), 1);
       runs.koperV1.add(oursV1);
       sampleV1 = oursV1.sample;
+      runs.koperPlt.add(await koperOverKafka(brokers, topic("koper-plt"), 2, "platformatic"));
     }
     const rowBytes = Buffer.byteLength(rowShape.value(1));
     const bytes = (s: Sample) => `${Buffer.byteLength(s.value)} B + ${headerBytes(s.headers)} B in ${Object.keys(s.headers).length} headers`;
@@ -60,12 +63,15 @@ export async function runKafkaBench(): Promise<void> {
     report(`KafkaTransport send→subscription, no Koper runtime`, runs.transport.text());
     report(`Koper capture→KafkaTransport→data listener, envelope v2`, runs.koper.text());
     report(`Koper, the same with envelopeVersion: 1`, runs.koperV1.text());
+    report(`Koper over @platformatic/kafka (PlatformaticKafkaTransport), envelope v2`, runs.koperPlt.text());
     report("message, envelope v2", bytes(sample!));
     report("message, envelope v1", bytes(sampleV1!));
     report("ratio KafkaTransport alone / raw, same bytes (rate; CPU)", Runs.ratio(runs.transport, runs.same));
     report("ratio ours/raw, same bytes on the wire (goal ≥ 0.85)", Runs.ratio(runs.koper, runs.same));
     report("ratio ours/raw, bare rows (goal ≥ 0.60)", Runs.ratio(runs.koper, runs.row));
     report("ratio ours v1/raw, bare rows", Runs.ratio(runs.koperV1, runs.row));
+    report("ratio ours on @platformatic/kafka/raw kafkajs, same bytes (goal ≥ 0.85)", Runs.ratio(runs.koperPlt, runs.same));
+    report("ratio ours on @platformatic/kafka/raw kafkajs, bare rows (goal ≥ 0.60)", Runs.ratio(runs.koperPlt, runs.row));
   } finally {
     await broker.stop();
   }
@@ -187,8 +193,12 @@ async function transportAlone(brokers: string[], topic: string, shape: Shape): P
   return timed;
 }
 
-async function koperOverKafka(brokers: string[], prefix: string, envelopeVersion: 1 | 2): Promise<Timed & { sample: Sample }> {
-  const transport = new KafkaTransport({ brokers, clientId: "bench-koper", logLevel: logLevel.NOTHING, partitions: PARTITIONS, consumer: CONSUMER });
+async function koperOverKafka(brokers: string[], prefix: string, envelopeVersion: 1 | 2, client: "kafkajs" | "platformatic" = "kafkajs"): Promise<Timed & { sample: Sample }> {
+  const { maxWaitTimeInMs, ...timings } = CONSUMER;
+  const transport =
+    client === "kafkajs"
+      ? new KafkaTransport({ brokers, clientId: "bench-koper", logLevel: logLevel.NOTHING, partitions: PARTITIONS, consumer: CONSUMER })
+      : new PlatformaticKafkaTransport({ brokers, clientId: "bench-koper", partitions: PARTITIONS, consumer: { ...timings, rebalanceTimeout: timings.sessionTimeout, maxWaitTime: maxWaitTimeInMs } });
   const koper = new Koper({ transport, topics: { prefix }, envelopeVersion }); // Koper's defaults (concurrency 16)
   const counter = new Counter();
   let sample: { value: string; headers: Record<string, string> } | undefined;

@@ -1,9 +1,9 @@
 import { listen, type Koper } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { afterEach, describe, expect, it } from "vitest";
-import { koperFor, uniqueName, until } from "./support.ts";
+import { koperFor, uniqueName, until, kafkaTransports } from "./support.ts";
 
-describe("KafkaTransport: broker restart during production", () => {
+describe.each(kafkaTransports)("KafkaTransport: broker restart during production (on $name)", (kind) => {
   const brokers: Broker[] = [];
   const kopers: Koper[] = [];
 
@@ -17,11 +17,11 @@ describe("KafkaTransport: broker restart during production", () => {
     brokers.push(first);
     const topic = uniqueName("restart");
     const received = new Set<number>();
-    const consumer = koperFor(first.brokers);
+    const consumer = koperFor(first.brokers, { kind });
     kopers.push(consumer);
     consumer.register(listen<{ n: number }>({ topic, group: uniqueName("g"), onMessage: (m) => void received.add(m.n) }));
     await consumer.start();
-    const producer = koperFor(first.brokers, { kafka: { retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 } } });
+    const producer = koperFor(first.brokers, { kind, kafka: { retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 } } });
     kopers.push(producer);
 
     for (let n = 0; n < 50; n++) await producer.sender.send(topic, { n }, { key: `k${n % 7}` });

@@ -1,13 +1,14 @@
 import { ConfigError, dataListener, isKoperError, type DataEvent } from "@koper/core";
 import { KafkaTransport } from "@koper/kafka";
+import { PlatformaticKafkaTransport } from "@koper/kafka/platformatic";
 import { CompressionTypes } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { hasKafkaPython, hasKcat, kcatPath, pythonPath, run, toolAvailable } from "../../packages/kafka-broker/test/helpers.ts";
-import { brokerPerTest, koperFor, uniqueName, until } from "./support.ts";
+import { brokerPerTest, kafkaTransports, koperFor, uniqueName, until } from "./support.ts";
 
 const CODEC_MASK = 0x07;
 
-describe("KafkaTransport compression (embedded broker)", () => {
+describe.each(kafkaTransports)("Kafka transport compression on $name (embedded broker)", (kind) => {
   const ctx = brokerPerTest();
 
   // The codec bits of every record batch the broker holds for the topic, in order.
@@ -26,7 +27,7 @@ describe("KafkaTransport compression (embedded broker)", () => {
     const topic = `${prefix}.Order`;
     const got: DataEvent[] = [];
     const kafka = { partitions: 1, compression, ...(compressionMinBytes === undefined ? {} : { compressionMinBytes }) };
-    const koper = koperFor(ctx.broker.brokers, { topics: { prefix }, kafka });
+    const koper = koperFor(ctx.broker.brokers, { kind, topics: { prefix }, kafka });
     ctx.kopers.push(koper);
     koper.register(dataListener()({ entity: "Order", group: uniqueName("g"), onInsertOrder: (_row, event) => void got.push(event) }));
     await koper.start();
@@ -57,15 +58,16 @@ describe("KafkaTransport compression (embedded broker)", () => {
     expect((await roundTrip("gzip", 0)).codecs).toEqual([CompressionTypes.GZIP, CompressionTypes.GZIP]);
   });
 
-  it("refuses a codec kafkajs has none for when the transport is made, not at the first send", () => {
+  it("refuses a codec its client has none for when the transport is made, not at the first send", () => {
     let error: unknown;
     try {
-      new KafkaTransport({ brokers: ctx.broker.brokers, compression: CompressionTypes.LZ4 });
+      if (kind.name === "kafkajs") new KafkaTransport({ brokers: ctx.broker.brokers, compression: CompressionTypes.LZ4 });
+      else new PlatformaticKafkaTransport({ brokers: ctx.broker.brokers, compression: "brotli" as "gzip" });
     } catch (e) {
       error = e;
     }
     expect(isKoperError(error) && error instanceof ConfigError && error.code === "invalid_config").toBe(true);
-    expect(String(error)).toMatch(/compression.*LZ4|compression.*3/);
+    expect(String(error)).toMatch(kind.name === "kafkajs" ? /compression.*LZ4|compression.*3/ : /compression.*brotli/);
   });
 
   const kcat = toolAvailable(`kcat (${kcatPath()}; set KOPER_KCAT to choose)`, hasKcat);

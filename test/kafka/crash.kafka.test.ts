@@ -1,9 +1,9 @@
 import { dataListener, Headers, type Koper } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { koperFor, spawnFixture, uniqueName, until, type Child } from "./support.ts";
+import { koperFor, spawnFixture, uniqueName, until, type Child, kafkaTransports } from "./support.ts";
 
-describe("KafkaTransport: a group member crashes mid-batch", () => {
+describe.each(kafkaTransports)("KafkaTransport: a group member crashes mid-batch (on $name)", (kind) => {
   let broker: Broker;
   const kopers: Koper[] = [];
   let child: Child | undefined;
@@ -22,12 +22,12 @@ describe("KafkaTransport: a group member crashes mid-batch", () => {
     const prefix = uniqueName("crash");
     const group = uniqueName("g");
     const count = 400;
-    const publisher = koperFor(broker.brokers, { topics: { prefix }, kafka: { partitions: 4 } });
+    const publisher = koperFor(broker.brokers, { kind, topics: { prefix }, kafka: { partitions: 4 } });
     kopers.push(publisher);
     const topic = publisher.topicFor("Order");
 
     // The first member is alone in the group, so it owns every partition when it stalls.
-    child = spawnFixture("crash-consumer.ts", { BROKERS: broker.brokers.join(","), PREFIX: prefix, GROUP: group, STALL_AFTER: "60" });
+    child = spawnFixture("crash-consumer.ts", { KAFKA_TRANSPORT: kind.name, BROKERS: broker.brokers.join(","), PREFIX: prefix, GROUP: group, STALL_AFTER: "60" });
     await until(() => child!.lines.includes("started"), "the crash consumer to start");
     for (let first = 0; first < count; first += 100) {
       const tx = {};
@@ -45,7 +45,7 @@ describe("KafkaTransport: a group member crashes mid-batch", () => {
     expect(handledByDead.size).toBeGreaterThan(0);
     const committedBeforeSurvivor = broker.committedOffsets(group);
 
-    const survivor = koperFor(broker.brokers, { topics: { prefix } });
+    const survivor = koperFor(broker.brokers, { kind, topics: { prefix } });
     kopers.push(survivor);
     const handledBySurvivor = new Set<string>();
     survivor.register(dataListener()({ entity: "Order", group, onInsertOrder: (_o, event) => void handledBySurvivor.add(event.id) }));

@@ -1,13 +1,13 @@
 import { dataListener, type Koper } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, koperFor, spawnFixture, uniqueName, until } from "./support.ts";
+import { brokerPerTest, koperFor, spawnFixture, uniqueName, until, kafkaTransports } from "./support.ts";
 
-describe("KafkaTransport: across processes", () => {
+describe.each(kafkaTransports)("KafkaTransport: across processes (on $name)", (kind) => {
   const env = brokerPerTest();
 
   it("a data listener here receives the events of writes made in another process", async () => {
     const prefix = uniqueName("xproc");
-    const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 3 } });
+    const koper = koperFor(env.broker.brokers, { kind, topics: { prefix }, kafka: { partitions: 3 } });
     env.kopers.push(koper);
     const received = new Map<number, { pid: number; service: string | undefined }>();
     koper.register(
@@ -20,7 +20,7 @@ describe("KafkaTransport: across processes", () => {
     await koper.start();
 
     const count = 250;
-    const child = spawnFixture("publisher.ts", { BROKERS: env.broker.brokers.join(","), PREFIX: prefix, COUNT: String(count), BATCH: "50" });
+    const child = spawnFixture("publisher.ts", { KAFKA_TRANSPORT: kind.name, BROKERS: env.broker.brokers.join(","), PREFIX: prefix, COUNT: String(count), BATCH: "50" });
     expect(await child.exited).toBe(0);
     expect(child.lines).toContain(`published ${count}`);
 

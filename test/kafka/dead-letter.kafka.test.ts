@@ -1,16 +1,16 @@
 import { dataListener, deadLetterTopic, Headers, type DataEvent, type Koper } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, koperFor, produceRaw, readTopic, uniqueName, until } from "./support.ts";
+import { brokerPerTest, koperFor, produceRaw, readTopic, uniqueName, until, kafkaTransports } from "./support.ts";
 
 function orderDraft(id: number) {
   return { entity: "Order", action: "insert" as const, key: { id }, data: { id }, source: { orm: "test" } };
 }
 
-describe("KafkaTransport: dead letters", () => {
+describe.each(kafkaTransports)("KafkaTransport: dead letters (on $name)", (kind) => {
   const env = brokerPerTest();
 
   it("sends a message that is not a Koper envelope to <topic>.dlq with the reason, and keeps consuming", async () => {
-    const koper = koperFor(env.broker.brokers, { topics: { prefix: uniqueName("poison") } });
+    const koper = koperFor(env.broker.brokers, { kind, topics: { prefix: uniqueName("poison") } });
     env.kopers.push(koper);
     const handled: number[] = [];
     koper.register(
@@ -45,7 +45,7 @@ describe("KafkaTransport: dead letters", () => {
   });
 
   it("retries a throwing handler with backoff, then dead-letters it with attempts and origin headers", async () => {
-    const koper = koperFor(env.broker.brokers, {
+    const koper = koperFor(env.broker.brokers, { kind,
       topics: { prefix: uniqueName("retry") },
       retry: { retries: 3, initialDelayMs: 5, maxDelayMs: 20 },
     });

@@ -1,13 +1,13 @@
 import { CONTENT_TYPE, CONTENT_TYPE_V2, dataListener, listen, type DataEvent } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, koperFor, readTopic, uniqueName, until } from "./support.ts";
+import { brokerPerTest, koperFor, readTopic, uniqueName, until, kafkaTransports } from "./support.ts";
 
 // A mixed fleet: producers on envelope v1 (an old Koper, or `envelopeVersion: 1`) and on v2, one consumer group.
-describe("envelope v1 and v2 on one topic (embedded broker)", () => {
+describe.each(kafkaTransports)("envelope v1 and v2 on one topic (embedded broker) (on $name)", (kind) => {
   const ctx = brokerPerTest();
 
   async function producer(prefix: string, envelopeVersion: 1 | 2) {
-    const koper = koperFor(ctx.broker.brokers, { topics: { prefix }, envelopeVersion, redact: { Order: { card: "remove", email: "mask" } } });
+    const koper = koperFor(ctx.broker.brokers, { kind, topics: { prefix }, envelopeVersion, redact: { Order: { card: "remove", email: "mask" } } });
     ctx.kopers.push(koper);
     await koper.start();
     return async (id: number, action: "insert" | "update") => {
@@ -26,7 +26,7 @@ describe("envelope v1 and v2 on one topic (embedded broker)", () => {
     const [v1, v2] = [await producer(prefix, 1), await producer(prefix, 2)];
     const got: DataEvent[] = [];
     const raw: string[] = [];
-    const consumer = koperFor(ctx.broker.brokers, { topics: { prefix } });
+    const consumer = koperFor(ctx.broker.brokers, { kind, topics: { prefix } });
     ctx.kopers.push(consumer);
     consumer.register(
       dataListener()({ entity: "Order", group: uniqueName("g"), onInsertOrder: (_r, e) => void got.push(e), onUpdateOrder: (_r, e) => void got.push(e) }),

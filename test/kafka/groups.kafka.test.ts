@@ -1,8 +1,8 @@
 import { dataListener, type Koper } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, koperFor, uniqueName, until } from "./support.ts";
+import { brokerPerTest, koperFor, uniqueName, until, kafkaTransports } from "./support.ts";
 
-describe("KafkaTransport: consumer groups", () => {
+describe.each(kafkaTransports)("KafkaTransport: consumer groups (on $name)", (kind) => {
   const env = brokerPerTest();
 
   it("gives every event to each of two listener groups, and commits each group's progress", async () => {
@@ -12,12 +12,12 @@ describe("KafkaTransport: consumer groups", () => {
     const received = new Map(groups.map((g) => [g, [] as number[]]));
     // Two processes' worth: each group lives in its own Koper instance.
     for (const group of groups) {
-      const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 2 } });
+      const koper = koperFor(env.broker.brokers, { kind, topics: { prefix }, kafka: { partitions: 2 } });
       env.kopers.push(koper);
       koper.register(dataListener<{ id: number }>()({ entity: "Order", group, onInsertOrder: (o) => void received.get(group)!.push(o.id) }));
       await koper.start();
     }
-    const publisher = koperFor(env.broker.brokers, { topics: { prefix } });
+    const publisher = koperFor(env.broker.brokers, { kind, topics: { prefix } });
     env.kopers.push(publisher);
     for (let first = 0; first < count; first += 50) {
       const tx = {};
@@ -46,7 +46,7 @@ describe("KafkaTransport: consumer groups", () => {
     const count = 200;
     const handledBy = new Map<number, string[]>();
     const member = (name: string) => {
-      const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 4 } });
+      const koper = koperFor(env.broker.brokers, { kind, topics: { prefix }, kafka: { partitions: 4 } });
       env.kopers.push(koper);
       koper.register(
         dataListener<{ id: number }>()({

@@ -1,13 +1,13 @@
 import type { OutgoingMessage } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, transportFor, uniqueName } from "./support.ts";
+import { brokerPerTest, uniqueName, kafkaTransports } from "./support.ts";
 
-describe("KafkaTransport: sends bigger than the broker's message.max.bytes", () => {
+describe.each(kafkaTransports)("KafkaTransport: sends bigger than the broker's message.max.bytes (on $name)", (kind) => {
   const env = brokerPerTest();
 
   it("splits a 3 MB send of one key into requests under maxBatchBytes, in order, so a 1 MiB broker limit accepts it", async () => {
     const topic = uniqueName("large");
-    const transport = transportFor(env.broker.brokers, { partitions: 1 });
+    const transport = kind.create(env.broker.brokers, { partitions: 1 });
     try {
       const messages: OutgoingMessage[] = Array.from({ length: 300 }, (_, i) => ({
         topic,

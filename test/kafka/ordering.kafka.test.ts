@@ -1,13 +1,13 @@
 import { dataListener, type Koper } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, koperFor, uniqueName, until } from "./support.ts";
+import { brokerPerTest, koperFor, uniqueName, until, kafkaTransports } from "./support.ts";
 
-describe("KafkaTransport: ordering per key", () => {
+describe.each(kafkaTransports)("KafkaTransport: ordering per key (on $name)", (kind) => {
   const env = brokerPerTest();
 
   it("keeps each key's events in order across 4 partitions, with keys handled concurrently", async () => {
     const prefix = uniqueName("order");
-    const koper = koperFor(env.broker.brokers, { topics: { prefix }, kafka: { partitions: 4 } });
+    const koper = koperFor(env.broker.brokers, { kind, topics: { prefix }, kafka: { partitions: 4 } });
     env.kopers.push(koper);
     const seen = new Map<number, number[]>();
     koper.register(

@@ -2,16 +2,16 @@
 // published so far is handled before they resolve (the transport's drain()), with a deadline of its own.
 import { isKoperError, listen } from "@koper/core";
 import { describe, expect, it } from "vitest";
-import { brokerPerTest, koperFor, uniqueName } from "./support.ts";
+import { brokerPerTest, koperFor, uniqueName, kafkaTransports } from "./support.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("KafkaTransport: settle() and stop() wait for this process's consumers", () => {
+describe.each(kafkaTransports)("KafkaTransport: settle() and stop() wait for this process's consumers (on $name)", (kind) => {
   const env = brokerPerTest();
 
   it("settle() resolves only after a slow handler ran, including what that handler sent in turn", { timeout: 60_000 }, async () => {
     const [first, second] = [uniqueName("settle-a"), uniqueName("settle-b")];
-    const koper = koperFor(env.broker.brokers, { kafka: { partitions: 2 } });
+    const koper = koperFor(env.broker.brokers, { kind, kafka: { partitions: 2 } });
     env.kopers.push(koper);
     const handled: string[] = [];
     koper.register(
@@ -34,7 +34,7 @@ describe("KafkaTransport: settle() and stop() wait for this process's consumers"
 
   it("stop() handles what was published before it, then resolves", { timeout: 60_000 }, async () => {
     const topic = uniqueName("stop");
-    const koper = koperFor(env.broker.brokers, { kafka: { partitions: 2 } });
+    const koper = koperFor(env.broker.brokers, { kind, kafka: { partitions: 2 } });
     env.kopers.push(koper); // stopped after the test too, should its own stop() fail
     const handled: number[] = [];
     koper.register(
@@ -54,7 +54,7 @@ describe("KafkaTransport: settle() and stop() wait for this process's consumers"
 
   it("settle() rejects with drain_deadline_exceeded when a handler does not finish in drainTimeoutMs", { timeout: 60_000 }, async () => {
     const topic = uniqueName("stuck");
-    const koper = koperFor(env.broker.brokers, { kafka: { partitions: 1, drainTimeoutMs: 1000 } });
+    const koper = koperFor(env.broker.brokers, { kind, kafka: { partitions: 1, drainTimeoutMs: 1000 } });
     env.kopers.push(koper);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -5,6 +5,7 @@ import { Koper, type KoperOptions } from "@koper/core";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { afterEach, beforeEach } from "vitest";
 import { KafkaTransport, type KafkaTransportOptions } from "@koper/kafka";
+import { PlatformaticKafkaTransport, type PlatformaticKafkaTransportOptions } from "@koper/kafka/platformatic";
 import { Kafka, logLevel, Partitioners, type Consumer, type KafkaConfig } from "kafkajs";
 
 
@@ -54,10 +55,46 @@ export function transportFor(brokers: string[], extra: Partial<KafkaTransportOpt
   return new KafkaTransport({ ...clientConfig(brokers), consumer: FAST_CONSUMER, ...extra });
 }
 
-/** A Koper over a test KafkaTransport, with fast retries, data events on `<prefix>.<Entity>`. */
-export function koperFor(brokers: string[], options: KoperOptions & { kafka?: Partial<KafkaTransportOptions> } = {}): Koper {
-  const { kafka, ...rest } = options;
-  return new Koper({ transport: transportFor(brokers, kafka), retry: { retries: 2, initialDelayMs: 5, maxDelayMs: 20 }, ...rest });
+/** Either Kafka transport: kafkajs's (the default) or @platformatic/kafka's. */
+export type AnyKafkaTransport = KafkaTransport | PlatformaticKafkaTransport;
+
+/** A test transport's options, in KafkaTransport's terms; each kind maps them onto its client. */
+export type TestTransportOptions = Partial<KafkaTransportOptions>;
+
+/** One Kafka transport the transport-level tests run over. */
+export interface KafkaTransportKind {
+  name: "kafkajs" | "platformatic";
+  create(brokers: string[], extra?: TestTransportOptions): AnyKafkaTransport;
+}
+
+// KafkaTransport's test options as PlatformaticKafkaTransport's: Koper's own pass through, the
+// consumer timings map onto its consumer's, kafkajs's retry onto its client's.
+function platformaticOptions(brokers: string[], extra: TestTransportOptions): PlatformaticKafkaTransportOptions {
+  const { consumer, retry, compression, brokers: _brokers, logLevel: _logLevel, producer: _producer, partitionsConsumedConcurrently: _p, clientId, ...koper } = extra;
+  const timings = { ...FAST_CONSUMER, ...consumer };
+  // @platformatic/kafka's idempotent producer takes no fewer than 2 retries.
+  const retries = Math.max(2, retry?.retries ?? 8);
+  return {
+    brokers: Array.isArray(_brokers) ? _brokers : brokers,
+    clientId: clientId ?? uniqueName("test"),
+    ...koper,
+    ...(compression === undefined ? {} : { compression: compression as "gzip" }),
+    client: { retries, retryDelay: retry?.initialRetryTime ?? 100 },
+    consumer: { sessionTimeout: timings.sessionTimeout, heartbeatInterval: timings.heartbeatInterval, rebalanceTimeout: Math.max(timings.rebalanceTimeout ?? 0, timings.sessionTimeout ?? 0), maxWaitTime: timings.maxWaitTimeInMs },
+  };
+}
+
+/** The Kafka transports every transport-level test runs over, once each: `describe.each(kafkaTransports)`. */
+export const kafkaTransports: readonly KafkaTransportKind[] = [
+  { name: "kafkajs", create: (brokers, extra = {}) => transportFor(brokers, extra) },
+  { name: "platformatic", create: (brokers, extra = {}) => new PlatformaticKafkaTransport(platformaticOptions(brokers, extra)) },
+];
+
+/** A Koper over a test Kafka transport (`kind`, default kafkajs's), with fast retries, data events on `<prefix>.<Entity>`. */
+export function koperFor(brokers: string[], options: KoperOptions & { kafka?: Partial<KafkaTransportOptions>; kind?: KafkaTransportKind } = {}): Koper {
+  const { kafka, kind, ...rest } = options;
+  const transport = kind ? kind.create(brokers, kafka) : transportFor(brokers, kafka);
+  return new Koper({ transport, retry: { retries: 2, initialDelayMs: 5, maxDelayMs: 20 }, ...rest });
 }
 
 /** A plain kafkajs client, for producing and reading around Koper. */

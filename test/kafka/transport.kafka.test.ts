@@ -1,9 +1,10 @@
 import { ConfigError, isKoperError, PublishError, type DeliveredMessage, type OutgoingMessage } from "@koper/core";
 import { KafkaTransport, KafkaTransportError } from "@koper/kafka";
+import { PlatformaticKafkaTransport } from "@koper/kafka/platformatic";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { logLevel } from "kafkajs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { transportFor, uniqueName, until } from "./support.ts";
+import { kafkaTransports, type AnyKafkaTransport, type TestTransportOptions, uniqueName, until } from "./support.ts";
 
 function messages(topic: string, count: number, keys = 1): OutgoingMessage[] {
   return Array.from({ length: count }, (_, n) => ({
@@ -16,9 +17,9 @@ function messages(topic: string, count: number, keys = 1): OutgoingMessage[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("KafkaTransport (the Transport contract, without the runtime)", () => {
+describe.each(kafkaTransports)("Kafka transport on $name (the Transport contract, without the runtime)", (kind) => {
   let broker: Broker;
-  const transports: KafkaTransport[] = [];
+  const transports: AnyKafkaTransport[] = [];
 
   beforeEach(async () => {
     broker = await startBroker({ port: 0 });
@@ -29,8 +30,8 @@ describe("KafkaTransport (the Transport contract, without the runtime)", () => {
     await broker.stop();
   });
 
-  function transport(extra: Parameters<typeof transportFor>[1] = {}): KafkaTransport {
-    const t = transportFor(broker.brokers, extra);
+  function transport(extra: TestTransportOptions = {}): AnyKafkaTransport {
+    const t = kind.create(broker.brokers, extra);
     transports.push(t);
     return t;
   }
@@ -136,7 +137,7 @@ describe("KafkaTransport (the Transport contract, without the runtime)", () => {
   });
 
   it("turns kafkajs failures into retriable Koper errors", async () => {
-    const t = new KafkaTransport({ brokers: ["127.0.0.1:1"], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 20 } });
+    const t = kind.create(["127.0.0.1:1"], { brokers: ["127.0.0.1:1"], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 20 } });
     transports.push(t);
     const error = await t.send(messages(uniqueName("nowhere"), 1)).then(
       () => undefined,
@@ -150,8 +151,9 @@ describe("KafkaTransport (the Transport contract, without the runtime)", () => {
   });
 
   it("rejects bad options with a ConfigError, and sends nothing once closed", async () => {
-    expect(() => new KafkaTransport({ brokers: [] })).toThrow(ConfigError);
-    expect(() => new KafkaTransport({ brokers: broker.brokers, partitions: 0 })).toThrow(/partitions/);
+    const Transport = kind.name === "kafkajs" ? KafkaTransport : PlatformaticKafkaTransport;
+    expect(() => new Transport({ brokers: [] })).toThrow(ConfigError);
+    expect(() => new Transport({ brokers: broker.brokers, partitions: 0 })).toThrow(/partitions/);
     const t = transport();
     await t.close();
     await expect(t.send(messages(uniqueName("closed"), 1))).rejects.toMatchObject({ code: "stopped" });

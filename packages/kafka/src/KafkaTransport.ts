@@ -7,6 +7,7 @@ import { kafkajsLogCreator } from "./kafkajs-logs.ts";
 import { toKafkaMessage } from "./messages.ts";
 import { ProducedPartitions } from "./ProducedPartitions.ts";
 import { describeBrokers, resolveOptions, type KafkaTransportOptions, type ResolvedOptions } from "./options.ts";
+import { kafkajsOffsets, kafkajsTopicAdmin } from "./kafkajs-admin.ts";
 import { TopicCreator } from "./TopicCreator.ts";
 
 /**
@@ -44,7 +45,7 @@ export class KafkaTransport implements Transport {
       // Retries after a lost response must not write a message twice, nor out of order.
       idempotent: true,
     });
-    this.#topics = new TopicCreator(this.kafka.admin(), this.#options);
+    this.#topics = new TopicCreator(kafkajsTopicAdmin(this.kafka.admin()), this.#options);
   }
 
   get #closed(): boolean {
@@ -106,7 +107,7 @@ export class KafkaTransport implements Transport {
    */
   async drain(): Promise<void> {
     if (this.#closed || this.#members.size === 0) return;
-    await this.#produced.drain([...this.#members], () => this.#adminClient(), this.#options.drainTimeoutMs, this.#closing.signal);
+    await this.#produced.drain([...this.#members], () => this.#adminClient().then(kafkajsOffsets), this.#options.drainTimeoutMs, this.#closing.signal);
   }
 
   #adminClient(): Promise<Admin> {

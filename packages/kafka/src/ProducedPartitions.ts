@@ -1,4 +1,3 @@
-import type { Admin, RecordMetadata } from "kafkajs";
 import { KafkaTransportError } from "./errors.ts";
 import type { MemberProgress } from "./MemberProgress.ts";
 
@@ -6,6 +5,21 @@ import type { MemberProgress } from "./MemberProgress.ts";
 export interface DrainMember {
   subscription: { group: string; topics: readonly string[] };
   progress: MemberProgress;
+}
+
+/** Partitions and offsets as either Kafka client reports them. */
+export interface PartitionOffsets {
+  topic: string;
+  partitions: { partition: number; offset: string | bigint }[];
+}
+
+/**
+ * What the drain reads from the cluster, whichever client reads it: each topic's end offsets (high
+ * watermarks) and a group's committed offsets (negative: none).
+ */
+export interface OffsetsReader {
+  endOffsets(topics: readonly string[]): Promise<PartitionOffsets[]>;
+  committed(groupId: string, topics: readonly string[]): Promise<PartitionOffsets[]>;
 }
 
 /** One partition a member must have finished up to `end` (the high watermark when the drain began). */
@@ -25,7 +39,7 @@ export class ProducedPartitions {
   readonly #produced = new Map<string, Set<number>>();
 
   /** Notes where a produce request's messages went. */
-  record(results: readonly RecordMetadata[]): void {
+  record(results: readonly { topicName: string; partition: number }[]): void {
     for (const { topicName, partition } of results) {
       let partitions = this.#produced.get(topicName);
       if (!partitions) this.#produced.set(topicName, (partitions = new Set()));
@@ -37,20 +51,20 @@ export class ProducedPartitions {
    * Resolves once every target is finished; rejects with `KafkaTransportError.drainDeadlineExceeded`
    * after `timeoutMs`, or `closed()` when `closed` is aborted first.
    */
-  async drain(members: readonly DrainMember[], admin: () => Promise<Admin>, timeoutMs: number, closed: AbortSignal): Promise<void> {
+  async drain(members: readonly DrainMember[], reader: () => Promise<OffsetsReader>, timeoutMs: number, closed: AbortSignal): Promise<void> {
     const topics = [...this.#produced.keys()].filter((topic) => members.some((m) => m.subscription.topics.includes(topic)));
     if (topics.length === 0) return;
-    const client = await admin();
-    // kafkajs's admin reads one topic's end offsets per call (no multi-topic form): all topics at once.
-    const ends = await Promise.all(topics.map((topic) => client.fetchTopicOffsets(topic)));
+    const client = await reader();
     const targets: Target[] = [];
-    topics.forEach((topic, i) => {
-      const produced = this.#produced.get(topic)!;
-      for (const { partition, high } of ends[i]!) {
-        if (!produced.has(partition) || BigInt(high) <= 0n) continue;
-        for (const member of members) if (member.subscription.topics.includes(topic)) targets.push({ member, topic, partition, end: BigInt(high) });
+    for (const { topic, partitions } of await client.endOffsets(topics)) {
+      const produced = this.#produced.get(topic);
+      if (!produced) continue;
+      for (const { partition, offset } of partitions) {
+        const high = BigInt(offset);
+        if (!produced.has(partition) || high <= 0n) continue;
+        for (const member of members) if (member.subscription.topics.includes(topic)) targets.push({ member, topic, partition, end: high });
       }
-    });
+    }
     await committedBaseline(client, targets);
     return waitFor(targets, timeoutMs, closed);
   }
@@ -58,7 +72,7 @@ export class ProducedPartitions {
 
 // A member that has finished nothing on a partition yet may start past a target (the group committed
 // it earlier, or another member did before a rebalance): what the group committed counts as finished.
-async function committedBaseline(admin: Admin, targets: readonly Target[]): Promise<void> {
+async function committedBaseline(reader: OffsetsReader, targets: readonly Target[]): Promise<void> {
   const unknown = targets.filter((t) => t.member.progress.next(t.topic, t.partition) === undefined);
   const groups = new Map<string, { topics: Set<string>; members: Set<DrainMember> }>();
   for (const { member, topic } of unknown) {
@@ -68,7 +82,7 @@ async function committedBaseline(admin: Admin, targets: readonly Target[]): Prom
     groups.set(member.subscription.group, group);
   }
   for (const [groupId, { topics, members }] of groups) {
-    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
+    for (const { topic, partitions } of await reader.committed(groupId, [...topics])) {
       for (const { partition, offset } of partitions) {
         if (BigInt(offset) < 0n) continue;
         for (const member of members) member.progress.finished(topic, partition, BigInt(offset));

@@ -1,4 +1,3 @@
-import type { Admin, ITopicConfig } from "kafkajs";
 import { KafkaTransportError } from "./errors.ts";
 
 /** Settings of topics the transport creates. */
@@ -7,18 +6,33 @@ export interface TopicSettings {
   replicationFactor: number | undefined;
 }
 
+/** A topic to create: its name and, unless the broker's defaults apply, partitions and replication factor. */
+export interface TopicSpec {
+  topic: string;
+  partitions?: number;
+  replicationFactor?: number;
+}
+
+/** What the creator needs of a Kafka client's admin API, whichever client it is. */
+export interface TopicAdmin {
+  connect(): Promise<void>;
+  /** Creates the topics, waiting for their leaders; resolves when they exist (already existing ones included). */
+  create(topics: TopicSpec[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
 /**
  * Creates missing topics with the configured partitions, once per topic per process: the first
  * send to a topic pays one CreateTopics round trip, later sends pay a map lookup.
  */
 export class TopicCreator {
-  readonly #admin: Admin;
+  readonly #admin: TopicAdmin;
   readonly #settings: TopicSettings;
   readonly #exists = new Set<string>();
   readonly #creating = new Map<string, Promise<void>>();
   #connected: Promise<void> | undefined;
 
-  constructor(admin: Admin, settings: TopicSettings) {
+  constructor(admin: TopicAdmin, settings: TopicSettings) {
     this.#admin = admin;
     this.#settings = settings;
   }
@@ -58,30 +72,20 @@ export class TopicCreator {
 
   async #create(topics: string[]): Promise<void> {
     const { partitions, replicationFactor } = this.#settings;
-    const configs: ITopicConfig[] = topics.map((topic) => ({
+    const specs: TopicSpec[] = topics.map((topic) => ({
       topic,
-      ...(partitions === undefined ? {} : { numPartitions: partitions }),
+      ...(partitions === undefined ? {} : { partitions }),
       ...(replicationFactor === undefined ? {} : { replicationFactor }),
     }));
     try {
       await (this.#connected ??= this.#admin.connect());
-      // Resolves false when the topics already exist: that is success here.
-      await this.#admin.createTopics({ topics: configs, waitForLeaders: true });
+      await this.#admin.create(specs);
     } catch (error) {
-      if (!isAlreadyExists(error)) {
-        this.#connected = undefined;
-        throw KafkaTransportError.createTopicsFailed(topics, error);
-      }
+      this.#connected = undefined;
+      throw KafkaTransportError.createTopicsFailed(topics, error);
     }
     for (const topic of topics) this.#exists.add(topic);
   }
 }
 
 function noop(): void {}
-
-// kafkajs reports a topic that exists among several created at once as a KafkaJSAggregateError.
-function isAlreadyExists(error: unknown): boolean {
-  const e = error as { type?: unknown; errors?: { type?: unknown }[] };
-  if (e?.type === "TOPIC_ALREADY_EXISTS") return true;
-  return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every((x) => x?.type === "TOPIC_ALREADY_EXISTS");
-}

@@ -4,7 +4,7 @@ import { PublishError } from "@koper/core";
 const TRANSIENT_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNABORTED"]);
 
 /**
- * Whether a kafkajs error says a later retry may succeed, judged by its innermost cause. kafkajs
+ * Whether a Kafka client's error says a later retry may succeed, judged by its innermost cause. kafkajs
  * wraps the real error whenever one of its retriers gives up, and its nested retriers wrap the
  * wrapper again: a refused connection arrives as a non-retriable KafkaJSNumberOfRetriesExceeded or
  * KafkaJSNonRetriableError around the KafkaJSConnectionError. The innermost error is the one that
@@ -17,12 +17,38 @@ export function retriableOf(cause: unknown): boolean {
   // KafkaJSAggregateError (several topics at once): retriable only if every part is.
   if (Array.isArray(error.errors) && error.errors.length > 0) return error.errors.every(retriableOf);
   if (typeof error.retriable === "boolean") return error.retriable;
+  // @platformatic/kafka's errors say it as `canRetry`.
+  const canRetry = (innermost as { canRetry?: unknown }).canRetry;
+  if (typeof canRetry === "boolean") return canRetry;
   return typeof error.code === "string" && TRANSIENT_SOCKET_CODES.has(error.code);
 }
 
-/** Whether a kafkajs error comes down to a topic the broker does not have (UNKNOWN_TOPIC_OR_PARTITION). */
+/** Whether a Kafka client's error comes down to a topic the broker does not have (UNKNOWN_TOPIC_OR_PARTITION). */
 export function isUnknownTopic(error: unknown): boolean {
-  return (innermostOf(error) as { type?: unknown } | null)?.type === "UNKNOWN_TOPIC_OR_PARTITION";
+  return brokerErrorOf(error) === "UNKNOWN_TOPIC_OR_PARTITION";
+}
+
+/**
+ * The broker's error name behind a client error: kafkajs's innermost `type`, or the `apiId` of a
+ * @platformatic/kafka protocol error, which may sit in a `MultipleErrors` list (first one found).
+ */
+export function brokerErrorOf(error: unknown): string | undefined {
+  const innermost = innermostOf(error) as { type?: unknown } | null;
+  if (typeof innermost?.type === "string") return innermost.type;
+  return apiIdOf(error, 0);
+}
+
+function apiIdOf(error: unknown, depth: number): string | undefined {
+  if (typeof error !== "object" || error === null || depth > 8) return undefined;
+  const e = error as { apiId?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof e.apiId === "string") return e.apiId;
+  if (Array.isArray(e.errors)) {
+    for (const inner of e.errors) {
+      const found = apiIdOf(inner, depth + 1);
+      if (found) return found;
+    }
+  }
+  return e.cause === error ? undefined : apiIdOf(e.cause, depth + 1);
 }
 
 function innermostOf(error: unknown): unknown {
@@ -39,7 +65,7 @@ function innermostOf(error: unknown): unknown {
 // Advice that fits the failure: an outage wants patience, a refused message wants a change.
 function sendHint(cause: unknown, retriable: boolean): string {
   if (retriable) return "Check that the brokers are reachable; raise `retry.retries` to ride out longer outages.";
-  if ((innermostOf(cause) as { type?: unknown } | null)?.type === "MESSAGE_TOO_LARGE") {
+  if (brokerErrorOf(cause) === "MESSAGE_TOO_LARGE") {
     return "A message is bigger than the broker's message.max.bytes: shrink it, or raise the broker's (and the topic's max.message.bytes) limit; the transport already splits sends at `maxBatchBytes`.";
   }
   return "Retrying will not help.";
@@ -51,10 +77,10 @@ function messageOf(cause: unknown): string {
 
 /**
  * A Kafka transport failure: a `PublishError` (so `isKoperError` and `code` work as for every
- * Koper error) whose `retriable` comes from the kafkajs error that caused it.
+ * Koper error) whose `retriable` comes from the client's (kafkajs's or @platformatic/kafka's) error that caused it.
  */
 export class KafkaTransportError extends PublishError {
-  /** kafkajs gave up sending a batch (after its own retries). */
+  /** The client gave up sending a batch (after its own retries). */
   static sendFailed(topics: readonly string[], cause: unknown): KafkaTransportError {
     const retriable = retriableOf(cause);
     return new KafkaTransportError(
@@ -103,6 +129,16 @@ export class KafkaTransportError extends PublishError {
       `This process's consumers did not finish the messages it produced within ${timeoutMs} ms: ${list.join("; ")}. ` +
         "A handler is slow or stuck, or a group is rebalancing; raise `drainTimeoutMs` or look at the handler.",
       { retriable: true, details: { timeoutMs, behind } },
+    );
+  }
+
+  /** `@koper/kafka/platformatic` on a Node that @platformatic/kafka does not support. */
+  static unsupportedNode(version: string, supported: string): KafkaTransportError {
+    return new KafkaTransportError(
+      "invalid_config",
+      `PlatformaticKafkaTransport needs Node ${supported} (@platformatic/kafka's floor); this is ${version}. ` +
+        "Upgrade Node, or use KafkaTransport from @koper/kafka (kafkajs, Node >= 20.19).",
+      { details: { version, supported } },
     );
   }
 

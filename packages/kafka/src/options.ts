@@ -1,6 +1,6 @@
 import type { CompressionTypes, ConsumerConfig, KafkaConfig, ProducerConfig } from "kafkajs";
-import { ConfigError } from "@koper/core";
 import { compressionType, type Compression } from "./compression.ts";
+import { checkBrokers, optionalPositive, resolveKoperOptions } from "./koper-options.ts";
 
 /** Everything `new KafkaTransport(options)` takes: kafkajs client options plus Koper's own. */
 export interface KafkaTransportOptions extends Omit<KafkaConfig, "clientId"> {
@@ -72,30 +72,15 @@ export function resolveOptions(options: KafkaTransportOptions, zstd: boolean): R
     clientId,
     ...kafka
   } = options;
-  const brokers = kafka.brokers as unknown;
-  if (typeof brokers !== "function" && (!Array.isArray(brokers) || brokers.length === 0)) {
-    throw ConfigError.invalidOption("brokers", 'expected a non-empty list of "host:port" addresses');
-  }
+  checkBrokers(kafka.brokers, true);
   return {
     kafka: { ...kafka, clientId: clientId ?? "koper" },
-    partitions: optionalPositive("partitions", partitions),
-    replicationFactor: optionalPositive("replicationFactor", replicationFactor),
-    createTopics: createTopics ?? true,
-    fromBeginning: fromBeginning ?? true,
+    ...resolveKoperOptions(options),
     partitionsConsumedConcurrently: optionalPositive("partitionsConsumedConcurrently", partitionsConsumedConcurrently) ?? 8,
     compression: compressionType(compression, zstd),
-    compressionMinBytes: compressionMinBytes === 0 ? 0 : (optionalPositive("compressionMinBytes", compressionMinBytes) ?? 1024),
-    maxBatchBytes: optionalPositive("maxBatchBytes", maxBatchBytes) ?? 1_000_000,
-    drainTimeoutMs: optionalPositive("drainTimeoutMs", drainTimeoutMs) ?? 30_000,
     producer: producer ?? {},
     consumer: consumer ?? {},
   };
-}
-
-function optionalPositive(option: string, value: number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value <= 0) throw ConfigError.invalidOption(option, `expected a positive integer, got ${value}`);
-  return value;
 }
 
 /** The bootstrap list as text, for error messages. */

@@ -1,26 +1,40 @@
-// The drain behind KafkaTransport.drain(), against the embedded broker with a real kafkajs admin:
-// end offsets of every produced topic, and a close signal it lets go of when it ends.
+// The drain behind KafkaTransport.drain() and PlatformaticKafkaTransport.drain(), against the
+// embedded broker with each client's real admin (the OffsetsReader of each transport): end offsets
+// of every produced topic, and a close signal it lets go of when it ends.
 import { getEventListeners } from "node:events";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { Kafka, logLevel, Partitioners, type Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemberProgress } from "../src/MemberProgress.ts";
+import { Admin as PlatformaticAdmin } from "@platformatic/kafka";
+import { kafkajsOffsets } from "../src/kafkajs-admin.ts";
+import { platformaticOffsets } from "../src/platformatic/admin.ts";
+import type { OffsetsReader } from "../src/ProducedPartitions.ts";
 import { ProducedPartitions } from "../src/ProducedPartitions.ts";
 
 let broker: Broker;
 let kafka: Kafka;
 let admin: Admin;
+let plt: PlatformaticAdmin;
 
 beforeAll(async () => {
   broker = await startBroker({ port: 0 });
   kafka = new Kafka({ brokers: broker.brokers, clientId: "produced-partitions-test", logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   await admin.connect();
+  plt = new PlatformaticAdmin({ clientId: "produced-partitions-test", bootstrapBrokers: broker.brokers });
 });
 afterAll(async () => {
   await admin?.disconnect();
+  await plt?.close();
   await broker?.stop();
 });
+
+// Each transport's reader of end and committed offsets.
+const readers: { name: string; reader: () => OffsetsReader }[] = [
+  { name: "kafkajs", reader: () => kafkajsOffsets(admin) },
+  { name: "platformatic", reader: () => platformaticOffsets(plt) },
+];
 
 // Two topics of two partitions, `count` messages on partition 0 of each; what the producer reported.
 async function produce(topics: string[], count: number): Promise<ProducedPartitions> {
@@ -43,14 +57,14 @@ function member(topics: string[]): { subscription: { group: string; topics: stri
   return { subscription: { group: `g-${topics[0]}`, topics }, progress };
 }
 
-describe("ProducedPartitions.drain", () => {
+describe.each(readers)("ProducedPartitions.drain (offsets read by $name)", ({ name, reader }) => {
   it("waits for every produced topic's end offset, then leaves no listener on the close signal", async () => {
-    const topics = [`pp-a-${process.pid}`, `pp-b-${process.pid}`];
+    const topics = [`pp-a-${name}-${process.pid}`, `pp-b-${name}-${process.pid}`];
     const produced = await produce(topics, 3);
     const m = member(topics);
     const closing = new AbortController();
     let settled = false;
-    const drained = produced.drain([m], async () => admin, 20_000, closing.signal).then(() => (settled = true));
+    const drained = produced.drain([m], async () => reader(), 20_000, closing.signal).then(() => (settled = true));
     // The drain is waiting (it listens for close), and finishing one topic is not enough.
     await expect.poll(() => getEventListeners(closing.signal, "abort").length, { timeout: 10_000 }).toBe(1);
     m.progress.finished(topics[0]!, 0, 3n);
@@ -62,10 +76,10 @@ describe("ProducedPartitions.drain", () => {
   });
 
   it("rejects with the closed error when the signal is aborted while it waits, and lets go of it", async () => {
-    const topics = [`pp-c-${process.pid}`];
+    const topics = [`pp-c-${name}-${process.pid}`];
     const produced = await produce(topics, 2);
     const closing = new AbortController();
-    const drained = produced.drain([member(topics)], async () => admin, 20_000, closing.signal);
+    const drained = produced.drain([member(topics)], async () => reader(), 20_000, closing.signal);
     await expect.poll(() => getEventListeners(closing.signal, "abort").length, { timeout: 10_000 }).toBe(1);
     closing.abort();
     await expect(drained).rejects.toMatchObject({ code: "stopped" });
@@ -73,10 +87,10 @@ describe("ProducedPartitions.drain", () => {
   });
 
   it("lets go of the close signal when it times out", async () => {
-    const topics = [`pp-d-${process.pid}`];
+    const topics = [`pp-d-${name}-${process.pid}`];
     const produced = await produce(topics, 1);
     const closing = new AbortController();
-    await expect(produced.drain([member(topics)], async () => admin, 300, closing.signal)).rejects.toMatchObject({ code: "drain_deadline_exceeded" });
+    await expect(produced.drain([member(topics)], async () => reader(), 300, closing.signal)).rejects.toMatchObject({ code: "drain_deadline_exceeded" });
     expect(getEventListeners(closing.signal, "abort")).toHaveLength(0);
   });
 });
