@@ -70,6 +70,12 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   #restartTimer: NodeJS.Timeout | undefined;
   /** Set while the member (re)joins its group: it hands out nothing, so nothing runs when partitions move. */
   #rejoining = false;
+  /** Streams of earlier generations, kept open (and paused) until the next one exists, then closed. */
+  readonly #retired = new Set<Stream>();
+  /** Counts renewals, so a stream that arrives after a newer one was asked for is dropped. */
+  #generation = 0;
+  /** Per partition with nothing handed out, the lowest offset the stream delivered while the member was rejoining. */
+  readonly #unhanded = new Map<string, { topic: string; partition: number; offset: bigint }>();
 
   private constructor(
     subscription: Subscription,
@@ -136,7 +142,7 @@ export class PlatformaticSubscription implements SubscriptionHandle {
     await this.#flushCommits().catch((error: unknown) => {
       this.#logger().warn("Committing the finished messages on close failed; they will be delivered again", { group: this.#subscription.group, error: String(error) });
     });
-    await this.#stream?.close().catch(() => {});
+    await Promise.all([this.#stream, ...this.#retired].map((stream) => stream?.close().catch(() => {})));
     await this.#consumer.close().catch(() => this.#consumer.close(true).catch(() => {}));
     this.progress.left();
   }
@@ -147,7 +153,18 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   }
 
   async #consume(): Promise<void> {
-    const stream = await this.#consumer.consume({
+    const stream = await this.#open();
+    if (this.#closing) {
+      await stream.close().catch(() => {});
+      return;
+    }
+    this.#attach(stream);
+    // A member that joined before the stream existed already has its assignment.
+    if (this.#consumer.assignments) this.#joined(this.#consumer.assignments);
+  }
+
+  #open(): Promise<Stream> {
+    return this.#consumer.consume({
       topics: [...this.#subscription.topics],
       // Where the group committed; a group without commits starts per `fromBeginning`.
       mode: MessagesStreamModes.COMMITTED,
@@ -156,17 +173,64 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       autocommit: false,
       ...(this.#options.consumer.highWaterMark === undefined ? {} : { highWaterMark: this.#options.consumer.highWaterMark }),
     });
-    if (this.#closing) {
-      await stream.close().catch(() => {});
-      return;
-    }
+  }
+
+  #attach(stream: Stream): void {
     this.#stream = stream;
     this.#guardSeeks(stream);
-    stream.on("data", (message: Record_) => this.#receive(message));
+    // Only the current stream's messages count: a retired one's were fetched for an earlier generation.
+    stream.on("data", (message: Record_) => {
+      if (stream === this.#stream) this.#receive(message);
+    });
     stream.on("error", (error: Error) => this.#failed(stream, error));
     if (this.#pausedForLimit) stream.pause();
-    // A member that joined before the stream existed already has its assignment.
-    if (this.#consumer.assignments) this.#joined(this.#consumer.assignments);
+  }
+
+  // After a rejoin: a new stream, from what the group committed, replaces the old one. The old
+  // stream's buffer, its fetches still in flight and its positions belong to the generation before
+  // (messages dropped while the group rebalanced, partitions that moved and came back); reusing
+  // them hands out messages past a gap or never fetches the dropped ones again. Everything handed
+  // out finished and was committed before the join (#quiesce), so the committed offsets are exactly
+  // where each partition continues. The old stream stays open until the new one exists: closing it
+  // first would untrack the topics and make the consumer join the group once more.
+  async #renew(): Promise<void> {
+    const generation = ++this.#generation;
+    const old = this.#stream;
+    if (old) {
+      old.pause();
+      this.#retired.add(old);
+    }
+    this.#stream = undefined;
+    this.#partitions.clear();
+    try {
+      await this.#commitUnhanded();
+      const stream = await this.#open();
+      if (this.#closing || generation !== this.#generation) {
+        await stream.close().catch(() => {});
+        return;
+      }
+      this.#attach(stream);
+      for (const retired of this.#retired) void retired.close().catch(() => {});
+      this.#retired.clear();
+    } catch (error) {
+      if (this.#closing || generation !== this.#generation) return;
+      this.#logger().warn("Kafka consumer could not consume after a rebalance; retrying", { group: this.#subscription.group, error: String(error) });
+      this.#restartTimer = setTimeout(() => {
+        if (!this.#closing && generation === this.#generation) void this.#renew();
+      }, RESTART_DELAY_MS);
+    }
+  }
+
+  // A kept partition with no commit starts again per `fromBeginning`; with the latest offset, the
+  // messages delivered and dropped while rejoining would be skipped. Committing the first of them
+  // (nothing before it is this group's to handle) makes the new stream start there.
+  async #commitUnhanded(): Promise<void> {
+    const offsets = [...this.#unhanded.values()]
+      .filter(({ topic, partition }) => this.progress.owns(topic, partition) === true)
+      .map(({ topic, partition, offset }) => ({ topic, partition, offset, leaderEpoch: -1 }));
+    this.#unhanded.clear();
+    if (offsets.length === 0 || this.#options.fromBeginning) return;
+    await this.#consumer.commit({ offsets });
   }
 
   // The stream failed (the broker went away, a topic vanished): consume again after a pause, from
@@ -222,7 +286,9 @@ export class PlatformaticSubscription implements SubscriptionHandle {
     if (this.#rejoining) {
       this.#rejoining = false;
       if (this.#inFlight < this.#subscription.maxInFlight) this.#pausedForLimit = false;
-      if (!this.#pausedForLimit && !this.#closing) this.#stream?.resume();
+      // A rejoin (not the first join, whose stream is still being made): a new generation, a new stream.
+      if (this.#closing) return;
+      if (this.#stream || this.#retired.size > 0) void this.#renew();
     }
   }
 
@@ -234,8 +300,12 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   }
 
   #receive(message: Record_): void {
+    if (this.#closing) return;
+    const owns = this.progress.owns(message.topic, message.partition);
+    // While the group rebalances, nothing is handed out; the stream of the next generation fetches it again.
+    if (this.#rejoining || owns === undefined) return this.#dropWhileRejoining(message);
     // Fetched before a rebalance moved the partition to another member: it is that member's now.
-    if (this.#closing || this.#rejoining || this.progress.owns(message.topic, message.partition) !== true) return;
+    if (owns !== true) return;
     const state = this.#state(message.topic, message.partition);
     const { offset } = message;
     const seen = state.seen;
@@ -267,6 +337,13 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       () => this.#settled(state, entry, undefined),
       (error: unknown) => this.#settled(state, entry, error ?? new Error("rejected")),
     );
+  }
+
+  #dropWhileRejoining({ topic, partition, offset }: Record_): void {
+    const key = `${topic}:${partition}`;
+    if (this.#partitions.has(key)) return;
+    const first = this.#unhanded.get(key);
+    if (!first || offset < first.offset) this.#unhanded.set(key, { topic, partition, offset });
   }
 
   #settled(state: PartitionState, entry: Entry, error: unknown): void {
@@ -306,7 +383,8 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       // Finished messages after the rejected one are handled again with it, as KafkaTransport does.
       state.entries = [];
       setTimeout(() => {
-        if (state.rewind !== rewind || rewind.phase !== "waiting" || this.#closing) return;
+        // A rejoin since replaced the stream and the partition's state: the new stream starts at the commit, which is the rejected message.
+        if (state.rewind !== rewind || rewind.phase !== "waiting" || this.#closing || this.#partitions.get(`${state.topic}:${state.partition}`) !== state) return;
         rewind.phase = "seeking";
         this.#stream?.offsetsToFetch.set(`${state.topic}:${state.partition}`, rewind.to);
       }, REDELIVERY_DELAY_MS);
