@@ -103,6 +103,12 @@ export class PlatformaticSubscription implements SubscriptionHandle {
     });
     this.#consumer.on("consumer:group:join", ({ assignments }) => this.#joined(assignments ?? []));
     this.#consumer.on("consumer:group:rebalance", () => this.progress.rebalancing());
+    // A rejoin that failed (after a heartbeat said to) is reported as the consumer's "error" event;
+    // unheard, an EventEmitter throws it, which would take the whole process down.
+    this.#consumer.on("error", (error: Error) => {
+      if (this.#closing) this.#logger().debug("Kafka consumer error while closing", { group: this.#subscription.group, error: error.message });
+      else this.#logger().warn("Kafka consumer could not rejoin its group", { group: this.#subscription.group, error: error.message });
+    });
   }
 
   /** The group and topics it consumes. */
