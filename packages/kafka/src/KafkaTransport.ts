@@ -1,6 +1,7 @@
 import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
 import { CompressionTypes, Kafka, Partitioners, type Admin, type Message, type Producer, type TopicMessages } from "kafkajs";
 import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
+import { chunksOf, type ChunkBuilder } from "./chunks.ts";
 import { registerZstd } from "./compression.ts";
 import { KafkaSubscription } from "./KafkaSubscription.ts";
 import { kafkajsLogCreator } from "./kafkajs-logs.ts";
@@ -74,7 +75,7 @@ export class KafkaTransport implements Transport {
     if (this.#closed) throw KafkaTransportError.closed();
     if (messages.length === 0) return;
     await this.connect();
-    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk);
+    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes, byTopic)) await this.#sendChunk(chunk);
   }
 
   async #sendChunk({ topicMessages, bytes }: Chunk): Promise<void> {
@@ -160,37 +161,16 @@ interface Chunk {
   bytes: number;
 }
 
-// Consecutive runs of at most `maxBytes` (a bigger message goes alone), sent one after another, so
-// each partition's batch stays under message.max.bytes and a key's messages keep their order. Each
-// run holds one entry per topic, messages in the order given (kafkajs keeps it within a partition).
-// One pass: sizing, grouping and converting to kafkajs's messages (this runs for every message).
-function chunksOf(messages: OutgoingMessage[], maxBytes: number): Chunk[] {
-  const chunks: Chunk[] = [];
-  let groups = new Map<string, Message[]>();
-  let count = 0;
-  let bytes = 0;
-  const close = () => chunks.push({ topicMessages: Array.from(groups, ([topic, list]) => ({ topic, messages: list })), bytes });
-  for (const message of messages) {
-    const size = sizeOf(message);
-    if (count > 0 && bytes + size > maxBytes) {
-      close();
-      groups = new Map();
-      count = 0;
-      bytes = 0;
-    }
-    let group = groups.get(message.topic);
-    if (!group) groups.set(message.topic, (group = []));
-    group.push(toKafkaMessage(message));
-    count++;
-    bytes += size;
-  }
-  close();
-  return chunks;
-}
-
-// What a message adds to a record batch, near enough: key, value, headers and ~20 bytes of framing.
-function sizeOf(message: OutgoingMessage): number {
-  let size = 20 + message.value.byteLength + (message.key === null ? 0 : Buffer.byteLength(message.key));
-  for (const name in message.headers) size += name.length + Buffer.byteLength(message.headers[name]!) + 2;
-  return size;
+// One entry per topic, messages in the order given (kafkajs keeps it within a partition), converted
+// to kafkajs's messages as they are chunked.
+function byTopic(): ChunkBuilder<Chunk> {
+  const groups = new Map<string, Message[]>();
+  return {
+    add(message) {
+      let group = groups.get(message.topic);
+      if (!group) groups.set(message.topic, (group = []));
+      group.push(toKafkaMessage(message));
+    },
+    end: (bytes) => ({ topicMessages: Array.from(groups, ([topic, messages]) => ({ topic, messages })), bytes }),
+  };
 }

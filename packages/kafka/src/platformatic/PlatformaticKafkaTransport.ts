@@ -1,6 +1,7 @@
 import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "@koper/core";
 import { Admin, compatibilityPartitioner, Producer, stringSerializer, type MessageToProduce } from "@platformatic/kafka";
 import { isUnknownTopic, KafkaTransportError } from "../errors.ts";
+import { chunksOf, type ChunkBuilder } from "../chunks.ts";
 import { ProducedPartitions } from "../ProducedPartitions.ts";
 import { TopicCreator } from "../TopicCreator.ts";
 import { platformaticOffsets, platformaticTopicAdmin } from "./admin.ts";
@@ -78,7 +79,7 @@ export class PlatformaticKafkaTransport implements Transport {
     if (this.#closed) throw KafkaTransportError.closed();
     if (messages.length === 0) return;
     await this.connect();
-    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes)) await this.#sendChunk(chunk);
+    for (const chunk of chunksOf(messages, this.#options.maxBatchBytes, outgoing)) await this.#sendChunk(chunk);
   }
 
   async #sendChunk({ messages, topics, bytes }: Chunk): Promise<void> {
@@ -156,39 +157,21 @@ interface Chunk {
   bytes: number;
 }
 
-// Consecutive runs of at most `maxBytes` (a bigger message goes alone), sent one after another, so
-// each partition's batch stays under message.max.bytes and a key's messages keep their order.
-function chunksOf(messages: OutgoingMessage[], maxBytes: number): Chunk[] {
-  const chunks: Chunk[] = [];
-  let list: Outgoing[] = [];
-  let topics = new Set<string>();
-  let bytes = 0;
-  const close = () => chunks.push({ messages: list, topics: [...topics], bytes });
-  for (const message of messages) {
-    const size = sizeOf(message);
-    if (list.length > 0 && bytes + size > maxBytes) {
-      close();
-      list = [];
-      topics = new Set();
-      bytes = 0;
-    }
-    topics.add(message.topic);
-    const { value } = message;
-    list.push({
-      topic: message.topic,
-      ...(message.key === null ? {} : { key: message.key }),
-      value: Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-      headers: message.headers,
-    });
-    bytes += size;
-  }
-  close();
-  return chunks;
-}
-
-// What a message adds to a record batch, near enough: key, value, headers and ~20 bytes of framing.
-function sizeOf(message: OutgoingMessage): number {
-  let size = 20 + message.value.byteLength + (message.key === null ? 0 : Buffer.byteLength(message.key));
-  for (const name in message.headers) size += name.length + Buffer.byteLength(message.headers[name]!) + 2;
-  return size;
+// The messages as @platformatic/kafka sends them (bytes shared, not copied), and their topics.
+function outgoing(): ChunkBuilder<Chunk> {
+  const messages: Outgoing[] = [];
+  const topics = new Set<string>();
+  return {
+    add(message) {
+      topics.add(message.topic);
+      const { value } = message;
+      messages.push({
+        topic: message.topic,
+        ...(message.key === null ? {} : { key: message.key }),
+        value: Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+        headers: message.headers,
+      });
+    },
+    end: (bytes) => ({ messages, topics: [...topics], bytes }),
+  };
 }
