@@ -74,8 +74,6 @@ export class PlatformaticSubscription implements SubscriptionHandle {
   readonly #retired = new Set<Stream>();
   /** Counts renewals, so a stream that arrives after a newer one was asked for is dropped. */
   #generation = 0;
-  /** Per partition with nothing handed out, the lowest offset the stream delivered while the member was rejoining. */
-  readonly #unhanded = new Map<string, { topic: string; partition: number; offset: bigint }>();
 
   private constructor(
     subscription: Subscription,
@@ -209,7 +207,6 @@ export class PlatformaticSubscription implements SubscriptionHandle {
     this.#stream = undefined;
     this.#partitions.clear();
     try {
-      await this.#commitUnhanded();
       const stream = await this.#open();
       if (this.#closing || generation !== this.#generation) {
         await stream.close().catch(() => {});
@@ -225,18 +222,6 @@ export class PlatformaticSubscription implements SubscriptionHandle {
         if (!this.#closing && generation === this.#generation) void this.#renew();
       }, RESTART_DELAY_MS);
     }
-  }
-
-  // A kept partition with no commit starts again per `fromBeginning`; with the latest offset, the
-  // messages delivered and dropped while rejoining would be skipped. Committing the first of them
-  // (nothing before it is this group's to handle) makes the new stream start there.
-  async #commitUnhanded(): Promise<void> {
-    const offsets = [...this.#unhanded.values()]
-      .filter(({ topic, partition }) => this.progress.owns(topic, partition) === true)
-      .map(({ topic, partition, offset }) => ({ topic, partition, offset, leaderEpoch: -1 }));
-    this.#unhanded.clear();
-    if (offsets.length === 0 || this.#options.fromBeginning) return;
-    await this.#consumer.commit({ offsets });
   }
 
   // The stream failed (the broker went away, a topic vanished): consume again after a pause, from
@@ -309,7 +294,7 @@ export class PlatformaticSubscription implements SubscriptionHandle {
     if (this.#closing) return;
     const owns = this.progress.owns(message.topic, message.partition);
     // While the group rebalances, nothing is handed out; the stream of the next generation fetches it again.
-    if (this.#rejoining || owns === undefined) return this.#dropWhileRejoining(message);
+    if (this.#rejoining || owns === undefined) return;
     // Fetched before a rebalance moved the partition to another member: it is that member's now.
     if (owns !== true) return;
     const state = this.#state(message.topic, message.partition);
@@ -343,13 +328,6 @@ export class PlatformaticSubscription implements SubscriptionHandle {
       () => this.#settled(state, entry, undefined),
       (error: unknown) => this.#settled(state, entry, error ?? new Error("rejected")),
     );
-  }
-
-  #dropWhileRejoining({ topic, partition, offset }: Record_): void {
-    const key = `${topic}:${partition}`;
-    if (this.#partitions.has(key)) return;
-    const first = this.#unhanded.get(key);
-    if (!first || offset < first.offset) this.#unhanded.set(key, { topic, partition, offset });
   }
 
   #settled(state: PartitionState, entry: Entry, error: unknown): void {
