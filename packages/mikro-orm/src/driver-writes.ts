@@ -34,22 +34,24 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
     const original = target[name]!;
     const own = Object.getOwnPropertyDescriptor(target, name);
     // Not async: a flush statement costs one reaction of ours (the failure handler), no extra promise chain.
+    // The handlers are anonymous on purpose: a closure bound to a name is wrapped in esbuild's
+    // `__name()` (an Object.defineProperty per call) when the source runs through tsx, as the benches do.
     target[name] = function (this: unknown, ...args: unknown[]) {
       const store = nativeCall.getStore();
-      const failed = (error: unknown) =>
-        onError(args, error)
-          .catch(subscriber.settings.onError)
-          .then(() => Promise.reject(error));
       const after = onSuccess && (!calls || calls(args)) ? onSuccess : undefined;
-      const succeeded =
+      return original.apply(this, args).then(
         store || after
           ? async (result: unknown) => {
               store?.results.push(result);
               if (after && subscriber.active) await after(args);
               return result;
             }
-          : undefined;
-      return original.apply(this, args).then(succeeded, failed);
+          : undefined,
+        (error: unknown) =>
+          onError(args, error)
+            .catch(subscriber.settings.onError)
+            .then(() => Promise.reject(error)),
+      );
     };
     restore.push(() => (own ? Object.defineProperty(target, name, own) : delete target[name]));
   };
