@@ -54,6 +54,15 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(update!.event.source).toMatchObject({ orm: "prisma", table: "orders" });
     });
 
+    it("a Json column whose value looks like an operator ({ increment }, { set }) is published as that value", async () => {
+      const { prisma, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 1, meta: { increment: 1 } } });
+      await prisma.order.update({ where: { id: order.id }, data: { meta: { set: "x" } } });
+      const [insert, update] = await settle();
+      expect(insert!.event.data).toMatchObject({ meta: { increment: 1 } });
+      expect(update!.event.data).toMatchObject({ meta: { set: "x" } });
+    });
+
     it("captureBefore per model reads the row first: Order gets before, Customer does not", async () => {
       const { prisma, settle } = await setup({ captureBefore: ["Order"] });
       const order = await prisma.order.create({ data: { number: num(), qty: 1 } });

@@ -15,21 +15,21 @@ export class DraftFactory {
 
   /** A row Prisma returned after inserting it. */
   inserted(model: ModelInfo, row: Row): ChangeDraft {
-    const data = scalarsOf(model, row);
+    const data = columnsOf(model, row);
     return this.#draft(model, "insert", keyOf(model, data), { data });
   }
 
   /** A row Prisma returned after updating it; `before` when the adapter read it first. */
   updated(model: ModelInfo, row: Row, before: Row | undefined, changes: string[]): ChangeDraft {
-    const data = scalarsOf(model, row);
+    const data = columnsOf(model, row);
     const draft = this.#draft(model, "update", keyOf(model, data), { data, changes });
-    if (before) draft.before = scalarsOf(model, before);
+    if (before) draft.before = columnsOf(model, before);
     return draft;
   }
 
   /** A row Prisma returned after deleting it: the row as it was. */
   deleted(model: ModelInfo, row: Row): ChangeDraft {
-    const before = scalarsOf(model, row);
+    const before = columnsOf(model, row);
     return this.#draft(model, "delete", keyOf(model, before), { data: null, before });
   }
 
@@ -85,6 +85,21 @@ export function scalarsOf(model: ModelInfo, row: Row): Row {
     const operator = operatorOf(value);
     if (operator === "set") out[field] = (value as { set: unknown }).set;
     else if (operator === undefined) out[field] = value;
+  }
+  return out;
+}
+
+/**
+ * The model's scalar values of a row Prisma returned: relation fields (an `include`) are left out.
+ * A result holds values only, so nothing is read as an operator: a Json column holding
+ * `{ "increment": 1 }` is that value (`scalarsOf` is for `data`).
+ */
+export function columnsOf(model: ModelInfo, row: Row): Row {
+  const out: Row = {};
+  const scalars = model.scalars;
+  for (const field of Object.keys(row)) {
+    const value = row[field];
+    if (value !== undefined && scalars.has(field)) out[field] = value;
   }
   return out;
 }
