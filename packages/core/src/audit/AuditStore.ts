@@ -65,7 +65,7 @@ export class AuditStore implements InTransactionWriter {
     if (tx.dialect === "postgres") {
       // One array per column, unnested: the statement's text and its 7 parameters are the same for any
       // row count, where VALUES with 7 parameters a row makes the server parse and plan 700 of them
-      // for 100 rows (measured: the 100-row INSERT took 4.5 ms instead of 6.5 ms per transaction).
+      // for 100 rows (measured through pg: 4.2–4.6 ms instead of 5.4–5.7 ms for 100 rows).
       const columns: unknown[][] = WRITTEN_COLUMNS.map(() => new Array<unknown>(rows.length));
       for (let r = 0; r < rows.length; r++) {
         const row = rows[r]!;
