@@ -80,6 +80,29 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       expect((await w.log.history("Order", { line: 2, id: 9 })).length).toBe(1);
     });
 
+    it("stores values with U+001E, empty strings, NULLs and unicode exactly (PostgreSQL joins each column's values with U+001E)", async () => {
+      const w = new AuditWorld(db);
+      const odd = ["a\u001eb", "\u001e", "", "ünïcødé 😀 中文 e\u0301", "\u001e\u001e", 'tab\t nl\n \\ "q" {,} NULL'];
+      const row = (v: string, i: number) => ({ entity: "Customer", action: "insert" as const, key: { id: `k${i}${v}` }, data: { id: `k${i}${v}`, note: v, empty: "" }, source: { orm: "test" } });
+      // Rows of one transaction whose actors hold the separator, an empty string, unicode, and a NULL.
+      const mixed = await w.events(odd.map(row), {});
+      mixed.forEach((event, i) => void ((event.context as Record<string, unknown>).actor = i === 1 ? undefined : odd[i]));
+      await w.write(mixed);
+      // Rows whose every value joins (empty elements among them), and a lone row of empty strings.
+      const joined = await w.commit([row("", 10), row("x", 11), row("", 12)], { actor: "" });
+      const nulls = await w.events([row("n", 20), row("n", 21), row("n", 22)], { actor: "some" });
+      delete (nulls[1]!.context as Record<string, unknown>).actor;
+      await w.write(nulls);
+      const lone = await w.commit([{ entity: "Customer", action: "update", key: null, bulk: { criteria: { kind: "where", where: { note: "" } }, set: { note: "" }, affected: 0 }, data: null, source: { orm: "test" } }], { actor: "" });
+      const expected = [...mixed, ...joined, ...nulls, ...lone].map((e) => [e.key === null ? "" : (e.key as { id: string }).id, (e.context as { actor?: string }).actor ?? null]);
+      const stored = await db.client.query(`SELECT entity_key, actor FROM ${db.table} ORDER BY seq`);
+      expect(stored.map((r) => [r.entity_key, r.actor])).toEqual(expected);
+      const entries = await w.log.transaction(mixed[0]!.transaction.id);
+      expect(entries.map((e) => [e.key, e.actor, e.after])).toEqual(mixed.map((e, i) => [e.key, i === 1 ? undefined : odd[i], e.data]));
+      expect((await w.log.history("Customer", "k0a\u001eb")).map((v) => v.after)).toEqual([{ id: "k0a\u001eb", note: "a\u001eb", empty: "" }]);
+      expect((await w.log.transaction(lone[0]!.transaction.id)).map((e) => [e.key, e.actor, e.bulk])).toEqual([[null, "", lone[0]!.bulk]]);
+    });
+
     it("changes() filters by entity, actor, action and time, and pages with a cursor", async () => {
       const w = new AuditWorld(db);
       const start = Date.now();

@@ -25,18 +25,23 @@ export class AuditWorld {
    * `committedAt` pins the commit time (as two transactions committing in one millisecond would have it).
    */
   async commit(drafts: ChangeDraft[], context: KoperContext = {}, during?: () => Promise<void>, committedAt?: number): Promise<DataEvent[]> {
-    const events = await this.#events(drafts, context);
+    const events = await this.events(drafts, context);
     if (committedAt !== undefined) for (const event of events) event.time.committed = committedAt;
+    await this.write(events, during);
+    return events;
+  }
+
+  /** Writes `events` as one committed transaction's audit rows; `during` runs before COMMIT. */
+  async write(events: DataEvent[], during?: () => Promise<void>): Promise<void> {
     await this.db.client.transaction(async (tx) => {
       await this.store.write(events, tx);
       await during?.();
     });
     await pause();
-    return events;
   }
 
   /** Builds the committed events of `drafts` without writing them. */
-  async #events(drafts: ChangeDraft[], context: KoperContext): Promise<DataEvent[]> {
+  async events(drafts: ChangeDraft[], context: KoperContext): Promise<DataEvent[]> {
     const { capture, published } = this.#capture();
     return runWithContext(context, async () => {
       const tx = {};
@@ -56,7 +61,7 @@ export class AuditWorld {
 
   /** A transaction whose audit rows are written, then rolled back. */
   async rollBack(drafts: ChangeDraft[]): Promise<void> {
-    const events = await this.#events(drafts, {});
+    const events = await this.events(drafts, {});
     const rollback = new Error("rolled back on purpose");
     await expectRejects(this.db.client.transaction(async (tx) => {
       await this.store.write(events, tx);
