@@ -88,13 +88,16 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       const mixed = await w.events(odd.map(row), {});
       mixed.forEach((event, i) => void ((event.context as Record<string, unknown>).actor = i === 1 ? undefined : odd[i]));
       await w.write(mixed);
-      // Rows whose every value joins (empty elements among them), and a lone row of empty strings.
-      const joined = await w.commit([row("", 10), row("x", 11), row("", 12)], { actor: "" });
+      // Rows whose every value joins (empty elements among them); one value in every row; a lone row of empty strings.
+      const joined = await w.events([row("", 10), row("x", 11), row("", 12)], {});
+      joined.forEach((event, i) => void ((event.context as Record<string, unknown>).actor = i === 1 ? "x" : ""));
+      await w.write(joined);
+      const same = await w.commit([row("\u001e", 13), row("", 14)], { actor: "\u001e" });
       const nulls = await w.events([row("n", 20), row("n", 21), row("n", 22)], { actor: "some" });
       delete (nulls[1]!.context as Record<string, unknown>).actor;
       await w.write(nulls);
       const lone = await w.commit([{ entity: "Customer", action: "update", key: null, bulk: { criteria: { kind: "where", where: { note: "" } }, set: { note: "" }, affected: 0 }, data: null, source: { orm: "test" } }], { actor: "" });
-      const expected = [...mixed, ...joined, ...nulls, ...lone].map((e) => [e.key === null ? "" : (e.key as { id: string }).id, (e.context as { actor?: string }).actor ?? null]);
+      const expected = [...mixed, ...joined, ...same, ...nulls, ...lone].map((e) => [e.key === null ? "" : (e.key as { id: string }).id, (e.context as { actor?: string }).actor ?? null]);
       const stored = await db.client.query(`SELECT entity_key, actor FROM ${db.table} ORDER BY seq`);
       expect(stored.map((r) => [r.entity_key, r.actor])).toEqual(expected);
       const entries = await w.log.transaction(mixed[0]!.transaction.id);
