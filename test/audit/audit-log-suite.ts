@@ -86,7 +86,10 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       const row = (v: string, i: number) => ({ entity: "Customer", action: "insert" as const, key: { id: `k${i}${v}` }, data: { id: `k${i}${v}`, note: v, empty: "" }, source: { orm: "test" } });
       // Rows of one transaction whose actors hold the separator, an empty string, unicode, and a NULL.
       const mixed = await w.events(odd.map(row), {});
-      mixed.forEach((event, i) => void ((event.context as Record<string, unknown>).actor = i === 1 ? undefined : odd[i]));
+      mixed.forEach((event, i) => {
+        (event.context as Record<string, unknown>).actor = i === 1 ? undefined : odd[i];
+        event.time.committed = event.time.committed! + i; // commit times that differ: a joined bigint column
+      });
       await w.write(mixed);
       // Rows whose every value joins (empty elements among them); one value in every row; a lone row of empty strings.
       const joined = await w.events([row("", 10), row("x", 11), row("", 12)], {});
@@ -98,8 +101,9 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       await w.write(nulls);
       const lone = await w.commit([{ entity: "Customer", action: "update", key: null, bulk: { criteria: { kind: "where", where: { note: "" } }, set: { note: "" }, affected: 0 }, data: null, source: { orm: "test" } }], { actor: "" });
       const expected = [...mixed, ...joined, ...same, ...nulls, ...lone].map((e) => [e.key === null ? "" : (e.key as { id: string }).id, (e.context as { actor?: string }).actor ?? null]);
-      const stored = await db.client.query(`SELECT entity_key, actor FROM ${db.table} ORDER BY seq`);
+      const stored = await db.client.query(`SELECT entity_key, actor, committed_at FROM ${db.table} ORDER BY seq`);
       expect(stored.map((r) => [r.entity_key, r.actor])).toEqual(expected);
+      expect(stored.slice(0, mixed.length).map((r) => Number(r.committed_at))).toEqual(mixed.map((e) => Math.floor(e.time.committed!)));
       const entries = await w.log.transaction(mixed[0]!.transaction.id);
       expect(entries.map((e) => [e.key, e.actor, e.after])).toEqual(mixed.map((e, i) => [e.key, i === 1 ? undefined : odd[i], e.data]));
       expect((await w.log.history("Customer", "k0a\u001eb")).map((v) => v.after)).toEqual([{ id: "k0a\u001eb", note: "a\u001eb", empty: "" }]);

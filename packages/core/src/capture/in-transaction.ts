@@ -9,8 +9,8 @@ export interface TxExecutor {
   /**
    * Runs one statement with positional params (`$1`.. on postgres, `?` elsewhere: writing the
    * right placeholders is the store's job); returns the rows it selected or returned ([] if none).
-   * On PostgreSQL a param may be a JS array (the audit inserts one array per column through
-   * `unnest`): the driver must bind it as a PostgreSQL array, as `pg` does.
+   * On PostgreSQL a param may be a JS array (the audit's `unnest` insert sends a column that cannot
+   * go as one joined text that way): the driver must bind it as a PostgreSQL array, as `pg` does.
    */
   query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
 }
