@@ -59,6 +59,20 @@ export function runMikroLifecycle(db: Database): void {
       expect(calls[0]!.event.transaction.id).not.toBe(calls[1]!.event.transaction.id);
     });
 
+    it("implicitTransactions: false: a failed flush statement's failure event names its row and the row before (from its change set)", async () => {
+      const { koper, listener, orm, entities } = await setup({}, { orm: () => ({ implicitTransactions: false }) });
+      const em = orm.em.fork();
+      const [taken, own] = [num(), num()];
+      em.create(entities.Order, { number: taken, qty: 1 } as never);
+      const order = em.create(entities.Order, { number: own, qty: 2 } as never) as { id: number; number: string };
+      await em.flush();
+      order.number = taken;
+      await expect(em.flush()).rejects.toBeInstanceOf(Error);
+      const failed = (await listener.settle(koper)).find((c) => c.handler === "onUpdateOrder_X");
+      expect(failed?.event).toMatchObject({ action: "update", outcome: "failed", key: { id: order.id }, data: { number: taken } });
+      expect(failed?.event.before).toMatchObject({ number: own, qty: 2 });
+    });
+
     it("as a subscriber in MikroORM.init: flushes, native and QueryBuilder writes are captured; attaching again is refused", async () => {
       const { koper, listener, orm, entities } = await setup({}, { attach: false, orm: (k) => ({ subscribers: [koperMikroOrmSubscriber(k)] }) });
       const em = orm.em.fork() as unknown as SqlEntityManager;

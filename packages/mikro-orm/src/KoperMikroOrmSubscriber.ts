@@ -19,7 +19,7 @@ export interface SubscriberDeps {
   onError: (error: unknown) => void;
 }
 
-// Units of work remembered at once (flushes in flight, plus failed ones not yet forgotten).
+// Units of work remembered at once (flushes or transactions in flight, plus failed ones not yet forgotten).
 const MAX_FLUSHING = 1000;
 
 /** Marks Koper's subscriber, so a second attachment and the native-write wrappers can find it. */
@@ -40,9 +40,18 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   readonly #bind: (em: EntityManager) => SubscriberDeps;
   // The transaction a `transactional`/`begin` on this em nests in, between its two start events.
   readonly #parents = new WeakMap<EntityManager, TxHandle | undefined>();
-  // The units of work flushing now: a failed statement's payloads are found among their change
-  // sets (on failure only: nothing is indexed on the way of a successful flush).
+  // A failed flush statement's payload is found among the change sets of the unit of work that
+  // flushes in its transaction (on failure only: nothing is indexed on the way of a successful flush).
+  // A Map, not a WeakMap: an entry per short-lived transaction costs a WeakMap's garbage collection
+  // more than the delete at its end costs here.
+  readonly #units = new Map<TxHandle, UnitOfWork>();
+  // The units of work flushing now, for flushes outside any transaction (see `flushOutsideTransactions`).
   readonly #flushing = new Set<UnitOfWork>();
+
+  // Present only while flushes outside a transaction are tracked: MikroORM dispatches an event only
+  // to the subscribers that have its hook, and every flush pays for each dispatch.
+  declare onFlush?: (args: FlushEventArgs) => void;
+  declare afterFlush?: (args: FlushEventArgs) => void;
 
   /**
    * `bind` makes the settings from the ORM the subscriber first sees (its database, its entities):
@@ -50,6 +59,18 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
    */
   constructor(bind: (em: EntityManager) => SubscriberDeps) {
     this.#bind = bind;
+  }
+
+  /**
+   * Adds the flush hooks, which find a failed statement's change set when a flush runs in no
+   * transaction (without them such a statement is reported from its payload alone). Call it before
+   * the subscriber is registered: MikroORM reads which hooks a subscriber has once, then.
+   */
+  trackFlushesOutsideTransactions(): void {
+    this.onFlush = (args) => {
+      if (this.bindTo(args.em) && this.deps.failures) remember(this.#flushing, args.uow, args.uow);
+    };
+    this.afterFlush = (args) => void this.#flushing.delete(args.uow);
   }
 
   /** Binds to the ORM of `em` if not yet bound; true when the subscriber captures (bound and attached). */
@@ -76,6 +97,8 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   afterTransactionStart(args: TransactionEventArgs): void {
     const tx = args.transaction as (TxHandle & { savepointName?: string }) | undefined;
     if (!this.bindTo(args.em) || !tx) return;
+    // The unit of work of the em the transaction is opened on: the one whose flush runs in it.
+    if (args.uow && this.deps.failures) remember(this.#units, tx, args.uow);
     if (!tx.savepointName) return this.deps.capture.begin(tx);
     const parent = this.#parents.get(args.em);
     this.#parents.delete(args.em);
@@ -95,6 +118,7 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
 
   afterTransactionCommit(args: TransactionEventArgs): Promise<void> | void {
     const tx = args.transaction;
+    if (tx) this.#units.delete(tx);
     // Attached while this transaction was already open: its start was never seen.
     if (!tx || !this.bound || this.deps.capture.depth(tx) === 0) return;
     return this.deps.capture.commit(tx).catch(this.deps.onError);
@@ -104,18 +128,8 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   // are written before em.flush()/transactional() rejects (capture.rollback never rejects).
   async afterTransactionRollback(args: TransactionEventArgs): Promise<void> {
     if (args.uow) this.#flushing.delete(args.uow);
+    if (args.transaction) this.#units.delete(args.transaction);
     if (args.transaction && this.bound) await this.deps.capture.rollback(args.transaction);
-  }
-
-  onFlush(args: FlushEventArgs): void {
-    if (!this.bindTo(args.em) || !this.deps.failures) return;
-    this.#flushing.add(args.uow);
-    // A failed flush fires no afterFlush: bound what failed flushes can leave behind.
-    if (this.#flushing.size > MAX_FLUSHING) this.#flushing.delete(this.#flushing.values().next().value!);
-  }
-
-  afterFlush(args: FlushEventArgs): void {
-    this.#flushing.delete(args.uow);
   }
 
   // Row hooks run once per flushed row: no closure, one draft, and nothing awaited inside a transaction.
@@ -131,10 +145,11 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     if (this.#captures(args)) return this.#row(args, "delete");
   }
 
-  /** The change set whose payload a failed flush statement carried, among the flushing units of work. */
-  flushedChangeSet(payload: unknown): ChangeSet<AnyEntity> | undefined {
+  /** The change set whose payload a failed flush statement in `tx` carried, among the flushing units of work. */
+  flushedChangeSet(payload: unknown, tx: TxHandle | undefined): ChangeSet<AnyEntity> | undefined {
     if (typeof payload !== "object" || payload === null) return undefined;
-    for (const uow of this.#flushing) {
+    const unit = tx && this.#units.get(tx);
+    for (const uow of unit ? [unit, ...this.#flushing] : this.#flushing) {
       const found = uow.getChangeSets().find((changeSet) => changeSet.payload === payload);
       if (found) return found;
     }
@@ -190,4 +205,12 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     }
     return this.record(args.em.getTransactionContext(), draft);
   }
+}
+
+// Adds an entry, forgetting the oldest beyond MAX_FLUSHING: a failed flush fires no afterFlush,
+// and a transaction whose rollback failed fires no end event.
+function remember<K, V>(entries: Map<K, V> | Set<K>, key: K, value: V): void {
+  if (entries instanceof Map) entries.set(key, value);
+  else entries.add(key);
+  if (entries.size > MAX_FLUSHING) entries.delete(entries.keys().next().value!);
 }

@@ -20,6 +20,19 @@ export interface NativeCallStore {
  */
 export const nativeCall = new AsyncLocalStorage<NativeCallStore>();
 
+// How many native calls are running anywhere: while none is, a flush statement skips the store lookup.
+let nativeCalls = 0;
+
+/** Runs a native call with its store (see `nativeCall`). */
+export async function inNativeCall<T>(store: NativeCallStore, run: () => Promise<T>): Promise<T> {
+  nativeCalls++;
+  try {
+    return await nativeCall.run(store, run);
+  } finally {
+    nativeCalls--;
+  }
+}
+
 /**
  * Wraps the driver methods every write of the unit of work goes through. The flush's hooks say
  * what succeeded; only here is a failed statement seen, with the rows it carried. Many-to-many
@@ -29,21 +42,21 @@ export const nativeCall = new AsyncLocalStorage<NativeCallStore>();
 export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSubscriber): () => void {
   const target = driver as unknown as Record<string, AnyFn>;
   const restore: (() => void)[] = [];
-  // `onSuccess` runs only when `calls(args)` says the statement has something for it.
-  const wrap = (name: string, onError: (args: unknown[], error: unknown) => Promise<void>, onSuccess?: (args: unknown[]) => Promise<void> | void, calls?: (args: unknown[]) => boolean) => {
+  // `onSuccess` runs after every successful call; `skip(args)` says a call writes nothing (the original runs unwrapped).
+  const wrap = (name: string, onError: (args: unknown[], error: unknown) => Promise<void>, onSuccess?: (args: unknown[]) => Promise<void> | void, skip?: (args: unknown[]) => boolean) => {
     const original = target[name]!;
     const own = Object.getOwnPropertyDescriptor(target, name);
     // Not async: a flush statement costs one reaction of ours (the failure handler), no extra promise chain.
     // The handlers are anonymous on purpose: a closure bound to a name is wrapped in esbuild's
     // `__name()` (an Object.defineProperty per call) when the source runs through tsx, as the benches do.
     target[name] = function (this: unknown, ...args: unknown[]) {
-      const store = nativeCall.getStore();
-      const after = onSuccess && (!calls || calls(args)) ? onSuccess : undefined;
+      if (skip?.(args)) return original.apply(this, args);
+      const store = nativeCalls > 0 ? nativeCall.getStore() : undefined;
       return original.apply(this, args).then(
-        store || after
+        store || onSuccess
           ? async (result: unknown) => {
               store?.results.push(result);
-              if (after && subscriber.active) await after(args);
+              if (onSuccess && subscriber.active) await onSuccess(args);
               return result;
             }
           : undefined,
@@ -63,7 +76,7 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
       const info = driverInfo(error, meta?.tableName);
       subscriber.poisonIfAborted(options?.ctx, info);
       if (nativeCall.getStore() || !subscriber.captures(meta)) return;
-      const drafts = action === "delete" ? deleteDrafts(subscriber, meta, where!(args)) : rows(args).map((row) => flushDraft(subscriber, meta, action, row));
+      const drafts = action === "delete" ? deleteDrafts(subscriber, meta, where!(args)) : rows(args).map((row) => flushDraft(subscriber, meta, action, row, options?.ctx));
       await subscriber.fail(options?.ctx, drafts, error, info);
     };
   // The options (with `ctx`, the transaction) are the third argument, or the fourth after a where.
@@ -75,14 +88,14 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
   wrap("syncCollections", async (args, error) => {
     const info = driverInfo(error, undefined);
     subscriber.poisonIfAborted((args[1] as Options)?.ctx, info);
-  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size !== 0);
+  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size === 0);
   return () => restore.reverse().forEach((undo) => undo());
 }
 
 // The failed row of a flush: the entity its change set belongs to says what was attempted.
-function flushDraft(subscriber: KoperMikroOrmSubscriber, meta: Meta, action: "insert" | "update", payload: unknown): ChangeDraft {
+function flushDraft(subscriber: KoperMikroOrmSubscriber, meta: Meta, action: "insert" | "update", payload: unknown, tx: TxHandle | undefined): ChangeDraft {
   const { drafts } = subscriber.settings;
-  const changeSet = subscriber.flushedChangeSet(payload);
+  const changeSet = subscriber.flushedChangeSet(payload, tx);
   if (!changeSet) return drafts.failed(meta, action, keyOf(meta, payload as Row), snapshotRow(meta, payload as Row) ?? null);
   const before = action === "update" ? snapshotRow(changeSet.meta, changeSet.originalEntity) : undefined;
   return drafts.failed(changeSet.meta, action, keyOf(changeSet.meta, changeSet.entity), entityRow(changeSet.meta, changeSet.entity), before);

@@ -31,9 +31,12 @@ const restorers = new WeakMap<KoperMikroOrmSubscriber, (() => void)[]>();
  */
 export function koperMikroOrm(orm: MikroORM, koper: Koper, options: KoperMikroOrmOptions = {}): KoperMikroOrmHandle {
   if (!isOrm(orm)) throw MikroOrmAdapterError.notAnOrm(orm);
-  const subscriber = koperMikroOrmSubscriber(koper, options);
+  const subscriber = newSubscriber(koper, options);
   if (subscriberOf(orm.em)) throw MikroOrmAdapterError.alreadyAttached();
   subscriber.bindTo(orm.em); // checks the entity names before anything is registered
+  // Every flush of an ORM with implicit transactions runs in one (whose unit of work the subscriber
+  // learns at its start): there the flush hooks would cost each flush two dispatches for nothing.
+  if (subscriber.settings.failures && !flushesInTransactions(orm)) subscriber.trackFlushesOutsideTransactions();
   orm.em.getEventManager().registerSubscriber(subscriber);
   return {
     subscriber,
@@ -48,6 +51,13 @@ export function koperMikroOrm(orm: MikroORM, koper: Koper, options: KoperMikroOr
  * binds at once).
  */
 export function koperMikroOrmSubscriber(koper: Koper, options: KoperMikroOrmOptions = {}): KoperMikroOrmSubscriber {
+  const subscriber = newSubscriber(koper, options);
+  // Registered by MikroORM.init before it knows the ORM: the flush hooks stay when failures are on.
+  if (options.failures ?? true) subscriber.trackFlushesOutsideTransactions();
+  return subscriber;
+}
+
+function newSubscriber(koper: Koper, options: KoperMikroOrmOptions): KoperMikroOrmSubscriber {
   if (!koper || typeof koper !== "object" || !("capture" in koper)) throw MikroOrmAdapterError.notAKoper(koper);
   // Every EntityManager shares core's prototype: writes are seen before the first hook fires.
   patchEntityManager(Object.create(EntityManager.prototype) as EntityManager);
@@ -58,6 +68,10 @@ export function koperMikroOrmSubscriber(koper: Koper, options: KoperMikroOrmOpti
     return deps;
   });
   return subscriber;
+}
+
+function flushesInTransactions(orm: MikroORM): boolean {
+  return orm.config.get("implicitTransactions") !== false && orm.em.getPlatform().supportsTransactions();
 }
 
 /** Stops a subscriber (either form) and restores what it changed. */

@@ -2,7 +2,7 @@ import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } f
 import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata } from "@mikro-orm/core";
 import type { Criteria } from "./drafts.ts";
 import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autocommit.ts";
-import { nativeCall } from "./driver-writes.ts";
+import { inNativeCall } from "./driver-writes.ts";
 import { driverInfo, isValidationError, safeValidationMessage } from "./failures.ts";
 import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
 import { entityRow, keyOf, referenceKey } from "./rows.ts";
@@ -70,7 +70,7 @@ async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: (
   let result: unknown;
   const store = { results: [] as unknown[] };
   try {
-    result = await nativeCall.run(store, run);
+    result = await inNativeCall(store, run);
   } catch (error) {
     await sub.fail(write.tx, safely(sub, write.failed), error, driverInfo(error, write.meta?.tableName));
     throw error;
@@ -223,18 +223,19 @@ function patchFlush(em: EntityManager): void {
   const original = proto.flush as AnyFn;
   const reported = new WeakSet<object>();
   proto[key] = true;
-  proto.flush = async function (this: Em, ...args: unknown[]) {
-    try {
-      return await original.apply(this, args);
-    } catch (error) {
-      const sub = isValidationError(error) && !reported.has(error) ? subscriberOf(this) : undefined;
-      if (sub) {
-        reported.add(error as object);
-        await validationFailed(sub, this, error as Error & { getEntity(): unknown }).catch(sub.settings.onError);
-      }
-      throw error;
-    }
+  // Not async: a successful flush costs no promise or reaction of ours beyond the failure handler.
+  proto.flush = function (this: Em, ...args: unknown[]) {
+    return original.apply(this, args).then(undefined, (error: unknown) => flushFailed(this, error, reported));
   };
+}
+
+async function flushFailed(em: Em, error: unknown, reported: WeakSet<object>): Promise<never> {
+  const sub = isValidationError(error) && !reported.has(error) ? subscriberOf(em) : undefined;
+  if (sub) {
+    reported.add(error as object);
+    await validationFailed(sub, em, error as Error & { getEntity(): unknown }).catch(sub.settings.onError);
+  }
+  throw error;
 }
 
 async function validationFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Error & { getEntity(): unknown }): Promise<void> {
