@@ -45,6 +45,8 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   // A Map, not a WeakMap: an entry per short-lived transaction costs a WeakMap's garbage collection
   // more than the delete at its end costs here.
   readonly #units = new Map<TxHandle, UnitOfWork>();
+  // A savepoint's, in a WeakMap: MariaDB fires no event when one is released, so nothing would delete it.
+  readonly #savepointUnits = new WeakMap<TxHandle, UnitOfWork>();
   // The units of work flushing now, for flushes outside any transaction (see `flushOutsideTransactions`).
   readonly #flushing = new Set<UnitOfWork>();
 
@@ -98,7 +100,10 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     const tx = args.transaction as (TxHandle & { savepointName?: string }) | undefined;
     if (!this.bindTo(args.em) || !tx) return;
     // The unit of work of the em the transaction is opened on: the one whose flush runs in it.
-    if (args.uow && this.deps.failures) remember(this.#units, tx, args.uow);
+    if (args.uow && this.deps.failures) {
+      if (tx.savepointName) this.#savepointUnits.set(tx, args.uow);
+      else remember(this.#units, tx, args.uow);
+    }
     if (!tx.savepointName) return this.deps.capture.begin(tx);
     const parent = this.#parents.get(args.em);
     this.#parents.delete(args.em);
@@ -128,7 +133,10 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   // are written before em.flush()/transactional() rejects (capture.rollback never rejects).
   async afterTransactionRollback(args: TransactionEventArgs): Promise<void> {
     if (args.uow) this.#flushing.delete(args.uow);
-    if (args.transaction) this.#units.delete(args.transaction);
+    if (args.transaction) {
+      this.#units.delete(args.transaction);
+      this.#savepointUnits.delete(args.transaction);
+    }
     if (args.transaction && this.bound) await this.deps.capture.rollback(args.transaction);
   }
 
@@ -148,7 +156,7 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
   /** The change set whose payload a failed flush statement in `tx` carried, among the flushing units of work. */
   flushedChangeSet(payload: unknown, tx: TxHandle | undefined): ChangeSet<AnyEntity> | undefined {
     if (typeof payload !== "object" || payload === null) return undefined;
-    const unit = tx && this.#units.get(tx);
+    const unit = tx && (this.#units.get(tx) ?? this.#savepointUnits.get(tx));
     for (const uow of unit ? [unit, ...this.#flushing] : this.#flushing) {
       const found = uow.getChangeSets().find((changeSet) => changeSet.payload === payload);
       if (found) return found;
