@@ -75,14 +75,15 @@ export class DraftFactory {
 
 /**
  * The model's scalar values of a row or of `data`: relation fields (an `include`, a nested
- * write) are left out, and so are operators (`{ increment: 1 }`), which are not values.
+ * write) are left out, and so are operators (`{ increment: 1 }`), which are not values. A Json
+ * field's value is never an operator: `{ set: "x" }` there is the JSON Prisma stores.
  */
 export function scalarsOf(model: ModelInfo, row: Row): Row {
   const out: Row = {};
   for (const field of Object.keys(row)) {
     const value = row[field];
     if (value === undefined || !model.scalars.has(field)) continue;
-    const operator = operatorOf(value);
+    const operator = model.json.has(field) ? undefined : operatorOf(value);
     if (operator === "set") out[field] = (value as { set: unknown }).set;
     else if (operator === undefined) out[field] = value;
   }
