@@ -133,12 +133,32 @@ export function keyOf(model: ModelInfo, row: Row | undefined): Row | null {
 
 /** The fields an update's `data` changes: its scalars and relations, and the `@updatedAt` fields. */
 export function changedFields(model: ModelInfo, data: unknown): string[] {
-  const names = new Set<string>();
+  const names: string[] = [];
   if (typeof data === "object" && data !== null) {
-    for (const [field, value] of Object.entries(data)) {
-      if (value !== undefined && (model.scalars.has(field) || model.relations.has(field))) names.add(field);
+    for (const field of Object.keys(data)) {
+      const value = (data as Row)[field];
+      if (value !== undefined && (model.scalars.has(field) || model.relations.has(field))) names.push(field);
     }
   }
-  for (const field of model.updatedAt) names.add(field);
-  return [...names];
+  for (const field of model.updatedAt) if (!names.includes(field)) names.push(field);
+  return names;
+}
+
+/** A bulk write's criteria: its `where` (every row when it has none). */
+export function whereOf(args: Record<string, unknown>): Criteria {
+  const where = args.where;
+  return { kind: "where", where: typeof where === "object" && where !== null ? (where as Record<string, unknown>) : {} };
+}
+
+/** `data` when it is one row (a `createMany` of one object, an `updateMany`), else undefined. */
+export function singleRow(data: unknown): Row | undefined {
+  return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Row) : undefined;
+}
+
+/** The row of `before` (what was read before the write) with the key of `row`. */
+export function matching(model: ModelInfo, before: Row[] | undefined, row: Row): Row | undefined {
+  if (!before) return undefined;
+  const key = keyOf(model, row);
+  if (!key) return undefined;
+  return before.find((candidate) => model.key.every((field) => candidate[field] === key[field]));
 }
