@@ -63,6 +63,25 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(update!.event.data).toMatchObject({ meta: { set: "x" } });
     });
 
+    it("a Json field's { set } / { increment } in data is the value stored, in update, updateMany and create events alike", async () => {
+      const { prisma, base, settle } = await setup();
+      const [number, taken] = [num(), num()];
+      await prisma.order.create({ data: { number: taken, qty: 1 } });
+      const order = await prisma.order.create({ data: { number, qty: 1 } });
+      await prisma.order.updateMany({ where: { number }, data: { meta: { set: "x" }, qty: { increment: 1 } } });
+      expect((await base.order.findUniqueOrThrow({ where: { number } })).meta).toEqual({ set: "x" }); // what Prisma stores
+      await expect(prisma.order.update({ where: { id: 424_242 }, data: { meta: { set: "u" }, qty: { set: 5 } } })).rejects.toMatchObject({ code: "P2025" });
+      await expect(prisma.order.create({ data: { number: taken, qty: 1, meta: { increment: 1 } } })).rejects.toMatchObject({ code: "P2002" });
+      await prisma.order.update({ where: { id: order.id }, data: { customer: { create: { email: `${num()}@x.io`, passwordHash: "h", profile: { set: "c" } } } } });
+      const seen = await settle();
+      const of = (handler: string) => seen.find((s) => s.handler === handler)!.event;
+      expect(of("onBulkUpdateOrder").bulk?.set).toEqual({ meta: { set: "x" } }); // qty's increment is an operator, not a value
+      expect(of("onBulkUpdateOrder").changes).toEqual(["meta"]);
+      expect(of("onUpdateOrder_X").data).toEqual({ meta: { set: "u" }, qty: 5 });
+      expect(of("onInsertOrder_X").data).toEqual({ number: taken, qty: 1, meta: { increment: 1 } });
+      expect(seen.find((s) => s.handler === "onBulkInsertCustomer")?.event.bulk?.set).toMatchObject({ profile: { set: "c" } });
+    });
+
     it("captureBefore per model reads the row first: Order gets before, Customer does not", async () => {
       const { prisma, settle } = await setup({ captureBefore: ["Order"] });
       const order = await prisma.order.create({ data: { number: num(), qty: 1 } });

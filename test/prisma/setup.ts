@@ -37,6 +37,7 @@ export class Recorder {
   onInsertCustomer = row("onInsertCustomer");
   onUpdateCustomer = row("onUpdateCustomer");
   onInsertCustomer_X = row("onInsertCustomer_X");
+  onBulkInsertCustomer = bulk("onBulkInsertCustomer");
   onInsertOrderLine = row("onInsertOrderLine");
   onBulkInsertOrderLine = bulk("onBulkInsertOrderLine");
   onBulkUpdateOrderLine = bulk("onBulkUpdateOrderLine");

@@ -1,12 +1,12 @@
 import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
-import { changedFields, keyOf, scalarsOf, type Criteria, type DraftFactory } from "./drafts.ts";
+import { changedFields, keyOf, matching, scalarsOf, singleRow, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
 import { rawSavepointOf, rawStatementOf, rawWriteOf, type RawStatement, type RawWrite } from "./raw.ts";
-import type { RowReader, Selected } from "./RowReader.ts";
+import { unselect, type RowReader, type Selected } from "./RowReader.ts";
 import type { ModelInfo } from "./schema.ts";
-import type { Placement, PrismaPromise, PrismaTxInfo, TransactionTracker } from "./TransactionTracker.ts";
+import { handleOf, type Placement, type PrismaPromise, type PrismaTxInfo, type TransactionTracker } from "./TransactionTracker.ts";
 
 /** What a query extension's hook receives. */
 export interface Operation {
@@ -103,43 +103,49 @@ export class PrismaCapture {
 
   #row(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
     const selected = this.#deps.reader.withKeys(model, args);
-    if (operation === "create") return this.#create(place, model, selected, query);
+    if (operation === "create") return this.#create(place, model, args, selected, query);
     return this.#rowWrite(place, model, operation, args, selected, query);
   }
 
-  async #rowWrite(place: Placement, model: ModelInfo, operation: string, args: Args, selected: Selected, query: Write): Promise<unknown> {
-    const reader = this.#deps.reader;
-    if (operation === "delete") {
-      const row = (await this.#attempt(place, model, operation, args, () => query(selected.args))) as Row;
-      await this.#record(place, [this.#deps.drafts.deleted(model, row)]);
-      return selected.strip(row);
-    }
-    if (operation === "createManyAndReturn") {
-      const rows = (await this.#attempt(place, model, operation, args, () => query(selected.args))) as Row[];
-      await this.#record(place, rows.map((row) => this.#deps.drafts.inserted(model, row)));
-      return rows.map((row) => selected.strip(row));
-    }
-    const needsRead = operation === "upsert" || this.#deps.wantsBefore(model.name);
+  async #rowWrite(place: Placement, model: ModelInfo, operation: string, args: Args, selected: Selected | undefined, query: Write): Promise<unknown> {
+    const sent = selected?.args ?? args;
+    const needsRead = operation === "upsert" || (operation !== "delete" && operation !== "createManyAndReturn" && this.#deps.wantsBefore(model.name));
     let result: unknown;
     let before: Row[] | undefined;
-    if (needsRead) ({ result, before } = await this.#attempt(place, model, operation, args, () => reader.readThenWrite(place, model, operation, selected.args, query)));
-    else result = await this.#attempt(place, model, operation, args, () => query(selected.args));
-    await this.#record(place, this.#updated(place, model, operation, args, result, before));
-    return Array.isArray(result) ? result.map((row) => selected.strip(row as Row)) : selected.strip(result as Row);
+    try {
+      if (needsRead) ({ result, before } = await this.#deps.reader.readThenWrite(place, model, operation, sent, query));
+      else result = await query(sent);
+    } catch (error) {
+      throw await this.#refused(place, model, operation, args, error);
+    }
+    const drafts = this.#deps.drafts;
+    const written =
+      operation === "delete" ? [drafts.deleted(model, result as Row)]
+      : operation === "createManyAndReturn" ? (result as Row[]).map((row) => drafts.inserted(model, row))
+      : this.#updated(place, model, operation, args, result, before);
+    const recording = this.#record(place, written);
+    if (recording) await recording;
+    return unselect(selected, result);
   }
 
-  async #create(place: Placement, model: ModelInfo, selected: Selected, query: Write): Promise<unknown> {
+  async #create(place: Placement, model: ModelInfo, args: Args, selected: Selected | undefined, query: Write): Promise<unknown> {
     const { drafts, models } = this.#deps;
-    const plan = planNested(models, model, "create", selected.args, drafts, this.#deps.wanted);
-    const args = withIncludes(selected.args, plan);
-    const row = (await this.#attempt(place, model, "create", selected.args, () => query(args), plan)) as Row;
-    if (plan === NO_NESTED) {
-      await this.#record(place, [drafts.inserted(model, row)]);
-      return selected.strip(row);
+    const sent = selected?.args ?? args;
+    const plan = planNested(models, model, "create", sent, drafts, this.#deps.wanted);
+    let row: Row;
+    try {
+      row = (await query(withIncludes(sent, plan))) as Row;
+    } catch (error) {
+      throw await this.#refused(place, model, "create", sent, error, plan);
     }
-    const nested = insertedRows(models, model, plan, row, drafts);
-    await this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(plan.bulk)]);
-    return selected.strip(row);
+    let recording: Promise<void> | undefined;
+    if (plan === NO_NESTED) recording = this.#record(place, [drafts.inserted(model, row)]);
+    else {
+      const nested = insertedRows(models, model, plan, row, drafts);
+      recording = this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(plan.bulk)]);
+    }
+    if (recording) await recording;
+    return unselect(selected, row);
   }
 
   // update, upsert, updateManyAndReturn: `before` is what the reader found (undefined when not read).
@@ -156,11 +162,11 @@ export class PrismaCapture {
       const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
       return [main, ...nested];
     }
-    const nested = operation === "updateManyAndReturn" ? [] : this.#nested(model, args);
-    const rows = (Array.isArray(result) ? result : [result]) as Row[];
     const changes = changedFields(model, args.data);
-    const main = rows.map((row) => drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
-    return [...main, ...nested];
+    const out: ChangeDraft[] = [];
+    for (const row of (Array.isArray(result) ? result : [result]) as Row[]) out.push(drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
+    if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args)) out.push(draft);
+    return out;
   }
 
   // The bulk events of an update's nested writes (the result shows none of their rows).
@@ -171,11 +177,17 @@ export class PrismaCapture {
   async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
     if (!this.#deps.bulk) return query(args);
     const action = BULK_WRITES[operation]!;
-    const result = (await this.#attempt(place, model, operation, args, () => query(args))) as { count?: unknown };
+    let result: { count?: unknown };
+    try {
+      result = (await query(args)) as { count?: unknown };
+    } catch (error) {
+      throw await this.#refused(place, model, operation, args, error);
+    }
     const affected = typeof result?.count === "number" ? result.count : null;
     const set = action === "delete" ? undefined : singleRow(args.data);
     const criteria = action === "insert" ? null : whereOf(args);
-    await this.#record(place, [this.#deps.drafts.bulk(model, action, criteria, set, affected)]);
+    const recording = this.#record(place, [this.#deps.drafts.bulk(model, action, criteria, set, affected)]);
+    if (recording) await recording;
     return result;
   }
 
@@ -219,18 +231,15 @@ export class PrismaCapture {
   }
 
   /**
-   * Runs the write; on failure publishes the failure events and rethrows Prisma's error unchanged.
-   * `nested` names the rows of a nested create the failure may belong to instead of the parent.
+   * A write Prisma or the database refused: publishes its failure events and gives back Prisma's
+   * error unchanged, for the caller to rethrow. `nested` names the rows of a nested create the
+   * failure may belong to instead of the parent.
    */
-  async #attempt<T>(place: Placement, model: ModelInfo, operation: string, args: Args, write: () => Promise<T>, nested?: NestedPlan): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      const failure = describeFailure(error, model.name, operation, this.#deps.provider);
-      const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
-      await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args)], failure);
-      throw error;
-    }
+  async #refused(place: Placement, model: ModelInfo, operation: string, args: Args, error: unknown, nested?: NestedPlan): Promise<unknown> {
+    const failure = describeFailure(error, model.name, operation, this.#deps.provider);
+    const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
+    await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args)], failure);
+    return error;
   }
 
   async #failedDraft(place: Placement, draft: ChangeDraft | undefined, error: unknown, model: string | undefined, operation: string): Promise<void> {
@@ -269,47 +278,35 @@ export class PrismaCapture {
     return this.#deps.bulk ? drafts : [];
   }
 
-  async #record(place: Placement, drafts: ChangeDraft[]): Promise<void> {
+  /**
+   * Records a write's drafts. In a transaction they are only buffered: nothing to wait for
+   * (undefined, so the caller skips an await). In autocommit the caller waits for the producer's
+   * queue (not the broker): that is the backpressure.
+   */
+  #record(place: Placement, drafts: ChangeDraft[]): Promise<void> | undefined {
     if (place.kind === "batch") return void place.batch.items.push({ index: place.index, drafts });
+    const { capture, onError } = this.#deps;
     const outer = handleOf(place);
-    // One autocommit call that wrote several rows (a nested create) committed them together.
-    const together = !outer && drafts.length > 1 ? {} : undefined;
-    if (together) this.#deps.capture.begin(together);
-    const handle = outer ?? together;
-    for (const draft of drafts) {
-      const pending = this.#deps.capture.recordBuffered(handle, draft);
-      if (!pending) continue; // buffered in the open transaction: no promise made
-      const recorded = pending.catch(this.#deps.onError);
-      // Autocommit: awaiting the producer's queue (not the broker) is the backpressure.
-      if (!handle) await recorded;
+    if (outer) {
+      for (const draft of drafts) capture.recordBuffered(outer, draft)?.catch(onError);
+      return undefined;
     }
-    if (together) await this.#deps.capture.commit(together).catch(this.#deps.onError);
+    if (drafts.length > 1) return this.#together(drafts);
+    return drafts.length === 1 ? capture.recordBuffered(undefined, drafts[0]!)?.catch(onError) : undefined;
+  }
+
+  // One autocommit call that wrote several rows (a nested create) committed them together.
+  async #together(drafts: ChangeDraft[]): Promise<void> {
+    const { capture, onError } = this.#deps;
+    const handle = {};
+    capture.begin(handle);
+    for (const draft of drafts) capture.recordBuffered(handle, draft)?.catch(onError);
+    await capture.commit(handle).catch(onError);
   }
 
   #unseenError(op: Operation): unknown {
     return PrismaAdapterError.transactionNotSeen(op.model, op.operation);
   }
-}
-
-function handleOf(place: Placement): TxHandle | undefined {
-  if (place.kind === "itx") return place.handle;
-  return place.kind === "batch" ? place.batch.handle : undefined;
-}
-
-function whereOf(args: Args): Criteria {
-  const where = args.where;
-  return { kind: "where", where: typeof where === "object" && where !== null ? (where as Record<string, unknown>) : {} };
-}
-
-function singleRow(data: unknown): Row | undefined {
-  return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Row) : undefined;
-}
-
-function matching(model: ModelInfo, before: Row[] | undefined, row: Row): Row | undefined {
-  if (!before) return undefined;
-  const key = keyOf(model, row);
-  if (!key) return undefined;
-  return before.find((candidate) => model.key.every((field) => candidate[field] === key[field]));
 }
 
 // The autocommit write `op`, sent in `transaction` instead (BEGIN, the write, the writers' rows,

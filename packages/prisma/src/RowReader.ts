@@ -6,10 +6,19 @@ type Args = Record<string, unknown>;
 type Delegate = Record<string, (args: unknown) => Promise<unknown>>;
 type Client = Record<string, unknown> & { $transaction: (items: Promise<unknown>[]) => Promise<unknown[]> };
 
-/** A call's arguments with the key fields selected, and how to give the caller only what it asked for. */
+/** A call's arguments with the key fields selected, and the fields to take out of its result again. */
 export interface Selected {
   args: Args;
-  strip: <T>(row: T) => T;
+  added: string[];
+}
+
+/** The result as the caller asked for it: without the key fields `withKeys` added. */
+export function unselect<T>(selected: Selected | undefined, result: T): T {
+  if (!selected) return result;
+  for (const row of Array.isArray(result) ? result : [result]) {
+    if (typeof row === "object" && row !== null) for (const field of selected.added) delete (row as Row)[field];
+  }
+  return result;
 }
 
 /**
@@ -24,21 +33,20 @@ export class RowReader {
     this.#base = base as Client;
   }
 
-  /** Makes sure the result carries the primary key even when the caller `select`s or `omit`s it. */
-  withKeys(model: ModelInfo, args: Args): Selected {
-    if (args.select === undefined && args.omit === undefined) return { args, strip: same };
+  /**
+   * Makes sure the result carries the primary key even when the caller `select`s or `omit`s it;
+   * undefined when it does anyway (most calls: nothing to change, nothing allocated).
+   */
+  withKeys(model: ModelInfo, args: Args): Selected | undefined {
+    if (args.select === undefined && args.omit === undefined) return undefined;
     const select = args.select as Record<string, unknown> | undefined;
     const omit = args.omit as Record<string, unknown> | undefined;
-    const missing = model.key.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
-    if (missing.length === 0) return { args, strip: same };
+    const added = model.key.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
+    if (added.length === 0) return undefined;
     const next: Args = { ...args };
-    if (select) next.select = { ...select, ...Object.fromEntries(missing.map((f) => [f, true])) };
-    else next.omit = { ...omit, ...Object.fromEntries(missing.map((f) => [f, false])) };
-    const strip = <T>(row: T): T => {
-      if (typeof row === "object" && row !== null) for (const field of missing) delete (row as Row)[field];
-      return row;
-    };
-    return { args: next, strip };
+    if (select) next.select = { ...select, ...Object.fromEntries(added.map((f) => [f, true])) };
+    else next.omit = { ...omit, ...Object.fromEntries(added.map((f) => [f, false])) };
+    return { args: next, added };
   }
 
   /**
@@ -57,10 +65,6 @@ export class RowReader {
     const [found, result] = (await this.#base.$transaction([readOf(target, operation, args), target[operation]!(args)])) as [unknown, unknown];
     return { result, before: rowsOf(found) };
   }
-}
-
-function same<T>(row: T): T {
-  return row;
 }
 
 async function read(client: Client, model: ModelInfo, operation: string, args: Args): Promise<Row[]> {

@@ -35,6 +35,12 @@ interface Interactive {
 // Every autocommit write has the same placement: no object per write.
 const AUTOCOMMIT: Placement = Object.freeze({ kind: "autocommit" });
 
+/** The capture's handle of the transaction a write belongs to; undefined in autocommit. */
+export function handleOf(place: Placement): TxHandle | undefined {
+  if (place.kind === "itx") return place.handle;
+  return place.kind === "batch" ? place.batch.handle : undefined;
+}
+
 type Original = (this: unknown, arg: unknown, options?: unknown) => Promise<unknown>;
 
 /** The client below Koper's extension and its own `$transaction`. */

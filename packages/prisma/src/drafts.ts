@@ -75,14 +75,15 @@ export class DraftFactory {
 
 /**
  * The model's scalar values of a row or of `data`: relation fields (an `include`, a nested
- * write) are left out, and so are operators (`{ increment: 1 }`), which are not values.
+ * write) are left out, and so are operators (`{ increment: 1 }`), which are not values. A Json
+ * field's value is never an operator: `{ set: "x" }` there is the JSON Prisma stores.
  */
 export function scalarsOf(model: ModelInfo, row: Row): Row {
   const out: Row = {};
   for (const field of Object.keys(row)) {
     const value = row[field];
     if (value === undefined || !model.scalars.has(field)) continue;
-    const operator = operatorOf(value);
+    const operator = model.json.has(field) ? undefined : operatorOf(value);
     if (operator === "set") out[field] = (value as { set: unknown }).set;
     else if (operator === undefined) out[field] = value;
   }
@@ -132,12 +133,32 @@ export function keyOf(model: ModelInfo, row: Row | undefined): Row | null {
 
 /** The fields an update's `data` changes: its scalars and relations, and the `@updatedAt` fields. */
 export function changedFields(model: ModelInfo, data: unknown): string[] {
-  const names = new Set<string>();
+  const names: string[] = [];
   if (typeof data === "object" && data !== null) {
-    for (const [field, value] of Object.entries(data)) {
-      if (value !== undefined && (model.scalars.has(field) || model.relations.has(field))) names.add(field);
+    for (const field of Object.keys(data)) {
+      const value = (data as Row)[field];
+      if (value !== undefined && (model.scalars.has(field) || model.relations.has(field))) names.push(field);
     }
   }
-  for (const field of model.updatedAt) names.add(field);
-  return [...names];
+  for (const field of model.updatedAt) if (!names.includes(field)) names.push(field);
+  return names;
+}
+
+/** A bulk write's criteria: its `where` (every row when it has none). */
+export function whereOf(args: Record<string, unknown>): Criteria {
+  const where = args.where;
+  return { kind: "where", where: typeof where === "object" && where !== null ? (where as Record<string, unknown>) : {} };
+}
+
+/** `data` when it is one row (a `createMany` of one object, an `updateMany`), else undefined. */
+export function singleRow(data: unknown): Row | undefined {
+  return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Row) : undefined;
+}
+
+/** The row of `before` (what was read before the write) with the key of `row`. */
+export function matching(model: ModelInfo, before: Row[] | undefined, row: Row): Row | undefined {
+  if (!before) return undefined;
+  const key = keyOf(model, row);
+  if (!key) return undefined;
+  return before.find((candidate) => model.key.every((field) => candidate[field] === key[field]));
 }

@@ -3,7 +3,7 @@ import { Extensions, type Types } from "@prisma/client/runtime/client";
 import { DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import type { describeFailure } from "./failures.ts";
-import { wantsBefore, type KoperPrismaOptions } from "./options.ts";
+import { beforeFilter, entityFilter, type KoperPrismaOptions } from "./options.ts";
 import { CLIENT_WRITES, MODEL_WRITES, PrismaCapture, type Operation } from "./PrismaCapture.ts";
 import { RowReader } from "./RowReader.ts";
 import { parseSchema, type ModelInfo } from "./schema.ts";
@@ -49,7 +49,7 @@ export function koperPrisma(koper: Koper, options: KoperPrismaOptions = {}): Kop
       tracker,
       reader: new RowReader(base),
       wanted: entityFilter(options),
-      wantsBefore: (model) => wantsBefore(options, model),
+      wantsBefore: beforeFilter(options),
       bulk: options.bulk ?? true,
       failures: options.failures ?? true,
       aborts: abortsTransaction(provider, options.failedStatementAbortsTransaction),
@@ -102,12 +102,6 @@ function modelsOf(schema: string, options: KoperPrismaOptions): Map<string, Mode
     if (model.key.length === 0 && wanted(model.name)) throw PrismaAdapterError.unknownKey(model.name);
   }
   return models;
-}
-
-function entityFilter(options: KoperPrismaOptions): (model: string) => boolean {
-  const include = options.entities;
-  const exclude = options.exclude ?? [];
-  return (model) => (include === undefined || include.includes(model)) && !exclude.includes(model);
 }
 
 /**

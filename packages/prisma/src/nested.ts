@@ -45,8 +45,8 @@ export function planNested(
   drafts: DraftFactory,
   wanted: (model: string) => boolean,
 ): NestedPlan {
+  if (!writesAnyRelation(model, operation === "upsert" ? args.create : args.data) && (operation !== "upsert" || !writesAnyRelation(model, args.update))) return NO_NESTED;
   const parts = operation === "upsert" ? [args.create, args.update] : [args.data];
-  if (!parts.some((part) => writesAnyRelation(model, part))) return NO_NESTED;
   const plan: NestedPlan = { added: [], inserted: [], bulk: [], touched: [] };
   const showable = operation === "create" && !hasSelect(args);
   for (const part of parts) {

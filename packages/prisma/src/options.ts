@@ -49,8 +49,18 @@ export interface KoperPrismaOptions {
   onError?: (error: unknown) => void;
 }
 
-/** The answer of `captureBefore` for one model. */
-export function wantsBefore(options: KoperPrismaOptions, model: string): boolean {
+/** The answer of `captureBefore` per model, resolved once (it is asked on every update). */
+export function beforeFilter(options: KoperPrismaOptions): (model: string) => boolean {
   const setting = options.captureBefore ?? false;
-  return typeof setting === "boolean" ? setting : setting.includes(model);
+  if (typeof setting === "boolean") return () => setting;
+  const models = new Set(setting);
+  return (model) => models.has(model);
+}
+
+/** Whether a model is captured (`entities`, `exclude`), resolved once (it is asked on every write). */
+export function entityFilter(options: KoperPrismaOptions): (model: string) => boolean {
+  const include = options.entities && new Set(options.entities);
+  const exclude = new Set(options.exclude);
+  if (!include && exclude.size === 0) return () => true;
+  return (model) => (include === undefined || include.has(model)) && !exclude.has(model);
 }

@@ -20,6 +20,11 @@ export interface ModelInfo {
   /** Primary-key fields (`@id`, `@@id([...])`). Empty when the model has none. */
   key: string[];
   scalars: Set<string>;
+  /**
+   * `Json` fields holding one value (not `Json[]`): in `data`, `{ set: "x" }` or `{ increment: 1 }`
+   * is the JSON value to store, never an operator. A `Json[]` list takes `set`/`push` like any list.
+   */
+  json: Set<string>;
   /** `@updatedAt` fields: Prisma sets them on every update, so they change without being in `data`. */
   updatedAt: string[];
   relations: Map<string, RelationField>;
@@ -37,7 +42,7 @@ export function parseSchema(text: string): Map<string, ModelInfo> {
   const models = new Map<string, ModelInfo>();
   const bodies: [ModelInfo, string][] = [];
   for (const [, name, body] of text.matchAll(MODEL)) {
-    const info: ModelInfo = { name: name!, table: name!, schema: undefined, key: [], scalars: new Set(), updatedAt: [], relations: new Map() };
+    const info: ModelInfo = { name: name!, table: name!, schema: undefined, key: [], scalars: new Set(), json: new Set(), updatedAt: [], relations: new Map() };
     models.set(info.name, info);
     bodies.push([info, body!]);
   }
@@ -63,6 +68,7 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>)
       continue;
     }
     info.scalars.add(field!);
+    if (type === "Json" && modifier !== "[]") info.json.add(field!);
     if (/(^|\s)@id\b/.test(attributes!)) info.key.push(field!);
     if (/(^|\s)@updatedAt\b/.test(attributes!)) info.updatedAt.push(field!);
   }
