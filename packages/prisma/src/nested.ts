@@ -45,7 +45,8 @@ export function planNested(
   drafts: DraftFactory,
   wanted: (model: string) => boolean,
 ): NestedPlan {
-  if (!writesAnyRelation(model, operation === "upsert" ? args.create : args.data) && (operation !== "upsert" || !writesAnyRelation(model, args.update))) return NO_NESTED;
+  const writesRelation = operation === "upsert" ? writesAnyRelation(model, args.create) || writesAnyRelation(model, args.update) : writesAnyRelation(model, args.data);
+  if (!writesRelation) return NO_NESTED;
   const parts = operation === "upsert" ? [args.create, args.update] : [args.data];
   const plan: NestedPlan = { added: [], inserted: [], bulk: [], touched: [] };
   const showable = operation === "create" && !hasSelect(args);
