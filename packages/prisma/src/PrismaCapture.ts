@@ -24,7 +24,7 @@ export interface CaptureDeps {
   drafts: DraftFactory;
   tracker: TransactionTracker;
   reader: RowReader;
-  wanted: (model: string) => boolean;
+  wanted: (model: ModelInfo) => boolean;
   wantsBefore: (model: string) => boolean;
   bulk: boolean;
   failures: boolean;
@@ -75,7 +75,7 @@ export class PrismaCapture {
     const isRow = ROW_WRITES.has(operation);
     if (!isRow && !(operation in BULK_WRITES)) return op.query(op.args);
     const model = op.model ? this.#deps.models.get(op.model) : undefined;
-    if (!model || !this.#deps.wanted(model.name)) return op.query(op.args);
+    if (!model || !this.#deps.wanted(model)) return op.query(op.args);
     if (this.#ownTransaction(op)) return this.#deps.tracker.inOwnTransaction((transaction) => this.#model(sentIn(op, transaction), model, isRow));
     return this.#model(op, model, isRow);
   }
@@ -195,7 +195,7 @@ export class PrismaCapture {
   #rawTarget(statement: RawStatement): RawTarget | undefined {
     const write = this.#deps.bulk ? rawWriteOf(statement) : undefined;
     const model = write ? this.#byTable.get(write.table) : undefined;
-    if (!write || (model && !this.#deps.wanted(model.name))) return undefined;
+    if (!write || (model && !this.#deps.wanted(model))) return undefined;
     return { write, model };
   }
 

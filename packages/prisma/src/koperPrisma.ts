@@ -99,7 +99,7 @@ function modelsOf(schema: string, options: KoperPrismaOptions): Map<string, Mode
   for (const model of models.values()) {
     const key = options.keys?.[model.name];
     if (key) model.key = [...key];
-    if (model.key.length === 0 && wanted(model.name)) throw PrismaAdapterError.unknownKey(model.name);
+    if (model.key.length === 0 && wanted(model)) throw PrismaAdapterError.unknownKey(model.name);
   }
   return models;
 }

@@ -43,7 +43,7 @@ export function planNested(
   operation: string,
   args: Record<string, unknown>,
   drafts: DraftFactory,
-  wanted: (model: string) => boolean,
+  wanted: (model: ModelInfo) => boolean,
 ): NestedPlan {
   const writesRelation = operation === "upsert" ? writesAnyRelation(model, args.create) || writesAnyRelation(model, args.update) : writesAnyRelation(model, args.data);
   if (!writesRelation) return NO_NESTED;
@@ -59,7 +59,7 @@ export function planNested(
       plan.touched.push(field);
       const ops = Object.keys(value);
       // Rows that write relations of their own are not all in the result: bulk, all the way down.
-      if (showable && wanted(related.name) && ops.every((op) => op === "create" || op === "createMany") && !writesRelations(related, value)) {
+      if (showable && wanted(related) && ops.every((op) => op === "create" || op === "createMany") && !writesRelations(related, value)) {
         if (!includes(args, field)) plan.added.push(field);
         plan.inserted.push(field);
         continue;
@@ -82,7 +82,7 @@ function writesAnyRelation(model: ModelInfo, part: unknown): boolean {
 interface BulkPlanning {
   models: Map<string, ModelInfo>;
   drafts: DraftFactory;
-  wanted: (model: string) => boolean;
+  wanted: (model: ModelInfo) => boolean;
   out: ChangeDraft[];
 }
 
@@ -93,7 +93,7 @@ function planBulk(planning: BulkPlanning, relation: RelationField, related: Mode
     if (!action || (action === "relink" && (relation.manyToMany || relation.holdsKey))) continue;
     const items = op === "createMany" ? [undefined] : asList(value[op]);
     for (const item of items) {
-      if (planning.wanted(related.name)) planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item));
+      if (planning.wanted(related)) planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item));
       if (depth > 16) continue;
       for (const data of dataOf(op, item)) {
         for (const [field, inner] of Object.entries(data)) {

@@ -1,4 +1,5 @@
-import type { AuditOptions, OutboxOptions } from "@koper/core";
+import { entityFilter as coreEntityFilter, type AuditOptions, type OutboxOptions } from "@koper/core";
+import type { ModelInfo } from "./schema.ts";
 
 /** What `koperPrisma(koper, options)` takes; every field has a default. */
 export interface KoperPrismaOptions {
@@ -57,10 +58,7 @@ export function beforeFilter(options: KoperPrismaOptions): (model: string) => bo
   return (model) => models.has(model);
 }
 
-/** Whether a model is captured (`entities`, `exclude`), resolved once (it is asked on every write). */
-export function entityFilter(options: KoperPrismaOptions): (model: string) => boolean {
-  const include = options.entities && new Set(options.entities);
-  const exclude = new Set(options.exclude);
-  if (!include && exclude.size === 0) return () => true;
-  return (model) => (include === undefined || include.has(model)) && !exclude.has(model);
+/** The model filter built from `entities` and `exclude` (core's policy; Prisma names a model by its name). */
+export function entityFilter(options: KoperPrismaOptions): (model: ModelInfo) => boolean {
+  return coreEntityFilter<ModelInfo, string>(options, (model, name) => model.name === name);
 }

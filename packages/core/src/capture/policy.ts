@@ -51,13 +51,14 @@ export interface EntitySelection<Ref> {
 /**
  * The entity filter of `entities`/`exclude`, with the ORM's own idea of whether a piece of
  * metadata matches a reference (by entity name, table name or class). Answers are cached per
- * metadata object: the filter runs on every write.
+ * metadata object: the filter runs on every write (and with neither option, it asks nothing).
  */
 export function entityFilter<Meta extends object, Ref>(
   selection: EntitySelection<Ref>,
   matches: (metadata: Meta, ref: Ref) => boolean,
 ): (metadata: Meta) => boolean {
   const { entities: include, exclude = [] } = selection;
+  if (include === undefined && exclude.length === 0) return () => true;
   const answers = new WeakMap<Meta, boolean>();
   return (metadata) => {
     let answer = answers.get(metadata);
