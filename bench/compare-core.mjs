@@ -1,6 +1,6 @@
 // Side by side, in one process: the built core of an old commit and of this tree, interleaved, CPU µs/event.
 // Usage: git worktree add /tmp/old <commit> && (cd /tmp/old/packages/core && npx tsc -p tsconfig.build.json)
-//        npm run build -w @koper/core && npx node bench/compare-core.mjs /tmp/old/packages/core/dist/index.js packages/core/dist/index.js [rounds] [events]
+//        npm run build -w @koper/core && npx node bench/compare-core.mjs /tmp/old/packages/core/dist/index.js packages/core/dist/esm/index.js [rounds] [events]
 // (The old worktree needs node_modules: symlink this one's.) Modes: e2e with 1 and 100 events per
 // transaction, the consuming side alone, and publish-only (no listener) with 100 and 1 events per transaction.
 const [oldPath, newPath, rounds = "5", N = "100000"] = process.argv.slice(2);
