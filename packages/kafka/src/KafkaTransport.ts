@@ -4,6 +4,7 @@ import { isUnknownTopic, KafkaTransportError } from "./errors.ts";
 import { chunksOf, type ChunkBuilder } from "./chunks.ts";
 import { registerZstd } from "./compression.ts";
 import { KafkaSubscription } from "./KafkaSubscription.ts";
+import { Members } from "./Members.ts";
 import { kafkajsLogCreator } from "./kafkajs-logs.ts";
 import { toKafkaMessage } from "./messages.ts";
 import { ProducedPartitions } from "./ProducedPartitions.ts";
@@ -23,7 +24,7 @@ export class KafkaTransport implements Transport {
   readonly #options: ResolvedOptions;
   readonly #producer: Producer;
   readonly #topics: TopicCreator;
-  readonly #members = new Set<KafkaSubscription>();
+  readonly #members = new Members<KafkaSubscription>();
   readonly #produced = new ProducedPartitions();
   #connecting: Promise<void> | undefined;
   #admin: Promise<Admin> | undefined;
@@ -108,7 +109,7 @@ export class KafkaTransport implements Transport {
    */
   async drain(): Promise<void> {
     if (this.#closed || this.#members.size === 0) return;
-    await this.#produced.drain([...this.#members], () => this.#adminClient().then(kafkajsOffsets), this.#options.drainTimeoutMs, this.#closing.signal);
+    await this.#produced.drain(this.#members.list(), () => this.#adminClient().then(kafkajsOffsets), this.#options.drainTimeoutMs, this.#closing.signal);
   }
 
   #adminClient(): Promise<Admin> {
@@ -128,28 +129,15 @@ export class KafkaTransport implements Transport {
     // Created up front with the configured partitions, not auto-created by the subscribe with the broker's default.
     if (this.#options.createTopics) await this.#topics.ensure(subscription.topics);
     // A member whose topics vanished (an empty broker restarted) has them created again, then kafkajs restarts it.
-    const recreate = (topics: readonly string[]) => {
-      if (!this.#options.createTopics) return;
-      this.#topics.forget(topics);
-      void this.#topics.ensure(topics)?.catch(() => {});
-    };
-    const member = await KafkaSubscription.start(this.kafka, subscription, this.#options, recreate);
-    this.#members.add(member);
-    return {
-      close: async () => {
-        this.#members.delete(member);
-        await member.close();
-      },
-    };
+    const recreate = (topics: readonly string[]) => void (this.#options.createTopics && this.#topics.recreate(topics));
+    return this.#members.handle(await KafkaSubscription.start(this.kafka, subscription, this.#options, recreate));
   }
 
   /** Closes members still subscribed (finishing and committing their work), then the producer. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closing.abort();
-    const members = [...this.#members];
-    this.#members.clear();
-    await Promise.allSettled(members.map((m) => m.close()));
+    await this.#members.closeAll();
     const admin = this.#admin?.then((client) => client.disconnect());
     await Promise.allSettled([this.#topics.close(), this.#connecting ? this.#producer.disconnect() : undefined, admin]);
   }

@@ -64,6 +64,15 @@ export class TopicCreator {
     for (const topic of topics) this.#exists.delete(topic);
   }
 
+  /**
+   * Creates topics a consumer found gone (an empty broker restarted) again; never rejects (a failure
+   * leaves them unknown, so the next ensure() tries again).
+   */
+  recreate(topics: Iterable<string>): Promise<void> | undefined {
+    this.forget(topics);
+    return this.ensure(topics)?.catch(noop);
+  }
+
   /** Disconnects the admin client if it was used. */
   async close(): Promise<void> {
     if (this.#connected) await this.#admin.disconnect();

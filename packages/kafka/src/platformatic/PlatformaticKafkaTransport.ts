@@ -2,6 +2,7 @@ import { createLogger, type KoperLogger, type OutgoingMessage, type Subscription
 import { Admin, compatibilityPartitioner, Producer, stringSerializer, type MessageToProduce } from "@platformatic/kafka";
 import { isUnknownTopic, KafkaTransportError } from "../errors.ts";
 import { chunksOf, type ChunkBuilder } from "../chunks.ts";
+import { Members } from "../Members.ts";
 import { ProducedPartitions } from "../ProducedPartitions.ts";
 import { TopicCreator } from "../TopicCreator.ts";
 import { platformaticOffsets, platformaticTopicAdmin } from "./admin.ts";
@@ -24,7 +25,7 @@ export class PlatformaticKafkaTransport implements Transport {
   readonly producer: Producer<string, Buffer, string, string>;
   readonly #options: ResolvedPlatformaticOptions;
   readonly #topics: TopicCreator;
-  readonly #members = new Set<PlatformaticSubscription>();
+  readonly #members = new Members<PlatformaticSubscription>();
   readonly #produced = new ProducedPartitions();
   #connecting: Promise<void> | undefined;
   #admin: Admin | undefined;
@@ -110,7 +111,7 @@ export class PlatformaticKafkaTransport implements Transport {
    */
   async drain(): Promise<void> {
     if (this.#closed || this.#members.size === 0) return;
-    await this.#produced.drain([...this.#members], async () => platformaticOffsets(this.#adminClient()), this.#options.drainTimeoutMs, this.#closing.signal);
+    await this.#produced.drain(this.#members.list(), async () => platformaticOffsets(this.#adminClient()), this.#options.drainTimeoutMs, this.#closing.signal);
   }
 
   #adminClient(): Admin {
@@ -123,28 +124,15 @@ export class PlatformaticKafkaTransport implements Transport {
     // Created up front with the configured partitions, not auto-created by the subscribe with the broker's default.
     if (this.#options.createTopics) await this.#topics.ensure(subscription.topics);
     // A member whose topics vanished (an empty broker restarted) has them created again before it consumes again.
-    const recreate = (topics: readonly string[]) => {
-      if (!this.#options.createTopics) return undefined;
-      this.#topics.forget(topics);
-      return this.#topics.ensure(topics)?.catch(() => {});
-    };
-    const member = await PlatformaticSubscription.start(subscription, this.#options, () => this.#logger, recreate);
-    this.#members.add(member);
-    return {
-      close: async () => {
-        this.#members.delete(member);
-        await member.close();
-      },
-    };
+    const recreate = (topics: readonly string[]) => (this.#options.createTopics ? this.#topics.recreate(topics) : undefined);
+    return this.#members.handle(await PlatformaticSubscription.start(subscription, this.#options, () => this.#logger, recreate));
   }
 
   /** Closes members still subscribed (finishing and committing their work), then the producer. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closing.abort();
-    const members = [...this.#members];
-    this.#members.clear();
-    await Promise.allSettled(members.map((m) => m.close()));
+    await this.#members.closeAll();
     await Promise.allSettled([this.#topics.close(), this.producer.close()]);
     await this.#admin?.close().catch(() => {});
   }
