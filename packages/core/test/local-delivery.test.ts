@@ -213,8 +213,8 @@ describe("same-process delivery (no bytes)", () => {
     const handled: string[] = [];
     const dlq = deadLetters(`${prefix}.Order`);
     const consumer = new Koper({ transport, topics: { prefix } })
-      .register(dataListener()({ entity: "Order", group: unique("a"), onInsertOrder: (order: { id: number }) => void handled.push(`a${order.id}`) }))
-      .register(dataListener()({ entity: "Order", group: unique("b"), onInsertOrder: (order: { id: number }) => void handled.push(`b${order.id}`) }))
+      .register(dataListener()({ entity: "Order", group: unique("a"), onInsertOrder: (order: Record<string, unknown>) => void handled.push(`a${String(order.id)}`) }))
+      .register(dataListener()({ entity: "Order", group: unique("b"), onInsertOrder: (order: Record<string, unknown>) => void handled.push(`b${String(order.id)}`) }))
       .register(dlq.listener);
     await consumer.start();
     await until(() => handled.length === 2 && dlq.received.length === 2, "both groups");
