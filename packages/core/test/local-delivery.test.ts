@@ -11,7 +11,7 @@ import {
   type Subscription,
   type Transport,
 } from "@koper/core";
-import { deadLetters, deferred, unique, until } from "./support.ts";
+import { deadLetters, deferred, orderDraft, unique, until } from "./support.ts";
 
 // The in-process transport without its shortcut: every message goes as bytes, decoded and zod-checked
 // by the consumer, as through Kafka. What a listener gets must be the same either way.
@@ -199,6 +199,29 @@ describe("same-process delivery (no bytes)", () => {
     await until(() => dlq.received.length === 1, "dead letter");
     await koper.stop();
     expect(dlq.received[0]!.meta.headers["koper-dlq-reason"]).toMatch(/^invalid_envelope: .*id/);
+  });
+  it("checks a captured event's envelope when a group takes it: groups subscribing after the publish get the same verdict", async () => {
+    const prefix = unique("p");
+    const transport = new InProcessTransport();
+    // Publishes while nobody consumes: the messages wait in the log for the groups below.
+    const publisher = new Koper({ transport, topics: { prefix } });
+    await publisher.start();
+    await publisher.capture.record(undefined, { ...orderDraft(1), source: { orm: "" } }); // zod refuses an empty orm
+    await publisher.capture.record(undefined, orderDraft(2));
+    await publisher.settle();
+    expect(transport.lag(`${prefix}.Order`, "nobody yet")).toBe(2);
+    const handled: string[] = [];
+    const dlq = deadLetters(`${prefix}.Order`);
+    const consumer = new Koper({ transport, topics: { prefix } })
+      .register(dataListener()({ entity: "Order", group: unique("a"), onInsertOrder: (order: Record<string, unknown>) => void handled.push(`a${String(order.id)}`) }))
+      .register(dataListener()({ entity: "Order", group: unique("b"), onInsertOrder: (order: Record<string, unknown>) => void handled.push(`b${String(order.id)}`) }))
+      .register(dlq.listener);
+    await consumer.start();
+    await until(() => handled.length === 2 && dlq.received.length === 2, "both groups");
+    await consumer.stop();
+    await publisher.stop();
+    expect(handled.sort()).toEqual(["a2", "b2"]);
+    for (const letter of dlq.received) expect(letter.meta.headers["koper-dlq-reason"]).toMatch(/^invalid_envelope: .*orm/);
   });
 });
 

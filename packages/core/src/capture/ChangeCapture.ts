@@ -312,7 +312,9 @@ function stampCommitted(events: DataEvent[]): DataEvent[] {
   const id = events[0]!.id;
   for (let position = 0; position < events.length; position++) {
     const event = events[position]!;
-    event.transaction = { id, position };
+    // In place: `place` gave every event a transaction object of its own, and nothing has read it yet.
+    event.transaction.id = id;
+    event.transaction.position = position;
     event.time.committed = committed;
   }
   return events;

@@ -226,9 +226,9 @@ export class Producer implements CaptureSink, MessageSender {
     const copy = snapshotCaptured(event);
     const value = copy.value;
     const bytes = copy.maxBytes > this.#deps.maxPayloadBytes ? this.#encode(topic, value) : undefined;
-    // Only an envelope that passes the consumers' check skips it; any other gets decoded and checked there.
-    const plain = copy.captured ? isPlainCaptured(value as DataEvent) : isPlainEvent(value);
-    const local = plain ? new LocalEvent(value as object) : (value as object);
+    // Only an envelope that passes the consumers' check skips it (any other gets decoded and checked
+    // there); checked on first delivery, so a publish nobody in this process consumes skips the check.
+    const local = new LocalEvent(value as object, copy.captured ? isPlainCaptured : isPlainEvent);
     return new LocalMessage(topic, routingKey(event), local, bytes);
   }
 

@@ -1,4 +1,4 @@
-import type { OutgoingMessage } from "../transports/Transport.ts";
+import { ACCEPTED, type OutgoingMessage } from "../transports/Transport.ts";
 
 /** Told how the send of a queued batch ended: no error, or the transport's. */
 export type SendOutcome = (error?: unknown) => void;
@@ -108,8 +108,14 @@ export class SendQueue {
       } catch (error) {
         sending = Promise.reject(error);
       }
-      void sending.then(this.#sent, this.#failed);
-      return;
+      if (sending !== ACCEPTED) return void sending.then(this.#sent, this.#failed);
+      // Accepted before `send` returned (in-process): told now, as `#settle` would one reaction later.
+      try {
+        this.#tell(undefined);
+      } catch (error) {
+        this.#next();
+        throw error;
+      }
     }
   }
 

@@ -63,8 +63,8 @@ export function messageResolver(listener: object, options: ListenOptions): Resol
  */
 export function dataResolver(listener: object, routes: DataRoutes): Resolver {
   return (message) => {
-    const local = message.event instanceof LocalEvent;
-    const checked = local ? ((message.event as LocalEvent).value as DataEvent) : validEvent(decodeEvent(message.value, message.headers));
+    const local = message.event instanceof LocalEvent ? message.event.checked() : undefined;
+    const checked = local ?? validEvent(decodeEvent(message.value, message.headers));
     const route = findRoute(routes, checked);
     if (!route) return null;
     const event = local ? copyEvent(checked) : checked;

@@ -1,7 +1,7 @@
 import { PublishError } from "../errors.ts";
 import { createLogger, type KoperLogger } from "../observability/logger.ts";
 import { LocalDelivery } from "./LocalDelivery.ts";
-import type { DeliveredMessage, OutgoingMessage, Subscription, SubscriptionHandle, Transport } from "./Transport.ts";
+import { ACCEPTED, type DeliveredMessage, type OutgoingMessage, type Subscription, type SubscriptionHandle, type Transport } from "./Transport.ts";
 
 /** Settings of the in-process transport. */
 export interface InProcessTransportOptions {
@@ -86,7 +86,7 @@ export class InProcessTransport implements Transport {
       const sent = this.#append(messages, 0, Date.now());
       if (sent < messages.length) return this.#sendWhenRoom(messages, sent);
       this.#pumpSent(messages);
-      return SENT;
+      return ACCEPTED;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -300,8 +300,6 @@ export class InProcessTransport implements Transport {
     for (const group of log.groups.values()) group.next = Math.max(group.next, log.base);
   }
 }
-
-const SENT: Promise<void> = Promise.resolve();
 
 /** FNV-1a: a cheap, stable string hash to spread keys over members. */
 function hash(key: string): number {

@@ -14,6 +14,13 @@ export interface OutgoingMessage {
   event?: object;
 }
 
+/**
+ * What a transport's `send` may return when it accepted the whole batch before returning (the
+ * in-process transport, when no group is `capacity` behind): the producer then settles the batch
+ * at once instead of a promise reaction later. Any other promise is awaited as usual.
+ */
+export const ACCEPTED: Promise<void> = Promise.resolve();
+
 /** A message as a transport delivers it. */
 export interface DeliveredMessage extends OutgoingMessage {
   partition: number;
