@@ -15,10 +15,10 @@ export class LocalEvent {
   // The check still to run, or its verdict: the snapshot never changes, so one answer holds for every group.
   #verdict: boolean | EnvelopeCheck;
 
-  /** `check`: the envelope check to run on first `checked()`; without it, `value` passed it already. */
-  constructor(value: object, check?: EnvelopeCheck) {
+  /** `check`: the envelope check, run on the first `checked()`. */
+  constructor(value: object, check: EnvelopeCheck) {
     this.value = value;
-    this.#verdict = check ?? true;
+    this.#verdict = check;
   }
 
   /** The event when it passes the envelope check; undefined when not (the consumer then decodes and checks its bytes). */

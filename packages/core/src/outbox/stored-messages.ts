@@ -66,9 +66,8 @@ function eventMessage(row: PendingRow, raw: Record<string, unknown>, target: Sto
     // An unknown tag: the decode stopped half way through `raw`, so the row's own bytes go.
     return { topic: row.topic, key: row.routingKey, value: checked(row, Buffer.from(row.payload), target), headers };
   }
-  // Only an envelope that passes the consumers' check skips it; any other is decoded and checked there.
-  const local = isPlainEvent(value) ? new LocalEvent(value) : (value as object);
-  return new LocalMessage(row.topic, row.routingKey, local, bytes, headers);
+  // Only an envelope that passes the consumers' check skips it (any other is decoded and checked there).
+  return new LocalMessage(row.topic, row.routingKey, new LocalEvent(value as object, isPlainEvent), bytes, headers);
 }
 
 function rawMessage(row: PendingRow, target: StoredTarget): OutgoingMessage {

@@ -1,5 +1,5 @@
 import { encode } from "../envelope/codec.ts";
-import { LocalEvent } from "../envelope/LocalEvent.ts";
+import type { LocalEvent } from "../envelope/LocalEvent.ts";
 import type { DataEvent } from "../envelope/DataEvent.ts";
 import type { OutgoingMessage } from "../transports/Transport.ts";
 import { v1Headers } from "../envelope/wire.ts";
@@ -13,12 +13,12 @@ import { v1Headers } from "../envelope/wire.ts";
 export class LocalMessage implements OutgoingMessage {
   readonly topic: string;
   readonly key: string | null;
-  readonly event: object;
+  readonly event: LocalEvent;
   #value: Uint8Array | undefined;
   #headers: Record<string, string> | undefined;
 
   /** `headers`: when the caller has them already (an outbox row's); else written from the event on first read. */
-  constructor(topic: string, key: string | null, event: object, value?: Uint8Array, headers?: Record<string, string>) {
+  constructor(topic: string, key: string | null, event: LocalEvent, value?: Uint8Array, headers?: Record<string, string>) {
     this.topic = topic;
     this.key = key;
     this.event = event;
@@ -31,9 +31,9 @@ export class LocalMessage implements OutgoingMessage {
     return (this.#headers ??= v1Headers(this.#snapshot));
   }
 
-  // The snapshot the event carries: unwrapped when it passed the envelope check, as itself when not.
+  // The snapshot the event carries (whether or not it passes the envelope check).
   get #snapshot(): DataEvent {
-    return (this.event instanceof LocalEvent ? this.event.value : this.event) as DataEvent;
+    return this.event.value as DataEvent;
   }
 
   /** The encoded event, made on first read. */
