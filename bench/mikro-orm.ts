@@ -6,7 +6,7 @@
 import { Socket } from "node:net";
 import { Koper, dataListener } from "@koper/core";
 import { koperMikroOrm } from "@koper/mikro-orm";
-import { EntitySchema, MikroORM, type Options } from "@mikro-orm/core";
+import { EntitySchema, MikroORM, type EventSubscriber, type Options } from "@mikro-orm/core";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import { NodeSqliteDialect, SqliteDriver } from "@mikro-orm/sql";
 import { conditions, interleavedRound, rateOf, ratiosOf, type Tally } from "./interleave.ts";
@@ -86,8 +86,24 @@ export async function runMikroOrmBench(): Promise<void> {
   }
 }
 
-type Mode = "plain" | "publish" | "listener";
-const MODES: Mode[] = ["plain", "publish", "listener"];
+type Mode = "plain" | "floor" | "publish" | "listener";
+const MODES: Mode[] = ["plain", "floor", "publish", "listener"];
+
+/**
+ * The floor: a subscriber with the hooks Koper's has, each doing nothing. What MikroORM itself
+ * spends dispatching them (event args, a serial run per hook) is paid by any subscriber-based
+ * plugin, so "floor / plain" is the best ratio a subscriber can reach.
+ */
+class NoopSubscriber implements EventSubscriber {
+  beforeTransactionStart(): void {}
+  afterTransactionStart(): void {}
+  beforeTransactionCommit(): void {}
+  afterTransactionCommit(): void {}
+  afterTransactionRollback(): void {}
+  afterCreate(): void {}
+  afterUpdate(): void {}
+  afterDelete(): void {}
+}
 
 async function benchOn(label: string, options: () => Partial<Options>, loads: Workload[], roundCount: number, shared: boolean): Promise<void> {
   // "publish": Koper captures and publishes (consumers elsewhere, as with Kafka).
@@ -107,6 +123,7 @@ async function benchOn(label: string, options: () => Partial<Options>, loads: Wo
   const table = (schema ? `"${schema}".` : "") + `"bench_order_${id}"`;
   if (schema) await orms.plain.em.getConnection().execute(`create schema "${schema}"`);
   for (const mode of shared ? (["plain"] as Mode[]) : MODES) await orms[mode].schema.create(schema ? { schema } : {});
+  orms.floor.em.getEventManager().registerSubscriber(new NoopSubscriber());
   koperMikroOrm(orms.publish, publisher);
   koperMikroOrm(orms.listener, consumer);
   const clear = () => Promise.all((shared ? (["plain"] as Mode[]) : MODES).map((mode) => orms[mode].em.getConnection().execute(`delete from ${table}`)));
@@ -122,6 +139,7 @@ async function benchOn(label: string, options: () => Partial<Options>, loads: Wo
         rounds.push(await interleavedRound(MODES, load.chunks, round, chunk));
       }
       report(`mikro-orm ${label}: ${load.name}`, `plain ${fmt(rateOf(rounds, "plain"))} rows/s (${roundCount} rounds × ${load.chunks} chunks)`);
+      report(`  no-op subscriber of Koper's shape (floor)`, `${fmt(rateOf(rounds, "floor"))} rows/s, ${ratiosOf(rounds, "floor", "plain")}`);
       report(`  with koper (capture + publish)`, `${fmt(rateOf(rounds, "publish"))} rows/s, ${ratiosOf(rounds, "publish", "plain")}`);
       report(`  with koper + in-process listener`, `${fmt(rateOf(rounds, "listener"))} rows/s, ${ratiosOf(rounds, "listener", "plain")}`);
     }

@@ -7,7 +7,7 @@ import "reflect-metadata";
 import { Socket } from "node:net";
 import { Koper, dataListener } from "@koper/core";
 import { koperTypeorm } from "@koper/typeorm";
-import { Column, DataSource, Entity, PrimaryGeneratedColumn, type DataSourceOptions } from "typeorm";
+import { Column, DataSource, Entity, PrimaryGeneratedColumn, type DataSourceOptions, type EntitySubscriberInterface } from "typeorm";
 import { conditions, interleavedRound, rateOf, ratiosOf, type Tally } from "./interleave.ts";
 import { fmt, report } from "./support.ts";
 
@@ -66,8 +66,27 @@ export async function runTypeormBench(): Promise<void> {
   }
 }
 
-type Mode = "plain" | "publish" | "listener";
-const MODES: Mode[] = ["plain", "publish", "listener"];
+type Mode = "plain" | "floor" | "publish" | "listener";
+const MODES: Mode[] = ["plain", "floor", "publish", "listener"];
+
+/**
+ * The floor: a subscriber with the hooks Koper's has, each doing nothing. What TypeORM itself
+ * spends broadcasting them (an event object per hook and query, the subscriber loop) is paid by
+ * any subscriber-based plugin, so "floor / plain" is the best ratio a subscriber can reach.
+ */
+class NoopSubscriber implements EntitySubscriberInterface {
+  afterTransactionStart(): void {}
+  beforeTransactionCommit(): void {}
+  afterTransactionCommit(): void {}
+  afterTransactionRollback(): void {}
+  afterQuery(): void {}
+  afterInsert(): void {}
+  afterUpdate(): void {}
+  beforeRemove(): void {}
+  afterRemove(): void {}
+  afterSoftRemove(): void {}
+  afterRecover(): void {}
+}
 
 async function benchOn(label: string, options: DataSourceOptions, loads: Workload[], roundCount: number, shared: boolean): Promise<void> {
   // "publish": Koper captures and publishes (consumers elsewhere, as with Kafka).
@@ -83,6 +102,7 @@ async function benchOn(label: string, options: DataSourceOptions, loads: Workloa
     const synchronize = !shared || mode === "plain";
     sources[mode] = await new DataSource({ ...options, entities: [Order], synchronize, logging: false }).initialize();
   }
+  sources.floor.subscribers.push(new NoopSubscriber());
   koperTypeorm(sources.publish, publisher);
   koperTypeorm(sources.listener, consumer);
   // TypeORM's clear() is a raw statement: it publishes nothing.
@@ -99,6 +119,7 @@ async function benchOn(label: string, options: DataSourceOptions, loads: Workloa
         rounds.push(await interleavedRound(MODES, load.chunks, round, chunk));
       }
       report(`typeorm ${label}: ${load.name}`, `plain ${fmt(rateOf(rounds, "plain"))} rows/s (${roundCount} rounds × ${load.chunks} chunks)`);
+      report(`  no-op subscriber of Koper's shape (floor)`, `${fmt(rateOf(rounds, "floor"))} rows/s, ${ratiosOf(rounds, "floor", "plain")}`);
       report(`  with koper (capture + publish)`, `${fmt(rateOf(rounds, "publish"))} rows/s, ${ratiosOf(rounds, "publish", "plain")}`);
       report(`  with koper + in-process listener`, `${fmt(rateOf(rounds, "listener"))} rows/s, ${ratiosOf(rounds, "listener", "plain")}`);
     }
