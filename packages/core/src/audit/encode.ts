@@ -1,4 +1,5 @@
-import { AuditError } from "../errors.ts";
+import { AuditError, EnvelopeError } from "../errors.ts";
+import { fromJsonSafe, toJsonSafe } from "../envelope/codec.ts";
 import type { SqlDialect } from "../capture/in-transaction.ts";
 
 /** JSON text of a value as the audit stores it: bigint as a string, bytes as base64, Dates as ISO. */
@@ -15,25 +16,29 @@ export function toJson(value: unknown): string | null {
 }
 
 /**
- * JSON text of an audit entry, as `toJson` writes it: JSON.stringify without the replacer when nothing
- * in it needs one (no bigint, no bytes), which is most rows and several times faster.
+ * JSON text of an audit entry: the wire codec's JSON (`toJsonSafe`), so a Date, bigint, Buffer,
+ * Uint8Array, `undefined` or NaN in a row is stored tagged (`{"$koper":"Date","v":…}`) and read back as
+ * itself (`parseEntries`), as the outbox stores events. The entry's own absent fields are left out.
+ * A value the codec cannot carry (a Map: the capture refuses those before a commit) falls back to
+ * `toJson`'s lossy text rather than failing the application's transaction.
  */
 export function entryJson(entry: object): string {
-  if (needsReplacer(entry, 0)) return toJson(entry)!;
+  const own: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(entry)) if (value !== undefined) own[field] = value;
   try {
-    return JSON.stringify(entry);
-  } catch {
-    return toJson(entry)!; // a bigint a toJSON() returned
+    return JSON.stringify(toJsonSafe(own));
+  } catch (error) {
+    if (error instanceof EnvelopeError) return toJson(own)!;
+    throw error;
   }
 }
 
-function needsReplacer(value: unknown, depth: number): boolean {
-  if (typeof value === "bigint") return true;
-  if (typeof value !== "object" || value === null || value instanceof Date) return false;
-  if (depth > 32 || value instanceof Uint8Array || (value as { type?: unknown }).type === "Buffer") return true;
-  if (Array.isArray(value)) return value.some((item) => needsReplacer(item, depth + 1));
-  for (const key in value) if (needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
-  return false;
+/** Parses `entry` JSON texts (one JSON.parse for all of them) and gives tagged values back their types. */
+export function parseEntries<T>(texts: readonly unknown[]): T[] {
+  const joined = `[${texts.join(",")}]`;
+  const parsed = JSON.parse(joined) as T[];
+  // A text with neither the tag key nor a \u escape (which could spell it) holds no tagged value.
+  return joined.includes('"$koper"') || joined.includes("\\u") ? (fromJsonSafe(parsed) as T[]) : parsed;
 }
 
 /** Parses a JSON column (drivers hand back text; some hand back parsed values). */

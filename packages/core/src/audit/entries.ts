@@ -1,3 +1,4 @@
+import { parseEntries, toJson } from "./encode.ts";
 import type { Action, Bulk, EventError, Outcome, Row, Source, TimePoints } from "../envelope/DataEvent.ts";
 
 /** What an audit row records: a data event's action, or `forget` (an erasure, recorded without the erased values). */
@@ -72,7 +73,7 @@ export const SELECT_COLUMNS = "seq, entity, action, actor, tx_id, entry";
 /** Rows selected with `selectColumns` as AuditEntries. */
 export function toEntries(rows: readonly Record<string, unknown>[]): AuditEntry[] {
   if (rows.length === 0) return [];
-  const json = JSON.parse(`[${rows.map((row) => row.entry).join(",")}]`) as StoredEntry[];
+  const json = parseEntries<StoredEntry>(rows.map((row) => row.entry));
   return rows.map((row, i) => toEntry(row, json[i]!));
 }
 
@@ -98,11 +99,11 @@ function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
   };
 }
 
-// Scalars compare as themselves; only objects (JSON, dates as text) need their JSON text compared.
+// Scalars compare as themselves; only objects (JSON, Dates, bytes) need their JSON text compared.
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  return toJson(a) === toJson(b);
 }
 
 /** Folds entries (oldest first) into versions, in place: each gets its diff against the state before it. */
