@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { AuditLog, isKoperError, type AuditAction, type AuditKey } from "@koper/core";
-import { connect } from "./connect.ts";
+import { AUDIT_TABLE, AuditLog, isKoperError, type AuditAction, type AuditKey } from "@koper/core";
+import { CONNECT_TIMEOUT_MS, connect } from "./connect.ts";
 import { CliError } from "./errors.ts";
 import { renderChanges, renderHistory } from "./render.ts";
 import { parseTime } from "./time.ts";
@@ -18,25 +18,76 @@ interface CommonOptions {
   url?: string;
   table?: string;
   json?: boolean;
+  connectTimeout?: string;
 }
 
 /** A command-line key: JSON for a composite key (`{"id":9,"line":2}`), the bare value otherwise. */
 function parseKey(text: string): AuditKey {
-  return text.trim().startsWith("{") ? (JSON.parse(text) as AuditKey) : text;
+  if (!text.trim().startsWith("{")) return text;
+  let key: unknown;
+  try {
+    key = JSON.parse(text);
+  } catch {
+    throw CliError.invalidKey(text);
+  }
+  if (key === null || typeof key !== "object" || Array.isArray(key) || Object.keys(key).length === 0) throw CliError.invalidKey(text);
+  return key as AuditKey;
 }
 
-async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (log: AuditLog) => Promise<T>): Promise<T> {
+/** The audit log on the URL's database, and `known(entity)`: whether the table has any row of it. */
+interface Opened {
+  log: AuditLog;
+  /** The audit table's name, as given or the default. */
+  table: string;
+  known(entity: string): Promise<boolean>;
+}
+
+async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (opened: Opened) => Promise<T>): Promise<T> {
   const url = options.url ?? io.env.KOPER_AUDIT_URL ?? io.env.DATABASE_URL;
   if (!url) throw CliError.noUrl();
-  const connection = await connect(url, options.table);
+  const seconds = options.connectTimeout === undefined ? undefined : Number(options.connectTimeout);
+  if (seconds !== undefined && !(seconds > 0 && Number.isFinite(seconds))) throw CliError.invalidTimeout(options.connectTimeout!);
+  const connection = await connect(url, options.table, seconds === undefined ? undefined : seconds * 1000);
+  const table = connection.table ?? AUDIT_TABLE;
   try {
-    return await fn(new AuditLog(connection.client, { table: connection.table }));
+    const log = new AuditLog(connection.client, { table });
+    const quoted = quoteIdentifiers(table, connection.client.dialect);
+    const placeholder = connection.client.dialect === "postgres" ? "$1" : "?";
+    const known = async (entity: string) => (await connection.client.query(`SELECT 1 AS found FROM ${quoted} WHERE entity = ${placeholder} LIMIT 1`, [entity])).length > 0;
+    return await fn({ log, known, table });
+  } catch (error) {
+    if (error instanceof CliError || isKoperError(error)) throw error;
+    if (missingTable(error)) throw CliError.noAuditTable(table, url, error);
+    throw CliError.database(url, error);
   } finally {
-    await connection.close();
+    await connection.close().catch(() => undefined);
   }
 }
 
-const json = (value: unknown) => `${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v), 2)}\n`;
+/** The table name quoted for the dialect (AuditLog has already refused anything but identifiers). */
+function quoteIdentifiers(table: string, dialect: string): string {
+  const q = dialect === "mysql" ? "`" : '"';
+  return table.split(".").map((part) => `${q}${part}${q}`).join(".");
+}
+
+/** The driver's "no such table": PostgreSQL 42P01, MySQL/MariaDB ER_NO_SUCH_TABLE, SQLite's message. */
+function missingTable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === "42P01" || code === "ER_NO_SUCH_TABLE" || (typeof message === "string" && /^no such table/.test(message));
+}
+
+/** JSON for scripts: bigints as their digits, bytes as base64 (Dates are ISO text already). */
+const json = (value: unknown) =>
+  `${JSON.stringify(
+    value,
+    function (this: Record<string, unknown>, key, v: unknown) {
+      const raw = this[key];
+      if (typeof raw === "bigint") return raw.toString();
+      if (raw instanceof Uint8Array) return Buffer.from(raw).toString("base64");
+      return v;
+    },
+    2,
+  )}\n`;
 
 function program(io: RunEnv): Command {
   const root = new Command("koper").description("Koper: data events from ORM writes.").exitOverride();
@@ -46,10 +97,16 @@ function program(io: RunEnv): Command {
     cmd
       .option("--url <url>", "database URL (postgres://, mysql://, sqlite:<file>); default $KOPER_AUDIT_URL or $DATABASE_URL")
       .option("--table <name>", "audit table, schema-qualified if needed (default koper_audit)")
-      .option("--json", "print JSON for scripts instead of a table");
+      .option("--json", "print JSON for scripts instead of a table")
+      .option("--connect-timeout <seconds>", `give up connecting after this long (default ${CONNECT_TIMEOUT_MS / 1000})`);
   common(audit.command("history <entity> <key>").description("One row's versions, oldest first, with what changed from → to."))
     .action(async (entity: string, key: string, options: CommonOptions) => {
-      const versions = await withLog(options, io, (log) => log.history(entity, parseKey(key)));
+      const parsed = parseKey(key);
+      const versions = await withLog(options, io, async ({ log, known, table }) => {
+        const found = await log.history(entity, parsed);
+        if (found.length === 0 && !(await known(entity))) throw CliError.unknownEntity(entity, table);
+        return found;
+      });
       io.out(options.json ? json(versions) : renderHistory(entity, key, versions, io.color));
     });
   common(audit.command("changes").description("Recent changes, filtered by entity, actor, action and time."))
@@ -61,16 +118,20 @@ function program(io: RunEnv): Command {
     .option("--limit <n>", "at most this many", "100")
     .action(async (options: CommonOptions & Record<string, string | undefined>) => {
       const now = io.now();
-      const page = await withLog(options, io, (log) =>
-        log.changes({
+      const page = await withLog(options, io, async ({ log, known, table }) => {
+        const found = await log.changes({
           entity: options.entity,
           actor: options.actor,
           action: options.action as AuditAction | undefined,
           since: options.since === undefined ? undefined : parseTime(options.since, now),
           until: options.until === undefined ? undefined : parseTime(options.until, now),
           limit: Number(options.limit),
-        }),
-      );
+        });
+        if (found.entries.length === 0 && options.entity !== undefined && !(await known(options.entity))) {
+          throw CliError.unknownEntity(options.entity, table);
+        }
+        return found;
+      });
       io.out(options.json ? json(page) : renderChanges(page.entries, io.color));
     });
   return root;
@@ -83,7 +144,11 @@ export async function run(argv: readonly string[], io: RunEnv): Promise<number> 
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof CliError || isKoperError(error)) {
+    if (error instanceof CliError) {
+      io.err(`koper: ${error.message}\n`);
+      return error.status;
+    }
+    if (isKoperError(error)) {
       io.err(`koper: ${(error as Error).message}\n`);
       return 2;
     }

@@ -24,6 +24,9 @@ export type AuditPoint = Date | number | { version: string };
  */
 const HISTORY_ORDER = "committed_at, seq";
 
+/** The actions an audit row can record. */
+const ACTIONS: readonly AuditAction[] = ["insert", "update", "delete", "forget"];
+
 /** Options of an AuditLog. */
 export interface AuditLogOptions {
   /** Table name, optionally schema-qualified; `koper_audit` by default. */
@@ -107,7 +110,10 @@ export class AuditLog {
     const add = (sql: string, value: unknown) => (where.push(sql), params.push(value));
     if (query.entity !== undefined) add("entity = ?", query.entity);
     if (query.actor !== undefined) add("actor = ?", query.actor);
-    if (query.action !== undefined) add("action = ?", query.action);
+    if (query.action !== undefined) {
+      if (!ACTIONS.includes(query.action)) throw AuditError.invalidArgument("action", `${JSON.stringify(query.action)} is not one of ${ACTIONS.join(", ")}`);
+      add("action = ?", query.action);
+    }
     if (query.since !== undefined) add("committed_at >= ?", epochMs(query.since, "since"));
     if (query.until !== undefined) add("committed_at < ?", epochMs(query.until, "until"));
     return readPage(this.client, this.#table, { where, params, cursor: query.cursor ?? null, limit });
