@@ -197,6 +197,23 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       for (const secret of ["hunter22", "078-05-1120", "reset-me"]) expect(dump).not.toContain(secret);
     });
 
+    it("a change of a redacted field shows in the diff as changed, its values hidden (masked or removed alike)", async () => {
+      const w = new AuditWorld(db, { redact: { Customer: { password: "mask", ssn: "remove" } } });
+      const id = randomUUID();
+      await w.commit([customer("insert", id, { id, name: "Ann", password: "hunter22", ssn: "078-05-1120" })]);
+      const before = { id, name: "Ann", password: "hunter22", ssn: "078-05-1120" };
+      await w.commit([customer("update", id, { ...before, password: "hunter23" }, { changes: ["password"], before })], { actor: "ann" });
+      await w.commit([customer("update", id, { ...before, ssn: "078-05-1121" }, { changes: ["ssn"], before })], { actor: "hr" });
+      await w.commit([customer("update", id, { ...before, name: "Ann" }, { changes: [], before })]);
+      const history = await w.log.history("Customer", id);
+      expect(history[1]!.diff).toEqual([{ field: "password", from: MASK, to: MASK }]);
+      expect(history[2]!.diff).toEqual([{ field: "ssn", from: MASK, to: MASK }]);
+      expect(history[3]!.diff).toEqual([]);
+      expect(history[3]!.state).toEqual({ id, name: "Ann", password: MASK });
+      const dump = await w.dump();
+      for (const secret of ["hunter2", "078-05-112"]) expect(dump).not.toContain(secret);
+    });
+
     it("prune deletes rows committed before a time", async () => {
       const w = new AuditWorld(db);
       await w.commit([customer("insert", "old", { id: "old" })]);

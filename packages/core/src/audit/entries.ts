@@ -1,3 +1,4 @@
+import { MASK } from "../capture/redact.ts";
 import { parseEntries, toJson } from "./encode.ts";
 import type { Action, Bulk, EventError, Outcome, Row, Source, TimePoints } from "../envelope/DataEvent.ts";
 
@@ -133,10 +134,13 @@ function diffOf(entry: AuditEntry, prior: Row | null): FieldChange[] {
   const after = entry.after ?? {};
   const fields = entry.action === "update" && entry.changes.length > 0 ? entry.changes : Object.keys(after);
   const diff: FieldChange[] = [];
+  const listed = entry.action === "update" && entry.changes.length > 0;
   for (const field of fields) {
     const from = entry.action === "insert" ? undefined : prior?.[field];
     const to = after[field];
     if (entry.action === "insert" || !same(from, to)) diff.push({ field, from, to });
+    // A redacted field the capture reported changed: masked (or removed) on both sides, still a change.
+    else if (listed && (to === MASK || !(field in after))) diff.push({ field, from: MASK, to: MASK });
   }
   return diff;
 }
