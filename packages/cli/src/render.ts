@@ -68,13 +68,14 @@ export function renderHistory(entity: string, key: string, versions: readonly Au
   return `${c.bold(`${entity} ${key}`)}: ${versions.length} version(s)\n${out.toString()}\n`;
 }
 
-/** A page of changes as a table: when, who, which row, what. */
-export function renderChanges(entries: readonly AuditEntry[], color: boolean): string {
+/** A page of changes as a table: when, who, which row, what; with `more`, how to ask for the next page. */
+export function renderChanges(entries: readonly AuditEntry[], color: boolean, more?: string): string {
   const c = pc.createColors(color);
   if (entries.length === 0) return "No changes match.\n";
   const out = table(["when (UTC)", "who", "entity", "key", "action", "fields"], c);
   for (const e of entries) {
     out.push([formatTime(e.time.committed ?? e.time.occurred), e.actor ?? c.dim("-"), e.entity, keyOf(e), actionCell(e, c), details(e, c)]);
   }
-  return `${out.toString()}\n${entries.length} change(s)\n`;
+  const next = more === undefined ? "" : `more: add --cursor ${more}\n`;
+  return `${out.toString()}\n${entries.length} change(s)\n${next}`;
 }

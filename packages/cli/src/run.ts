@@ -116,6 +116,7 @@ function program(io: RunEnv): Command {
     .option("--since <time>", "from this time: a duration back (15m, 1h, 2d) or an ISO date")
     .option("--until <time>", "before this time (same forms)")
     .option("--limit <n>", "at most this many", "100")
+    .option("--cursor <cursor>", "continue after the page that printed this cursor")
     .action(async (options: CommonOptions & Record<string, string | undefined>) => {
       const now = io.now();
       const page = await withLog(options, io, async ({ log, known, table }) => {
@@ -126,13 +127,14 @@ function program(io: RunEnv): Command {
           since: options.since === undefined ? undefined : parseTime(options.since, now),
           until: options.until === undefined ? undefined : parseTime(options.until, now),
           limit: Number(options.limit),
+          cursor: options.cursor,
         });
         if (found.entries.length === 0 && options.entity !== undefined && !(await known(options.entity))) {
           throw CliError.unknownEntity(options.entity, table);
         }
         return found;
       });
-      io.out(options.json ? json(page) : renderChanges(page.entries, io.color));
+      io.out(options.json ? json(page) : renderChanges(page.entries, io.color, page.hasMore ? page.cursor : undefined));
     });
   return root;
 }

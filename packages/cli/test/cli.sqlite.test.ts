@@ -72,6 +72,27 @@ describe("koper audit (CLI) on SQLite", () => {
     expect(JSON.parse(recent.out).entries.map((e: { eventId: string }) => e.eventId.slice(-1))).toEqual(["4", "5"]);
   });
 
+  it("changes --limit pages: a full page says how to continue, --cursor continues, every entry once", async () => {
+    const first = await koper(["audit", "changes", "--limit", "2", "--url", url]);
+    expect(first.status).toBe(0);
+    const cursor = /^more: add --cursor (\S+)$/m.exec(first.out)?.[1];
+    expect(cursor).toBeDefined();
+    const ids: string[] = [];
+    let next: string | undefined;
+    for (let i = 0; i < 5; i++) {
+      const page = JSON.parse((await koper(["audit", "changes", "--limit", "2", "--url", url, "--json", ...(next ? ["--cursor", next] : [])])).out);
+      ids.push(...page.entries.map((e: { eventId: string }) => e.eventId.slice(-1)));
+      next = page.cursor;
+      if (!page.hasMore) break;
+    }
+    expect(ids).toEqual(["1", "2", "3", "4", "5"]);
+    const second = await koper(["audit", "changes", "--limit", "2", "--url", url, "--cursor", cursor!, "--json"]);
+    expect(JSON.parse(second.out).entries.map((e: { eventId: string }) => e.eventId.slice(-1))).toEqual(["3", "4"]);
+    const last = await koper(["audit", "changes", "--limit", "10", "--url", url]);
+    expect(last.out).not.toContain("more:");
+    expect(await koper(["audit", "changes", "--cursor", "nonsense", "--url", url])).toMatchObject({ status: 2, err: expect.stringContaining("cursor") });
+  });
+
   it("--json prints the versions for scripts", async () => {
     const { out } = await koper(["audit", "history", "Customer", "7", "--url", url, "--json"]);
     const versions = JSON.parse(out);
