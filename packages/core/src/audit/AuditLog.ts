@@ -1,6 +1,6 @@
 import type { Row } from "../envelope/DataEvent.ts";
 import { AuditError } from "../errors.ts";
-import { epochMs, keyText, placeholders } from "./encode.ts";
+import { ACTOR_CHARS, columnText, epochMs, keyText, placeholders } from "./encode.ts";
 import { nextState, SELECT_COLUMNS, toEntries, toVersions, type AuditAction, type AuditEntry, type AuditVersion } from "./entries.ts";
 import { forget, type ForgetResult, type ReferenceRule } from "./forget.ts";
 import { readPage } from "./pages.ts";
@@ -109,7 +109,7 @@ export class AuditLog {
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => (where.push(sql), params.push(value));
     if (query.entity !== undefined) add("entity = ?", query.entity);
-    if (query.actor !== undefined) add("actor = ?", query.actor);
+    if (query.actor !== undefined) add("actor = ?", columnText(query.actor, ACTOR_CHARS));
     if (query.action !== undefined) {
       if (!ACTIONS.includes(query.action)) throw AuditError.invalidArgument("action", `${JSON.stringify(query.action)} is not one of ${ACTIONS.join(", ")}`);
       add("action = ?", query.action);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { AuditError, EnvelopeError } from "../errors.ts";
 import { fromJsonSafe, toJsonSafe } from "../envelope/codec.ts";
 import type { SqlDialect } from "../capture/in-transaction.ts";
@@ -71,10 +72,23 @@ export function canonicalJson(value: unknown): string {
  */
 export function keyText(key: Record<string, unknown> | string | number | bigint | null | undefined): string {
   if (key === null || key === undefined) return "";
-  if (typeof key !== "object") return String(key);
+  if (typeof key !== "object") return columnText(String(key), KEY_CHARS);
   const fields = Object.keys(key);
-  if (fields.length === 1) return scalarText(key[fields[0]!]);
-  return canonicalJson(key);
+  if (fields.length === 1) return columnText(scalarText(key[fields[0]!]), KEY_CHARS);
+  return columnText(canonicalJson(key), KEY_CHARS);
+}
+
+/** Characters the `entity_key` and `actor` columns hold (varchar(512), varchar(191)). */
+export const KEY_CHARS = 512;
+export const ACTOR_CHARS = 191;
+
+/**
+ * A text as a column of `max` characters stores it: itself, or when longer its SHA-256 digest
+ * (`sha256:<hex>`), so a long key or actor is still looked up by equality and never makes the
+ * application's write fail with "value too long". (JS length counts UTF-16 units: at most `max` characters.)
+ */
+export function columnText(text: string, max: number): string {
+  return text.length <= max ? text : `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
 /** Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL (audit SQL has no `?` in literals). */

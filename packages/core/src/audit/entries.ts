@@ -51,6 +51,8 @@ export interface AuditVersion extends AuditEntry {
 export interface StoredEntry {
   id: string;
   key?: Row | null | undefined;
+  /** The actor, only when longer than the actor column holds (which then has its digest). */
+  actor?: string | undefined;
   /** Left out when `committed` (nearly every row). */
   outcome?: Outcome | undefined;
   requestId?: string | undefined;
@@ -86,7 +88,7 @@ function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
     key: e.key ?? null,
     action: row.action as AuditAction,
     outcome: e.outcome ?? "committed",
-    actor: (row.actor as string | null) ?? undefined,
+    actor: e.actor ?? (row.actor as string | null) ?? undefined,
     requestId: e.requestId ?? undefined,
     context: e.context ?? {},
     transaction: { id: String(row.tx_id), position: e.position },

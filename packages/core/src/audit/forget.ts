@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { now } from "../capture/build-event.ts";
 import { currentContext } from "../context/context.ts";
 import type { Row } from "../envelope/DataEvent.ts";
-import { entryJson, keyText, parseEntries, placeholders } from "./encode.ts";
+import { ACTOR_CHARS, columnText, entryJson, keyText, parseEntries, placeholders } from "./encode.ts";
 import type { StoredEntry } from "./entries.ts";
 import type { SqlClient, TxExecutor } from "../capture/in-transaction.ts";
 
@@ -206,7 +206,11 @@ async function recordForget(tx: TxExecutor, table: string, entity: string, key: 
   const context = currentContext();
   const keyData = (rawKey !== null && typeof rawKey === "object" ? rawKey : { key: rawKey }) as Row;
   const id = randomUUID();
-  const entry: StoredEntry = { id, key: keyData, requestId: context?.requestId, position: 0, time: { occurred: at, committed: at }, after: what };
+  const actor = typeof context?.actor === "string" ? context.actor : undefined;
+  const entry: StoredEntry = {
+    id, key: keyData, actor: actor !== undefined && actor.length > ACTOR_CHARS ? actor : undefined, requestId: context?.requestId,
+    position: 0, time: { occurred: at, committed: at }, after: what,
+  };
   const sql = `INSERT INTO ${table} (entity, entity_key, action, actor, tx_id, committed_at, entry) VALUES (?, ?, 'forget', ?, ?, ?, ?)`;
-  await tx.query(placeholders(sql, tx.dialect), [entity, key, context?.actor ?? null, `forget:${id}`, Math.floor(at), entryJson(entry)]);
+  await tx.query(placeholders(sql, tx.dialect), [entity, key, actor === undefined ? null : columnText(actor, ACTOR_CHARS), `forget:${id}`, Math.floor(at), entryJson(entry)]);
 }
