@@ -3,7 +3,7 @@ import { AuditError, EnvelopeError } from "../errors.ts";
 import { fromJsonSafe, toJsonSafe } from "../envelope/codec.ts";
 import type { SqlDialect } from "../capture/in-transaction.ts";
 
-/** JSON text of a value as the audit stores it: bigint as a string, bytes as base64, Dates as ISO. */
+/** Plain JSON text of a value (bigint as a string, bytes as base64, Dates as ISO): canonical key text, and the entry fallback for what the codec refuses. */
 export function toJson(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return JSON.stringify(value, (_key, v: unknown) => {
