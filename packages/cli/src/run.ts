@@ -34,12 +34,15 @@ function parseKey(text: string): AuditKey {
   return key as AuditKey;
 }
 
-/** The audit log on the URL's database, and `known(entity)`: whether the table has any row of it. */
+/**
+ * The audit log on the URL's database, and `known(entity)`: undefined when the table has no row of
+ * the entity, else the field names of its keys (empty when only bulk entries are there).
+ */
 interface Opened {
   log: AuditLog;
   /** The audit table's name, as given or the default. */
   table: string;
-  known(entity: string): Promise<boolean>;
+  known(entity: string): Promise<string[] | undefined>;
 }
 
 async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (opened: Opened) => Promise<T>): Promise<T> {
@@ -53,7 +56,14 @@ async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (opened: Opene
     const log = new AuditLog(connection.client, { table });
     const quoted = quoteIdentifiers(table, connection.client.dialect);
     const placeholder = connection.client.dialect === "postgres" ? "$1" : "?";
-    const known = async (entity: string) => (await connection.client.query(`SELECT 1 AS found FROM ${quoted} WHERE entity = ${placeholder} LIMIT 1`, [entity])).length > 0;
+    const known = async (entity: string) => {
+      // A keyed write's row tells the key's fields (a forget row's key is as its caller gave it).
+      const sql = `SELECT entry FROM ${quoted} WHERE entity = ${placeholder} AND action <> 'forget' ORDER BY entity_key DESC LIMIT 1`;
+      const [row] = await connection.client.query(sql, [entity]);
+      if (!row) return (await connection.client.query(`SELECT 1 AS found FROM ${quoted} WHERE entity = ${placeholder} LIMIT 1`, [entity])).length > 0 ? [] : undefined;
+      const stored = JSON.parse(String(row.entry)) as { key?: Record<string, unknown> | null };
+      return Object.keys(stored.key ?? {});
+    };
     return await fn({ log, known, table });
   } catch (error) {
     if (error instanceof CliError || isKoperError(error)) throw error;
@@ -62,6 +72,17 @@ async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (opened: Opene
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+/** For an empty history: when the entity's keys have other fields than the key given, how to give one. */
+function keyHint(entity: string, key: AuditKey, fields: string[]): string | undefined {
+  const given = typeof key === "object" && key !== null ? Object.keys(key).sort() : undefined;
+  const sorted = [...fields].sort();
+  if (fields.length === 0 || (given === undefined ? fields.length === 1 : given.join() === sorted.join())) return undefined;
+  const example = `{${sorted.map((field) => `${JSON.stringify(field)}:…`).join(",")}}`;
+  return fields.length === 1
+    ? `Keys of ${entity} have one field, ${fields[0]}: give its value alone.\n`
+    : `Keys of ${entity} have the fields ${sorted.join(", ")}: give them as JSON, e.g. '${example}'.\n`;
 }
 
 /** The table name quoted for the dialect (AuditLog has already refused anything but identifiers). */
@@ -104,10 +125,12 @@ function program(io: RunEnv): Command {
       const parsed = parseKey(key);
       const versions = await withLog(options, io, async ({ log, known, table }) => {
         const found = await log.history(entity, parsed);
-        if (found.length === 0 && !(await known(entity))) throw CliError.unknownEntity(entity, table);
-        return found;
+        if (found.length > 0) return { found, hint: undefined };
+        const fields = await known(entity);
+        if (fields === undefined) throw CliError.unknownEntity(entity, table);
+        return { found, hint: keyHint(entity, parsed, fields) };
       });
-      io.out(options.json ? json(versions) : renderHistory(entity, key, versions, io.color));
+      io.out(options.json ? json(versions.found) : renderHistory(entity, key, versions.found, io.color) + (versions.hint ?? ""));
     });
   common(audit.command("changes").description("Recent changes, filtered by entity, actor, action and time."))
     .option("--entity <name>", "only this entity")
@@ -129,7 +152,7 @@ function program(io: RunEnv): Command {
           limit: Number(options.limit),
           cursor: options.cursor,
         });
-        if (found.entries.length === 0 && options.entity !== undefined && !(await known(options.entity))) {
+        if (found.entries.length === 0 && options.entity !== undefined && (await known(options.entity)) === undefined) {
           throw CliError.unknownEntity(options.entity, table);
         }
         return found;

@@ -85,7 +85,12 @@ export async function runCliOnServer(name: AuditDb["name"]): Promise<void> {
         expect(unknown.err).toMatch(/^koper: No audit rows for entity "Custmer" in .*koper_audit: entity names are/);
         expect((await koper(["audit", "changes", "--entity", "Custmer", "--url", db.url])).status).toBe(2);
         // A known entity without rows for that key is an empty history, not an error.
-        expect(await koper(["audit", "history", "Select", "8", "--url", db.url])).toMatchObject({ status: 0, out: "No audit history for Select 8.\n" });
+        // Its keys are composite: a bare value finds nothing, and the message says how to give one.
+        expect(await koper(["audit", "history", "Select", "8", "--url", db.url])).toMatchObject({
+          status: 0,
+          out: `No audit history for Select 8.\nKeys of Select have the fields no, tenant: give them as JSON, e.g. '{"no":…,"tenant":…}'.\n`,
+        });
+        expect(await koper(["audit", "history", "Select", '{"tenant":"x","no":8}', "--url", db.url])).toMatchObject({ status: 0, out: 'No audit history for Select {"tenant":"x","no":8}.\n' });
         const badKey = await koper(["audit", "history", "Select", "{no:7}", "--url", db.url]);
         expect(badKey).toMatchObject({ status: 2, err: expect.stringContaining("is not a key") });
         const badAction = await koper(["audit", "changes", "--action", "upsert", "--url", db.url]);
