@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FORGOTTEN, MASK, isKoperError, type DataEvent } from "@koper/core";
+import { FORGOTTEN, MASK, isKoperError, runWithContext, type DataEvent } from "@koper/core";
 import { openAuditDb, skipReason, type AuditDb } from "./databases.ts";
 import { AuditWorld, customer, pause } from "./world.ts";
 
@@ -195,6 +195,46 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       expect((await w.log.history("Customer", id))[0]!.after).toEqual({ id, name: "Ann", password: MASK });
       const dump = await w.dump();
       for (const secret of ["hunter22", "078-05-1120", "reset-me"]) expect(dump).not.toContain(secret);
+    });
+
+    it("a change of a redacted field shows in the diff as changed, its values hidden (masked or removed alike)", async () => {
+      const w = new AuditWorld(db, { redact: { Customer: { password: "mask", ssn: "remove" } } });
+      const id = randomUUID();
+      await w.commit([customer("insert", id, { id, name: "Ann", password: "hunter22", ssn: "078-05-1120" })]);
+      const before = { id, name: "Ann", password: "hunter22", ssn: "078-05-1120" };
+      await w.commit([customer("update", id, { ...before, password: "hunter23" }, { changes: ["password"], before })], { actor: "ann" });
+      await w.commit([customer("update", id, { ...before, ssn: "078-05-1121" }, { changes: ["ssn"], before })], { actor: "hr" });
+      await w.commit([customer("update", id, { ...before, name: "Ann" }, { changes: [], before })]);
+      const history = await w.log.history("Customer", id);
+      expect(history[1]!.diff).toEqual([{ field: "password", from: MASK, to: MASK }]);
+      expect(history[2]!.diff).toEqual([{ field: "ssn", from: MASK, to: MASK }]);
+      expect(history[3]!.diff).toEqual([]);
+      expect(history[3]!.state).toEqual({ id, name: "Ann", password: MASK });
+      const dump = await w.dump();
+      for (const secret of ["hunter2", "078-05-112"]) expect(dump).not.toContain(secret);
+    });
+
+    it("a key longer than entity_key holds and an actor longer than actor holds are stored (as digests) and found", async () => {
+      const w = new AuditWorld(db);
+      const id = `https://example.com/${"ü".repeat(600)}`;
+      const actor = `${"a".repeat(300)}@example.com`;
+      await w.commit([customer("insert", id, { id, name: "Long" })], { actor });
+      await w.commit([customer("update", id, { id, name: "Longer" }, { changes: ["name"] })], { actor: "bob" });
+      const composite = { id, line: 2 };
+      await w.commit([{ entity: "Order", action: "insert", key: composite, data: { ...composite }, source: { orm: "test" } }], { actor });
+      const history = await w.log.history("Customer", id);
+      expect(history.map((v) => [v.key, v.actor, v.state])).toEqual([
+        [{ id }, actor, { id, name: "Long" }],
+        [{ id }, "bob", { id, name: "Longer" }],
+      ]);
+      expect((await w.log.history("Order", { line: 2, id })).map((v) => v.key)).toEqual([composite]);
+      expect((await w.log.changes({ actor })).entries.map((e) => [e.entity, e.actor])).toEqual([["Customer", actor], ["Order", actor]]);
+      expect(await w.log.stateAt("Customer", id, { version: history[0]!.eventId })).toEqual({ id, name: "Long" });
+      const stored = await db.client.query(`SELECT entity_key, actor FROM ${db.table} ORDER BY seq`);
+      expect(stored.map((row) => [String(row.entity_key).length <= 512, row.actor === null || String(row.actor).length <= 191])).toEqual([[true, true], [true, true], [true, true]]);
+      await runWithContext({ actor }, () => w.log.forget("Customer", id));
+      const after = await w.log.history("Customer", id);
+      expect(after.map((v) => [v.action, v.actor])).toEqual([["insert", actor], ["update", "bob"], ["forget", actor]]);
     });
 
     it("prune deletes rows committed before a time", async () => {

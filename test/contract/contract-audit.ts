@@ -63,6 +63,32 @@ export function auditContract(world: () => ContractWorld, contractTest: Contract
       }
     });
 
+    contractTest("audit.values", "each version's before and after are the event's, value for value and type for type (Dates, JSON)", async () => {
+      const w = world();
+      const a = await audited(w);
+      try {
+        const order = await w.db.insertOrder({ number: num(), qty: 1, note: "first" });
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        await w.db.updateOrder(order.id, { qty: 2 });
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        await w.db.deleteOrder(order.id);
+        const calls = (await w.listener.waitFor(3)).filter((call) => call.event.entity === "Order");
+        const history = await a.log.history("Order", order.id);
+        expect(history.map((v) => v.eventId)).toEqual(calls.map((call) => call.event.id));
+        for (const [i, version] of history.entries()) {
+          const { event } = calls[i]!;
+          expect(version.after).toEqual(event.data);
+          expect(version.before).toEqual(event.before ?? null);
+          expect(version.key).toEqual(event.key);
+        }
+        // Whatever Date fields the ORM's rows carry (timestamps) come back as Dates, not as text.
+        const dates = (row: unknown) => Object.entries(row ?? {}).filter(([, value]) => value instanceof Date).map(([field]) => field);
+        expect(dates(history[1]!.after)).toEqual(dates(calls[1]!.event.data));
+      } finally {
+        await a.drop();
+      }
+    });
+
     contractTest("audit.rollback", "a rolled-back transaction and a poisoned one leave no audit row; a failed attempt is kept as failed", async () => {
       const w = world();
       const a = await audited(w);

@@ -5,11 +5,17 @@ import { formatTime } from "./time.ts";
 
 type Colors = ReturnType<typeof pc.createColors>;
 
-/** A value as a cell shows it: strings bare, absent as ∅, everything else as JSON. */
+/** A value as a cell shows it: strings bare, absent as ∅, Dates as ISO, bigints as digits, bytes as hex, everything else as JSON. */
 function show(value: unknown): string {
   if (value === undefined) return "∅";
   if (typeof value === "string") return value;
-  return JSON.stringify(value);
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  if (value instanceof Uint8Array) {
+    const hex = Buffer.from(value.subarray(0, 32)).toString("hex");
+    return `<${value.length} bytes ${hex}${value.length > 32 ? "…" : ""}>`;
+  }
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 function keyOf(entry: AuditEntry): string {
@@ -40,8 +46,8 @@ function details(entry: AuditVersion | AuditEntry, c: Colors): string {
   }
   if (entry.bulk) {
     const { criteria, set, affected } = entry.bulk;
-    const where = criteria === null ? "(all rows)" : criteria.kind === "where" ? JSON.stringify(criteria.where) : criteria.sql;
-    return `bulk where ${where}\nset ${JSON.stringify(set ?? {})}\n${affected ?? "?"} row(s)`;
+    const where = criteria === null ? "(all rows)" : criteria.kind === "where" ? show(criteria.where) : criteria.sql;
+    return `bulk where ${where}\nset ${show(set ?? {})}\n${affected ?? "?"} row(s)`;
   }
   const lines = "diff" in entry ? diffLines(entry.diff, c) : fieldList(entry);
   return entry.error ? `${lines}\n${c.red(`${entry.error.code}: ${entry.error.message}`)}` : lines;
@@ -62,13 +68,14 @@ export function renderHistory(entity: string, key: string, versions: readonly Au
   return `${c.bold(`${entity} ${key}`)}: ${versions.length} version(s)\n${out.toString()}\n`;
 }
 
-/** A page of changes as a table: when, who, which row, what. */
-export function renderChanges(entries: readonly AuditEntry[], color: boolean): string {
+/** A page of changes as a table: when, who, which row, what; with `more`, how to ask for the next page. */
+export function renderChanges(entries: readonly AuditEntry[], color: boolean, more?: string): string {
   const c = pc.createColors(color);
   if (entries.length === 0) return "No changes match.\n";
   const out = table(["when (UTC)", "who", "entity", "key", "action", "fields"], c);
   for (const e of entries) {
     out.push([formatTime(e.time.committed ?? e.time.occurred), e.actor ?? c.dim("-"), e.entity, keyOf(e), actionCell(e, c), details(e, c)]);
   }
-  return `${out.toString()}\n${entries.length} change(s)\n`;
+  const next = more === undefined ? "" : `more: add --cursor ${more}\n`;
+  return `${out.toString()}\n${entries.length} change(s)\n${next}`;
 }

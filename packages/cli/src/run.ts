@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { AuditLog, isKoperError, type AuditAction, type AuditKey } from "@koper/core";
-import { connect } from "./connect.ts";
+import { AUDIT_TABLE, AuditLog, isKoperError, type AuditAction, type AuditKey } from "@koper/core";
+import { CONNECT_TIMEOUT_MS, connect } from "./connect.ts";
 import { CliError } from "./errors.ts";
 import { renderChanges, renderHistory } from "./render.ts";
 import { parseTime } from "./time.ts";
@@ -18,25 +18,97 @@ interface CommonOptions {
   url?: string;
   table?: string;
   json?: boolean;
+  connectTimeout?: string;
 }
 
 /** A command-line key: JSON for a composite key (`{"id":9,"line":2}`), the bare value otherwise. */
 function parseKey(text: string): AuditKey {
-  return text.trim().startsWith("{") ? (JSON.parse(text) as AuditKey) : text;
+  if (!text.trim().startsWith("{")) return text;
+  let key: unknown;
+  try {
+    key = JSON.parse(text);
+  } catch {
+    throw CliError.invalidKey(text);
+  }
+  if (key === null || typeof key !== "object" || Array.isArray(key) || Object.keys(key).length === 0) throw CliError.invalidKey(text);
+  return key as AuditKey;
 }
 
-async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (log: AuditLog) => Promise<T>): Promise<T> {
+/**
+ * The audit log on the URL's database, and `known(entity)`: undefined when the table has no row of
+ * the entity, else the field names of its keys (empty when only bulk entries are there).
+ */
+interface Opened {
+  log: AuditLog;
+  /** The audit table's name, as given or the default. */
+  table: string;
+  known(entity: string): Promise<string[] | undefined>;
+}
+
+async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (opened: Opened) => Promise<T>): Promise<T> {
   const url = options.url ?? io.env.KOPER_AUDIT_URL ?? io.env.DATABASE_URL;
   if (!url) throw CliError.noUrl();
-  const connection = await connect(url, options.table);
+  const seconds = options.connectTimeout === undefined ? undefined : Number(options.connectTimeout);
+  if (seconds !== undefined && !(seconds > 0 && Number.isFinite(seconds))) throw CliError.invalidTimeout(options.connectTimeout!);
+  const connection = await connect(url, options.table, seconds === undefined ? undefined : seconds * 1000);
+  const table = connection.table ?? AUDIT_TABLE;
   try {
-    return await fn(new AuditLog(connection.client, { table: connection.table }));
+    const log = new AuditLog(connection.client, { table });
+    const quoted = quoteIdentifiers(table, connection.client.dialect);
+    const placeholder = connection.client.dialect === "postgres" ? "$1" : "?";
+    const known = async (entity: string) => {
+      // A keyed write's row tells the key's fields (a forget row's key is as its caller gave it).
+      const sql = `SELECT entry FROM ${quoted} WHERE entity = ${placeholder} AND action <> 'forget' ORDER BY entity_key DESC LIMIT 1`;
+      const [row] = await connection.client.query(sql, [entity]);
+      if (!row) return (await connection.client.query(`SELECT 1 AS found FROM ${quoted} WHERE entity = ${placeholder} LIMIT 1`, [entity])).length > 0 ? [] : undefined;
+      const stored = JSON.parse(String(row.entry)) as { key?: Record<string, unknown> | null };
+      return Object.keys(stored.key ?? {});
+    };
+    return await fn({ log, known, table });
+  } catch (error) {
+    if (error instanceof CliError || isKoperError(error)) throw error;
+    if (missingTable(error)) throw CliError.noAuditTable(table, url, error);
+    throw CliError.database(url, error);
   } finally {
-    await connection.close();
+    await connection.close().catch(() => undefined);
   }
 }
 
-const json = (value: unknown) => `${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v), 2)}\n`;
+/** For an empty history: when the entity's keys have other fields than the key given, how to give one. */
+function keyHint(entity: string, key: AuditKey, fields: string[]): string | undefined {
+  const given = typeof key === "object" && key !== null ? Object.keys(key).sort() : undefined;
+  const sorted = [...fields].sort();
+  if (fields.length === 0 || (given === undefined ? fields.length === 1 : given.join() === sorted.join())) return undefined;
+  const example = `{${sorted.map((field) => `${JSON.stringify(field)}:…`).join(",")}}`;
+  return fields.length === 1
+    ? `Keys of ${entity} have one field, ${fields[0]}: give its value alone.\n`
+    : `Keys of ${entity} have the fields ${sorted.join(", ")}: give them as JSON, e.g. '${example}'.\n`;
+}
+
+/** The table name quoted for the dialect (AuditLog has already refused anything but identifiers). */
+function quoteIdentifiers(table: string, dialect: string): string {
+  const q = dialect === "mysql" ? "`" : '"';
+  return table.split(".").map((part) => `${q}${part}${q}`).join(".");
+}
+
+/** The driver's "no such table": PostgreSQL 42P01, MySQL/MariaDB ER_NO_SUCH_TABLE, SQLite's message. */
+function missingTable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === "42P01" || code === "ER_NO_SUCH_TABLE" || (typeof message === "string" && /^no such table/.test(message));
+}
+
+/** JSON for scripts: bigints as their digits, bytes as base64 (Dates are ISO text already). */
+const json = (value: unknown) =>
+  `${JSON.stringify(
+    value,
+    function (this: Record<string, unknown>, key, v: unknown) {
+      const raw = this[key];
+      if (typeof raw === "bigint") return raw.toString();
+      if (raw instanceof Uint8Array) return Buffer.from(raw).toString("base64");
+      return v;
+    },
+    2,
+  )}\n`;
 
 function program(io: RunEnv): Command {
   const root = new Command("koper").description("Koper: data events from ORM writes.").exitOverride();
@@ -46,11 +118,19 @@ function program(io: RunEnv): Command {
     cmd
       .option("--url <url>", "database URL (postgres://, mysql://, sqlite:<file>); default $KOPER_AUDIT_URL or $DATABASE_URL")
       .option("--table <name>", "audit table, schema-qualified if needed (default koper_audit)")
-      .option("--json", "print JSON for scripts instead of a table");
+      .option("--json", "print JSON for scripts instead of a table")
+      .option("--connect-timeout <seconds>", `give up connecting after this long (default ${CONNECT_TIMEOUT_MS / 1000})`);
   common(audit.command("history <entity> <key>").description("One row's versions, oldest first, with what changed from → to."))
     .action(async (entity: string, key: string, options: CommonOptions) => {
-      const versions = await withLog(options, io, (log) => log.history(entity, parseKey(key)));
-      io.out(options.json ? json(versions) : renderHistory(entity, key, versions, io.color));
+      const parsed = parseKey(key);
+      const versions = await withLog(options, io, async ({ log, known, table }) => {
+        const found = await log.history(entity, parsed);
+        if (found.length > 0) return { found, hint: undefined };
+        const fields = await known(entity);
+        if (fields === undefined) throw CliError.unknownEntity(entity, table);
+        return { found, hint: keyHint(entity, parsed, fields) };
+      });
+      io.out(options.json ? json(versions.found) : renderHistory(entity, key, versions.found, io.color) + (versions.hint ?? ""));
     });
   common(audit.command("changes").description("Recent changes, filtered by entity, actor, action and time."))
     .option("--entity <name>", "only this entity")
@@ -59,19 +139,25 @@ function program(io: RunEnv): Command {
     .option("--since <time>", "from this time: a duration back (15m, 1h, 2d) or an ISO date")
     .option("--until <time>", "before this time (same forms)")
     .option("--limit <n>", "at most this many", "100")
+    .option("--cursor <cursor>", "continue after the page that printed this cursor")
     .action(async (options: CommonOptions & Record<string, string | undefined>) => {
       const now = io.now();
-      const page = await withLog(options, io, (log) =>
-        log.changes({
+      const page = await withLog(options, io, async ({ log, known, table }) => {
+        const found = await log.changes({
           entity: options.entity,
           actor: options.actor,
           action: options.action as AuditAction | undefined,
           since: options.since === undefined ? undefined : parseTime(options.since, now),
           until: options.until === undefined ? undefined : parseTime(options.until, now),
           limit: Number(options.limit),
-        }),
-      );
-      io.out(options.json ? json(page) : renderChanges(page.entries, io.color));
+          cursor: options.cursor,
+        });
+        if (found.entries.length === 0 && options.entity !== undefined && (await known(options.entity)) === undefined) {
+          throw CliError.unknownEntity(options.entity, table);
+        }
+        return found;
+      });
+      io.out(options.json ? json(page) : renderChanges(page.entries, io.color, page.hasMore ? page.cursor : undefined));
     });
   return root;
 }
@@ -83,7 +169,11 @@ export async function run(argv: readonly string[], io: RunEnv): Promise<number> 
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof CliError || isKoperError(error)) {
+    if (error instanceof CliError) {
+      io.err(`koper: ${error.message}\n`);
+      return error.status;
+    }
+    if (isKoperError(error)) {
       io.err(`koper: ${(error as Error).message}\n`);
       return 2;
     }

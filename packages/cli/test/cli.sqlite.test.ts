@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuditStore, ensureAuditTable, sqlClientFrom, type DataEvent } from "@koper/core";
 import { run, type RunEnv } from "@koper/cli";
+import { runCliOnServer } from "./cli-servers.ts";
 
 // A fixed clock: 2026-03-01 12:00:00 UTC; the history below happened in the hour before.
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
@@ -71,6 +72,27 @@ describe("koper audit (CLI) on SQLite", () => {
     expect(JSON.parse(recent.out).entries.map((e: { eventId: string }) => e.eventId.slice(-1))).toEqual(["4", "5"]);
   });
 
+  it("changes --limit pages: a full page says how to continue, --cursor continues, every entry once", async () => {
+    const first = await koper(["audit", "changes", "--limit", "2", "--url", url]);
+    expect(first.status).toBe(0);
+    const cursor = /^more: add --cursor (\S+)$/m.exec(first.out)?.[1];
+    expect(cursor).toBeDefined();
+    const ids: string[] = [];
+    let next: string | undefined;
+    for (let i = 0; i < 5; i++) {
+      const page = JSON.parse((await koper(["audit", "changes", "--limit", "2", "--url", url, "--json", ...(next ? ["--cursor", next] : [])])).out);
+      ids.push(...page.entries.map((e: { eventId: string }) => e.eventId.slice(-1)));
+      next = page.cursor;
+      if (!page.hasMore) break;
+    }
+    expect(ids).toEqual(["1", "2", "3", "4", "5"]);
+    const second = await koper(["audit", "changes", "--limit", "2", "--url", url, "--cursor", cursor!, "--json"]);
+    expect(JSON.parse(second.out).entries.map((e: { eventId: string }) => e.eventId.slice(-1))).toEqual(["3", "4"]);
+    const last = await koper(["audit", "changes", "--limit", "10", "--url", url]);
+    expect(last.out).not.toContain("more:");
+    expect(await koper(["audit", "changes", "--cursor", "nonsense", "--url", url])).toMatchObject({ status: 2, err: expect.stringContaining("cursor") });
+  });
+
   it("--json prints the versions for scripts", async () => {
     const { out } = await koper(["audit", "history", "Customer", "7", "--url", url, "--json"]);
     const versions = JSON.parse(out);
@@ -85,9 +107,42 @@ describe("koper audit (CLI) on SQLite", () => {
     expect(out).toMatch(/\u001b\[3\dm/);
   });
 
+  it("--help prints usage with status 0; an unknown command or option is status 1 with commander's message", async () => {
+    const root = await koper(["--help"]);
+    expect(root).toMatchObject({ status: 0, err: "" });
+    expect(root.out).toMatch(/^Usage: koper \[options\] \[command\]\n/);
+    expect(root.out).toContain("audit ");
+    const history = await koper(["audit", "history", "--help"]);
+    expect(history.status).toBe(0);
+    expect(history.out).toMatch(/^Usage: koper audit history \[options\] <entity> <key>\n/);
+    for (const option of ["--url <url>", "--table <name>", "--json", "--connect-timeout <seconds>"]) expect(history.out).toContain(option);
+    const changes = await koper(["audit", "changes", "--help"]);
+    for (const option of ["--entity <name>", "--actor <who>", "--action <action>", "--since <time>", "--until <time>", "--limit <n>"]) expect(changes.out).toContain(option);
+    expect(await koper(["audit", "bogus"])).toMatchObject({ status: 1, err: expect.stringContaining("unknown command 'bogus'") });
+    expect(await koper(["audit", "changes", "--colour"])).toMatchObject({ status: 1, err: expect.stringContaining("unknown option '--colour'") });
+  });
+
   it("says how to fix a bad call, with status 2", async () => {
     expect(await koper(["audit", "history", "Customer", "7"])).toMatchObject({ status: 2, err: expect.stringContaining("--url") });
     expect(await koper(["audit", "changes", "--since", "yesterday-ish", "--url", url])).toMatchObject({ status: 2, err: expect.stringContaining("15m") });
     expect(await koper(["audit", "history", "Customer", "7", "--url", "redis://x"])).toMatchObject({ status: 2, err: expect.stringContaining("postgres://") });
   });
 });
+
+describe("koper audit (CLI) on a SQLite file that is not there", () => {
+  it("says so with status 2 and creates no file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "koper-cli-"));
+    try {
+      const file = join(dir, "typo.db");
+      let err = "";
+      const io: RunEnv = { out: () => undefined, err: (t) => void (err += t), now: () => NOW, color: false, env: {} };
+      expect(await run(["audit", "history", "Customer", "7", "--url", `sqlite:${file}`], io)).toBe(2);
+      expect(err).toBe(`koper: No SQLite database at ${JSON.stringify(file)}: give the path of the application's database file (sqlite:path/to/app.db).\n`);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+await runCliOnServer("sqlite");

@@ -1,6 +1,6 @@
 import type { Row } from "../envelope/DataEvent.ts";
 import { AuditError } from "../errors.ts";
-import { epochMs, keyText, placeholders } from "./encode.ts";
+import { ACTOR_CHARS, columnText, epochMs, keyText, placeholders } from "./encode.ts";
 import { nextState, SELECT_COLUMNS, toEntries, toVersions, type AuditAction, type AuditEntry, type AuditVersion } from "./entries.ts";
 import { forget, type ForgetResult, type ReferenceRule } from "./forget.ts";
 import { readPage } from "./pages.ts";
@@ -23,6 +23,9 @@ export type AuditPoint = Date | number | { version: string };
  * lock until it commits, so the next writer's audit row is inserted after.
  */
 const HISTORY_ORDER = "committed_at, seq";
+
+/** The actions an audit row can record. */
+const ACTIONS: readonly AuditAction[] = ["insert", "update", "delete", "forget"];
 
 /** Options of an AuditLog. */
 export interface AuditLogOptions {
@@ -106,8 +109,11 @@ export class AuditLog {
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => (where.push(sql), params.push(value));
     if (query.entity !== undefined) add("entity = ?", query.entity);
-    if (query.actor !== undefined) add("actor = ?", query.actor);
-    if (query.action !== undefined) add("action = ?", query.action);
+    if (query.actor !== undefined) add("actor = ?", columnText(query.actor, ACTOR_CHARS));
+    if (query.action !== undefined) {
+      if (!ACTIONS.includes(query.action)) throw AuditError.invalidArgument("action", `${JSON.stringify(query.action)} is not one of ${ACTIONS.join(", ")}`);
+      add("action = ?", query.action);
+    }
     if (query.since !== undefined) add("committed_at >= ?", epochMs(query.since, "since"));
     if (query.until !== undefined) add("committed_at < ?", epochMs(query.until, "until"));
     return readPage(this.client, this.#table, { where, params, cursor: query.cursor ?? null, limit });

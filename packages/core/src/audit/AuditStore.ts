@@ -1,5 +1,5 @@
 import type { DataEvent } from "../envelope/DataEvent.ts";
-import { entryJson, keyText } from "./encode.ts";
+import { ACTOR_CHARS, columnText, entryJson, keyText } from "./encode.ts";
 import { pgUnnestInsert, type PgColumnType } from "./pg-insert.ts";
 import type { StoredEntry } from "./entries.ts";
 import type { ReferenceRule } from "./forget.ts";
@@ -80,9 +80,11 @@ const PG_TYPES: readonly PgColumnType[] = ["text", "text", "text", "text", "text
 function auditRow(event: DataEvent): unknown[] {
   const { actor, requestId, traceparent: _trace, ...extra } = event.context as Record<string, unknown>;
   const committed = event.time.committed ?? event.time.occurred;
+  const actorText = typeof actor === "string" ? actor : null;
   const entry: StoredEntry = {
     id: event.id,
     key: event.key,
+    actor: actorText !== null && actorText.length > ACTOR_CHARS ? actorText : undefined,
     outcome: event.outcome === "committed" ? undefined : event.outcome,
     requestId: typeof requestId === "string" ? requestId : undefined,
     context: Object.keys(extra).length > 0 ? extra : undefined,
@@ -99,7 +101,7 @@ function auditRow(event: DataEvent): unknown[] {
     event.entity,
     keyText(event.key),
     event.action,
-    typeof actor === "string" ? actor : null,
+    actorText === null ? null : columnText(actorText, ACTOR_CHARS),
     event.transaction.id,
     Math.floor(committed),
     entryJson(entry),

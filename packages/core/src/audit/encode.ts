@@ -1,7 +1,9 @@
-import { AuditError } from "../errors.ts";
+import { createHash } from "node:crypto";
+import { AuditError, EnvelopeError } from "../errors.ts";
+import { fromJsonSafe, toJsonSafe } from "../envelope/codec.ts";
 import type { SqlDialect } from "../capture/in-transaction.ts";
 
-/** JSON text of a value as the audit stores it: bigint as a string, bytes as base64, Dates as ISO. */
+/** Plain JSON text of a value (bigint as a string, bytes as base64, Dates as ISO): canonical key text, and the entry fallback for what the codec refuses. */
 export function toJson(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return JSON.stringify(value, (_key, v: unknown) => {
@@ -15,25 +17,29 @@ export function toJson(value: unknown): string | null {
 }
 
 /**
- * JSON text of an audit entry, as `toJson` writes it: JSON.stringify without the replacer when nothing
- * in it needs one (no bigint, no bytes), which is most rows and several times faster.
+ * JSON text of an audit entry: the wire codec's JSON (`toJsonSafe`), so a Date, bigint, Buffer,
+ * Uint8Array, `undefined` or NaN in a row is stored tagged (`{"$koper":"Date","v":…}`) and read back as
+ * itself (`parseEntries`), as the outbox stores events. The entry's own absent fields are left out.
+ * A value the codec cannot carry (a Map: the capture refuses those before a commit) falls back to
+ * `toJson`'s lossy text rather than failing the application's transaction.
  */
 export function entryJson(entry: object): string {
-  if (needsReplacer(entry, 0)) return toJson(entry)!;
+  const own: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(entry)) if (value !== undefined) own[field] = value;
   try {
-    return JSON.stringify(entry);
-  } catch {
-    return toJson(entry)!; // a bigint a toJSON() returned
+    return JSON.stringify(toJsonSafe(own));
+  } catch (error) {
+    if (error instanceof EnvelopeError) return toJson(own)!;
+    throw error;
   }
 }
 
-function needsReplacer(value: unknown, depth: number): boolean {
-  if (typeof value === "bigint") return true;
-  if (typeof value !== "object" || value === null || value instanceof Date) return false;
-  if (depth > 32 || value instanceof Uint8Array || (value as { type?: unknown }).type === "Buffer") return true;
-  if (Array.isArray(value)) return value.some((item) => needsReplacer(item, depth + 1));
-  for (const key in value) if (needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
-  return false;
+/** Parses `entry` JSON texts (one JSON.parse for all of them) and gives tagged values back their types. */
+export function parseEntries<T>(texts: readonly unknown[]): T[] {
+  const joined = `[${texts.join(",")}]`;
+  const parsed = JSON.parse(joined) as T[];
+  // A text with neither the tag key nor a \u escape (which could spell it) holds no tagged value.
+  return joined.includes('"$koper"') || joined.includes("\\u") ? (fromJsonSafe(parsed) as T[]) : parsed;
 }
 
 /** Parses a JSON column (drivers hand back text; some hand back parsed values). */
@@ -66,10 +72,23 @@ export function canonicalJson(value: unknown): string {
  */
 export function keyText(key: Record<string, unknown> | string | number | bigint | null | undefined): string {
   if (key === null || key === undefined) return "";
-  if (typeof key !== "object") return String(key);
+  if (typeof key !== "object") return columnText(String(key), KEY_CHARS);
   const fields = Object.keys(key);
-  if (fields.length === 1) return scalarText(key[fields[0]!]);
-  return canonicalJson(key);
+  if (fields.length === 1) return columnText(scalarText(key[fields[0]!]), KEY_CHARS);
+  return columnText(canonicalJson(key), KEY_CHARS);
+}
+
+/** Characters the `entity_key` and `actor` columns hold (varchar(512), varchar(191)). */
+export const KEY_CHARS = 512;
+export const ACTOR_CHARS = 191;
+
+/**
+ * A text as a column of `max` characters stores it: itself, or when longer its SHA-256 digest
+ * (`sha256:<hex>`), so a long key or actor is still looked up by equality and never makes the
+ * application's write fail with "value too long". (JS length counts UTF-16 units: at most `max` characters.)
+ */
+export function columnText(text: string, max: number): string {
+  return text.length <= max ? text : `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
 /** Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL (audit SQL has no `?` in literals). */

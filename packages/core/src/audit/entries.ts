@@ -1,3 +1,5 @@
+import { MASK } from "../capture/redact.ts";
+import { parseEntries, toJson } from "./encode.ts";
 import type { Action, Bulk, EventError, Outcome, Row, Source, TimePoints } from "../envelope/DataEvent.ts";
 
 /** What an audit row records: a data event's action, or `forget` (an erasure, recorded without the erased values). */
@@ -49,6 +51,8 @@ export interface AuditVersion extends AuditEntry {
 export interface StoredEntry {
   id: string;
   key?: Row | null | undefined;
+  /** The actor, only when longer than the actor column holds (which then has its digest). */
+  actor?: string | undefined;
   /** Left out when `committed` (nearly every row). */
   outcome?: Outcome | undefined;
   requestId?: string | undefined;
@@ -72,7 +76,7 @@ export const SELECT_COLUMNS = "seq, entity, action, actor, tx_id, entry";
 /** Rows selected with `selectColumns` as AuditEntries. */
 export function toEntries(rows: readonly Record<string, unknown>[]): AuditEntry[] {
   if (rows.length === 0) return [];
-  const json = JSON.parse(`[${rows.map((row) => row.entry).join(",")}]`) as StoredEntry[];
+  const json = parseEntries<StoredEntry>(rows.map((row) => row.entry));
   return rows.map((row, i) => toEntry(row, json[i]!));
 }
 
@@ -84,7 +88,7 @@ function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
     key: e.key ?? null,
     action: row.action as AuditAction,
     outcome: e.outcome ?? "committed",
-    actor: (row.actor as string | null) ?? undefined,
+    actor: e.actor ?? (row.actor as string | null) ?? undefined,
     requestId: e.requestId ?? undefined,
     context: e.context ?? {},
     transaction: { id: String(row.tx_id), position: e.position },
@@ -98,11 +102,11 @@ function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
   };
 }
 
-// Scalars compare as themselves; only objects (JSON, dates as text) need their JSON text compared.
+// Scalars compare as themselves; only objects (JSON, Dates, bytes) need their JSON text compared.
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  return toJson(a) === toJson(b);
 }
 
 /** Folds entries (oldest first) into versions, in place: each gets its diff against the state before it. */
@@ -132,10 +136,13 @@ function diffOf(entry: AuditEntry, prior: Row | null): FieldChange[] {
   const after = entry.after ?? {};
   const fields = entry.action === "update" && entry.changes.length > 0 ? entry.changes : Object.keys(after);
   const diff: FieldChange[] = [];
+  const listed = entry.action === "update" && entry.changes.length > 0;
   for (const field of fields) {
     const from = entry.action === "insert" ? undefined : prior?.[field];
     const to = after[field];
     if (entry.action === "insert" || !same(from, to)) diff.push({ field, from, to });
+    // A redacted field the capture reported changed: masked (or removed) on both sides, still a change.
+    else if (listed && (to === MASK || !(field in after))) diff.push({ field, from: MASK, to: MASK });
   }
   return diff;
 }

@@ -68,12 +68,16 @@ export function auditMigration(dialect: SqlDialect, table = AUDIT_TABLE): string
   const engine = dialect === "mysql" ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" : "";
   const statements = [`CREATE TABLE IF NOT EXISTS ${name} (\n${COLUMNS[dialect]}\n)${engine}`];
   const indexes = { ...INDEXES, ...(dialect === "postgres" ? { cursor: "db_txid, seq" } : {}) };
+  // SQLite names the schema on the index, never on its table (`CREATE INDEX s.i ON t`); the others
+  // put an index in its table's schema and take no schema on its name.
+  const schema = table.includes(".") ? table.split(".")[0]! : undefined;
+  const on = dialect === "sqlite" && schema !== undefined ? quoteTable(bare, dialect) : name;
   for (const [suffix, columns] of Object.entries(indexes)) {
-    const index = quoteTable(`${bare}_${suffix}`, dialect);
+    const index = quoteTable(dialect === "sqlite" && schema !== undefined ? `${schema}.${bare}_${suffix}` : `${bare}_${suffix}`, dialect);
     // Rows without an actor (system writes, and every row of an app that sets none) are never looked
     // up by actor: PostgreSQL and SQLite leave them out of that index (`actor = ?` implies NOT NULL).
     const where = suffix === "actor_time" && dialect !== "mysql" ? " WHERE actor IS NOT NULL" : "";
-    statements.push(`CREATE INDEX IF NOT EXISTS ${index} ON ${name} (${columns})${where}`);
+    statements.push(`CREATE INDEX IF NOT EXISTS ${index} ON ${on} (${columns})${where}`);
   }
   return statements;
 }

@@ -1,0 +1,3 @@
+import { runMikroOrmAuditTrial } from "./mikro-orm-audit-trial.ts";
+
+await runMikroOrmAuditTrial("sqlite");

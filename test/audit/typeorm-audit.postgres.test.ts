@@ -1,0 +1,3 @@
+import { runTypeormAuditTrial } from "./typeorm-audit-trial.ts";
+
+await runTypeormAuditTrial("postgres");
