@@ -25,7 +25,7 @@ export class DraftFactory {
   /** A flushed change: the row after, the row before (MikroORM's snapshot) and the changed properties. */
   updated(meta: Meta, entity: AnyEntity, payload: Record<string, unknown>, original: Record<string, unknown> | undefined): ChangeDraft {
     const before = snapshotRow(meta, original);
-    const draft = this.#draft(meta, "update", keyOf(meta, entity), { data: entityRow(meta, entity), changes: changedFields(meta, payload) });
+    const draft = this.#draft(meta, "update", keyOf(meta, entity), { data: entityRow(meta, entity), changes: changedFields(meta, payload, original) });
     if (before) draft.before = before;
     return draft;
   }

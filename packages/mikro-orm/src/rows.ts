@@ -102,6 +102,8 @@ function snapshotValue(prop: Prop, data: Record<string, unknown>): unknown {
   }
   const value = data[prop.name];
   if (typeof value === "string" && isJson(prop)) return parseJson(value);
+  // SQLite's platform snapshots a Date property as its timestamp (processDateProperty): back to the entity's Date.
+  if ((typeof value === "number" || typeof value === "bigint") && prop.runtimeType === "Date") return new Date(Number(value));
   return value;
 }
 
@@ -126,12 +128,26 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The changed properties of an update, from its payload: an embeddable's column as `addr.city`. */
-export function changedFields(meta: Meta, payload: Record<string, unknown>): string[] {
-  return Object.keys(payload).map((field) => {
+/**
+ * The changed properties of an update, from its payload: an embeddable's column as `addr.city`.
+ * Where the database has no RETURNING (MySQL/MariaDB), MikroORM reloads a version or generated
+ * column after the UPDATE and merges the row it read, primary key included, into the payload: a
+ * field whose value equals the snapshot's is one of those, not a change.
+ */
+export function changedFields(meta: Meta, payload: Record<string, unknown>, original: Record<string, unknown> | undefined): string[] {
+  const fields: string[] = [];
+  for (const field of Object.keys(payload)) {
+    if (original && unchanged(payload[field], original[field])) continue;
     const prop = meta.properties[field];
-    return prop?.embedded ? embeddedPath(meta, prop) : field;
-  });
+    fields.push(prop?.embedded ? embeddedPath(meta, prop) : field);
+  }
+  return fields;
+}
+
+// Only plain scalars compare: a snapshot holds JSON as text and dates in its own form.
+function unchanged(after: unknown, before: unknown): boolean {
+  const scalar = typeof after === "string" || typeof after === "number" || typeof after === "bigint" || typeof after === "boolean";
+  return scalar && after === before;
 }
 
 function embeddedPath(meta: Meta, prop: Prop): string {

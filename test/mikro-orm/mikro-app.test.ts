@@ -1,0 +1,386 @@
+import { randomUUID } from "node:crypto";
+import { currentContext, dataListener, Koper, type DataEvent, type KoperContext, type KoperOptions, type Row } from "@koper/core";
+import { koperMikroOrm, type KoperMikroOrmOptions } from "@koper/mikro-orm";
+import { RequestContext, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
+import type { SqlEntityManager } from "@mikro-orm/sql";
+import { afterEach, describe, expect, it } from "vitest";
+import { RecordingTransport } from "../contract/RecordingTransport.ts";
+import { defineApp, type App } from "./app-entities.ts";
+import { database, openOrm, type Database } from "./databases.ts";
+
+// A real application's model (app-entities.ts) through every MikroORM write a demanding user makes:
+// events by property name, references by key (also on delete), collections, embeddables, JSON,
+// auto-updated columns, request contexts, redaction in every published byte, failures.
+
+const ENTITIES = ["Author", "Book", "Tag"] as const;
+const secret = (what: string) => `${what}-${randomUUID().slice(0, 8)}-s3cr3t`;
+
+/** One handler call: which handler, the event, and the context the handler ran in. */
+interface Call {
+  handler: string;
+  event: DataEvent;
+  context: KoperContext | undefined;
+  requestContext: boolean;
+}
+
+/** A listener of the app's entities with every row, bulk and failure handler. */
+function recorder(calls: Call[], refuse = false) {
+  const handlers: Record<string, (...args: unknown[]) => void> = {};
+  for (const entity of ENTITIES) {
+    for (const action of ["Insert", "Update", "Delete"]) {
+      for (const suffix of ["", "_X"]) {
+        handlers[`on${action}${entity}${suffix}`] = (_row, event) => record(`on${action}${entity}${suffix}`, event as DataEvent);
+        handlers[`onBulk${action}${entity}${suffix}`] = (event) => record(`onBulk${action}${entity}${suffix}`, event as DataEvent);
+      }
+    }
+  }
+  function record(handler: string, event: DataEvent) {
+    calls.push({ handler, event, context: currentContext(), requestContext: RequestContext.currentRequestContext() !== undefined });
+    if (refuse) throw new Error("refused, so that the event is dead-lettered too");
+  }
+  return dataListener()({ entity: [...ENTITIES], retry: { retries: 0, initialDelayMs: 0 }, ...(handlers as object) } as never);
+}
+
+interface World {
+  orm: MikroORM;
+  app: App;
+  koper: Koper;
+  transport: RecordingTransport;
+  em: () => SqlEntityManager;
+  /** Stops Koper (everything delivered and dead-lettered) and returns the handler calls in order. */
+  settle: () => Promise<Call[]>;
+}
+
+function useWorld(db: Database) {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return async (koperOptions: KoperOptions = {}, adapter: KoperMikroOrmOptions = {}, { refuse = false, orm: ormOptions = {} }: { refuse?: boolean; orm?: Partial<Options> } = {}): Promise<World> => {
+    const transport = new RecordingTransport();
+    const koper = new Koper({ transport, ...koperOptions });
+    const calls: Call[] = [];
+    koper.register(recorder(calls, refuse));
+    await koper.start();
+    const app = defineApp();
+    const { orm, drop } = await openOrm(db, { entities: app.schemas, ...ormOptions } as Partial<Options>);
+    const handle = koperMikroOrm(orm, koper, adapter);
+    cleanups.push(async () => {
+      await koper.stop();
+      handle.detach();
+      await drop();
+    });
+    return {
+      orm,
+      app,
+      koper,
+      transport,
+      em: () => orm.em.fork() as unknown as SqlEntityManager,
+      settle: async () => {
+        await koper.stop();
+        if (process.env.DUMP) console.log(db.name, JSON.stringify(calls.map((c) => ({ h: c.handler, ...c.event, time: undefined, id: undefined, trace: undefined, transaction: undefined, source: undefined })), null, 1));
+        return calls;
+      },
+    };
+  };
+}
+
+const events = (calls: Call[]) => calls.map((c) => c.event);
+const handlers = (calls: Call[]) => calls.map((c) => c.handler);
+
+function newAuthor(em: EntityManager, app: App, values: Partial<Record<string, unknown>> = {}) {
+  return em.create(app.Author, { name: "Ada", email: `${randomUUID().slice(0, 8)}@example.com`, passwordHash: secret("hash"), ...values } as never);
+}
+
+for (const db of [await database("sqlite"), await database("postgres"), await database("mariadb")]) {
+  describe.skipIf(db.skip !== undefined)(`mikro-orm, a real application's model: ${db.name}`, () => {
+    const world = useWorld(db);
+
+    it("a book's author (a ManyToOne with no FK property) is in its insert, update and delete events by property name", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const grace = newAuthor(e1, app, { name: "Grace" });
+      const book = e1.create(app.Book, { title: "Notes", author: ada } as never);
+      await e1.flush();
+      book.author = grace;
+      book.title = "Notes, 2nd ed.";
+      await e1.flush();
+      e1.remove(book);
+      await e1.flush();
+      // And a book loaded by a fresh EntityManager, its author an unloaded reference.
+      const e2 = em();
+      const other = e2.create(app.Book, { title: "Other", author: ada.id } as never);
+      await e2.flush();
+      const e3 = em();
+      const loaded = await e3.findOneOrFail(app.Book, { id: other.id });
+      e3.remove(loaded);
+      await e3.flush();
+      const books = events(await settle()).filter((e) => e.entity === "Book");
+      expect(books.map((e) => e.action)).toEqual(["insert", "update", "delete", "insert", "delete"]);
+      expect(books[0]!.data).toEqual({ id: book.id, title: "Notes", author: ada.id });
+      expect(books[1]!.data).toEqual({ id: book.id, title: "Notes, 2nd ed.", author: grace.id });
+      expect(books[1]!.before).toEqual({ id: book.id, title: "Notes", author: ada.id });
+      expect(books[1]!.changes?.slice().sort()).toEqual(["author", "title"]);
+      expect(books[2]!).toMatchObject({ key: { id: book.id }, data: null, before: { id: book.id, title: "Notes, 2nd ed.", author: grace.id } });
+      expect(books[3]!.data).toEqual({ id: other.id, title: "Other", author: ada.id });
+      expect(books[4]!).toMatchObject({ key: { id: other.id }, data: null, before: { id: other.id, title: "Other", author: ada.id } });
+    });
+
+    it("tags added to and removed from a book (owning many-to-many): an update of the book with the keys after and before", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const [t1, t2, t3] = ["t1", "t2", "t3"].map((id) => e1.create(app.Tag, { id: `${id}-${randomUUID().slice(0, 8)}`, label: id } as never));
+      const book = e1.create(app.Book, { title: "Tagged", author: ada } as never);
+      book.tags.add(t1!, t2!);
+      await e1.flush();
+      book.tags.remove(t1!);
+      book.tags.add(t3!);
+      await e1.flush();
+      const e2 = em();
+      const loaded = await e2.findOneOrFail(app.Book, { id: book.id }, { populate: ["tags"] as never });
+      loaded.tags.removeAll();
+      await e2.flush();
+      const calls = await settle();
+      const books = events(calls).filter((e) => e.entity === "Book");
+      expect(books.map((e) => [e.action, e.changes ?? null])).toEqual([["insert", null], ["update", ["tags"]], ["update", ["tags"]], ["update", ["tags"]]]);
+      const sorted = (v: unknown) => (v as string[]).slice().sort();
+      expect(books[0]!.data).toEqual({ id: book.id, title: "Tagged", author: ada.id });
+      expect(sorted(books[1]!.data!.tags)).toEqual([t1!.id, t2!.id].sort());
+      expect(books[1]!.before!.tags).toEqual([]);
+      expect(sorted(books[2]!.data!.tags)).toEqual([t2!.id, t3!.id].sort());
+      expect(sorted(books[2]!.before!.tags)).toEqual([t1!.id, t2!.id].sort());
+      expect(books[2]!.data).toMatchObject({ id: book.id, title: "Tagged", author: ada.id });
+      expect(books[3]!.data!.tags).toEqual([]);
+      expect(sorted(books[3]!.before!.tags)).toEqual([t2!.id, t3!.id].sort());
+      expect(books[3]!.data).toMatchObject({ id: book.id, title: "Tagged", author: ada.id });
+    });
+
+    it("an embeddable and a JSON property: values by property name, JSON as values, before from the snapshot", async () => {
+      const { app, em, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e1 = em();
+      const ada = newAuthor(e1, app, { address: { city: "Lyon", zip: "69001" }, profile: { langs: ["fr", "en"], n: 1, deep: { a: true } } });
+      await e1.flush();
+      ada.address!.city = "Paris";
+      ada.profile = { langs: ["fr"], n: 2, deep: { a: false } };
+      await e1.flush();
+      const authors = events(await settle()).filter((e) => e.entity === "Author");
+      expect(authors.map((e) => e.action)).toEqual(["insert", "update"]);
+      const [insert, update] = authors;
+      expect(insert!.data).toMatchObject({ id: ada.id, address: { city: "Lyon", zip: "69001" }, profile: { langs: ["fr", "en"], n: 1, deep: { a: true } } });
+      expect(insert!.data).not.toHaveProperty("passwordHash");
+      expect(update!.data).toMatchObject({ address: { city: "Paris", zip: "69001" }, profile: { langs: ["fr"], n: 2, deep: { a: false } } });
+      expect(update!.before).toMatchObject({ address: { city: "Lyon", zip: "69001" }, profile: { langs: ["fr", "en"], n: 1, deep: { a: true } } });
+      expect(update!.before).not.toHaveProperty("passwordHash");
+      expect(update!.changes?.slice().sort()).toEqual(["address.city", "profile", "updatedAt", "version"]);
+    });
+
+    it("auto-set columns: onCreate/onUpdate timestamps, the version and a database default are in the events as in the row", async () => {
+      const { orm, app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      await e1.flush();
+      ada.name = "Ada L.";
+      await e1.flush();
+      const row = await orm.em.fork().findOneOrFail(app.Author, { id: ada.id });
+      const [insert, update] = events(await settle()).filter((e) => e.entity === "Author");
+      expect(insert!.key).toEqual({ id: ada.id });
+      expect(insert!.data).toMatchObject({ id: ada.id, name: "Ada", version: 1, status: "active" });
+      expect(insert!.data!.createdAt).toBeTruthy();
+      expect(insert!.data!.updatedAt).toBeTruthy();
+      expect(update!.data).toMatchObject({ name: "Ada L.", version: 2, status: "active" });
+      expect(update!.before).toMatchObject({ name: "Ada", version: 1, status: "active" });
+      // The event holds the entity's value; MariaDB's DATETIME (no fractional seconds) stores it truncated.
+      const updatedAt = new Date(update!.data!.updatedAt as string).getTime();
+      expect(updatedAt).toBe(ada.updatedAt!.getTime());
+      expect(row.updatedAt!.getTime()).toBe(db.name === "mariadb" ? updatedAt - (updatedAt % 1000) : updatedAt);
+      expect(update!.data!.version).toBe(row.version);
+      // `before` holds values of the same types as `data` (MikroORM's snapshot holds a SQLite datetime as a number)
+      for (const field of ["createdAt", "updatedAt"]) {
+        expect(insert!.data![field], `insert data.${field}`).toBeInstanceOf(Date);
+        expect(update!.data![field], `update data.${field}`).toBeInstanceOf(Date);
+        expect(update!.before![field], `update before.${field}`).toBeInstanceOf(Date);
+      }
+      expect((update!.before!.createdAt as Date).getTime()).toBe(ada.createdAt!.getTime());
+      expect((update!.before!.updatedAt as Date).getTime()).toBe((insert!.data!.updatedAt as Date).getTime());
+      expect(update!.changes?.slice().sort()).toEqual(["name", "updatedAt", "version"]);
+    });
+
+    it("cascade persist, orphan removal and cascade remove: one event per row, the author's key in every book's", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      ada.books.add(e1.create(app.Book, { title: "A", author: ada } as never), e1.create(app.Book, { title: "B", author: ada } as never));
+      await e1.flush();
+      const [a, b] = ada.books.getItems();
+      ada.books.remove(a!); // orphan removal: a DELETE of the book
+      await e1.flush();
+      e1.remove(ada); // cascade remove: the author and the last book
+      await e1.flush();
+      const calls = await settle();
+      const all = events(calls);
+      expect(handlers(calls)).toEqual(["onInsertAuthor", "onInsertBook", "onInsertBook", "onDeleteBook", "onDeleteBook", "onDeleteAuthor"]);
+      expect(all[3]!).toMatchObject({ key: { id: a!.id }, data: null, before: { id: a!.id, title: "A", author: ada.id } });
+      const lastBook = all.slice(4).find((e) => e.entity === "Book")!;
+      expect(lastBook).toMatchObject({ key: { id: b!.id }, data: null, before: { id: b!.id, title: "B", author: ada.id } });
+      const author = all.slice(4).find((e) => e.entity === "Author")!;
+      expect(author).toMatchObject({ key: { id: ada.id }, data: null });
+      expect(author.before).toMatchObject({ id: ada.id, name: "Ada" });
+      expect(new Set(all.slice(4).map((e) => e.transaction.id)).size).toBe(1);
+    });
+
+    it("redaction: passwordHash never in data, before, bulk criteria (nested $or/$in), bulk set, qb writes, failures, dead letters", async () => {
+      const { app, em, transport, settle } = await world({ redact: { Author: ["passwordHash"] } }, {}, { refuse: true });
+      const [h0, h1, h2, h3, h4] = [secret("h0"), secret("h1"), secret("h2"), secret("h3"), secret("h4")];
+      const e1 = em();
+      const ada = newAuthor(e1, app, { passwordHash: h0 });
+      await e1.flush();
+      ada.passwordHash = h1;
+      await e1.flush();
+      await em().nativeUpdate(app.Author, { passwordHash: h1 }, { passwordHash: h2 });
+      await em().nativeUpdate(app.Author, { $or: [{ name: "nobody" }, { passwordHash: { $in: [h2, h3] } }] }, { name: "Ada 2" });
+      await em().createQueryBuilder(app.Author).update({ passwordHash: h3 }).where({ passwordHash: h2 }).execute();
+      await em().qb(app.Author).update({ name: "Ada 3" }).where({ $or: [{ passwordHash: { $in: [h3] } }, { name: h4 }] }).execute();
+      await em().upsert(app.Author, { id: ada.id, name: "Ada 4", email: ada.email, passwordHash: h4 } as never, { onConflictFields: ["email"] } as never);
+      await em().insertMany(app.Author, [{ id: randomUUID(), name: "Bo", email: `bo-${randomUUID()}@example.com`, passwordHash: h4, status: "x", createdAt: new Date(), updatedAt: new Date(), version: 1 }] as never);
+      await em().nativeDelete(app.Author, { passwordHash: { $in: [h0, h1] } });
+      const calls = await settle();
+      const all = events(calls).filter((e) => e.entity === "Author");
+      expect(all.length).toBeGreaterThanOrEqual(9);
+      for (const value of [h0, h1, h2, h3, h4]) expect(transport.carrying(value), `${value} was published`).toEqual([]);
+      for (const e of all) {
+        expect(e.data ?? {}).not.toHaveProperty("passwordHash");
+        expect(e.before ?? {}).not.toHaveProperty("passwordHash");
+        expect(e.bulk?.set ?? {}).not.toHaveProperty("passwordHash");
+      }
+      // every event was refused by the handler: each is dead-lettered too, and those were searched above
+      expect(transport.sent.length).toBe(2 * events(calls).length);
+    });
+
+    it("redaction in failures: a unique violation on the secret's row, a failed nativeUpdate on it, a validation error", async () => {
+      const { app, em, transport, settle } = await world({ redact: { Author: { passwordHash: "remove", email: "mask" } } }, {}, { refuse: true });
+      const [email, h0, h1, h2] = [`${secret("mail")}@example.com`, secret("h0"), secret("h1"), secret("h2")];
+      const e1 = em();
+      newAuthor(e1, app, { email, passwordHash: h0 });
+      await e1.flush();
+      const e2 = em();
+      newAuthor(e2, app, { email, passwordHash: h1 });
+      await expect(e2.flush()).rejects.toThrow();
+      const e3 = em();
+      const bo = newAuthor(e3, app, { passwordHash: h2 });
+      await e3.flush();
+      await expect(em().nativeUpdate(app.Author, { id: bo.id, passwordHash: h2 }, { email })).rejects.toThrow();
+      const e4 = em();
+      e4.create(app.Author, { name: "NoEmail", passwordHash: h1 } as never);
+      await expect(e4.flush()).rejects.toThrow();
+      const calls = await settle();
+      const failed = events(calls).filter((e) => e.outcome === "failed");
+      expect(failed.map((e) => [e.action, e.error?.code])).toEqual([["insert", "unique_violation"], ["update", "unique_violation"], ["insert", "validation_error"]]);
+      for (const value of [email, h0, h1, h2]) expect(transport.carrying(value), `${value} was published`).toEqual([]);
+    });
+
+    it("failures: one failure event per attempted row with the normalized code; MikroORM's own exception unchanged", async () => {
+      const { app, em, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e1 = em();
+      const taken = newAuthor(e1, app);
+      await e1.flush();
+      // A unique violation inside a flush of three new authors (one batched INSERT on most databases).
+      const e2 = em();
+      const rows = [newAuthor(e2, app), newAuthor(e2, app, { email: taken.email }), newAuthor(e2, app)];
+      const flushError = await e2.flush().then(() => undefined, (error: Error) => error);
+      expect(flushError?.constructor.name).toBe("UniqueConstraintViolationException");
+      // A missing required property: MikroORM's ValidationError, before SQL.
+      const e3 = em();
+      e3.create(app.Author, { email: "x@example.com", passwordHash: "p" } as never);
+      const validation = await e3.flush().then(() => undefined, (error: Error) => error);
+      expect(validation?.name).toBe("ValidationError");
+      // A failed nativeUpdate.
+      const nativeError = await em().nativeUpdate(app.Author, { email: rows[0]!.email }, { email: taken.email }).then(() => undefined, (error: Error) => error);
+      expect(nativeError).toBeUndefined(); // rows[0] was never inserted: nothing matched, nothing failed
+      const e4 = em();
+      const other = newAuthor(e4, app);
+      await e4.flush();
+      const refused = await em().nativeUpdate(app.Author, { id: other.id }, { email: taken.email }).then(() => undefined, (error: Error) => error);
+      expect(refused?.constructor.name).toBe("UniqueConstraintViolationException");
+      const calls = await settle();
+      const failed = calls.filter((c) => c.event.outcome === "failed");
+      const flushFailures = failed.filter((c) => c.handler === "onInsertAuthor_X" && c.event.error?.code !== "validation_error");
+      // every row the failed statement carried (a batched INSERT fails as a whole), each with its own key
+      expect(flushFailures.length).toBeGreaterThanOrEqual(1);
+      for (const f of flushFailures) {
+        expect(f.event.error).toMatchObject({ code: "unique_violation", name: "UniqueConstraintViolationException" });
+        expect(rows.map((r) => r.id)).toContain((f.event.key as Row).id);
+        expect(f.event.data).toMatchObject({ name: "Ada" });
+        expect(f.event.data).not.toHaveProperty("passwordHash");
+      }
+      expect(flushFailures.map((f) => (f.event.key as Row).id)).toContain(rows[1]!.id);
+      const validationFailure = failed.find((c) => c.event.error?.code === "validation_error")!;
+      expect(validationFailure.handler).toBe("onInsertAuthor_X");
+      expect(validationFailure.event.error).toMatchObject({ name: "ValidationError" });
+      const bulkFailure = failed.filter((c) => c.handler === "onBulkUpdateAuthor_X");
+      expect(bulkFailure.map((c) => c.event.error?.code)).toEqual(["unique_violation"]);
+      expect(bulkFailure[0]!.event.bulk).toMatchObject({ criteria: { kind: "where", where: { id: other.id } }, set: { email: taken.email }, affected: null });
+    });
+
+    it("two concurrent requests (RequestContext + runWith): each event carries its own actor; handlers see neither request", async () => {
+      const { orm, app, koper, settle } = await world();
+      const request = (actor: string, delay: number) =>
+        RequestContext.create(orm.em, () =>
+          koper.runWith({ actor, requestId: `req-${actor}` }, async () => {
+            const em = orm.em; // the request's fork, through MikroORM's RequestContext
+            const author = newAuthor(em, app, { name: actor });
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            await em.flush();
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            await em.transactional(async (tx) => {
+              const book = tx.create(app.Book, { title: `${actor}'s book`, author } as never);
+              await tx.flush();
+              await new Promise((resolve) => setTimeout(resolve, delay));
+              await tx.transactional(async (inner) => {
+                book.title = `${actor}'s book, revised`;
+                await inner.flush();
+              });
+            });
+            await em.nativeUpdate(app.Author, { id: author.id }, { name: `${actor}!` });
+            return author.id;
+          }),
+        );
+      const [alice, bob] = await Promise.all([request("alice", 15), request("bob", 5)]);
+      const calls = await settle();
+      expect(calls).toHaveLength(8);
+      for (const call of calls) {
+        const actor = call.event.context?.actor;
+        expect(["alice", "bob"]).toContain(actor);
+        expect(call.event.context?.requestId).toBe(`req-${actor}`);
+        const ownAuthor = actor === "alice" ? alice : bob;
+        const authorOf = call.event.bulk ? (call.event.bulk.criteria as { where: Row }).where.id : call.event.entity === "Author" ? (call.event.key as Row).id : (call.event.data as Row).author;
+        expect(authorOf, `${call.handler} of ${actor}`).toBe(ownAuthor);
+        expect(call.context?.actor).toBe(actor);
+        expect(call.requestContext, "a handler runs in the publisher's MikroORM RequestContext").toBe(false);
+      }
+    });
+
+    it("upsert / upsertMany, insertMany and clone with an app-set uuid key: the keys and values as given", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      await e1.flush();
+      const now = new Date();
+      const base = { passwordHash: "p", status: "active", createdAt: now, updatedAt: now, version: 1 };
+      const [id1, id2] = [randomUUID(), randomUUID()];
+      await em().insertMany(app.Author, [{ id: id1, name: "I1", email: `${id1}@x.io`, ...base }, { id: id2, name: "I2", email: `${id2}@x.io`, ...base }] as never);
+      await em().upsert(app.Author, { id: ada.id, name: "Ada U", email: ada.email, ...base } as never, { onConflictFields: ["email"] } as never);
+      const book = await em().upsert(app.Book, { title: "Upserted", author: ada.id } as never);
+      await em().upsertMany(app.Book, [{ id: book.id, title: "Upserted 2", author: ada.id }] as never);
+      const calls = await settle();
+      const all = events(calls);
+      const inserts = all.filter((e) => e.entity === "Author" && e.action === "insert" && !e.bulk);
+      expect(inserts.map((e) => e.key)).toEqual([{ id: ada.id }, { id: id1 }, { id: id2 }]);
+      expect(inserts[1]!.data).toMatchObject({ id: id1, name: "I1" });
+      const bookEvents = all.filter((e) => e.entity === "Book");
+      expect(bookEvents.map((e) => e.key)).toEqual([{ id: book.id }, { id: book.id }]);
+      for (const e of bookEvents) expect(e.bulk?.set ?? e.data).toMatchObject({ author: ada.id });
+    });
+  });
+}
