@@ -184,7 +184,15 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       ada.name = "Ada L.";
       await e1.flush();
       const row = await orm.em.fork().findOneOrFail(app.Author, { id: ada.id });
-      const [insert, update] = events(await settle()).filter((e) => e.entity === "Author");
+      // Loaded by another EntityManager and changed: only what changed, and the auto-updated columns.
+      const e2 = em();
+      const loaded = await e2.findOneOrFail(app.Author, { id: ada.id });
+      loaded.name = "Ada Lovelace";
+      await e2.flush();
+      const [insert, update, loadedUpdate] = events(await settle()).filter((e) => e.entity === "Author");
+      expect(loadedUpdate!.changes?.slice().sort()).toEqual(["name", "updatedAt", "version"]);
+      expect(loadedUpdate!.before).toMatchObject({ name: "Ada L.", version: 2, status: "active", address: null, profile: null });
+      expect(loadedUpdate!.data).toMatchObject({ name: "Ada Lovelace", version: 3, status: "active", address: null, profile: null });
       expect(insert!.key).toEqual({ id: ada.id });
       expect(insert!.data).toMatchObject({ id: ada.id, name: "Ada", version: 1, status: "active" });
       expect(insert!.data!.createdAt).toBeTruthy();
@@ -321,6 +329,44 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       const bulkFailure = failed.filter((c) => c.handler === "onBulkUpdateAuthor_X");
       expect(bulkFailure.map((c) => c.event.error?.code)).toEqual(["unique_violation"]);
       expect(bulkFailure[0]!.event.bulk).toMatchObject({ criteria: { kind: "where", where: { id: other.id } }, set: { email: taken.email }, affected: null });
+    });
+
+    it("foreign key failures: a book of a missing author, an author removed under its unloaded books; an update flush's unique violation", async () => {
+      const { app, em, transport, settle } = await world({ redact: { Author: { passwordHash: "remove", email: "mask" } } });
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const grace = newAuthor(e1, app, { name: "Grace" });
+      e1.create(app.Book, { title: "Kept", author: ada } as never);
+      await e1.flush();
+      const missing = randomUUID();
+      const e2 = em();
+      const orphan = e2.create(app.Book, { title: "Orphan", author: missing } as never);
+      const insertError = await e2.flush().then(() => undefined, (error: Error) => error);
+      expect(insertError?.constructor.name).toBe("ForeignKeyConstraintViolationException");
+      // Removed by a fresh EntityManager: its books are not loaded, so MikroORM cascades nothing.
+      const e3 = em();
+      e3.remove(await e3.findOneOrFail(app.Author, { id: ada.id }));
+      const deleteError = await e3.flush().then(() => undefined, (error: Error) => error);
+      expect(deleteError?.constructor.name).toBe("ForeignKeyConstraintViolationException");
+      // An update flush refused by the unique index on a masked column.
+      const e4 = em();
+      const loaded = await e4.findOneOrFail(app.Author, { id: grace.id });
+      loaded.email = ada.email;
+      const updateError = await e4.flush().then(() => undefined, (error: Error) => error);
+      expect(updateError?.constructor.name).toBe("UniqueConstraintViolationException");
+      const failed = events(await settle()).filter((e) => e.outcome === "failed");
+      expect(failed.map((e) => [e.entity, e.action, e.error?.code])).toEqual([
+        ["Book", "insert", "foreign_key_violation"],
+        ["Author", "delete", "foreign_key_violation"],
+        ["Author", "update", "unique_violation"],
+      ]);
+      expect(failed[0]!.data).toEqual({ title: "Orphan", author: missing });
+      expect(failed[0]!.key).toBeNull();
+      expect(orphan.id).toBeUndefined();
+      expect(failed[1]!).toMatchObject({ key: { id: ada.id }, data: null, before: { id: ada.id, name: "Ada", email: "***" } });
+      expect(failed[2]!).toMatchObject({ key: { id: grace.id }, data: { id: grace.id, name: "Grace", email: "***" }, before: { id: grace.id, email: "***", address: null, profile: null } });
+      expect(failed[2]!.changes?.slice().sort()).toEqual(["email", "updatedAt"]);
+      for (const value of [ada.email, grace.email, ada.passwordHash, grace.passwordHash]) expect(transport.carrying(value), `${value} was published`).toEqual([]);
     });
 
     it("two concurrent requests (RequestContext + runWith): each event carries its own actor; handlers see neither request", async () => {

@@ -76,7 +76,7 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
       const info = driverInfo(error, meta?.tableName);
       subscriber.poisonIfAborted(options?.ctx, info);
       if (nativeCall.getStore() || !subscriber.captures(meta)) return;
-      const drafts = action === "delete" ? deleteDrafts(subscriber, meta, where!(args)) : rows(args).map((row) => flushDraft(subscriber, meta, action, row, options?.ctx));
+      const drafts = action === "delete" ? deleteDrafts(subscriber, meta, where!(args), options?.ctx) : rows(args).map((row) => flushDraft(subscriber, meta, action, row, options?.ctx));
       await subscriber.fail(options?.ctx, drafts, error, info);
     };
   // The options (with `ctx`, the transaction) are the third argument, or the fourth after a where.
@@ -97,16 +97,22 @@ function flushDraft(subscriber: KoperMikroOrmSubscriber, meta: Meta, action: "in
   const { drafts } = subscriber.settings;
   const changeSet = subscriber.flushedChangeSet(payload, tx);
   if (!changeSet) return drafts.failed(meta, action, keyOf(meta, payload as Row), snapshotRow(meta, payload as Row) ?? null);
-  const before = action === "update" ? snapshotRow(changeSet.meta, changeSet.originalEntity) : undefined;
-  return drafts.failed(changeSet.meta, action, keyOf(changeSet.meta, changeSet.entity), entityRow(changeSet.meta, changeSet.entity), before);
+  if (action === "insert") return drafts.failed(changeSet.meta, action, keyOf(changeSet.meta, changeSet.entity), entityRow(changeSet.meta, changeSet.entity));
+  // What the update event would have said: the row attempted, the row before, the changed properties.
+  return drafts.updated(changeSet.meta, changeSet.entity, changeSet.payload, changeSet.originalEntity);
 }
 
-// The unit of work deletes by primary key: `{ id: 5 }` or `{ id: { $in: [5, 6] } }`.
-function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: unknown): ChangeDraft[] {
+// The unit of work deletes by primary key: `{ id: 5 }` or `{ id: { $in: [5, 6] } }`. The entity
+// each key belongs to (its change set) gives the row as it was, references included.
+function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: unknown, tx: TxHandle | undefined): ChangeDraft[] {
   const [pk] = meta.primaryKeys;
   const condition = typeof where === "object" && where !== null && pk ? (where as Row)[pk] : where;
   const inList = typeof condition === "object" && condition !== null && "$in" in condition ? (condition as { $in: unknown[] }).$in : [condition];
-  return inList.map((value) => subscriber.settings.drafts.failed(meta, "delete", pk ? { [pk]: value } : null, null));
+  return inList.map((value) => {
+    const changeSet = pk ? subscriber.deletedChangeSet(meta, value, tx) : undefined;
+    const before = changeSet ? entityRow(changeSet.meta, changeSet.entity) : undefined;
+    return subscriber.settings.drafts.failed(meta, "delete", pk ? { [pk]: value } : null, null, before);
+  });
 }
 
 // A many-to-many collection of an owning entity was written: one update event of the owner.

@@ -98,7 +98,9 @@ function snapshotValue(prop: Prop, data: Record<string, unknown>): unknown {
       const value = snapshotValue(child, data);
       if (value !== undefined) [out[name], any] = [value, true];
     }
-    return any ? out : undefined;
+    if (!any) return undefined;
+    // MikroORM hydrates a nullable embeddable whose columns are all null as null: so does `before`.
+    return prop.nullable && Object.values(out).every((v) => v === null) ? null : out;
   }
   const value = data[prop.name];
   if (typeof value === "string" && isJson(prop)) return parseJson(value);
@@ -130,9 +132,9 @@ function parseJson(text: string): unknown {
 
 /**
  * The changed properties of an update, from its payload: an embeddable's column as `addr.city`.
- * Where the database has no RETURNING (MySQL/MariaDB), MikroORM reloads a version or generated
- * column after the UPDATE and merges the row it read, primary key included, into the payload: a
- * field whose value equals the snapshot's is one of those, not a change.
+ * A field whose value equals the snapshot's is not a change: where the database has no RETURNING
+ * (MySQL/MariaDB), MikroORM reloads a version or generated column after the UPDATE and merges the
+ * row it read, primary key included, into the payload; on SQLite it rewrites a loaded entity's dates.
  */
 export function changedFields(meta: Meta, payload: Record<string, unknown>, original: Record<string, unknown> | undefined): string[] {
   const fields: string[] = [];
@@ -144,8 +146,14 @@ export function changedFields(meta: Meta, payload: Record<string, unknown>, orig
   return fields;
 }
 
-// Only plain scalars compare: a snapshot holds JSON as text and dates in its own form.
+// Plain scalars and dates compare (a snapshot holds JSON as text). On SQLite a loaded entity's
+// snapshot holds a Date and the payload its timestamp, so MikroORM rewrites every date column of it:
+// the same instant is not a change.
 function unchanged(after: unknown, before: unknown): boolean {
+  if (after instanceof Date || before instanceof Date) {
+    const time = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === "number" ? v : NaN);
+    return time(after) === time(before);
+  }
   const scalar = typeof after === "string" || typeof after === "number" || typeof after === "bigint" || typeof after === "boolean";
   return scalar && after === before;
 }
