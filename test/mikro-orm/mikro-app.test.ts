@@ -86,6 +86,8 @@ function useWorld(db: Database) {
 }
 
 const events = (calls: Call[]) => calls.map((c) => c.event);
+/** An identifier as MikroORM quotes it on `db`. */
+const quoter = (db: Database) => (id: string) => (db.name === "postgres" ? `"${id}"` : `\`${id}\``);
 const handlers = (calls: Call[]) => calls.map((c) => c.handler);
 
 function newAuthor(em: EntityManager, app: App, values: Partial<Record<string, unknown>> = {}) {
@@ -95,6 +97,7 @@ function newAuthor(em: EntityManager, app: App, values: Partial<Record<string, u
 for (const db of [await database("sqlite"), await database("postgres"), await database("mariadb")]) {
   describe.skipIf(db.skip !== undefined)(`mikro-orm, a real application's model: ${db.name}`, () => {
     const world = useWorld(db);
+    const q = quoter(db);
 
     it("a book's author (a ManyToOne with no FK property) is in its insert, update and delete events by property name", async () => {
       const { app, em, settle } = await world();
@@ -249,7 +252,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       await em().nativeUpdate(app.Author, { passwordHash: h1 }, { passwordHash: h2 });
       await em().nativeUpdate(app.Author, { $or: [{ name: "nobody" }, { passwordHash: { $in: [h2, h3] } }] }, { name: "Ada 2" });
       await em().createQueryBuilder(app.Author).update({ passwordHash: h3 }).where({ passwordHash: h2 }).execute();
-      await em().qb(app.Author).update({ name: "Ada 3" }).where({ $or: [{ passwordHash: { $in: [h3] } }, { name: h4 }] }).execute();
+      await em().qb(app.Author).update({ name: "Ada 3" }).where({ $or: [{ passwordHash: { $in: [h3] } }, { name: "Ada 2" }] }).execute();
       await em().upsert(app.Author, { id: ada.id, name: "Ada 4", email: ada.email, passwordHash: h4 } as never, { onConflictFields: ["email"] } as never);
       await em().insertMany(app.Author, [{ id: randomUUID(), name: "Bo", email: `bo-${randomUUID()}@example.com`, passwordHash: h4, status: "x", createdAt: new Date(), updatedAt: new Date(), version: 1 }] as never);
       await em().nativeDelete(app.Author, { passwordHash: { $in: [h0, h1] } });
@@ -262,6 +265,11 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
         expect(e.before ?? {}).not.toHaveProperty("passwordHash");
         expect(e.bulk?.set ?? {}).not.toHaveProperty("passwordHash");
       }
+      const sql = all.filter((e) => e.bulk?.criteria?.kind === "sql").map((e) => e.bulk!.criteria);
+      expect(sql).toEqual([
+        { kind: "sql", sql: `${q("password_hash")} = ?`, parameters: ["***"] },
+        { kind: "sql", sql: `(${q("password_hash")} in (?) or ${q("name")} = ?)`, parameters: ["***", "Ada 2"] },
+      ]);
       // every event was refused by the handler: each is dead-lettered too, and those were searched above
       expect(transport.sent.length).toBe(2 * events(calls).length);
     });
@@ -367,6 +375,50 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(failed[2]!).toMatchObject({ key: { id: grace.id }, data: { id: grace.id, name: "Grace", email: "***" }, before: { id: grace.id, email: "***", address: null, profile: null } });
       expect(failed[2]!.changes?.slice().sort()).toEqual(["email", "updatedAt"]);
       for (const value of [ada.email, grace.email, ada.passwordHash, grace.passwordHash]) expect(transport.carrying(value), `${value} was published`).toEqual([]);
+    });
+
+    it("an optimistic lock conflict (version): MikroORM's OptimisticLockError, a failure event, no update event", async () => {
+      const { app, em, transport, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      await e1.flush();
+      const [a, b] = [em(), em()];
+      const first = await a.findOneOrFail(app.Author, { id: ada.id });
+      const second = await b.findOneOrFail(app.Author, { id: ada.id });
+      first.name = "First";
+      await a.flush();
+      second.name = "Second";
+      const error = await b.flush().then(() => undefined, (e: Error) => e);
+      expect(error?.name).toBe("OptimisticLockError");
+      const authors = events(await settle()).filter((e) => e.entity === "Author");
+      expect(authors.map((e) => [e.action, e.outcome])).toEqual([["insert", "committed"], ["update", "committed"], ["update", "failed"]]);
+      expect(authors[2]!).toMatchObject({ key: { id: ada.id }, data: { name: "Second", version: 1 }, before: { name: "Ada", version: 1 } });
+      expect(authors[2]!.error).toMatchObject({ name: "OptimisticLockError", code: "not_found", message: "The optimistic lock on entity Author failed" });
+      expect(authors[2]!.changes?.slice().sort()).toEqual(["name", "updatedAt"]);
+      expect(authors[2]!.data).not.toHaveProperty("passwordHash");
+      expect(transport.carrying(ada.passwordHash)).toEqual([]);
+    });
+
+    it("bulk writes naming references and embeddables: by property name, entities by key", async () => {
+      const { app, em, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const grace = newAuthor(e1, app, { name: "Grace" });
+      const book = e1.create(app.Book, { title: "B", author: ada } as never);
+      await e1.flush();
+      await em().nativeUpdate(app.Book, { author: ada }, { author: grace });
+      await em().nativeUpdate(app.Author, { id: ada.id }, { address: { city: "Oslo", zip: "0150" }, profile: { a: 1 } } as never);
+      await em().qb(app.Author).update({ address: { city: "Bergen", zip: "5003" } } as never).where({ id: ada.id }).execute();
+      await em().qb(app.Book).update({ author: ada } as never).where({ id: book.id }).execute();
+      await em().nativeDelete(app.Book, { author: { passwordHash: ada.passwordHash } } as never);
+      const bulk = events(await settle()).filter((e) => e.bulk).map((e) => [e.entity, e.bulk!.criteria, e.bulk!.set ?? null, e.changes ?? null]);
+      expect(bulk).toEqual([
+        ["Book", { kind: "where", where: { author: ada.id } }, { author: grace.id }, ["author"]],
+        ["Author", { kind: "where", where: { id: ada.id } }, { address: { city: "Oslo", zip: "0150" }, profile: { a: 1 } }, ["address", "profile"]],
+        ["Author", { kind: "sql", sql: q("id") + " = ?", parameters: [ada.id] }, { address: { city: "Bergen", zip: "5003" } }, ["address"]],
+        ["Book", { kind: "sql", sql: q("id") + " = ?", parameters: [book.id] }, { author: ada.id }, ["author"]],
+        ["Book", { kind: "where", where: { author: { passwordHash: "***" } } }, null, null],
+      ]);
     });
 
     it("two concurrent requests (RequestContext + runWith): each event carries its own actor; handlers see neither request", async () => {

@@ -3,9 +3,9 @@ import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata }
 import type { Criteria } from "./drafts.ts";
 import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autocommit.ts";
 import { inNativeCall } from "./driver-writes.ts";
-import { driverInfo, isValidationError, safeValidationMessage } from "./failures.ts";
+import { driverInfo, isOptimisticLockError, isValidationError, safeValidationMessage } from "./failures.ts";
 import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
-import { entityRow, keyOf, referenceKey } from "./rows.ts";
+import { changedFields, entityRow, keyOf, referenceKey, snapshotRow } from "./rows.ts";
 import { tagQueryBuilder } from "./query-builder.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
@@ -230,12 +230,30 @@ function patchFlush(em: EntityManager): void {
 }
 
 async function flushFailed(em: Em, error: unknown, reported: WeakSet<object>): Promise<never> {
-  const sub = isValidationError(error) && !reported.has(error) ? subscriberOf(em) : undefined;
+  const lock = isOptimisticLockError(error);
+  const sub = (lock || isValidationError(error)) && !reported.has(error as object) ? subscriberOf(em) : undefined;
   if (sub) {
     reported.add(error as object);
-    await validationFailed(sub, em, error as Error & { getEntity(): unknown }).catch(sub.settings.onError);
+    const failed = lock ? lockFailed : validationFailed;
+    await failed(sub, em, error as Error & { getEntity(): unknown }).catch(sub.settings.onError);
   }
   throw error;
+}
+
+// The versioned UPDATE succeeded as a statement and matched no row: MikroORM throws after it, and
+// rolls the flush back. An update failure (`not_found`: the row in the version the entity was
+// loaded in is gone), with what the update event would have said: row attempted, before, changes.
+async function lockFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Error & { getEntity(): unknown }): Promise<void> {
+  const entity = error.getEntity() as AnyEntity | undefined;
+  const meta = (entity as { __meta?: Meta } | undefined)?.__meta;
+  if (!entity || !sub.captures(meta)) return;
+  const original = (entity as { __helper?: { __originalEntityData?: Record<string, unknown> } }).__helper?.__originalEntityData;
+  const draft = sub.settings.drafts.failed(meta, "update", keyOf(meta, entity), entityRow(meta, entity), snapshotRow(meta, original));
+  if (original) {
+    const diff = em.getComparator().diffEntities(meta.class as never, original as never, em.getComparator().prepareEntity(entity) as never);
+    draft.changes = changedFields(meta, diff as Record<string, unknown>, original);
+  }
+  await sub.fail(em.getContext(false).getTransactionContext() as TxHandle | undefined, [draft], error, { code_hint: "not_found" });
 }
 
 async function validationFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Error & { getEntity(): unknown }): Promise<void> {
