@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Collection, EntitySchema } from "@mikro-orm/core";
+import { Collection, EntitySchema, type Ref } from "@mikro-orm/core";
 
 /**
  * A model shaped like a real application's, fresher than the contract's: an author with an
@@ -37,6 +37,8 @@ export function defineApp() {
     id!: number;
     title!: string;
     author!: Author;
+    /** A second reference, as MikroORM's `Ref` wrapper. */
+    editor?: Ref<Author> | null;
     tags = new Collection<Tag>(this);
   }
 
@@ -75,6 +77,7 @@ export function defineApp() {
         id: { type: "integer", primary: true, autoincrement: true },
         title: { type: "string", length: 120 },
         author: { kind: "m:1", entity: () => Author },
+        editor: { kind: "m:1", entity: () => Author, ref: true, nullable: true },
         tags: { kind: "m:n", entity: () => Tag, owner: true, pivotTable: "app_book_tags" },
       },
     }),

@@ -1,6 +1,6 @@
 import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
 import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
-import { changedFields, entityRow, keyOf, snapshotRow } from "./rows.ts";
+import { changedFields, entityRow, insertedRow, keyOf, snapshotRow } from "./rows.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
@@ -18,7 +18,7 @@ export class DraftFactory {
 
   /** A flushed new entity: the row with its generated key. */
   inserted(meta: Meta, entity: AnyEntity, extra?: Row): ChangeDraft {
-    const row = entityRow(meta, entity);
+    const row = insertedRow(meta, entity);
     return this.#draft(meta, "insert", keyOf(meta, entity), { data: extra ? { ...row, ...extra } : row });
   }
 

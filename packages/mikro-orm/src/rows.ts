@@ -36,6 +36,20 @@ export function entityRow(meta: Meta, entity: AnyEntity): Row {
   return row;
 }
 
+/**
+ * A flushed new entity's row: a nullable property the entity never set is null, as in the row it
+ * became (a database default or a generated value MikroORM reads back; a lazy one it does not).
+ */
+export function insertedRow(meta: Meta, entity: AnyEntity): Row {
+  const row = entityRow(meta, entity);
+  for (const prop of propsOf(meta)) {
+    if (prop.name in row || !prop.nullable || prop.lazy || prop.primary) continue;
+    if (prop.default !== undefined || prop.defaultRaw !== undefined || prop.generated !== undefined) continue;
+    row[prop.name] = null;
+  }
+  return row;
+}
+
 function plainValue(prop: Prop, value: unknown): unknown {
   if (value === null) return null;
   if (prop.kind === ReferenceKind.EMBEDDED) {
