@@ -89,6 +89,7 @@ const events = (calls: Call[]) => calls.map((c) => c.event);
 /** An identifier as MikroORM quotes it on `db`. */
 const quoter = (db: Database) => (id: string) => (db.name === "postgres" ? `"${id}"` : `\`${id}\``);
 const handlers = (calls: Call[]) => calls.map((c) => c.handler);
+const em0 = (orm: MikroORM) => orm.em.fork();
 
 function newAuthor(em: EntityManager, app: App, values: Partial<Record<string, unknown>> = {}) {
   return em.create(app.Author, { name: "Ada", email: `${randomUUID().slice(0, 8)}@example.com`, passwordHash: secret("hash"), ...values } as never);
@@ -458,6 +459,66 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
         expect(call.context?.actor).toBe(actor);
         expect(call.requestContext, "a handler runs in the publisher's MikroORM RequestContext").toBe(false);
       }
+    });
+
+    it("concurrent requests whose writes fail: each failure event carries its own request's actor", async () => {
+      const { orm, app, koper, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e0 = em0(orm);
+      const taken = newAuthor(e0, app);
+      await e0.flush();
+      const request = (actor: string, delay: number) =>
+        RequestContext.create(orm.em, () =>
+          koper.runWith({ actor }, async () => {
+            const em = orm.em;
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            newAuthor(em, app, { email: taken.email, name: actor });
+            await em.flush().catch(() => undefined); // unique violation
+            em.clear();
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            em.create(app.Author, { email: `${actor}@example.com`, passwordHash: "p" } as never);
+            await em.flush().catch(() => undefined); // validation error
+            em.clear();
+            await em.nativeUpdate(app.Author, { name: actor }, { email: taken.email }).catch(() => undefined); // nothing matched
+            await em.transactional(async (tx) => {
+              await tx.nativeUpdate(app.Author, { id: taken.id }, { email: taken.email }); // same value: fine
+            });
+            await em.qb(app.Author).update({ email: taken.email }).where({ name: "nobody" }).execute();
+          }),
+        );
+      await Promise.all([request("alice", 10), request("bob", 3)]);
+      const calls = (await settle()).filter((c) => c.event.outcome === "failed");
+      expect(calls.map((c) => [c.event.context?.actor, c.event.error?.code]).sort()).toEqual([
+        ["alice", "unique_violation"],
+        ["alice", "validation_error"],
+        ["bob", "unique_violation"],
+        ["bob", "validation_error"],
+      ]);
+      for (const call of calls) {
+        if (call.event.error?.code === "unique_violation") expect(call.event.data).toMatchObject({ name: call.event.context?.actor });
+        expect(call.context?.actor).toBe(call.event.context?.actor);
+        expect(call.requestContext).toBe(false);
+      }
+    });
+
+    it("insertMany of books (autoincrement keys): every row's key; a QueryBuilder write by a relation filter hides the secret", async () => {
+      const { app, em, transport, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      await e1.flush();
+      await em().insertMany(app.Book, [{ title: "1", author: ada.id }, { title: "2", author: ada.id }, { title: "3", author: ada }] as never);
+      await em().qb(app.Book).update({ title: "x" }).where({ author: { passwordHash: ada.passwordHash } }).execute();
+      await em().qb(app.Book).delete().where({ author: { passwordHash: ada.passwordHash }, title: "x" }).execute();
+      const all = events(await settle()).filter((e) => e.entity === "Book");
+      const rows = await em().find(app.Book, {}, { orderBy: { id: "asc" } });
+      expect(rows).toHaveLength(0);
+      expect(all.slice(0, 3).map((e) => [e.action, e.key, e.data])).toEqual([1, 2, 3].map((n, i) => ["insert", { id: all[0]!.key!.id as number + i }, { id: all[0]!.key!.id as number + i, title: String(n), author: ada.id }]));
+      // MikroORM runs a write by a relation filter as a query (`… where id in (select …)`): it returns rows, not a count.
+      expect(all.slice(3).map((e) => [e.action, e.bulk?.affected, e.bulk?.set ?? null])).toEqual([["update", null, { title: "x" }], ["delete", null, null]]);
+      for (const e of all.slice(3)) {
+        expect(e.bulk!.criteria).toMatchObject({ kind: "sql", sql: expect.stringMatching(/ in \(select /) });
+        expect((e.bulk!.criteria as { parameters: unknown[] }).parameters.every((p) => p === "***")).toBe(true);
+      }
+      expect(transport.carrying(ada.passwordHash)).toEqual([]);
     });
 
     it("upsert / upsertMany, insertMany and clone with an app-set uuid key: the keys and values as given", async () => {

@@ -12,7 +12,7 @@ interface QueryBuilderLike {
   readonly type: string;
   readonly mainAlias: { meta?: Meta };
   readonly context?: TxHandle;
-  readonly state?: { data?: Record<string, unknown> };
+  readonly state?: { data?: Record<string, unknown>; flags?: ReadonlySet<string> };
   getQuery(): string;
   getParams(): unknown[];
 }
@@ -37,7 +37,7 @@ export function tagQueryBuilder(qb: object, em: EntityManager, resolve: Resolve)
   const original = proto.execute as (this: QueryBuilderLike, ...args: unknown[]) => Promise<unknown>;
   proto[key] = true;
   proto.execute = async function (this: QueryBuilderLike, ...args: unknown[]) {
-    const action = WRITES[this.type];
+    const action = writeAction(this);
     const tag = action ? made.get(this) : undefined;
     const sub = tag?.resolve();
     const meta = this.mainAlias?.meta;
@@ -57,6 +57,18 @@ export function tagQueryBuilder(qb: object, em: EntityManager, resolve: Resolve)
       }
     });
   };
+}
+
+/**
+ * What a QueryBuilder write does. An update or delete whose where needs a join (a relation filter)
+ * is a SELECT until it runs: MikroORM flags it and rewrites it as `… where pk in (subquery)` when
+ * the statement is built.
+ */
+function writeAction(qb: QueryBuilderLike): Action | undefined {
+  const flags = qb.state?.flags;
+  if (flags?.has("UPDATE_SUB_QUERY")) return "update";
+  if (flags?.has("DELETE_SUB_QUERY")) return "delete";
+  return WRITES[qb.type];
 }
 
 async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, tx: TxHandle | undefined, run: () => Promise<unknown>): Promise<unknown> {
