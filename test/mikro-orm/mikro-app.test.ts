@@ -482,7 +482,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
             await em.transactional(async (tx) => {
               await tx.nativeUpdate(app.Author, { id: taken.id }, { email: taken.email }); // same value: fine
             });
-            await em.qb(app.Author).update({ email: taken.email }).where({ name: "nobody" }).execute();
+            await (em as unknown as SqlEntityManager).qb(app.Author).update({ email: taken.email }).where({ name: "nobody" }).execute();
           }),
         );
       await Promise.all([request("alice", 10), request("bob", 3)]);
