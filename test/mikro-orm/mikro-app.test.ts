@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { currentContext, dataListener, Koper, type DataEvent, type KoperContext, type KoperOptions, type Row } from "@koper/core";
 import { koperMikroOrm, type KoperMikroOrmOptions } from "@koper/mikro-orm";
-import { RequestContext, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
+import { RequestContext, TransactionContext, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
 import type { SqlEntityManager } from "@mikro-orm/sql";
 import { afterEach, describe, expect, it } from "vitest";
 import { RecordingTransport } from "../contract/RecordingTransport.ts";
@@ -35,7 +35,8 @@ function recorder(calls: Call[], refuse = false) {
     }
   }
   function record(handler: string, event: DataEvent) {
-    calls.push({ handler, event, context: currentContext(), requestContext: RequestContext.currentRequestContext() !== undefined });
+    const requestContext = RequestContext.currentRequestContext() !== undefined || TransactionContext.currentTransactionContext() !== undefined;
+    calls.push({ handler, event, context: currentContext(), requestContext });
     if (refuse) throw new Error("refused, so that the event is dead-lettered too");
   }
   return dataListener()({ entity: [...ENTITIES], retry: { retries: 0, initialDelayMs: 0 }, ...(handlers as object) } as never);
@@ -519,6 +520,19 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
         expect((e.bulk!.criteria as { parameters: unknown[] }).parameters.every((p) => p === "***")).toBe(true);
       }
       expect(transport.carrying(ada.passwordHash)).toEqual([]);
+    });
+
+    it("QueryBuilder insert and update of JSON and embeddable values: by property, JSON as values", async () => {
+      const { app, em, settle } = await world();
+      const id = randomUUID();
+      const now = new Date();
+      await em().qb(app.Author).insert({ id, name: "Q", email: `${id}@x.io`, passwordHash: "p", address: { city: "Rome", zip: "00100" }, profile: { k: [1, 2] }, createdAt: now, updatedAt: now } as never).execute();
+      await em().qb(app.Author).update({ profile: { k: [3] }, address: { city: "Milan", zip: "20121" } } as never).where({ id }).execute();
+      const row = await em().findOneOrFail(app.Author, { id });
+      expect(row.profile).toEqual({ k: [3] });
+      const [insert, update] = events(await settle()).filter((e) => e.entity === "Author");
+      expect(insert!.bulk!.set).toEqual({ id, name: "Q", email: `${id}@x.io`, passwordHash: "p", address: { city: "Rome", zip: "00100" }, profile: { k: [1, 2] }, createdAt: now, updatedAt: now });
+      expect(update!.bulk!.set).toEqual({ profile: { k: [3] }, address: { city: "Milan", zip: "20121" } });
     });
 
     it("upsert / upsertMany, insertMany and clone with an app-set uuid key: the keys and values as given", async () => {

@@ -4,6 +4,7 @@ import { inOwnTransaction, needsOwnTransaction } from "./autocommit.ts";
 import type { Criteria } from "./drafts.ts";
 import { driverInfo } from "./failures.ts";
 import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
+import { columnValue } from "./rows.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
@@ -139,20 +140,20 @@ function propertyOfColumn(meta: Meta, column: string | undefined): string | unde
   return meta.props.find((p) => p.fieldNames?.length === 1 && p.fieldNames[0] === column && !p.embedded)?.name;
 }
 
-// The QueryBuilder keeps the SET/VALUES data by column name: back to property names, an
-// embeddable's flattened columns (`address_city`) back into its object (`address: { city }`).
+// The QueryBuilder keeps the SET/VALUES data by column name, JSON as text: back to property names
+// and values, an embeddable's flattened columns (`address_city`) back into its object (`address: { city }`).
 function byProperty(meta: Meta, data: Record<string, unknown> | undefined): Row | undefined {
   if (!data || typeof data !== "object" || Array.isArray(data)) return undefined;
   const out: Row = {};
   for (const [field, value] of Object.entries(data)) {
     const prop = meta.props.find((p) => p.fieldNames?.[0] === field) ?? meta.properties[field];
     if (!prop?.embedded) {
-      out[prop?.name ?? field] = value;
+      out[prop?.name ?? field] = prop ? columnValue(prop, value) : value;
       continue;
     }
     let target = out;
     for (const name of embeddedPath(meta, prop).slice(0, -1)) target = (target[name] ??= {}) as Row;
-    target[String(prop.embedded[1])] = value;
+    target[String(prop.embedded[1])] = columnValue(prop, value);
   }
   return out;
 }

@@ -116,9 +116,15 @@ function snapshotValue(prop: Prop, data: Record<string, unknown>): unknown {
     // MikroORM hydrates a nullable embeddable whose columns are all null as null: so does `before`.
     return prop.nullable && Object.values(out).every((v) => v === null) ? null : out;
   }
-  const value = data[prop.name];
+  return columnValue(prop, data[prop.name]);
+}
+
+/**
+ * A property's value as MikroORM holds it for the database (snapshots, a QueryBuilder's data) back
+ * to the entity's form: JSON parsed, and a Date that SQLite's platform keeps as its timestamp.
+ */
+export function columnValue(prop: Prop, value: unknown): unknown {
   if (typeof value === "string" && isJson(prop)) return parseJson(value);
-  // SQLite's platform snapshots a Date property as its timestamp (processDateProperty): back to the entity's Date.
   if ((typeof value === "number" || typeof value === "bigint") && prop.runtimeType === "Date") return new Date(Number(value));
   return value;
 }
