@@ -424,6 +424,39 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       ]);
     });
 
+    it("a flush of two updates, one refused by the unique email (a batched UPDATE on some databases), and a required property set to null", async () => {
+      const { app, em, transport, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e1 = em();
+      const [a, b, c] = [newAuthor(e1, app, { name: "A" }), newAuthor(e1, app, { name: "B" }), newAuthor(e1, app, { name: "C" })];
+      await e1.flush();
+      const e2 = em();
+      const [la, lb] = await Promise.all([e2.findOneOrFail(app.Author, { id: a.id }), e2.findOneOrFail(app.Author, { id: b.id })]);
+      la.email = c.email;
+      lb.name = "B2";
+      await expect(e2.flush()).rejects.toThrow();
+      const e3 = em();
+      const lc = await e3.findOneOrFail(app.Author, { id: c.id });
+      lc.name = null as never;
+      const notNull = await e3.flush().then(() => undefined, (e: Error) => e);
+      expect(notNull?.name).toBe("NotNullConstraintViolationException"); // MikroORM checks required values on insert only
+      const failed = events(await settle()).filter((e) => e.outcome === "failed");
+      const unique = failed.filter((e) => e.error?.code === "unique_violation");
+      expect(unique.length).toBeGreaterThanOrEqual(1);
+      // every row of the failed statement: MikroORM batches both updates into one on some databases
+      expect(unique.map((e) => (e.key as Row).id)).toContain(a.id);
+      for (const e of unique) {
+        const ofA = (e.key as Row).id === a.id;
+        if (ofA) expect(e).toMatchObject({ action: "update", data: { id: a.id, name: "A", email: c.email }, before: { id: a.id, name: "A", email: a.email } });
+        else expect(e).toMatchObject({ action: "update", key: { id: b.id }, data: { id: b.id, name: "B2", email: b.email }, before: { id: b.id, name: "B", email: b.email } });
+        expect(e.changes?.slice().sort()).toEqual(ofA ? ["email", "updatedAt"] : ["name", "updatedAt"]);
+      }
+      const invalid = failed.find((e) => e.error?.code === "not_null_violation")!;
+      expect(invalid).toMatchObject({ action: "update", key: { id: c.id }, data: { id: c.id, name: null }, before: { id: c.id, name: "C" } });
+      expect(invalid.changes?.slice().sort()).toEqual(["name", "updatedAt"]);
+      if (db.name === "postgres") expect(invalid.error!.original?.detail).toBe("Failing row contains (***).");
+      for (const author of [a, b, c]) expect(transport.carrying(author.passwordHash)).toEqual([]);
+    });
+
     it("two concurrent requests (RequestContext + runWith): each event carries its own actor; handlers see neither request", async () => {
       const { orm, app, koper, settle } = await world();
       const request = (actor: string, delay: number) =>
