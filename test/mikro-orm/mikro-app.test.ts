@@ -133,6 +133,20 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(books[4]!).toEqual(expect.objectContaining({ key: { id: other.id }, data: null, before: { id: other.id, title: "Other", author: ada.id, editor: grace.id } }));
     });
 
+    it("a book removed through a reference MikroORM never loaded: its delete event still names its author", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const book = e1.create(app.Book, { title: "Ref", author: ada } as never);
+      await e1.flush();
+      const e2 = em();
+      e2.remove(e2.getReference(app.Book, book.id));
+      await e2.flush();
+      const deleted = events(await settle()).find((e) => e.entity === "Book" && e.action === "delete")!;
+      expect(deleted).toMatchObject({ key: { id: book.id }, data: null });
+      expect(deleted.before).toEqual({ id: book.id, title: "Ref", author: ada.id, editor: null });
+    });
+
     it("tags added to and removed from a book (owning many-to-many): an update of the book with the keys after and before", async () => {
       const { app, em, settle } = await world();
       const e1 = em();

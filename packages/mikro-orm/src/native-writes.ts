@@ -225,8 +225,45 @@ function patchFlush(em: EntityManager): void {
   proto[key] = true;
   // Not async: a successful flush costs no promise or reaction of ours beyond the failure handler.
   proto.flush = function (this: Em, ...args: unknown[]) {
-    return original.apply(this, args).then(undefined, (error: unknown) => flushFailed(this, error, reported));
+    const unloaded = unloadedRemovals(this);
+    const run = () => original.apply(this, args).then(undefined, (error: unknown) => flushFailed(this, error, reported));
+    if (!unloaded) return run();
+    const sub = subscriberOf(this);
+    return sub ? loadRemoved(sub, this, unloaded).then(run) : run();
   };
+}
+
+/**
+ * The entities about to be deleted that MikroORM never loaded (`em.remove(em.getReference(…))`),
+ * by entity: their delete events must still carry the row (its references' keys above all), and
+ * the row is gone once the flush ran. Undefined (one set-size check) when there are none.
+ */
+function unloadedRemovals(em: Em): Map<Meta, AnyEntity[]> | undefined {
+  const stack = em.getUnitOfWork().getRemoveStack();
+  if (stack.size === 0) return undefined;
+  let found: Map<Meta, AnyEntity[]> | undefined;
+  for (const entity of stack) {
+    const wrapped = (entity as { __helper?: { __initialized?: boolean; __meta?: Meta } }).__helper;
+    if (!wrapped || wrapped.__initialized !== false || !wrapped.__meta) continue;
+    found ??= new Map();
+    const list = found.get(wrapped.__meta) ?? [];
+    list.push(entity);
+    found.set(wrapped.__meta, list);
+  }
+  return found;
+}
+
+// Loads them into the same objects before the flush (one query per entity, through the em and its
+// transaction): its afterDelete then describes the row as it was. Filters off, to read exactly the
+// rows the DELETE will remove; no auto-flush (this is before the flush). A failure only costs the
+// event its `before`: the flush itself runs as it would have.
+async function loadRemoved(sub: KoperMikroOrmSubscriber, em: Em, unloaded: Map<Meta, AnyEntity[]>): Promise<void> {
+  for (const [meta, entities] of unloaded) {
+    if (!sub.captures(meta) || meta.primaryKeys.length !== 1) continue;
+    const [pk] = meta.primaryKeys as string[];
+    const keys = entities.map((entity) => keyOf(meta, entity)?.[pk!]).filter((key) => key !== undefined);
+    await em.find(meta.class as never, { [pk!]: { $in: keys } } as never, { filters: false, flushMode: "commit" } as never).catch(sub.settings.onError);
+  }
 }
 
 async function flushFailed(em: Em, error: unknown, reported: WeakSet<object>): Promise<never> {
