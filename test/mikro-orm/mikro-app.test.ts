@@ -147,6 +147,21 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(deleted.before).toEqual({ id: book.id, title: "Ref", author: ada.id, editor: null });
     });
 
+    it("documented limit: an update through a reference MikroORM never loaded carries what MikroORM knows: the key and the values set", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const book = e1.create(app.Book, { title: "Ref", author: ada } as never);
+      await e1.flush();
+      const e2 = em();
+      e2.getReference(app.Book, book.id).title = "Renamed";
+      await e2.flush();
+      const updated = events(await settle()).find((e) => e.entity === "Book" && e.action === "update")!;
+      expect(updated).toMatchObject({ key: { id: book.id }, data: { id: book.id, title: "Renamed" }, changes: ["title"] });
+      expect(updated.data).not.toHaveProperty("author");
+      expect(updated).not.toHaveProperty("before"); // its snapshot holds the key alone: the row before is unknown
+    });
+
     it("tags added to and removed from a book (owning many-to-many): an update of the book with the keys after and before", async () => {
       const { app, em, settle } = await world();
       const e1 = em();

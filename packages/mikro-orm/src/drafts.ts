@@ -24,7 +24,9 @@ export class DraftFactory {
 
   /** A flushed change: the row after, the row before (MikroORM's snapshot) and the changed properties. */
   updated(meta: Meta, entity: AnyEntity, payload: Record<string, unknown>, original: Record<string, unknown> | undefined): ChangeDraft {
-    const before = snapshotRow(meta, original);
+    // A reference MikroORM never loaded has a snapshot of its key alone: the row before is unknown.
+    const loaded = original !== undefined && Object.keys(original).some((field) => !meta.primaryKeys.includes(field));
+    const before = loaded ? snapshotRow(meta, original) : undefined;
     const draft = this.#draft(meta, "update", keyOf(meta, entity), { data: entityRow(meta, entity), changes: changedFields(meta, payload, original) });
     if (before) draft.before = before;
     return draft;
