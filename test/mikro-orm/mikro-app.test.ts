@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { currentContext, dataListener, Koper, type DataEvent, type KoperContext, type KoperOptions, type Row } from "@koper/core";
-import { koperMikroOrm, type KoperMikroOrmOptions } from "@koper/mikro-orm";
+import { currentContext, dataListener, ensureAuditTable, ensureOutboxTable, Koper, type DataEvent, type KoperContext, type KoperOptions, type Row } from "@koper/core";
+import { koperMikroOrm, sqlClientOf, type KoperMikroOrmOptions } from "@koper/mikro-orm";
 import { RequestContext, TransactionContext, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
 import type { SqlEntityManager } from "@mikro-orm/sql";
 import { afterEach, describe, expect, it } from "vitest";
@@ -304,6 +304,34 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       ]);
       // every event was refused by the handler: each is dead-lettered too, and those were searched above
       expect(transport.sent.length).toBe(2 * events(calls).length);
+    });
+
+    it("redaction with the outbox and the audit trail on: no outbox or audit row holds the secret", async () => {
+      const [outbox, audit] = [`koper_outbox_${randomUUID().slice(0, 8)}`, `koper_audit_${randomUUID().slice(0, 8)}`];
+      const { orm, app, em, settle } = await world({ redact: { Author: ["passwordHash"] } }, { outbox: { table: outbox, relay: false }, audit: { table: audit } });
+      const client = sqlClientOf(orm.em);
+      await ensureOutboxTable(client, { table: outbox });
+      await ensureAuditTable(client, { table: audit });
+      try {
+        const [h0, h1, h2] = [secret("h0"), secret("h1"), secret("h2")];
+        const e1 = em();
+        const ada = newAuthor(e1, app, { passwordHash: h0 });
+        await e1.flush();
+        ada.passwordHash = h1;
+        await e1.flush();
+        await em().nativeUpdate(app.Author, { passwordHash: h1 }, { passwordHash: h2 });
+        await em().qb(app.Author).update({ name: "Q" }).where({ passwordHash: h2 }).execute();
+        const e2 = em();
+        newAuthor(e2, app, { email: ada.email, passwordHash: h2 });
+        await expect(e2.flush()).rejects.toThrow();
+        await settle();
+        const rows = [...(await client.query(`SELECT * FROM ${outbox}`)), ...(await client.query(`SELECT * FROM ${audit}`))];
+        expect(rows.length).toBeGreaterThanOrEqual(8);
+        const text = JSON.stringify(rows, (_k, v: unknown) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : typeof v === "bigint" ? String(v) : v));
+        for (const value of [h0, h1, h2]) expect(text.includes(value), `${value} is in an outbox or audit row`).toBe(false);
+      } finally {
+        for (const table of [outbox, `${outbox}_lease`, audit]) await client.query(`DROP TABLE IF EXISTS ${table}`);
+      }
     });
 
     it("redaction in failures: a unique violation on the secret's row, a failed nativeUpdate on it, a validation error", async () => {
