@@ -19,6 +19,8 @@ export function defineApp() {
     name!: string;
     email!: string;
     passwordHash!: string;
+    /** A secret with a unique index: the database quotes it in a violation's message. */
+    apiKey?: string | null;
     address?: Address | null;
     profile?: Record<string, unknown> | null;
     status?: string;
@@ -56,6 +58,7 @@ export function defineApp() {
         name: { type: "string", length: 80 },
         email: { type: "string", length: 120, unique: true },
         passwordHash: { type: "string", length: 120 },
+        apiKey: { type: "string", length: 80, nullable: true, unique: true },
         address: { kind: "embedded", entity: () => Address, nullable: true },
         profile: { type: "json", nullable: true },
         status: { type: "string", length: 20, defaultRaw: "'active'" },

@@ -72,7 +72,15 @@ async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: (
   try {
     result = await inNativeCall(store, run);
   } catch (error) {
-    await sub.fail(write.tx, safely(sub, write.failed), error, driverInfo(error, write.meta?.tableName));
+    const info = driverInfo(error, write.meta?.tableName);
+    // The write statement ran (the driver returned) and MikroORM's own code failed after it (a
+    // MariaDB upsert whose ON DUPLICATE KEY hit another unique index: MikroORM cannot reload the
+    // row and throws a TypeError). The row was written: its event, not a failure, and the error as is.
+    if (store.results.length > 0 && info.code === undefined) {
+      for (const draft of safely(sub, () => write.done(undefined, store.results))) await sub.record(write.tx, draft);
+      throw error;
+    }
+    await sub.fail(write.tx, safely(sub, write.failed), error, info);
     throw error;
   }
   for (const draft of safely(sub, () => write.done(result, store.results))) await sub.record(write.tx, draft);
