@@ -192,6 +192,29 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(books[3]!.data).toMatchObject({ id: book.id, title: "Tagged", author: ada.id });
     });
 
+    it("a tag added to a loaded book whose tags were never loaded", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const [t1, t2] = ["t1", "t2"].map((id) => e1.create(app.Tag, { id: `${id}-${randomUUID().slice(0, 8)}`, label: id } as never));
+      const book = e1.create(app.Book, { title: "Tagged", author: ada } as never);
+      book.tags.add(t1!);
+      await e1.flush();
+      const e2 = em();
+      const loaded = await e2.findOneOrFail(app.Book, { id: book.id });
+      expect(loaded.tags.isInitialized()).toBe(false);
+      loaded.tags.add(e2.getReference(app.Tag, t2!.id));
+      await e2.flush();
+      const rows = await em().findOneOrFail(app.Book, { id: book.id }, { populate: ["tags"] as never });
+      const updates = events(await settle()).filter((e) => e.entity === "Book" && e.action === "update");
+      expect(updates).toHaveLength(2);
+      expect(rows.tags.getIdentifiers()).toEqual(expect.arrayContaining([t1!.id, t2!.id]));
+      // MikroORM knows only the added tag: the pivot table says what the book holds after
+      expect(updates[1]!).toMatchObject({ key: { id: book.id }, changes: ["tags"], data: { id: book.id, title: "Tagged", author: ada.id }, before: { id: book.id, title: "Tagged", author: ada.id } });
+      expect((updates[1]!.data!.tags as string[]).slice().sort()).toEqual([t1!.id, t2!.id].sort());
+      expect(updates[1]!.before!.tags).toEqual([t1!.id]);
+    });
+
     it("an embeddable and a JSON property: values by property name, JSON as values, before from the snapshot", async () => {
       const { app, em, settle } = await world({ redact: { Author: ["passwordHash"] } });
       const e1 = em();

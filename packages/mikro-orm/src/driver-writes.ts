@@ -88,7 +88,7 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
   wrap("syncCollections", async (args, error) => {
     const info = driverInfo(error, undefined);
     subscriber.poisonIfAborted((args[1] as Options)?.ctx, info);
-  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size === 0);
+  }, (args) => collectionsChanged(subscriber, driver, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size === 0);
   return () => restore.reverse().forEach((undo) => undo());
 }
 
@@ -116,18 +116,37 @@ function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: un
 }
 
 // A many-to-many collection of an owning entity was written: one update event of the owner.
-async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, collections: Iterable<Collection<AnyEntity>>, tx: TxHandle | undefined): Promise<void> {
+async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, driver: IDatabaseDriver, collections: Iterable<Collection<AnyEntity>>, tx: TxHandle | undefined): Promise<void> {
   for (const collection of collections) {
     const property = collection.property;
     if (property.kind !== ReferenceKind.MANY_TO_MANY || !property.owner) continue;
     const owner = collection.owner;
     const meta = (owner as { __meta?: Meta }).__meta;
     if (!subscriber.captures(meta)) continue;
-    const after = collection.getItems(false).map(referenceKey);
-    const before = (collection.getSnapshot() ?? []).map(referenceKey);
+    const items = collection.getItems(false).map(referenceKey);
+    let after = items;
+    let before = (collection.getSnapshot() ?? []).map(referenceKey);
+    // Added to a collection MikroORM never loaded (it allows additions only): its items are the
+    // added ones. The pivot table, just written in this transaction, holds the collection after.
+    if (!collection.isInitialized()) {
+      const stored = await pivotKeys(driver, collection, tx).catch((error: unknown) => void subscriber.settings.onError(error));
+      if (!stored) continue;
+      after = stored;
+      before = stored.filter((key) => !items.some((item) => sameKeys([item], [key])));
+    }
     if (sameKeys(after, before)) continue;
     await subscriber.record(tx, subscriber.settings.drafts.collectionChanged(meta, owner, property.name, after, before));
   }
+}
+
+// The keys of the items the pivot table holds for a collection's owner (single-column keys only).
+async function pivotKeys(driver: IDatabaseDriver, collection: Collection<AnyEntity>, tx: TxHandle | undefined): Promise<unknown[] | undefined> {
+  const property = collection.property;
+  const [targetKey, ...more] = property.targetMeta?.primaryKeys ?? [];
+  const ownerKey = referenceKey(collection.owner);
+  if (!targetKey || more.length > 0 || typeof ownerKey === "object") return undefined;
+  const found = await driver.loadFromPivotTable(property, [[ownerKey as never]], undefined, undefined, tx as never);
+  return Object.values(found).flat().map((item) => (item as Row)[targetKey]);
 }
 
 function sameKeys(a: unknown[], b: unknown[]): boolean {
