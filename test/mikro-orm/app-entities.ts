@@ -1,5 +1,19 @@
 import { randomUUID } from "node:crypto";
-import { Collection, EntitySchema, type Ref } from "@mikro-orm/core";
+import { Collection, EntitySchema, Type, type Ref } from "@mikro-orm/core";
+
+/** A custom type whose database form differs from the entity's: a list of strings stored as "a|b". */
+export class PipeListType extends Type<string[] | null, string | null> {
+  override convertToDatabaseValue(value: string[] | null): string | null {
+    return value === null || value === undefined ? null : value.join("|");
+  }
+  override convertToJSValue(value: string | string[] | null): string[] | null {
+    if (value === null || value === undefined) return null;
+    return Array.isArray(value) ? value : value === "" ? [] : value.split("|");
+  }
+  override getColumnType(): string {
+    return "varchar(200)";
+  }
+}
 
 /**
  * A model shaped like a real application's, fresher than the contract's: an author with an
@@ -38,6 +52,9 @@ export function defineApp() {
   class Book {
     id!: number;
     title!: string;
+    featured?: boolean;
+    keywords?: string[] | null;
+    price?: string | null;
     author!: Author;
     /** A second reference, as MikroORM's `Ref` wrapper. */
     editor?: Ref<Author> | null;
@@ -79,6 +96,9 @@ export function defineApp() {
       properties: {
         id: { type: "integer", primary: true, autoincrement: true },
         title: { type: "string", length: 120 },
+        featured: { type: "boolean", default: false },
+        keywords: { type: PipeListType, nullable: true },
+        price: { type: "decimal", precision: 10, scale: 2, nullable: true },
         author: { kind: "m:1", entity: () => Author },
         editor: { kind: "m:1", entity: () => Author, ref: true, nullable: true },
         tags: { kind: "m:n", entity: () => Tag, owner: true, pivotTable: "app_book_tags" },

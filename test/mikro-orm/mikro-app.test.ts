@@ -91,6 +91,8 @@ const events = (calls: Call[]) => calls.map((c) => c.event);
 const quoter = (db: Database) => (id: string) => (db.name === "postgres" ? `"${id}"` : `\`${id}\``);
 const handlers = (calls: Call[]) => calls.map((c) => c.handler);
 const em0 = (orm: MikroORM) => orm.em.fork();
+/** A book's columns the tests leave at their defaults. */
+const plainBook = { featured: false, keywords: null, price: null };
 
 function newAuthor(em: EntityManager, app: App, values: Partial<Record<string, unknown>> = {}) {
   return em.create(app.Author, { name: "Ada", email: `${randomUUID().slice(0, 8)}@example.com`, passwordHash: secret("hash"), ...values } as never);
@@ -123,14 +125,14 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       await e3.flush();
       const books = events(await settle()).filter((e) => e.entity === "Book");
       expect(books.map((e) => e.action)).toEqual(["insert", "update", "delete", "insert", "delete"]);
-      expect(books[0]!.data).toEqual({ id: book.id, title: "Notes", author: ada.id, editor: null });
-      // The entity never set `editor`: MikroORM keeps it undefined, so update and delete leave it out.
-      expect(books[1]!.data).toEqual({ id: book.id, title: "Notes, 2nd ed.", author: grace.id });
-      expect(books[1]!.before).toEqual({ id: book.id, title: "Notes", author: ada.id });
+      expect(books[0]!.data).toEqual({ id: book.id, title: "Notes", author: ada.id, editor: null, ...plainBook });
+      // The entity never set `editor` and the others: MikroORM keeps them undefined, so update and delete leave them out.
+      expect(books[1]!.data).toEqual({ id: book.id, title: "Notes, 2nd ed.", author: grace.id, featured: false });
+      expect(books[1]!.before).toEqual({ id: book.id, title: "Notes", author: ada.id, featured: false });
       expect(books[1]!.changes?.slice().sort()).toEqual(["author", "title"]);
-      expect(books[2]!).toEqual(expect.objectContaining({ key: { id: book.id }, data: null, before: { id: book.id, title: "Notes, 2nd ed.", author: grace.id } }));
-      expect(books[3]!.data).toEqual({ id: other.id, title: "Other", author: ada.id, editor: grace.id });
-      expect(books[4]!).toEqual(expect.objectContaining({ key: { id: other.id }, data: null, before: { id: other.id, title: "Other", author: ada.id, editor: grace.id } }));
+      expect(books[2]!).toEqual(expect.objectContaining({ key: { id: book.id }, data: null, before: { id: book.id, title: "Notes, 2nd ed.", author: grace.id, featured: false } }));
+      expect(books[3]!.data).toEqual({ id: other.id, title: "Other", author: ada.id, editor: grace.id, ...plainBook });
+      expect(books[4]!).toEqual(expect.objectContaining({ key: { id: other.id }, data: null, before: { id: other.id, title: "Other", author: ada.id, editor: grace.id, ...plainBook } }));
     });
 
     it("a book removed through a reference MikroORM never loaded: its delete event still names its author", async () => {
@@ -144,7 +146,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       await e2.flush();
       const deleted = events(await settle()).find((e) => e.entity === "Book" && e.action === "delete")!;
       expect(deleted).toMatchObject({ key: { id: book.id }, data: null });
-      expect(deleted.before).toEqual({ id: book.id, title: "Ref", author: ada.id, editor: null });
+      expect(deleted.before).toEqual({ id: book.id, title: "Ref", author: ada.id, editor: null, ...plainBook });
     });
 
     it("documented limit: an update through a reference MikroORM never loaded carries what MikroORM knows: the key and the values set", async () => {
@@ -181,7 +183,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       const books = events(calls).filter((e) => e.entity === "Book");
       expect(books.map((e) => [e.action, e.changes ?? null])).toEqual([["insert", null], ["update", ["tags"]], ["update", ["tags"]], ["update", ["tags"]]]);
       const sorted = (v: unknown) => (v as string[]).slice().sort();
-      expect(books[0]!.data).toEqual({ id: book.id, title: "Tagged", author: ada.id, editor: null });
+      expect(books[0]!.data).toEqual({ id: book.id, title: "Tagged", author: ada.id, editor: null, ...plainBook });
       expect(sorted(books[1]!.data!.tags)).toEqual([t1!.id, t2!.id].sort());
       expect(books[1]!.before!.tags).toEqual([]);
       expect(sorted(books[2]!.data!.tags)).toEqual([t2!.id, t3!.id].sort());
@@ -213,6 +215,26 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(updates[1]!).toMatchObject({ key: { id: book.id }, changes: ["tags"], data: { id: book.id, title: "Tagged", author: ada.id }, before: { id: book.id, title: "Tagged", author: ada.id } });
       expect((updates[1]!.data!.tags as string[]).slice().sort()).toEqual([t1!.id, t2!.id].sort());
       expect(updates[1]!.before!.tags).toEqual([t1!.id]);
+    });
+
+    it("a boolean, a decimal and a custom type: before holds the entity's values, as data does", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const book = e1.create(app.Book, { title: "Typed", author: ada, featured: true, keywords: ["a", "b"], price: "9.50" } as never);
+      await e1.flush();
+      const e2 = em();
+      const loaded = await e2.findOneOrFail(app.Book, { id: book.id });
+      const loadedPrice = loaded.price; // SQLite gives back "9.5"
+      loaded.featured = false;
+      loaded.keywords = ["c"];
+      loaded.price = "12.00";
+      await e2.flush();
+      const [insert, update] = events(await settle()).filter((e) => e.entity === "Book");
+      expect(insert!.data).toMatchObject({ featured: true, keywords: ["a", "b"], price: "9.50" });
+      expect(update!.before).toMatchObject({ featured: true, keywords: ["a", "b"], price: loadedPrice });
+      expect(update!.data).toMatchObject({ featured: false, keywords: ["c"], price: "12.00" });
+      expect(update!.changes?.slice().sort()).toEqual(["featured", "keywords", "price"]);
     });
 
     it("an embeddable and a JSON property: values by property name, JSON as values, before from the snapshot", async () => {
@@ -496,7 +518,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
         ["Author", "delete", "foreign_key_violation"],
         ["Author", "update", "unique_violation"],
       ]);
-      expect(failed[0]!.data).toEqual({ title: "Orphan", author: missing });
+      expect(failed[0]!.data).toEqual({ title: "Orphan", author: missing, featured: false });
       expect(failed[0]!.key).toBeNull();
       expect(orphan.id).toBeUndefined();
       expect(failed[1]!).toMatchObject({ key: { id: ada.id }, data: null, before: { id: ada.id, name: "Ada", email: "***" } });

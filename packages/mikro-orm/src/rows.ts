@@ -124,8 +124,18 @@ function snapshotValue(prop: Prop, data: Record<string, unknown>): unknown {
  * to the entity's form: JSON parsed, and a Date that SQLite's platform keeps as its timestamp.
  */
 export function columnValue(prop: Prop, value: unknown): unknown {
-  if (typeof value === "string" && isJson(prop)) return parseJson(value);
+  if (value === null || value === undefined) return value;
   if ((typeof value === "number" || typeof value === "bigint") && prop.runtimeType === "Date") return new Date(Number(value));
+  if (typeof value === "string" && isJson(prop)) return parseJson(value);
+  // A custom type's snapshot is its database form (convertToDatabaseValue): back the way hydration goes.
+  const type = prop.customType as { convertToJSValue?: (value: unknown, platform: unknown) => unknown; platform?: unknown; constructor?: { name?: string } } | undefined;
+  if (type?.convertToJSValue && type.platform && !isJson(prop)) {
+    try {
+      return type.convertToJSValue(value, type.platform);
+    } catch {
+      return value;
+    }
+  }
   return value;
 }
 
