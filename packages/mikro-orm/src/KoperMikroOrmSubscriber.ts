@@ -164,6 +164,16 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     return undefined;
   }
 
+  /** The change set of a row a failed DELETE of the flush in `tx` removed, by its primary key. */
+  deletedChangeSet(meta: Meta, key: unknown, tx: TxHandle | undefined): ChangeSet<AnyEntity> | undefined {
+    const unit = tx && (this.#units.get(tx) ?? this.#savepointUnits.get(tx));
+    for (const uow of unit ? [unit, ...this.#flushing] : this.#flushing) {
+      const found = uow.getChangeSets().find((changeSet) => changeSet.type === "delete" && changeSet.meta === meta && sameKey(changeSet.getPrimaryKey(), key));
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   /** Whether writes of this entity are captured now (attached, wanted, not inside a migration). */
   captures(meta: Meta | undefined): meta is Meta {
     return this.active && this.bound && meta !== undefined && this.deps.wanted(meta) && !isSilenced();
@@ -213,6 +223,12 @@ export class KoperMikroOrmSubscriber implements EventSubscriber {
     }
     return this.record(args.em.getTransactionContext(), draft);
   }
+}
+
+// A delete's key as the driver got it (`5`, `"uuid"`) against the change set's (a composite key is an array).
+function sameKey(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return typeof a === "object" && a !== null && JSON.stringify(a) === JSON.stringify(b);
 }
 
 // Adds an entry, forgetting the oldest beyond MAX_FLUSHING: a failed flush fires no afterFlush,

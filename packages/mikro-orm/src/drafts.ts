@@ -1,6 +1,6 @@
 import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
 import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
-import { changedFields, entityRow, keyOf, snapshotRow } from "./rows.ts";
+import { changedFields, entityRow, insertedRow, keyOf, snapshotRow } from "./rows.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
@@ -18,14 +18,16 @@ export class DraftFactory {
 
   /** A flushed new entity: the row with its generated key. */
   inserted(meta: Meta, entity: AnyEntity, extra?: Row): ChangeDraft {
-    const row = entityRow(meta, entity);
+    const row = insertedRow(meta, entity);
     return this.#draft(meta, "insert", keyOf(meta, entity), { data: extra ? { ...row, ...extra } : row });
   }
 
   /** A flushed change: the row after, the row before (MikroORM's snapshot) and the changed properties. */
   updated(meta: Meta, entity: AnyEntity, payload: Record<string, unknown>, original: Record<string, unknown> | undefined): ChangeDraft {
-    const before = snapshotRow(meta, original);
-    const draft = this.#draft(meta, "update", keyOf(meta, entity), { data: entityRow(meta, entity), changes: changedFields(meta, payload) });
+    // A reference MikroORM never loaded has a snapshot of its key alone: the row before is unknown.
+    const loaded = original !== undefined && Object.keys(original).some((field) => !meta.primaryKeys.includes(field));
+    const before = loaded ? snapshotRow(meta, original) : undefined;
+    const draft = this.#draft(meta, "update", keyOf(meta, entity), { data: entityRow(meta, entity), changes: changedFields(meta, payload, original) });
     if (before) draft.before = before;
     return draft;
   }

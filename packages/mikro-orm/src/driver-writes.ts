@@ -76,7 +76,7 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
       const info = driverInfo(error, meta?.tableName);
       subscriber.poisonIfAborted(options?.ctx, info);
       if (nativeCall.getStore() || !subscriber.captures(meta)) return;
-      const drafts = action === "delete" ? deleteDrafts(subscriber, meta, where!(args)) : rows(args).map((row) => flushDraft(subscriber, meta, action, row, options?.ctx));
+      const drafts = action === "delete" ? deleteDrafts(subscriber, meta, where!(args), options?.ctx) : rows(args).map((row) => flushDraft(subscriber, meta, action, row, options?.ctx));
       await subscriber.fail(options?.ctx, drafts, error, info);
     };
   // The options (with `ctx`, the transaction) are the third argument, or the fourth after a where.
@@ -88,7 +88,7 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
   wrap("syncCollections", async (args, error) => {
     const info = driverInfo(error, undefined);
     subscriber.poisonIfAborted((args[1] as Options)?.ctx, info);
-  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size === 0);
+  }, (args) => collectionsChanged(subscriber, driver, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size === 0);
   return () => restore.reverse().forEach((undo) => undo());
 }
 
@@ -97,31 +97,56 @@ function flushDraft(subscriber: KoperMikroOrmSubscriber, meta: Meta, action: "in
   const { drafts } = subscriber.settings;
   const changeSet = subscriber.flushedChangeSet(payload, tx);
   if (!changeSet) return drafts.failed(meta, action, keyOf(meta, payload as Row), snapshotRow(meta, payload as Row) ?? null);
-  const before = action === "update" ? snapshotRow(changeSet.meta, changeSet.originalEntity) : undefined;
-  return drafts.failed(changeSet.meta, action, keyOf(changeSet.meta, changeSet.entity), entityRow(changeSet.meta, changeSet.entity), before);
+  if (action === "insert") return drafts.failed(changeSet.meta, action, keyOf(changeSet.meta, changeSet.entity), entityRow(changeSet.meta, changeSet.entity));
+  // What the update event would have said: the row attempted, the row before, the changed properties.
+  return drafts.updated(changeSet.meta, changeSet.entity, changeSet.payload, changeSet.originalEntity);
 }
 
-// The unit of work deletes by primary key: `{ id: 5 }` or `{ id: { $in: [5, 6] } }`.
-function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: unknown): ChangeDraft[] {
+// The unit of work deletes by primary key: `{ id: 5 }` or `{ id: { $in: [5, 6] } }`. The entity
+// each key belongs to (its change set) gives the row as it was, references included.
+function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: unknown, tx: TxHandle | undefined): ChangeDraft[] {
   const [pk] = meta.primaryKeys;
   const condition = typeof where === "object" && where !== null && pk ? (where as Row)[pk] : where;
   const inList = typeof condition === "object" && condition !== null && "$in" in condition ? (condition as { $in: unknown[] }).$in : [condition];
-  return inList.map((value) => subscriber.settings.drafts.failed(meta, "delete", pk ? { [pk]: value } : null, null));
+  return inList.map((value) => {
+    const changeSet = pk ? subscriber.deletedChangeSet(meta, value, tx) : undefined;
+    const before = changeSet ? entityRow(changeSet.meta, changeSet.entity) : undefined;
+    return subscriber.settings.drafts.failed(meta, "delete", pk ? { [pk]: value } : null, null, before);
+  });
 }
 
 // A many-to-many collection of an owning entity was written: one update event of the owner.
-async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, collections: Iterable<Collection<AnyEntity>>, tx: TxHandle | undefined): Promise<void> {
+async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, driver: IDatabaseDriver, collections: Iterable<Collection<AnyEntity>>, tx: TxHandle | undefined): Promise<void> {
   for (const collection of collections) {
     const property = collection.property;
     if (property.kind !== ReferenceKind.MANY_TO_MANY || !property.owner) continue;
     const owner = collection.owner;
     const meta = (owner as { __meta?: Meta }).__meta;
     if (!subscriber.captures(meta)) continue;
-    const after = collection.getItems(false).map(referenceKey);
-    const before = (collection.getSnapshot() ?? []).map(referenceKey);
+    const items = collection.getItems(false).map(referenceKey);
+    let after = items;
+    let before = (collection.getSnapshot() ?? []).map(referenceKey);
+    // Added to a collection MikroORM never loaded (it allows additions only): its items are the
+    // added ones. The pivot table, just written in this transaction, holds the collection after.
+    if (!collection.isInitialized()) {
+      const stored = await pivotKeys(driver, collection, tx).catch((error: unknown) => void subscriber.settings.onError(error));
+      if (!stored) continue;
+      after = stored;
+      before = stored.filter((key) => !items.some((item) => sameKeys([item], [key])));
+    }
     if (sameKeys(after, before)) continue;
     await subscriber.record(tx, subscriber.settings.drafts.collectionChanged(meta, owner, property.name, after, before));
   }
+}
+
+// The keys of the items the pivot table holds for a collection's owner (single-column keys only).
+async function pivotKeys(driver: IDatabaseDriver, collection: Collection<AnyEntity>, tx: TxHandle | undefined): Promise<unknown[] | undefined> {
+  const property = collection.property;
+  const [targetKey, ...more] = property.targetMeta?.primaryKeys ?? [];
+  const ownerKey = referenceKey(collection.owner);
+  if (!targetKey || more.length > 0 || typeof ownerKey === "object") return undefined;
+  const found = await driver.loadFromPivotTable(property, [[ownerKey as never]], undefined, undefined, tx as never);
+  return Object.values(found).flat().map((item) => (item as Row)[targetKey]);
 }
 
 function sameKeys(a: unknown[], b: unknown[]): boolean {

@@ -34,6 +34,11 @@ export function isValidationError(error: unknown): error is Error & { getEntity(
   return error instanceof Error && error.name === "ValidationError" && typeof (error as { getEntity?: unknown }).getEntity === "function";
 }
 
+/** MikroORM's optimistic lock check: the versioned UPDATE matched no row (another writer changed it first). */
+export function isOptimisticLockError(error: unknown): error is Error & { getEntity(): unknown } {
+  return error instanceof Error && error.name === "OptimisticLockError" && typeof (error as { getEntity?: unknown }).getEntity === "function";
+}
+
 /**
  * The first line of a validation message, with every quoted value but `undefined`/`null` blanked:
  * MikroORM prints the entity (and the offending value) in it, and a redacted field must not leave

@@ -3,9 +3,9 @@ import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata }
 import type { Criteria } from "./drafts.ts";
 import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autocommit.ts";
 import { inNativeCall } from "./driver-writes.ts";
-import { driverInfo, isValidationError, safeValidationMessage } from "./failures.ts";
+import { driverInfo, isOptimisticLockError, isValidationError, safeValidationMessage } from "./failures.ts";
 import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
-import { entityRow, keyOf, referenceKey } from "./rows.ts";
+import { changedFields, entityRow, keyOf, referenceKey, snapshotRow } from "./rows.ts";
 import { tagQueryBuilder } from "./query-builder.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
@@ -72,7 +72,15 @@ async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: (
   try {
     result = await inNativeCall(store, run);
   } catch (error) {
-    await sub.fail(write.tx, safely(sub, write.failed), error, driverInfo(error, write.meta?.tableName));
+    const info = driverInfo(error, write.meta?.tableName);
+    // The write statement ran (the driver returned) and MikroORM's own code failed after it (a
+    // MariaDB upsert whose ON DUPLICATE KEY hit another unique index: MikroORM cannot reload the
+    // row and throws a TypeError). The row was written: its event, not a failure, and the error as is.
+    if (store.results.length > 0 && info.code === undefined) {
+      for (const draft of safely(sub, () => write.done(undefined, store.results))) await sub.record(write.tx, draft);
+      throw error;
+    }
+    await sub.fail(write.tx, safely(sub, write.failed), error, info);
     throw error;
   }
   for (const draft of safely(sub, () => write.done(result, store.results))) await sub.record(write.tx, draft);
@@ -225,17 +233,72 @@ function patchFlush(em: EntityManager): void {
   proto[key] = true;
   // Not async: a successful flush costs no promise or reaction of ours beyond the failure handler.
   proto.flush = function (this: Em, ...args: unknown[]) {
-    return original.apply(this, args).then(undefined, (error: unknown) => flushFailed(this, error, reported));
+    const unloaded = unloadedRemovals(this);
+    const run = () => original.apply(this, args).then(undefined, (error: unknown) => flushFailed(this, error, reported));
+    if (!unloaded) return run();
+    const sub = subscriberOf(this);
+    return sub ? loadRemoved(sub, this, unloaded).then(run) : run();
   };
 }
 
+/**
+ * The entities about to be deleted that MikroORM never loaded (`em.remove(em.getReference(…))`),
+ * by entity: their delete events must still carry the row (its references' keys above all), and
+ * the row is gone once the flush ran. Undefined (one set-size check) when there are none.
+ */
+function unloadedRemovals(em: Em): Map<Meta, AnyEntity[]> | undefined {
+  const stack = em.getUnitOfWork().getRemoveStack();
+  if (stack.size === 0) return undefined;
+  let found: Map<Meta, AnyEntity[]> | undefined;
+  for (const entity of stack) {
+    const wrapped = (entity as { __helper?: { __initialized?: boolean; __meta?: Meta } }).__helper;
+    if (!wrapped || wrapped.__initialized !== false || !wrapped.__meta) continue;
+    found ??= new Map();
+    const list = found.get(wrapped.__meta) ?? [];
+    list.push(entity);
+    found.set(wrapped.__meta, list);
+  }
+  return found;
+}
+
+// Loads them into the same objects before the flush (one query per entity, through the em and its
+// transaction): its afterDelete then describes the row as it was. Filters off, to read exactly the
+// rows the DELETE will remove; no auto-flush (this is before the flush). A failure only costs the
+// event its `before`: the flush itself runs as it would have.
+async function loadRemoved(sub: KoperMikroOrmSubscriber, em: Em, unloaded: Map<Meta, AnyEntity[]>): Promise<void> {
+  for (const [meta, entities] of unloaded) {
+    if (!sub.captures(meta) || meta.primaryKeys.length !== 1) continue;
+    const [pk] = meta.primaryKeys as string[];
+    const keys = entities.map((entity) => keyOf(meta, entity)?.[pk!]).filter((key) => key !== undefined);
+    await em.find(meta.class as never, { [pk!]: { $in: keys } } as never, { filters: false, flushMode: "commit" } as never).catch(sub.settings.onError);
+  }
+}
+
 async function flushFailed(em: Em, error: unknown, reported: WeakSet<object>): Promise<never> {
-  const sub = isValidationError(error) && !reported.has(error) ? subscriberOf(em) : undefined;
+  const lock = isOptimisticLockError(error);
+  const sub = (lock || isValidationError(error)) && !reported.has(error as object) ? subscriberOf(em) : undefined;
   if (sub) {
     reported.add(error as object);
-    await validationFailed(sub, em, error as Error & { getEntity(): unknown }).catch(sub.settings.onError);
+    const failed = lock ? lockFailed : validationFailed;
+    await failed(sub, em, error as Error & { getEntity(): unknown }).catch(sub.settings.onError);
   }
   throw error;
+}
+
+// The versioned UPDATE succeeded as a statement and matched no row: MikroORM throws after it, and
+// rolls the flush back. An update failure (`not_found`: the row in the version the entity was
+// loaded in is gone), with what the update event would have said: row attempted, before, changes.
+async function lockFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Error & { getEntity(): unknown }): Promise<void> {
+  const entity = error.getEntity() as AnyEntity | undefined;
+  const meta = (entity as { __meta?: Meta } | undefined)?.__meta;
+  if (!entity || !sub.captures(meta)) return;
+  const original = (entity as { __helper?: { __originalEntityData?: Record<string, unknown> } }).__helper?.__originalEntityData;
+  const draft = sub.settings.drafts.failed(meta, "update", keyOf(meta, entity), entityRow(meta, entity), snapshotRow(meta, original));
+  if (original) {
+    const diff = em.getComparator().diffEntities(meta.class as never, original as never, em.getComparator().prepareEntity(entity) as never);
+    draft.changes = changedFields(meta, diff as Record<string, unknown>, original);
+  }
+  await sub.fail(em.getContext(false).getTransactionContext() as TxHandle | undefined, [draft], error, { code_hint: "not_found" });
 }
 
 async function validationFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Error & { getEntity(): unknown }): Promise<void> {

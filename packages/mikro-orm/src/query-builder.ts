@@ -1,9 +1,10 @@
 import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
-import type { AnyEntity, EntityManager, EntityMetadata } from "@mikro-orm/core";
+import type { AnyEntity, EntityManager, EntityMetadata, EntityProperty } from "@mikro-orm/core";
 import { inOwnTransaction, needsOwnTransaction } from "./autocommit.ts";
 import type { Criteria } from "./drafts.ts";
 import { driverInfo } from "./failures.ts";
 import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
+import { columnValue } from "./rows.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
@@ -12,7 +13,7 @@ interface QueryBuilderLike {
   readonly type: string;
   readonly mainAlias: { meta?: Meta };
   readonly context?: TxHandle;
-  readonly state?: { data?: Record<string, unknown> };
+  readonly state?: { data?: Record<string, unknown>; flags?: ReadonlySet<string> };
   getQuery(): string;
   getParams(): unknown[];
 }
@@ -37,7 +38,7 @@ export function tagQueryBuilder(qb: object, em: EntityManager, resolve: Resolve)
   const original = proto.execute as (this: QueryBuilderLike, ...args: unknown[]) => Promise<unknown>;
   proto[key] = true;
   proto.execute = async function (this: QueryBuilderLike, ...args: unknown[]) {
-    const action = WRITES[this.type];
+    const action = writeAction(this);
     const tag = action ? made.get(this) : undefined;
     const sub = tag?.resolve();
     const meta = this.mainAlias?.meta;
@@ -59,6 +60,18 @@ export function tagQueryBuilder(qb: object, em: EntityManager, resolve: Resolve)
   };
 }
 
+/**
+ * What a QueryBuilder write does. An update or delete whose where needs a join (a relation filter)
+ * is a SELECT until it runs: MikroORM flags it and rewrites it as `… where pk in (subquery)` when
+ * the statement is built.
+ */
+function writeAction(qb: QueryBuilderLike): Action | undefined {
+  const flags = qb.state?.flags;
+  if (flags?.has("UPDATE_SUB_QUERY")) return "update";
+  if (flags?.has("DELETE_SUB_QUERY")) return "delete";
+  return WRITES[qb.type];
+}
+
 async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, tx: TxHandle | undefined, run: () => Promise<unknown>): Promise<unknown> {
   const draft = (affected: number | null) => qbDraft(sub, qb, meta, action, affected);
   let result: unknown;
@@ -77,36 +90,79 @@ async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta
 function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, affected: number | null): ChangeDraft {
   const set = action === "delete" ? undefined : byProperty(meta, qb.state?.data);
   // An upsert's conflict target is not a WHERE: which row it hit is unknown.
-  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" ? null : whereCriteria(qb.getQuery(), qb.getParams());
+  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" ? null : whereCriteria(meta, qb.getQuery(), qb.getParams());
   return sub.settings.drafts.bulk(meta, action, criteria, set, affected);
 }
 
 /**
  * The WHERE clause of a statement and the parameters it binds (not those of SET), counted by the
- * `?` placeholders before it (MikroORM's QueryBuilder writes `?` on every database).
+ * `?` placeholders before it (MikroORM's QueryBuilder writes `?` on every database). `columns`
+ * names, per parameter, the property of the entity it is compared with where the clause says so
+ * plainly (`col = ?`, `col in (?, ?)`); the capture masks the others on an entity with rules.
  */
-function whereCriteria(sql: string, params: readonly unknown[]): Criteria {
+function whereCriteria(meta: Meta, sql: string, params: readonly unknown[]): Criteria {
   const at = sql.search(/\swhere\s/i);
   if (at < 0) return null;
   const before = placeholders(sql.slice(0, at));
   const clause = sql.slice(at).replace(/^\s*where\s+/i, "").replace(/\s+returning\s[\s\S]*$/i, "").trim();
-  return { kind: "sql", sql: clause, parameters: params.slice(before, before + placeholders(clause)) };
+  const count = placeholders(clause);
+  // A subquery (a relation filter) compares columns of other tables: none is told.
+  const single = !/\b(select|join)\b/i.test(clause.replace(QUOTED, ""));
+  const columns: (string | undefined)[] = [];
+  clause.replace(/'(?:[^']|'')*'|"[^"]*"|`[^`]*`|\?/g, (match, offset: number) => {
+    if (match === "?") columns.push(single ? propertyOfColumn(meta, columnBefore(clause.slice(0, offset))) : undefined);
+    return match;
+  });
+  return { kind: "sql", sql: clause, parameters: params.slice(before, before + count), columns };
 }
+
+const QUOTED = /'(?:[^']|'')*'|"[^"]*"|`[^`]*`/g;
 
 // Placeholders outside quoted strings and identifiers.
 function placeholders(sql: string): number {
-  return (sql.replace(/'(?:[^']|'')*'|"[^"]*"|`[^`]*`/g, "").match(/\?/g) ?? []).length;
+  return (sql.replace(QUOTED, "").match(/\?/g) ?? []).length;
 }
 
-// The QueryBuilder keeps the SET/VALUES data by column name: back to property names.
+const COLUMN = String.raw`(?:"([^"]+)"|\x60([^\x60]+)\x60|([A-Za-z_][\w$]*))`;
+const COMPARED = new RegExp(
+  String.raw`${COLUMN}\s*(?:=|<>|!=|<=|>=|<|>|(?:not\s+)?i?like|(?:not\s+)?in\s*\((?:\s*\?\s*,)*|(?:not\s+)?between(?:\s+\?\s+and)?)\s*\(?\s*$`,
+  "i",
+);
+
+// The column a placeholder is compared with, from the text just before it (`a0`.`id` = → id).
+function columnBefore(text: string): string | undefined {
+  const match = COMPARED.exec(text.slice(-300));
+  return match ? (match[1] ?? match[2] ?? match[3]) : undefined;
+}
+
+function propertyOfColumn(meta: Meta, column: string | undefined): string | undefined {
+  if (column === undefined) return undefined;
+  return meta.props.find((p) => p.fieldNames?.length === 1 && p.fieldNames[0] === column && !p.embedded)?.name;
+}
+
+// The QueryBuilder keeps the SET/VALUES data by column name, JSON as text: back to property names
+// and values, an embeddable's flattened columns (`address_city`) back into its object (`address: { city }`).
 function byProperty(meta: Meta, data: Record<string, unknown> | undefined): Row | undefined {
   if (!data || typeof data !== "object" || Array.isArray(data)) return undefined;
   const out: Row = {};
   for (const [field, value] of Object.entries(data)) {
     const prop = meta.props.find((p) => p.fieldNames?.[0] === field) ?? meta.properties[field];
-    out[prop?.name ?? field] = value;
+    if (!prop?.embedded) {
+      out[prop?.name ?? field] = prop ? columnValue(prop, value) : value;
+      continue;
+    }
+    let target = out;
+    for (const name of embeddedPath(meta, prop).slice(0, -1)) target = (target[name] ??= {}) as Row;
+    target[String(prop.embedded[1])] = columnValue(prop, value);
   }
   return out;
+}
+
+// The property names from the entity down to an embedded column's embeddable: `["address", "city"]`.
+function embeddedPath(meta: Meta, prop: EntityProperty<AnyEntity>): string[] {
+  if (!prop.embedded) return [prop.name];
+  const parent = meta.properties[prop.embedded[0]];
+  return [...(parent ? embeddedPath(meta, parent) : [String(prop.embedded[0])]), String(prop.embedded[1])];
 }
 
 function affectedOf(result: unknown): number | null {

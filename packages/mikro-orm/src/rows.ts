@@ -36,6 +36,20 @@ export function entityRow(meta: Meta, entity: AnyEntity): Row {
   return row;
 }
 
+/**
+ * A flushed new entity's row: a nullable property the entity never set is null, as in the row it
+ * became (a database default or a generated value MikroORM reads back; a lazy one it does not).
+ */
+export function insertedRow(meta: Meta, entity: AnyEntity): Row {
+  const row = entityRow(meta, entity);
+  for (const prop of propsOf(meta)) {
+    if (prop.name in row || !prop.nullable || prop.lazy || prop.primary) continue;
+    if (prop.default !== undefined || prop.defaultRaw !== undefined || prop.generated !== undefined) continue;
+    row[prop.name] = null;
+  }
+  return row;
+}
+
 function plainValue(prop: Prop, value: unknown): unknown {
   if (value === null) return null;
   if (prop.kind === ReferenceKind.EMBEDDED) {
@@ -98,10 +112,30 @@ function snapshotValue(prop: Prop, data: Record<string, unknown>): unknown {
       const value = snapshotValue(child, data);
       if (value !== undefined) [out[name], any] = [value, true];
     }
-    return any ? out : undefined;
+    if (!any) return undefined;
+    // MikroORM hydrates a nullable embeddable whose columns are all null as null: so does `before`.
+    return prop.nullable && Object.values(out).every((v) => v === null) ? null : out;
   }
-  const value = data[prop.name];
+  return columnValue(prop, data[prop.name]);
+}
+
+/**
+ * A property's value as MikroORM holds it for the database (snapshots, a QueryBuilder's data) back
+ * to the entity's form: JSON parsed, and a Date that SQLite's platform keeps as its timestamp.
+ */
+export function columnValue(prop: Prop, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  if ((typeof value === "number" || typeof value === "bigint") && prop.runtimeType === "Date") return new Date(Number(value));
   if (typeof value === "string" && isJson(prop)) return parseJson(value);
+  // A custom type's snapshot is its database form (convertToDatabaseValue): back the way hydration goes.
+  const type = prop.customType as { convertToJSValue?: (value: unknown, platform: unknown) => unknown; platform?: unknown; constructor?: { name?: string } } | undefined;
+  if (type?.convertToJSValue && type.platform && !isJson(prop)) {
+    try {
+      return type.convertToJSValue(value, type.platform);
+    } catch {
+      return value;
+    }
+  }
   return value;
 }
 
@@ -126,12 +160,32 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The changed properties of an update, from its payload: an embeddable's column as `addr.city`. */
-export function changedFields(meta: Meta, payload: Record<string, unknown>): string[] {
-  return Object.keys(payload).map((field) => {
+/**
+ * The changed properties of an update, from its payload: an embeddable's column as `addr.city`.
+ * A field whose value equals the snapshot's is not a change: where the database has no RETURNING
+ * (MySQL/MariaDB), MikroORM reloads a version or generated column after the UPDATE and merges the
+ * row it read, primary key included, into the payload; on SQLite it rewrites a loaded entity's dates.
+ */
+export function changedFields(meta: Meta, payload: Record<string, unknown>, original: Record<string, unknown> | undefined): string[] {
+  const fields: string[] = [];
+  for (const field of Object.keys(payload)) {
+    if (original && unchanged(payload[field], original[field])) continue;
     const prop = meta.properties[field];
-    return prop?.embedded ? embeddedPath(meta, prop) : field;
-  });
+    fields.push(prop?.embedded ? embeddedPath(meta, prop) : field);
+  }
+  return fields;
+}
+
+// Plain scalars and dates compare (a snapshot holds JSON as text). On SQLite a loaded entity's
+// snapshot holds a Date and the payload its timestamp, so MikroORM rewrites every date column of it:
+// the same instant is not a change.
+function unchanged(after: unknown, before: unknown): boolean {
+  if (after instanceof Date || before instanceof Date) {
+    const time = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === "number" ? v : NaN);
+    return time(after) === time(before);
+  }
+  const scalar = typeof after === "string" || typeof after === "number" || typeof after === "bigint" || typeof after === "boolean";
+  return scalar && after === before;
 }
 
 function embeddedPath(meta: Meta, prop: Prop): string {
