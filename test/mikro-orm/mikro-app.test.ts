@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { currentContext, dataListener, ensureAuditTable, ensureOutboxTable, Koper, type DataEvent, type KoperContext, type KoperOptions, type Row } from "@koper/core";
 import { koperMikroOrm, sqlClientOf, type KoperMikroOrmOptions } from "@koper/mikro-orm";
-import { RequestContext, TransactionContext, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
+import { RequestContext, TransactionContext, wrap, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
 import type { SqlEntityManager } from "@mikro-orm/sql";
 import { afterEach, describe, expect, it } from "vitest";
 import { RecordingTransport } from "../contract/RecordingTransport.ts";
@@ -146,6 +146,22 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       const deleted = events(await settle()).find((e) => e.entity === "Book" && e.action === "delete")!;
       expect(deleted).toMatchObject({ key: { id: book.id }, data: null });
       expect(deleted.before).toEqual({ id: book.id, title: "Ref", author: ada.id, editor: null, ...plainBook });
+    });
+
+    it("lookupJoinColumns: false — a reference MikroORM never loaded is removed without a read: before is only its key", async () => {
+      const { app, em, settle } = await world({}, { lookupJoinColumns: false });
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const book = e1.create(app.Book, { title: "Ref", author: ada } as never);
+      await e1.flush();
+      const e2 = em();
+      const reference = e2.getReference(app.Book, book.id);
+      e2.remove(reference);
+      await e2.flush();
+      expect(wrap(reference).isInitialized()).toBe(false); // nothing loaded it
+      const deleted = events(await settle()).find((e) => e.entity === "Book" && e.action === "delete")!;
+      expect(deleted).toMatchObject({ key: { id: book.id }, data: null });
+      expect(deleted.before).toEqual({ id: book.id });
     });
 
     it("documented limit: an update through a reference MikroORM never loaded carries what MikroORM knows: the key and the values set", async () => {

@@ -12,6 +12,8 @@ export interface SubscriberDeps {
   wanted: (metadata: Meta) => boolean;
   bulk: boolean;
   failures: boolean;
+  /** Read the row of a removed entity MikroORM never loaded before the flush deletes it (`lookupJoinColumns`). */
+  lookupJoinColumns: boolean;
   /** The database family (MySQL/MariaDB report whether an upsert inserted or updated). */
   family: DatabaseFamily;
   /** Whether a failed statement means the transaction cannot commit (core's policy, or the option). */

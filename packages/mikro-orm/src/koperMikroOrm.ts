@@ -95,6 +95,7 @@ function makeDeps(em: EntityManager, koper: Koper, options: KoperMikroOrmOptions
     wanted: entityFilter(options),
     bulk: options.bulk ?? true,
     failures: options.failures ?? true,
+    lookupJoinColumns: options.lookupJoinColumns ?? true,
     family,
     abortsTransaction: (info) => override ?? failureAbortsTransaction(family, info),
     onError: options.onError ?? ((error) => koper.logger.error("[koper/mikro-orm] a hook failed; the write itself is unaffected", { error })),

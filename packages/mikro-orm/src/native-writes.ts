@@ -235,9 +235,8 @@ function patchFlush(em: EntityManager): void {
   proto.flush = function (this: Em, ...args: unknown[]) {
     const unloaded = unloadedRemovals(this);
     const run = () => original.apply(this, args).then(undefined, (error: unknown) => flushFailed(this, error, reported));
-    if (!unloaded) return run();
-    const sub = subscriberOf(this);
-    return sub ? loadRemoved(sub, this, unloaded).then(run) : run();
+    const sub = unloaded && subscriberOf(this);
+    return sub && sub.bound && sub.settings.lookupJoinColumns ? loadRemoved(sub, this, unloaded).then(run) : run();
   };
 }
 
@@ -261,8 +260,9 @@ function unloadedRemovals(em: Em): Map<Meta, AnyEntity[]> | undefined {
   return found;
 }
 
-// Loads them into the same objects before the flush (one query per entity, through the em and its
-// transaction): its afterDelete then describes the row as it was. Filters off, to read exactly the
+// Loads them into the same objects before the flush (one query per entity, through the em: in its
+// transaction when the flush runs in one, else just before the flush's own): its afterDelete then
+// describes the row as it was. Filters off, to read exactly the
 // rows the DELETE will remove; no auto-flush (this is before the flush). A failure only costs the
 // event its `before`: the flush itself runs as it would have.
 async function loadRemoved(sub: KoperMikroOrmSubscriber, em: Em, unloaded: Map<Meta, AnyEntity[]>): Promise<void> {

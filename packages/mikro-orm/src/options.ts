@@ -36,6 +36,14 @@ export interface KoperMikroOrmOptions {
    * (or `ensureOutboxTable`). Default: off (events are published right after COMMIT).
    */
   outbox?: boolean | OutboxOptions;
+  /**
+   * When an entity MikroORM never loaded is removed (`em.remove(em.getReference(Book, 5))`), read its
+   * row with one `SELECT` by primary key just before the flush (in the flush's transaction when the
+   * flush runs inside `em.transactional`/`em.begin`), so the delete event's `before` is the row, its
+   * references' keys included. `false` skips the `SELECT`: such an event's `before` is then only the
+   * key. Default true (the TypeORM adapter's option of the same name does the same for its saves).
+   */
+  lookupJoinColumns?: boolean;
   /** Overrides `source.database` in events. Default: the ORM's `dbName`. */
   database?: string;
   /**
