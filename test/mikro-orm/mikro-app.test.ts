@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { currentContext, dataListener, ensureAuditTable, ensureOutboxTable, Koper, type DataEvent, type KoperContext, type KoperOptions, type Row } from "@koper/core";
 import { koperMikroOrm, sqlClientOf, type KoperMikroOrmOptions } from "@koper/mikro-orm";
-import { RequestContext, TransactionContext, wrap, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
+import { raw, RequestContext, TransactionContext, wrap, type EntityManager, type MikroORM, type Options } from "@mikro-orm/core";
 import type { SqlEntityManager } from "@mikro-orm/sql";
 import { afterEach, describe, expect, it } from "vitest";
 import { RecordingTransport } from "../contract/RecordingTransport.ts";
@@ -364,6 +364,27 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       ]);
       // every event was refused by the handler: each is dead-lettered too, and those were searched above
       expect(transport.sent.length).toBe(2 * events(calls).length);
+    });
+
+    it("redaction: a QueryBuilder parameter compared with an expression or through a join is masked, not credited to a column", async () => {
+      const { app, em, transport, settle } = await world({ redact: { Author: ["passwordHash"] } });
+      const e1 = em();
+      const h0 = secret("expr");
+      const ada = newAuthor(e1, app, { passwordHash: h0 });
+      e1.create(app.Book, { title: "T", author: ada } as never);
+      await e1.flush();
+      const concat = db.name === "mariadb" ? `concat(${q("password_hash")}, ${q("name")})` : `${q("password_hash")} || ${q("name")}`;
+      // `password_hash || name = ?`: the last identifier before `=` is name, but the value holds the hash.
+      await em().qb(app.Author).update({ status: "b" }).where({ [raw(`${concat}`)]: `${h0}Ada` } as never).execute();
+      await em().qb(app.Author).update({ status: "c" }).where(`${q("password_hash")} || ${q("name")} = ?`, [`${h0}Ada`]).execute().catch(() => undefined);
+      if (db.name === "postgres") await em().qb(app.Author).update({ status: "d" }).where(`${q("password_hash")}::text = ?`, [h0]).execute();
+      if (db.name === "mariadb") {
+        // MySQL/MariaDB: an UPDATE with a JOIN; the joined table's `id` is not the author's.
+        await em().qb(app.Author, "a").update({ status: "e" }).join("a.books", "b").where({ "b.id": { $ne: null }, passwordHash: h0 } as never).execute();
+      }
+      await settle();
+      expect(transport.carrying(h0), "the secret was published").toEqual([]);
+      expect(transport.carrying(`${h0}Ada`), "the secret was published").toEqual([]);
     });
 
     it("redaction with the outbox and the audit trail on: no outbox or audit row holds the secret", async () => {

@@ -109,6 +109,18 @@ describe("redaction of failures", () => {
     expect(notNull.message).toBe(`null value in column "email" violates not-null constraint`);
   });
 
+  it("a value the database could not convert is hidden even when the write never carried it (a stored row's, read by a criteria expression)", async () => {
+    const bulk = bulkDraft({ kind: "sql", sql: "password_hash || name = ?", parameters: ["param-value"] });
+    const mysql = await fail(bulk, "Truncated incorrect DECIMAL value: 'stored-s3cr3t'");
+    expect(mysql.message).toBe(`Truncated incorrect DECIMAL value: '${MASK}'`);
+    const mysqlInt = await fail(bulk, "Incorrect integer value: 'stored-s3cr3t' for column `qty` at row 1");
+    expect(mysqlInt.message).toBe(`Incorrect integer value: '${MASK}' for column \`qty\` at row 1`);
+    const pg = await fail(bulk, 'invalid input syntax for type integer: "stored-s3cr3t"');
+    expect(pg.message).toBe(`invalid input syntax for type integer: "${MASK}"`);
+    const pgEnum = await fail(bulk, 'invalid input value for enum mood: "stored-s3cr3t"');
+    expect(pgEnum.message).toBe(`invalid input value for enum mood: "${MASK}"`);
+  });
+
   it("MySQL's Duplicate entry '…', even truncated, and values found in the criteria", async () => {
     const long = "x".repeat(80) + "@x.io";
     const dup = await fail(row({ email: long }), `Duplicate entry '${long.slice(0, 64)}' for key 'uq_email'`);

@@ -106,8 +106,9 @@ function whereCriteria(meta: Meta, sql: string, params: readonly unknown[]): Cri
   const before = placeholders(sql.slice(0, at));
   const clause = sql.slice(at).replace(/^\s*where\s+/i, "").replace(/\s+returning\s[\s\S]*$/i, "").trim();
   const count = placeholders(clause);
-  // A subquery (a relation filter) compares columns of other tables: none is told.
-  const single = !/\b(select|join)\b/i.test(clause.replace(QUOTED, ""));
+  // A subquery (a relation filter) or a join (anywhere in the statement: MikroORM's UPDATE … JOIN on
+  // MySQL) compares columns of other tables, which may share a name with this entity's: none is told.
+  const single = !/\b(select|join)\b/i.test(sql.replace(QUOTED, ""));
   const columns: (string | undefined)[] = [];
   clause.replace(/'(?:[^']|'')*'|"[^"]*"|`[^`]*`|\?/g, (match, offset: number) => {
     if (match === "?") columns.push(single ? propertyOfColumn(meta, columnBefore(clause.slice(0, offset))) : undefined);
@@ -123,15 +124,24 @@ function placeholders(sql: string): number {
   return (sql.replace(QUOTED, "").match(/\?/g) ?? []).length;
 }
 
+const NAME = String.raw`(?:"[^"]+"|\x60[^\x60]+\x60|[A-Za-z_][\w$]*)`;
 const COLUMN = String.raw`(?:"([^"]+)"|\x60([^\x60]+)\x60|([A-Za-z_][\w$]*))`;
+// The column must stand alone on its side of the comparison: at the clause's start, after `(`, or
+// after and/or/not, with at most a qualifier. Anything else before it (`a || col`, `x::text`,
+// `col + 1`) makes the parameter compared with an expression, which is not told.
 const COMPARED = new RegExp(
-  String.raw`${COLUMN}\s*(?:=|<>|!=|<=|>=|<|>|(?:not\s+)?i?like|(?:not\s+)?in\s*\((?:\s*\?\s*,)*|(?:not\s+)?between(?:\s+\?\s+and)?)\s*\(?\s*$`,
+  String.raw`(?:^|\(|\b(?:and|or|not)\s)\s*(?:${NAME}\.)?${COLUMN}\s*(?:=|<>|!=|<=|>=|<|>|(?:not\s+)?i?like|(?:not\s+)?in\s*\((?:\s*\?\s*,)*|(?:not\s+)?between(?:\s+\?\s+and)?)\s*\(?\s*$`,
   "i",
 );
 
-// The column a placeholder is compared with, from the text just before it (`a0`.`id` = → id).
+// Clauses longer than this leave their parameters untold (masked where rules exist) rather than scan on.
+const MAX_TOLD_PREFIX = 4000;
+
+// The column a placeholder is compared with, from the whole clause before it (`a0`.`id` = → id): the
+// match must start where a comparison can start, so the text is never cut.
 function columnBefore(text: string): string | undefined {
-  const match = COMPARED.exec(text.slice(-300));
+  if (text.length > MAX_TOLD_PREFIX) return undefined;
+  const match = COMPARED.exec(text);
   return match ? (match[1] ?? match[2] ?? match[3]) : undefined;
 }
 

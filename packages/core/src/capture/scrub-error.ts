@@ -5,11 +5,21 @@ import { MASK } from "./redact.ts";
 const FAILING_ROW = /(Failing row contains )\((?:[^()]|\([^()]*\))*\)/g;
 // MySQL/MariaDB quote the refused key, truncated when long: a quoted prefix of a secret is one too.
 const DUPLICATE_ENTRY = /(Duplicate entry ')((?:[^']|'')*)(')/g;
+// Messages that quote a value the database failed to convert: it may come from a stored row the write
+// never carried (a criteria expression over a redacted column), so the capture cannot know it. On an
+// entity with rules the quoted value is hidden whatever it is (MySQL/MariaDB's `Truncated incorrect
+// DECIMAL value: '…'` and `Incorrect integer value: '…'`, PostgreSQL's `invalid input syntax for type
+// integer: "…"` and `invalid input value for enum mood: "…"`).
+const CONVERTED_VALUE = [
+  /((?:Truncated incorrect|Incorrect) [\w ]+ value: ')((?:[^']|'')*)(')/g,
+  /(invalid input (?:syntax for type|value for enum) [\w." ]+: ")((?:[^"]|"")*)(")/g,
+];
 
 /**
  * The failure with every secret value removed from its message and driver detail: each value of
  * a redacted field the write carried becomes "***" wherever the database quoted it, and so do the
- * parts of a message that quote a row or key in part (`Failing row contains (…)`).
+ * parts of a message that quote a row or key in part (`Failing row contains (…)`) or a value it
+ * could not convert (which may come from a stored row, not from the write).
  */
 export function scrubError(error: EventError, secrets: ReadonlySet<string>): EventError {
   const out: EventError = { ...error, message: scrub(error.message, secrets) };
@@ -25,6 +35,7 @@ function scrub(text: string, secrets: ReadonlySet<string>): string {
   // Longest first: a secret containing another is replaced whole.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(MASK);
   out = out.replace(FAILING_ROW, `$1(${MASK})`);
+  for (const pattern of CONVERTED_VALUE) out = out.replace(pattern, `$1${MASK}$3`);
   return out.replace(DUPLICATE_ENTRY, (whole, open: string, entry: string, close: string) =>
     entry.length > 0 && [...secrets].some((secret) => secret.startsWith(entry) || entry.includes(secret)) ? open + MASK + close : whole,
   );
