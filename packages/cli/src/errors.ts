@@ -63,9 +63,12 @@ export class CliError extends Error {
   }
 }
 
-/** The URL without its user and password. */
-function shown(url: string): string {
-  return JSON.stringify(url.replace(/\/\/[^@/]*@/, "//…@"));
+/**
+ * The URL without its user and password: everything up to the last `@` (a password may hold an
+ * unescaped `@` or `/`), and a `password=` query parameter's value.
+ */
+export function shown(url: string): string {
+  return JSON.stringify(url.replace(/\/\/.*@/, "//…@").replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, "$1…"));
 }
 
 /** A driver error's words: its message, or for an AggregateError (every address refused) its first one's. */

@@ -146,3 +146,12 @@ describe("koper audit (CLI) on a SQLite file that is not there", () => {
 });
 
 await runCliOnServer("sqlite");
+
+describe("koper audit (CLI): a database URL in an error message", () => {
+  it("never shows the password, also one holding '@' or '/', nor a password= parameter", async () => {
+    const { shown } = await import("../src/errors.ts");
+    expect(shown("postgres://app:p@ss/w0rd@db.example:5432/shop")).toBe('"postgres://…@db.example:5432/shop"');
+    expect(shown("mysql://root:s3cr3t@127.0.0.1/test")).toBe('"mysql://…@127.0.0.1/test"');
+    expect(shown("postgres://db.example/shop?user=app&password=s3cr3t&sslmode=require")).toBe('"postgres://db.example/shop?user=app&password=…&sslmode=require"');
+  });
+});

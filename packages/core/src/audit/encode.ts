@@ -39,7 +39,20 @@ export function parseEntries<T>(texts: readonly unknown[]): T[] {
   const joined = `[${texts.join(",")}]`;
   const parsed = JSON.parse(joined) as T[];
   // A text with neither the tag key nor a \u escape (which could spell it) holds no tagged value.
-  return joined.includes('"$koper"') || joined.includes("\\u") ? (fromJsonSafe(parsed) as T[]) : parsed;
+  if (!joined.includes('"$koper"') && !joined.includes("\\u")) return parsed;
+  try {
+    return fromJsonSafe(parsed) as T[];
+  } catch {
+    // A row written before typed storage whose data has a field named "$koper" is no tag: that row
+    // reads as it was stored, the others decoded.
+    return parsed.map((entry) => {
+      try {
+        return fromJsonSafe(entry) as T;
+      } catch {
+        return entry;
+      }
+    });
+  }
 }
 
 /** Parses a JSON column (drivers hand back text; some hand back parsed values). */

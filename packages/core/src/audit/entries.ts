@@ -102,11 +102,24 @@ function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
   };
 }
 
-// Scalars compare as themselves; only objects (JSON, Dates, bytes) need their JSON text compared.
+// Scalars compare as themselves; objects (JSON, Dates, bytes) and bigints by their JSON text, also
+// against the text a row written before typed storage holds (an ISO date, digits, base64).
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (a === null || b === null || a === undefined || b === undefined) return false;
+  const typed = (v: unknown) => typeof v === "object" || typeof v === "bigint";
+  if (!typed(a) && !typed(b)) return false;
+  if (typed(a) !== typed(b) && typeof (typed(a) ? b : a) !== "string") return false;
   return toJson(a) === toJson(b);
+}
+
+// A changed field's value in a row: an embeddable's column is named by its path (`address.city`).
+function valueAt(row: Row | null | undefined, field: string): unknown {
+  if (!row) return undefined;
+  if (field in row || !field.includes(".")) return row[field];
+  let value: unknown = row;
+  for (const part of field.split(".")) value = typeof value === "object" && value !== null ? (value as Row)[part] : undefined;
+  return value;
 }
 
 /** Folds entries (oldest first) into versions, in place: each gets its diff against the state before it. */
@@ -138,11 +151,11 @@ function diffOf(entry: AuditEntry, prior: Row | null): FieldChange[] {
   const diff: FieldChange[] = [];
   const listed = entry.action === "update" && entry.changes.length > 0;
   for (const field of fields) {
-    const from = entry.action === "insert" ? undefined : prior?.[field];
-    const to = after[field];
+    const from = entry.action === "insert" ? undefined : valueAt(prior, field);
+    const to = valueAt(after, field);
     if (entry.action === "insert" || !same(from, to)) diff.push({ field, from, to });
     // A redacted field the capture reported changed: masked (or removed) on both sides, still a change.
-    else if (listed && (to === MASK || !(field in after))) diff.push({ field, from: MASK, to: MASK });
+    else if (listed && (to === MASK || !(field.split(".")[0]! in after))) diff.push({ field, from: MASK, to: MASK });
   }
   return diff;
 }
