@@ -232,6 +232,23 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(updates[1]!.before!.tags).toEqual([t1!.id]);
     });
 
+    it("a tag already on a book, added again to its never-loaded tags: no change, no event", async () => {
+      const { app, em, settle } = await world();
+      const e1 = em();
+      const ada = newAuthor(e1, app);
+      const tag = e1.create(app.Tag, { id: `t1-${randomUUID().slice(0, 8)}`, label: "t1" } as never);
+      const book = e1.create(app.Book, { title: "Tagged", author: ada } as never);
+      book.tags.add(tag);
+      await e1.flush();
+      const e2 = em();
+      const loaded = await e2.findOneOrFail(app.Book, { id: book.id });
+      expect(loaded.tags.isInitialized()).toBe(false);
+      loaded.tags.add(e2.getReference(app.Tag, tag.id));
+      await e2.flush();
+      const updates = events(await settle()).filter((e) => e.entity === "Book" && e.action === "update");
+      expect(updates).toHaveLength(1); // the first flush's tags only: re-adding t1 changed nothing
+    });
+
     it("a boolean, a decimal and a custom type: before holds the entity's values, as data does", async () => {
       const { app, em, settle } = await world();
       const e1 = em();

@@ -85,10 +85,11 @@ export function wrapDriver(driver: IDatabaseDriver, subscriber: KoperMikroOrmSub
   wrap("nativeUpdate", failed("update", 3, (args) => [args[2]]));
   wrap("nativeUpdateMany", failed("update", 3, (args) => args[2] as unknown[]));
   wrap("nativeDelete", failed("delete", 2, () => [], (args) => args[1]));
+  readBeforeSync(target, subscriber, driver, restore);
   wrap("syncCollections", async (args, error) => {
     const info = driverInfo(error, undefined);
     subscriber.poisonIfAborted((args[1] as Options)?.ctx, info);
-  }, (args) => collectionsChanged(subscriber, driver, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size === 0);
+  }, (args) => collectionsChanged(subscriber, args[0] as Iterable<Collection<AnyEntity>>, (args[1] as Options)?.ctx), (args) => (args[0] as { size?: number }).size === 0);
   return () => restore.reverse().forEach((undo) => undo());
 }
 
@@ -115,8 +116,38 @@ function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: un
   });
 }
 
+// The pivot keys of collections MikroORM never loaded, read just before their additions are written
+// (in the flush's transaction): additions are written as inserts that ignore a row already there,
+// so only the keys before tell what was really added.
+const storedBefore = new WeakMap<Collection<AnyEntity>, unknown[]>();
+
+// Wraps syncCollections (under the failure/success wrapper) to read those keys first.
+function readBeforeSync(target: Record<string, AnyFn>, subscriber: KoperMikroOrmSubscriber, driver: IDatabaseDriver, restore: (() => void)[]): void {
+  const original = target.syncCollections!;
+  const own = Object.getOwnPropertyDescriptor(target, "syncCollections");
+  target.syncCollections = function (this: unknown, ...args: unknown[]) {
+    const collections = args[0] as Iterable<Collection<AnyEntity>> & { size?: number };
+    const tx = (args[1] as Options)?.ctx;
+    const unloaded = subscriber.active && collections.size !== 0 ? [...collections].filter((c) => isUnloadedOwned(subscriber, c)) : [];
+    if (unloaded.length === 0) return original.apply(this, args);
+    const reads = unloaded.map((collection) =>
+      pivotKeys(driver, collection, tx).then(
+        (keys) => void (keys && storedBefore.set(collection, keys)),
+        (error: unknown) => void subscriber.settings.onError(error),
+      ),
+    );
+    return Promise.all(reads).then(() => original.apply(this, args));
+  };
+  restore.push(() => (own ? Object.defineProperty(target, "syncCollections", own) : delete target.syncCollections));
+}
+
+function isUnloadedOwned(subscriber: KoperMikroOrmSubscriber, collection: Collection<AnyEntity>): boolean {
+  const property = collection.property;
+  return property.kind === ReferenceKind.MANY_TO_MANY && property.owner && !collection.isInitialized() && subscriber.captures((collection.owner as { __meta?: Meta }).__meta);
+}
+
 // A many-to-many collection of an owning entity was written: one update event of the owner.
-async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, driver: IDatabaseDriver, collections: Iterable<Collection<AnyEntity>>, tx: TxHandle | undefined): Promise<void> {
+async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, collections: Iterable<Collection<AnyEntity>>, tx: TxHandle | undefined): Promise<void> {
   for (const collection of collections) {
     const property = collection.property;
     if (property.kind !== ReferenceKind.MANY_TO_MANY || !property.owner) continue;
@@ -127,12 +158,13 @@ async function collectionsChanged(subscriber: KoperMikroOrmSubscriber, driver: I
     let after = items;
     let before = (collection.getSnapshot() ?? []).map(referenceKey);
     // Added to a collection MikroORM never loaded (it allows additions only): its items are the
-    // added ones. The pivot table, just written in this transaction, holds the collection after.
+    // added ones, the pivot keys read just before the write the collection before.
     if (!collection.isInitialized()) {
-      const stored = await pivotKeys(driver, collection, tx).catch((error: unknown) => void subscriber.settings.onError(error));
+      const stored = storedBefore.get(collection);
+      storedBefore.delete(collection);
       if (!stored) continue;
-      after = stored;
-      before = stored.filter((key) => !items.some((item) => sameKeys([item], [key])));
+      before = stored;
+      after = [...stored, ...items.filter((item) => !stored.some((key) => sameKeys([item], [key])))];
     }
     if (sameKeys(after, before)) continue;
     await subscriber.record(tx, subscriber.settings.drafts.collectionChanged(meta, owner, property.name, after, before));
