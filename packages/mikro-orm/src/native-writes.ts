@@ -265,12 +265,19 @@ function unloadedRemovals(em: Em): Map<Meta, AnyEntity[]> | undefined {
 // describes the row as it was. Filters off, to read exactly the
 // rows the DELETE will remove; no auto-flush (this is before the flush). A failure only costs the
 // event its `before`: the flush itself runs as it would have.
+// Keys per read of removed never-loaded entities (well under every driver's parameter limit).
+const LOAD_CHUNK = 1000;
+
 async function loadRemoved(sub: KoperMikroOrmSubscriber, em: Em, unloaded: Map<Meta, AnyEntity[]>): Promise<void> {
   for (const [meta, entities] of unloaded) {
     if (!sub.captures(meta) || meta.primaryKeys.length !== 1) continue;
     const [pk] = meta.primaryKeys as string[];
     const keys = entities.map((entity) => keyOf(meta, entity)?.[pk!]).filter((key) => key !== undefined);
-    await em.find(meta.class as never, { [pk!]: { $in: keys } } as never, { filters: false, flushMode: "commit" } as never).catch(sub.settings.onError);
+    // In chunks, as MikroORM deletes them: one `$in` of every key could pass a driver's parameter limit.
+    for (let i = 0; i < keys.length; i += LOAD_CHUNK) {
+      const chunk = keys.slice(i, i + LOAD_CHUNK);
+      await em.find(meta.class as never, { [pk!]: { $in: chunk } } as never, { filters: false, flushMode: "commit" } as never).catch(sub.settings.onError);
+    }
   }
 }
 
