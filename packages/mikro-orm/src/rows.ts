@@ -42,12 +42,23 @@ export function entityRow(meta: Meta, entity: AnyEntity): Row {
  */
 export function insertedRow(meta: Meta, entity: AnyEntity): Row {
   const row = entityRow(meta, entity);
-  for (const prop of propsOf(meta)) {
-    if (prop.name in row || !prop.nullable || prop.lazy || prop.primary) continue;
-    if (prop.default !== undefined || prop.defaultRaw !== undefined || prop.generated !== undefined) continue;
-    row[prop.name] = null;
-  }
+  for (const prop of nullFilledOf(meta)) if (!(prop.name in row)) row[prop.name] = null;
   return row;
+}
+
+// Per entity, once: the nullable properties an insert that leaves them unset stores as NULL (no
+// default, not generated, not lazy): most entities have none, and an insert then loops over nothing.
+const NULL_FILLED = new WeakMap<Meta, Prop[]>();
+
+function nullFilledOf(meta: Meta): Prop[] {
+  let props = NULL_FILLED.get(meta);
+  if (!props) {
+    props = propsOf(meta).filter(
+      (prop) => prop.nullable && !prop.lazy && !prop.primary && prop.default === undefined && prop.defaultRaw === undefined && prop.generated === undefined,
+    );
+    NULL_FILLED.set(meta, props);
+  }
+  return props;
 }
 
 function plainValue(prop: Prop, value: unknown): unknown {
