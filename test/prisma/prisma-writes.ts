@@ -76,7 +76,7 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       const seen = await settle();
       const of = (handler: string) => seen.find((s) => s.handler === handler)!.event;
       expect(of("onBulkUpdateOrder").bulk?.set).toEqual({ meta: { set: "x" } }); // qty's increment is an operator, not a value
-      expect(of("onBulkUpdateOrder").changes).toEqual(["meta"]);
+      expect(of("onBulkUpdateOrder").changes).toEqual(["meta", "qty", "updatedAt"]); // qty changed all the same
       expect(of("onUpdateOrder_X").data).toEqual({ meta: { set: "u" }, qty: 5 });
       expect(of("onInsertOrder_X").data).toEqual({ number: taken, qty: 1, meta: { increment: 1 } });
       expect(seen.find((s) => s.handler === "onBulkInsertCustomer")?.event.bulk?.set).toMatchObject({ profile: { set: "c" } });
@@ -127,7 +127,7 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(seen.map((s) => s.handler)).toEqual(["onBulkInsertOrder", "onBulkUpdateOrder", "onBulkDeleteOrder"]);
       expect(seen[0]!.event.bulk).toEqual({ criteria: null, affected: 3 });
       expect(seen[1]!.event.bulk).toEqual({ criteria: { kind: "where", where }, set: { note: "picked" }, affected: 2 });
-      expect(seen[1]!.event.changes).toEqual(["note"]);
+      expect(seen[1]!.event.changes).toEqual(["note", "updatedAt"]); // Prisma sets @updatedAt in updateMany too
       expect(seen[2]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gte: 5 } } }, affected: 2 });
     });
 
@@ -189,9 +189,55 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       const seen = [...byPosition(all.filter((s) => s.event.transaction.id === all[0]!.event.transaction.id)), ...byPosition(all.filter((s) => s.event.transaction.id !== all[0]!.event.transaction.id))];
       expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onInsertTag", "onUpdateOrder", "onBulkInsertOrderLine", "onBulkDeleteOrderLine", "onBulkInsertTag"]);
       const update = seen[2]!.event;
-      expect(update.changes).toEqual(["lines", "tags", "updatedAt"]);
+      // Only other tables were written: the order's row (and its @updatedAt) is untouched.
+      expect(update.changes).toEqual(["lines", "tags"]);
+      expect(update.data!.updatedAt).toEqual(order.updatedAt);
       expect(seen[3]!.event.bulk).toEqual({ criteria: null, set: { sku: "C", qty: 3 }, affected: null });
-      expect(seen[4]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gt: 10 } } }, affected: null });
+      // The order's lines only, not every line of the table.
+      expect(seen[4]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gt: 10 }, orderId: order.id } }, affected: null });
+    });
+
+    it("nested updateMany/deleteMany under an update: criteria name the parent's foreign key, changes name operators", async () => {
+      const { prisma, base, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 1, lines: { create: [{ sku: "a", qty: 1 }, { sku: "b", qty: 2 }] } } });
+      const other = await prisma.order.create({ data: { number: num(), qty: 1, lines: { create: [{ sku: "a", qty: 1 }] } } });
+      await prisma.order.update({ where: { id: order.id }, data: { lines: { updateMany: { where: { sku: "a" }, data: { qty: { increment: 5 } } } } } });
+      await prisma.order.update({ where: { id: order.id }, data: { lines: { deleteMany: {} } } });
+      await prisma.order.update({ where: { id: order.id }, data: { lines: { deleteMany: { orderId: other.id } } } });
+      expect(await base.orderLine.findMany({ where: { orderId: other.id }, select: { sku: true, qty: true } })).toEqual([{ sku: "a", qty: 1 }]);
+      const seen = (await settle()).filter((s) => s.handler.startsWith("onBulk"));
+      expect(seen.map((s) => s.handler)).toEqual(["onBulkUpdateOrderLine", "onBulkDeleteOrderLine", "onBulkDeleteOrderLine"]);
+      expect(seen[0]!.event.bulk).toEqual({ criteria: { kind: "where", where: { sku: "a", orderId: order.id } }, affected: null });
+      expect(seen[0]!.event.changes).toEqual(["qty"]);
+      expect(seen[1]!.event.bulk).toEqual({ criteria: { kind: "where", where: { orderId: order.id } }, affected: null });
+      // A filter naming the foreign key itself is kept whole, beside the parent's key.
+      expect(seen[2]!.event.bulk).toEqual({ criteria: { kind: "where", where: { AND: [{ orderId: order.id }, { orderId: other.id }] } }, affected: null });
+    });
+
+    it("updateMany with operators only: changes name the fields and @updatedAt (bulk.set holds values only)", async () => {
+      const { prisma, base, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 1 } });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await prisma.order.updateMany({ where: { id: order.id }, data: { qty: { increment: 1 } } });
+      const after = await base.order.findUniqueOrThrow({ where: { id: order.id } });
+      expect([after.qty, after.updatedAt > order.updatedAt]).toEqual([2, true]); // both did change
+      await prisma.order.updateMany({ where: { id: order.id }, data: { qty: { multiply: 2 }, note: "n" } });
+      const [, first, second] = await settle();
+      expect(first!.event.bulk).toEqual({ criteria: { kind: "where", where: { id: order.id } }, affected: 1 });
+      expect(first!.event.changes).toEqual(["qty", "updatedAt"]);
+      expect(second!.event.bulk).toEqual({ criteria: { kind: "where", where: { id: order.id } }, set: { note: "n" }, affected: 1 });
+      expect(second!.event.changes).toEqual(["qty", "note", "updatedAt"]);
+    });
+
+    it("connect/disconnect of a relation whose key the row holds: changes name the foreign key, which did change", async () => {
+      const { prisma, settle } = await setup({ captureBefore: true });
+      const customer = await prisma.customer.create({ data: { email: `${num()}@x`, passwordHash: "h" } });
+      const order = await prisma.order.create({ data: { number: num(), qty: 1 } });
+      await prisma.order.update({ where: { id: order.id }, data: { customer: { connect: { id: customer.id } } } });
+      await prisma.order.update({ where: { id: order.id }, data: { customer: { disconnect: true } } });
+      const updates = (await settle()).filter((s) => s.handler === "onUpdateOrder").map((s) => s.event);
+      expect(updates.map((u) => u.changes)).toEqual([["customer", "customerId", "updatedAt"], ["customer", "customerId", "updatedAt"]]);
+      expect(updates.map((u) => [u.before!.customerId, u.data!.customerId])).toEqual([[null, customer.id], [customer.id, null]]);
     });
   });
 }

@@ -158,20 +158,21 @@ export class PrismaCapture {
       if (place.kind === "batch") return [drafts.bulk(model, "update", whereOf(args), row, 1)];
       const existed = before?.[0];
       // Only the branch that ran wrote its nested rows.
-      const nested = this.#nested(model, { data: existed ? args.update : args.create });
+      const nested = this.#nested(model, { data: existed ? args.update : args.create }, row);
       const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
       return [main, ...nested];
     }
     const changes = changedFields(model, args.data);
     const out: ChangeDraft[] = [];
     for (const row of (Array.isArray(result) ? result : [result]) as Row[]) out.push(drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
-    if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args)) out.push(draft);
+    if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args, result as Row)) out.push(draft);
     return out;
   }
 
   // The bulk events of an update's nested writes (the result shows none of their rows).
-  #nested(model: ModelInfo, args: Args): ChangeDraft[] {
-    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted).bulk);
+  // `parent` is the updated row: a nested updateMany/deleteMany's criteria name its foreign key.
+  #nested(model: ModelInfo, args: Args, parent: Row): ChangeDraft[] {
+    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted, parent).bulk);
   }
 
   async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
