@@ -105,6 +105,28 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(del!.event).toMatchObject({ action: "delete", key: insert!.event.key, data: null, before: { number: order.number, qty: 4 } });
     });
 
+    it("select and omit: the app gets what it asked for, the events the whole row (key included) by field name", async () => {
+      const { prisma, settle } = await setup({ captureBefore: true });
+      const number = num();
+      const created = await prisma.order.create({ data: { number, qty: 1, note: "a" }, select: { note: true } });
+      expect(created).toEqual({ note: "a" });
+      const updated = await prisma.order.update({ where: { number }, data: { qty: 2 }, select: { qty: true, lines: true } });
+      expect(updated).toEqual({ qty: 2, lines: [] });
+      const omitted = await prisma.order.update({ where: { number }, data: { note: "b" }, omit: { meta: true, number: true } });
+      expect(Object.keys(omitted).sort()).toEqual(["createdAt", "customerId", "id", "note", "qty", "updatedAt"]);
+      const upserted = await prisma.order.upsert({ where: { number }, create: { number, qty: 9 }, update: { qty: 3 }, select: { qty: true } });
+      expect(upserted).toEqual({ qty: 3 });
+      const deleted = await prisma.order.delete({ where: { number }, omit: { note: true } });
+      expect(deleted).not.toHaveProperty("note");
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onUpdateOrder", "onUpdateOrder", "onUpdateOrder", "onDeleteOrder"]);
+      const fields = ["createdAt", "customerId", "id", "meta", "note", "number", "qty", "updatedAt"];
+      for (const { event } of seen) expect(Object.keys((event.data ?? event.before)!).sort()).toEqual(fields);
+      expect(seen.map((s) => s.event.data?.qty ?? s.event.before?.qty)).toEqual([1, 2, 2, 3, 3]);
+      expect(seen.map((s) => s.event.data?.note ?? s.event.before?.note)).toEqual(["a", "a", "b", "b", "b"]);
+      expect(seen[1]!.event.before).toMatchObject({ qty: 1, note: "a" });
+    });
+
     it.skipIf(!andReturn)("createManyAndReturn and updateManyAndReturn publish one row event per row, with before when asked", async () => {
       const { prisma, settle } = await setup({ captureBefore: true });
       const rows = await prisma.order.createManyAndReturn({ data: [{ number: num(), qty: 1 }, { number: num(), qty: 2 }] });

@@ -102,7 +102,7 @@ export class PrismaCapture {
   }
 
   #row(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
-    const selected = this.#deps.reader.withKeys(model, args);
+    const selected = this.#deps.reader.withColumns(model, args);
     if (operation === "create") return this.#create(place, model, args, selected, query);
     return this.#rowWrite(place, model, operation, args, selected, query);
   }

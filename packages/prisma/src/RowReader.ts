@@ -12,7 +12,7 @@ export interface Selected {
   added: string[];
 }
 
-/** The result as the caller asked for it: without the key fields `withKeys` added. */
+/** The result as the caller asked for it: without the fields `withColumns` added. */
 export function unselect<T>(selected: Selected | undefined, result: T): T {
   if (!selected) return result;
   for (const row of Array.isArray(result) ? result : [result]) {
@@ -34,14 +34,15 @@ export class RowReader {
   }
 
   /**
-   * Makes sure the result carries the primary key even when the caller `select`s or `omit`s it;
-   * undefined when it does anyway (most calls: nothing to change, nothing allocated).
+   * Makes sure the result carries every scalar field (the event's `data`/`before` is the whole
+   * row, the key included) even when the caller `select`s or `omit`s some; undefined when it does
+   * anyway (most calls: nothing to change, nothing allocated). `unselect` takes them out again.
    */
-  withKeys(model: ModelInfo, args: Args): Selected | undefined {
+  withColumns(model: ModelInfo, args: Args): Selected | undefined {
     if (args.select === undefined && args.omit === undefined) return undefined;
-    const select = args.select as Record<string, unknown> | undefined;
-    const omit = args.omit as Record<string, unknown> | undefined;
-    const added = model.key.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
+    const select = args.select as Record<string, unknown> | undefined | null;
+    const omit = args.omit as Record<string, unknown> | undefined | null;
+    const added = [...model.scalars].filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
     if (added.length === 0) return undefined;
     const next: Args = { ...args };
     if (select) next.select = { ...select, ...Object.fromEntries(added.map((f) => [f, true])) };
