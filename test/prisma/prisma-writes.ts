@@ -1,3 +1,4 @@
+import { koperPrisma } from "@koper/prisma";
 import { describe, expect, it } from "vitest";
 import type { PrismaDatabase } from "./databases.ts";
 import { byPosition, num, usePrismaSetup } from "./setup.ts";
@@ -103,6 +104,30 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       const [insert, del] = await settle();
       expect(insert!.event.key).toEqual({ id: expect.any(Number) });
       expect(del!.event).toMatchObject({ action: "delete", key: insert!.event.key, data: null, before: { number: order.number, qty: 4 } });
+    });
+
+    it("a query extension that changes args and a result extension, before and after Koper's: events carry the written row, the app its computed field", async () => {
+      const { base, koper, settle } = await setup();
+      const noted = { query: { order: { create: ({ args, query }: { args: { data: object }; query: (args: unknown) => Promise<unknown> }) => query({ ...args, data: { ...args.data, note: "from-ext" } }) } } };
+      const shout = { result: { order: { shout: { needs: { number: true }, compute: (order: { number: string }) => order.number.toUpperCase() } } } };
+      const inner = base.$extends(noted as never).$extends(shout).$extends(koperPrisma(koper));
+      const outer = (base.$extends(koperPrisma(koper)) as unknown as typeof base).$extends(noted as never).$extends(shout);
+      for (const client of [inner, outer]) {
+        const number = num();
+        const created = await client.order.create({ data: { number, qty: 1 } });
+        expect([created.shout, created.note]).toEqual([number.toUpperCase(), "from-ext"]);
+        const computed = await client.order.update({ where: { number }, data: { qty: 2 }, select: { shout: true } });
+        expect([Object.keys(computed), computed.shout]).toEqual([["shout"], number.toUpperCase()]);
+        expect(await client.order.update({ where: { number }, data: { qty: 3 }, select: { qty: true } })).toEqual({ qty: 3 });
+      }
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onUpdateOrder", "onUpdateOrder", "onInsertOrder", "onUpdateOrder", "onUpdateOrder"]);
+      for (const { event } of seen) expect(event.data).not.toHaveProperty("shout");
+      const narrowed = [undefined, undefined];
+      expect(seen.map((s) => [s.event.data!.note, s.event.data!.qty])).toEqual([["from-ext", 1], narrowed, ["from-ext", 3], ["from-ext", 1], narrowed, ["from-ext", 3]]);
+      // A select of a computed field narrows the event to what Prisma returned (with the key).
+      expect(Object.keys(seen[1]!.event.data!).sort()).toEqual(["id", "number"]);
+      expect(Object.keys(seen[2]!.event.data!)).toHaveLength(8);
     });
 
     it("select and omit: the app gets what it asked for, the events the whole row (key included) by field name", async () => {

@@ -37,12 +37,16 @@ export class RowReader {
    * Makes sure the result carries every scalar field (the event's `data`/`before` is the whole
    * row, the key included) even when the caller `select`s or `omit`s some; undefined when it does
    * anyway (most calls: nothing to change, nothing allocated). `unselect` takes them out again.
+   * Under a `select` of a computed field (a result extension), only the key fields are added.
    */
   withColumns(model: ModelInfo, args: Args): Selected | undefined {
     if (args.select === undefined && args.omit === undefined) return undefined;
     const select = args.select as Record<string, unknown> | undefined | null;
     const omit = args.omit as Record<string, unknown> | undefined | null;
-    const added = [...model.scalars].filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
+    // A select naming a result extension's computed field: Prisma computes it from the row Koper
+    // returns, and a field it needs may be one Koper would take out again. Only the key is added.
+    const fields = select && Object.keys(select).some((field) => !model.scalars.has(field) && !model.relations.has(field) && field !== "_count") ? model.key : [...model.scalars];
+    const added = fields.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
     if (added.length === 0) return undefined;
     const next: Args = { ...args };
     if (select) next.select = { ...select, ...Object.fromEntries(added.map((f) => [f, true])) };
