@@ -59,16 +59,22 @@ export class RowReader {
    * or (autocommit) a batch transaction on the base client, which re-issues the write there. A
    * batch of the caller's cannot take an extra query: nothing is read.
    */
-  async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>): Promise<{ result: unknown; before: Row[] | undefined }> {
+  async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>, seen: { before?: Row[] } = {}): Promise<{ result: unknown; before: Row[] | undefined }> {
     if (place.kind === "batch") return { result: await query(args), before: undefined };
     if (place.kind === "itx") {
-      const before = await read(place.client as Client, model, operation, args);
+      // `seen` keeps what was read when the write then fails: a failed upsert's branch.
+      const before = (seen.before = await read(place.client as Client, model, operation, args));
       return { result: await query(args), before };
     }
     // A batch: the read and the write in one transaction, without an interactive one's overhead.
     const target = delegate(this.#base, model);
     const [found, result] = (await this.#base.$transaction([readOf(target, operation, args), target[operation]!(args)])) as [unknown, unknown];
     return { result, before: rowsOf(found) };
+  }
+
+  /** The rows `args.where` selects now, outside any transaction (after a failed autocommit write). */
+  readNow(model: ModelInfo, operation: string, args: Args): Promise<Row[]> {
+    return read(this.#base, model, operation, args);
   }
 }
 
