@@ -261,6 +261,31 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(seen[2]!.event.bulk).toEqual({ criteria: { kind: "where", where: { AND: [{ orderId: order.id }, { orderId: other.id }] } }, affected: null });
     });
 
+    it("connect/disconnect/set on a one-to-many under an update: bulk updates that name the foreign key, and set unlinks the parent's rows first", async () => {
+      const { prisma, base, settle } = await setup();
+      const customer = await prisma.customer.create({ data: { email: `${num()}@x`, passwordHash: "h" } });
+      const [linked, other] = [await prisma.order.create({ data: { number: num(), qty: 1, customerId: customer.id } }), await prisma.order.create({ data: { number: num(), qty: 1 } })];
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await prisma.customer.update({ where: { id: customer.id }, data: { orders: { set: [{ id: other.id }] } } });
+      const rows = await base.order.findMany({ orderBy: { id: "asc" } });
+      expect(rows.map((r) => r.customerId)).toEqual([null, customer.id]);
+      expect(rows.map((r) => r.updatedAt > linked.updatedAt)).toEqual([false, true]); // Prisma sets @updatedAt on the row it links only
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await prisma.customer.update({ where: { id: customer.id }, data: { orders: { disconnect: [{ id: other.id }], connect: [{ id: linked.id }] } } });
+      const again = await base.order.findMany({ orderBy: { id: "asc" } });
+      expect(again.map((r) => r.customerId)).toEqual([customer.id, null]);
+      expect(again.map((r, i) => r.updatedAt > rows[i]!.updatedAt)).toEqual([true, false]);
+      const bulk = (await settle()).filter((s) => s.handler === "onBulkUpdateOrder").map((s) => s.event);
+      const where = (w: object) => ({ kind: "where", where: w });
+      expect(bulk.map((e) => e.bulk)).toEqual([
+        { criteria: where({ customerId: customer.id }), set: { customerId: null }, affected: null },
+        { criteria: where({ id: other.id }), set: { customerId: customer.id }, affected: null },
+        { criteria: where({ id: other.id, customerId: customer.id }), set: { customerId: null }, affected: null },
+        { criteria: where({ id: linked.id }), set: { customerId: customer.id }, affected: null },
+      ]);
+      expect(bulk.map((e) => e.changes)).toEqual([["customerId"], ["customerId", "updatedAt"], ["customerId"], ["customerId", "updatedAt"]]);
+    });
+
     it("updateMany with operators only: changes name the fields and @updatedAt (bulk.set holds values only)", async () => {
       const { prisma, base, settle } = await setup();
       const order = await prisma.order.create({ data: { number: num(), qty: 1 } });

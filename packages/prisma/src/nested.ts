@@ -94,8 +94,14 @@ function planBulk(planning: BulkPlanning, relation: RelationField, related: Mode
     const action = ACTIONS[op];
     if (!action || (action === "relink" && (relation.manyToMany || relation.holdsKey))) continue;
     const items = op === "createMany" ? [undefined] : asList(value[op]);
+    // `set` on a one-to-many unlinks every row of the parent first (their foreign key becomes
+    // null), then links the listed ones: with the parent's key known, the unlinking is an event too.
+    if (op === "set" && scope && planning.wanted(related)) planning.out.push(relinked(planning.drafts, related, scope, scope, true));
     for (const item of items) {
-      if (planning.wanted(related)) planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item, scope));
+      if (!planning.wanted(related)) {
+        // not captured
+      } else if (action === "relink" && scope && isRecord(item)) planning.out.push(relinked(planning.drafts, related, item, scope, op === "disconnect"));
+      else planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item, scope));
       if (depth > 16) continue;
       for (const data of dataOf(op, item)) {
         for (const [field, inner] of Object.entries(data)) {
@@ -167,6 +173,16 @@ function scoped(where: unknown, scope: Row): Record<string, unknown> {
   if (!isRecord(where) || Object.keys(where).length === 0) return { ...scope };
   if (Object.keys(scope).some((field) => field in where)) return { AND: [scope, where] };
   return { ...where, ...scope };
+}
+
+// A one-to-many's rows re-linked to the parent (`set` = its foreign key) or unlinked from it (null).
+function relinked(drafts: DraftFactory, related: ModelInfo, where: Record<string, unknown>, scope: Row, unlink: boolean): ChangeDraft {
+  const set: Row = {};
+  for (const field of Object.keys(scope)) set[field] = unlink ? null : scope[field];
+  const draft = drafts.bulk(related, "update", { kind: "where", where: unlink && where !== scope ? scoped(where, scope) : where }, set, null);
+  // Prisma sets @updatedAt on the rows it links, not on those it unlinks (verified on 7.10).
+  if (unlink) draft.changes = Object.keys(scope);
+  return draft;
 }
 
 function nestedBulk(drafts: DraftFactory, related: ModelInfo, action: Action, op: string, item: unknown, scope?: Row): ChangeDraft {
