@@ -286,6 +286,17 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(bulk.map((e) => e.changes)).toEqual([["customerId"], ["customerId", "updatedAt"], ["customerId"], ["customerId", "updatedAt"]]);
     });
 
+    it("a nested deleteMany on a many-to-many under an update: criteria limited to the rows linked to the parent", async () => {
+      const { prisma, base, settle } = await setup();
+      const [mine, theirs] = [num(), num()];
+      const order = await prisma.order.create({ data: { number: num(), qty: 1, tags: { create: [{ name: mine }] } } });
+      await prisma.order.create({ data: { number: num(), qty: 1, tags: { create: [{ name: theirs }] } } });
+      await prisma.order.update({ where: { id: order.id }, data: { tags: { deleteMany: {} } } });
+      expect((await base.tag.findMany()).map((t) => t.name)).toEqual([theirs]);
+      const deleted = (await settle()).filter((s) => s.event.entity === "Tag" && s.event.action === "delete");
+      expect(deleted.map((s) => s.event.bulk)).toEqual([{ criteria: { kind: "where", where: { orders: { some: { id: order.id } } } }, affected: null }]);
+    });
+
     it("updateMany with operators only: changes name the fields and @updatedAt (bulk.set holds values only)", async () => {
       const { prisma, base, settle } = await setup();
       const order = await prisma.order.create({ data: { number: num(), qty: 1 } });

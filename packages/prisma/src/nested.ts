@@ -157,6 +157,14 @@ export function insertedRows(models: Map<string, ModelInfo>, model: ModelInfo, p
  * relation or the parent's referenced values are unknown.
  */
 function scopeOf(model: ModelInfo, relation: RelationField, related: ModelInfo, parent: Row): Row | undefined {
+  if (relation.manyToMany) {
+    // No foreign key: the related rows linked to the parent (`{ orders: { some: { id: 7 } } }`).
+    const backs = [...related.relations.entries()].filter(([, r]) => r.model === model.name && r.manyToMany && r.name === relation.name);
+    const key: Row = {};
+    for (const field of model.key) key[field] = parent[field];
+    if (backs.length !== 1 || model.key.length === 0 || model.key.some((field) => key[field] === undefined || key[field] === null)) return undefined;
+    return { [backs[0]![0]]: { some: key } };
+  }
   const back = backRelationOf(model, relation, related);
   if (!back || back.fields.length === 0 || back.fields.length !== back.references.length) return undefined;
   const scope: Row = {};
