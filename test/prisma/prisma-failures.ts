@@ -53,5 +53,25 @@ export function runPrismaFailures(db: PrismaDatabase): void {
       ]);
       expect(seen[3]!.event.bulk).toEqual({ criteria: { kind: "where", where: { number: b } }, set: { number: a }, affected: null });
     });
+
+    it("a failed upsert reports the branch that ran: update with args.update's values, insert with args.create's (autocommit and in a transaction)", async () => {
+      const { prisma, settle } = await setup();
+      const [taken, mine] = [num(), num()];
+      await prisma.order.create({ data: { number: taken, qty: 1 } });
+      const order = await prisma.order.create({ data: { number: mine, qty: 1 } });
+      const upserts = (client: typeof prisma) => [
+        client.order.upsert({ where: { id: order.id }, create: { number: num(), qty: 7 }, update: { number: taken } }), // update branch
+        client.order.upsert({ where: { id: 987_654 }, create: { number: taken, qty: 8 }, update: { qty: 9 } }), // create branch
+      ];
+      for (const attempt of upserts(prisma)) await expect(attempt).rejects.toMatchObject({ code: "P2002" });
+      for (const i of [0, 1]) {
+        await expect(prisma.$transaction(async (tx) => upserts(tx as unknown as typeof prisma)[i])).rejects.toMatchObject({ code: "P2002" });
+      }
+      const failed = (await settle()).filter((s) => s.handler.endsWith("_X"));
+      const update = { handler: "onUpdateOrder_X", key: { id: order.id }, data: { number: taken } };
+      const insert = { handler: "onInsertOrder_X", key: null, data: { number: taken, qty: 8 } };
+      expect(failed.map((s) => ({ handler: s.handler, key: s.event.key, data: s.event.data }))).toEqual([update, insert, update, insert]);
+      expect(failed.map((s) => s.event.error?.code)).toEqual(["unique_violation", "unique_violation", "unique_violation", "unique_violation"]);
+    });
   });
 }

@@ -1,3 +1,4 @@
+import { koperPrisma } from "@koper/prisma";
 import { describe, expect, it } from "vitest";
 import type { PrismaDatabase } from "./databases.ts";
 import { byPosition, num, usePrismaSetup } from "./setup.ts";
@@ -76,7 +77,7 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       const seen = await settle();
       const of = (handler: string) => seen.find((s) => s.handler === handler)!.event;
       expect(of("onBulkUpdateOrder").bulk?.set).toEqual({ meta: { set: "x" } }); // qty's increment is an operator, not a value
-      expect(of("onBulkUpdateOrder").changes).toEqual(["meta"]);
+      expect(of("onBulkUpdateOrder").changes).toEqual(["meta", "qty", "updatedAt"]); // qty changed all the same
       expect(of("onUpdateOrder_X").data).toEqual({ meta: { set: "u" }, qty: 5 });
       expect(of("onInsertOrder_X").data).toEqual({ number: taken, qty: 1, meta: { increment: 1 } });
       expect(seen.find((s) => s.handler === "onBulkInsertCustomer")?.event.bulk?.set).toMatchObject({ profile: { set: "c" } });
@@ -105,6 +106,52 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(del!.event).toMatchObject({ action: "delete", key: insert!.event.key, data: null, before: { number: order.number, qty: 4 } });
     });
 
+    it("a query extension that changes args and a result extension, before and after Koper's: events carry the written row, the app its computed field", async () => {
+      const { base, koper, settle } = await setup();
+      const noted = { query: { order: { create: ({ args, query }: { args: { data: object }; query: (args: unknown) => Promise<unknown> }) => query({ ...args, data: { ...args.data, note: "from-ext" } }) } } };
+      const shout = { result: { order: { shout: { needs: { number: true }, compute: (order: { number: string }) => order.number.toUpperCase() } } } };
+      const inner = base.$extends(noted as never).$extends(shout).$extends(koperPrisma(koper));
+      const outer = (base.$extends(koperPrisma(koper)) as unknown as typeof base).$extends(noted as never).$extends(shout);
+      for (const client of [inner, outer]) {
+        const number = num();
+        const created = await client.order.create({ data: { number, qty: 1 } });
+        expect([created.shout, created.note]).toEqual([number.toUpperCase(), "from-ext"]);
+        const computed = await client.order.update({ where: { number }, data: { qty: 2 }, select: { shout: true } });
+        expect([Object.keys(computed), computed.shout]).toEqual([["shout"], number.toUpperCase()]);
+        expect(await client.order.update({ where: { number }, data: { qty: 3 }, select: { qty: true } })).toEqual({ qty: 3 });
+      }
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onUpdateOrder", "onUpdateOrder", "onInsertOrder", "onUpdateOrder", "onUpdateOrder"]);
+      for (const { event } of seen) expect(event.data).not.toHaveProperty("shout");
+      const narrowed = [undefined, undefined];
+      expect(seen.map((s) => [s.event.data!.note, s.event.data!.qty])).toEqual([["from-ext", 1], narrowed, ["from-ext", 3], ["from-ext", 1], narrowed, ["from-ext", 3]]);
+      // A select of a computed field narrows the event to what Prisma returned (with the key).
+      expect(Object.keys(seen[1]!.event.data!).sort()).toEqual(["id", "number"]);
+      expect(Object.keys(seen[2]!.event.data!)).toHaveLength(8);
+    });
+
+    it("select and omit: the app gets what it asked for, the events the whole row (key included) by field name", async () => {
+      const { prisma, settle } = await setup({ captureBefore: true });
+      const number = num();
+      const created = await prisma.order.create({ data: { number, qty: 1, note: "a" }, select: { note: true } });
+      expect(created).toEqual({ note: "a" });
+      const updated = await prisma.order.update({ where: { number }, data: { qty: 2 }, select: { qty: true, lines: true } });
+      expect(updated).toEqual({ qty: 2, lines: [] });
+      const omitted = await prisma.order.update({ where: { number }, data: { note: "b" }, omit: { meta: true, number: true } });
+      expect(Object.keys(omitted).sort()).toEqual(["createdAt", "customerId", "id", "note", "qty", "updatedAt"]);
+      const upserted = await prisma.order.upsert({ where: { number }, create: { number, qty: 9 }, update: { qty: 3 }, select: { qty: true } });
+      expect(upserted).toEqual({ qty: 3 });
+      const deleted = await prisma.order.delete({ where: { number }, omit: { note: true } });
+      expect(deleted).not.toHaveProperty("note");
+      const seen = await settle();
+      expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onUpdateOrder", "onUpdateOrder", "onUpdateOrder", "onDeleteOrder"]);
+      const fields = ["createdAt", "customerId", "id", "meta", "note", "number", "qty", "updatedAt"];
+      for (const { event } of seen) expect(Object.keys((event.data ?? event.before)!).sort()).toEqual(fields);
+      expect(seen.map((s) => s.event.data?.qty ?? s.event.before?.qty)).toEqual([1, 2, 2, 3, 3]);
+      expect(seen.map((s) => s.event.data?.note ?? s.event.before?.note)).toEqual(["a", "a", "b", "b", "b"]);
+      expect(seen[1]!.event.before).toMatchObject({ qty: 1, note: "a" });
+    });
+
     it.skipIf(!andReturn)("createManyAndReturn and updateManyAndReturn publish one row event per row, with before when asked", async () => {
       const { prisma, settle } = await setup({ captureBefore: true });
       const rows = await prisma.order.createManyAndReturn({ data: [{ number: num(), qty: 1 }, { number: num(), qty: 2 }] });
@@ -127,7 +174,7 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       expect(seen.map((s) => s.handler)).toEqual(["onBulkInsertOrder", "onBulkUpdateOrder", "onBulkDeleteOrder"]);
       expect(seen[0]!.event.bulk).toEqual({ criteria: null, affected: 3 });
       expect(seen[1]!.event.bulk).toEqual({ criteria: { kind: "where", where }, set: { note: "picked" }, affected: 2 });
-      expect(seen[1]!.event.changes).toEqual(["note"]);
+      expect(seen[1]!.event.changes).toEqual(["note", "updatedAt"]); // Prisma sets @updatedAt in updateMany too
       expect(seen[2]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gte: 5 } } }, affected: 2 });
     });
 
@@ -189,9 +236,91 @@ export function runPrismaWrites(db: PrismaDatabase): void {
       const seen = [...byPosition(all.filter((s) => s.event.transaction.id === all[0]!.event.transaction.id)), ...byPosition(all.filter((s) => s.event.transaction.id !== all[0]!.event.transaction.id))];
       expect(seen.map((s) => s.handler)).toEqual(["onInsertOrder", "onInsertTag", "onUpdateOrder", "onBulkInsertOrderLine", "onBulkDeleteOrderLine", "onBulkInsertTag"]);
       const update = seen[2]!.event;
-      expect(update.changes).toEqual(["lines", "tags", "updatedAt"]);
+      // Only other tables were written: the order's row (and its @updatedAt) is untouched.
+      expect(update.changes).toEqual(["lines", "tags"]);
+      expect(update.data!.updatedAt).toEqual(order.updatedAt);
       expect(seen[3]!.event.bulk).toEqual({ criteria: null, set: { sku: "C", qty: 3 }, affected: null });
-      expect(seen[4]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gt: 10 } } }, affected: null });
+      // The order's lines only, not every line of the table.
+      expect(seen[4]!.event.bulk).toEqual({ criteria: { kind: "where", where: { qty: { gt: 10 }, orderId: order.id } }, affected: null });
+    });
+
+    it("nested updateMany/deleteMany under an update: criteria name the parent's foreign key, changes name operators", async () => {
+      const { prisma, base, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 1, lines: { create: [{ sku: "a", qty: 1 }, { sku: "b", qty: 2 }] } } });
+      const other = await prisma.order.create({ data: { number: num(), qty: 1, lines: { create: [{ sku: "a", qty: 1 }] } } });
+      await prisma.order.update({ where: { id: order.id }, data: { lines: { updateMany: { where: { sku: "a" }, data: { qty: { increment: 5 } } } } } });
+      await prisma.order.update({ where: { id: order.id }, data: { lines: { deleteMany: {} } } });
+      await prisma.order.update({ where: { id: order.id }, data: { lines: { deleteMany: { orderId: other.id } } } });
+      expect(await base.orderLine.findMany({ where: { orderId: other.id }, select: { sku: true, qty: true } })).toEqual([{ sku: "a", qty: 1 }]);
+      const seen = (await settle()).filter((s) => s.handler.startsWith("onBulk"));
+      expect(seen.map((s) => s.handler)).toEqual(["onBulkUpdateOrderLine", "onBulkDeleteOrderLine", "onBulkDeleteOrderLine"]);
+      expect(seen[0]!.event.bulk).toEqual({ criteria: { kind: "where", where: { sku: "a", orderId: order.id } }, affected: null });
+      expect(seen[0]!.event.changes).toEqual(["qty"]);
+      expect(seen[1]!.event.bulk).toEqual({ criteria: { kind: "where", where: { orderId: order.id } }, affected: null });
+      // A filter naming the foreign key itself is kept whole, beside the parent's key.
+      expect(seen[2]!.event.bulk).toEqual({ criteria: { kind: "where", where: { AND: [{ orderId: order.id }, { orderId: other.id }] } }, affected: null });
+    });
+
+    it("connect/disconnect/set on a one-to-many under an update: bulk updates that name the foreign key, and set unlinks the parent's rows first", async () => {
+      const { prisma, base, settle } = await setup();
+      const customer = await prisma.customer.create({ data: { email: `${num()}@x`, passwordHash: "h" } });
+      const [linked, other] = [await prisma.order.create({ data: { number: num(), qty: 1, customerId: customer.id } }), await prisma.order.create({ data: { number: num(), qty: 1 } })];
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await prisma.customer.update({ where: { id: customer.id }, data: { orders: { set: [{ id: other.id }] } } });
+      const rows = await base.order.findMany({ orderBy: { id: "asc" } });
+      expect(rows.map((r) => r.customerId)).toEqual([null, customer.id]);
+      expect(rows.map((r) => r.updatedAt > linked.updatedAt)).toEqual([false, true]); // Prisma sets @updatedAt on the row it links only
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await prisma.customer.update({ where: { id: customer.id }, data: { orders: { disconnect: [{ id: other.id }], connect: [{ id: linked.id }] } } });
+      const again = await base.order.findMany({ orderBy: { id: "asc" } });
+      expect(again.map((r) => r.customerId)).toEqual([customer.id, null]);
+      expect(again.map((r, i) => r.updatedAt > rows[i]!.updatedAt)).toEqual([true, false]);
+      const bulk = (await settle()).filter((s) => s.handler === "onBulkUpdateOrder").map((s) => s.event);
+      const where = (w: object) => ({ kind: "where", where: w });
+      expect(bulk.map((e) => e.bulk)).toEqual([
+        { criteria: where({ customerId: customer.id }), set: { customerId: null }, affected: null },
+        { criteria: where({ id: other.id }), set: { customerId: customer.id }, affected: null },
+        { criteria: where({ id: other.id, customerId: customer.id }), set: { customerId: null }, affected: null },
+        { criteria: where({ id: linked.id }), set: { customerId: customer.id }, affected: null },
+      ]);
+      expect(bulk.map((e) => e.changes)).toEqual([["customerId"], ["customerId", "updatedAt"], ["customerId"], ["customerId", "updatedAt"]]);
+    });
+
+    it("a nested deleteMany on a many-to-many under an update: criteria limited to the rows linked to the parent", async () => {
+      const { prisma, base, settle } = await setup();
+      const [mine, theirs] = [num(), num()];
+      const order = await prisma.order.create({ data: { number: num(), qty: 1, tags: { create: [{ name: mine }] } } });
+      await prisma.order.create({ data: { number: num(), qty: 1, tags: { create: [{ name: theirs }] } } });
+      await prisma.order.update({ where: { id: order.id }, data: { tags: { deleteMany: {} } } });
+      expect((await base.tag.findMany()).map((t) => t.name)).toEqual([theirs]);
+      const deleted = (await settle()).filter((s) => s.event.entity === "Tag" && s.event.action === "delete");
+      expect(deleted.map((s) => s.event.bulk)).toEqual([{ criteria: { kind: "where", where: { orders: { some: { id: order.id } } } }, affected: null }]);
+    });
+
+    it("updateMany with operators only: changes name the fields and @updatedAt (bulk.set holds values only)", async () => {
+      const { prisma, base, settle } = await setup();
+      const order = await prisma.order.create({ data: { number: num(), qty: 1 } });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await prisma.order.updateMany({ where: { id: order.id }, data: { qty: { increment: 1 } } });
+      const after = await base.order.findUniqueOrThrow({ where: { id: order.id } });
+      expect([after.qty, after.updatedAt > order.updatedAt]).toEqual([2, true]); // both did change
+      await prisma.order.updateMany({ where: { id: order.id }, data: { qty: { multiply: 2 }, note: "n" } });
+      const [, first, second] = await settle();
+      expect(first!.event.bulk).toEqual({ criteria: { kind: "where", where: { id: order.id } }, affected: 1 });
+      expect(first!.event.changes).toEqual(["qty", "updatedAt"]);
+      expect(second!.event.bulk).toEqual({ criteria: { kind: "where", where: { id: order.id } }, set: { note: "n" }, affected: 1 });
+      expect(second!.event.changes).toEqual(["qty", "note", "updatedAt"]);
+    });
+
+    it("connect/disconnect of a relation whose key the row holds: changes name the foreign key, which did change", async () => {
+      const { prisma, settle } = await setup({ captureBefore: true });
+      const customer = await prisma.customer.create({ data: { email: `${num()}@x`, passwordHash: "h" } });
+      const order = await prisma.order.create({ data: { number: num(), qty: 1 } });
+      await prisma.order.update({ where: { id: order.id }, data: { customer: { connect: { id: customer.id } } } });
+      await prisma.order.update({ where: { id: order.id }, data: { customer: { disconnect: true } } });
+      const updates = (await settle()).filter((s) => s.handler === "onUpdateOrder").map((s) => s.event);
+      expect(updates.map((u) => u.changes)).toEqual([["customer", "customerId", "updatedAt"], ["customer", "customerId", "updatedAt"]]);
+      expect(updates.map((u) => [u.before!.customerId, u.data!.customerId])).toEqual([[null, customer.id], [customer.id, null]]);
     });
   });
 }

@@ -44,6 +44,7 @@ export class Recorder {
   onBulkDeleteOrderLine = bulk("onBulkDeleteOrderLine");
   onInsertTag = row("onInsertTag");
   onBulkInsertTag = bulk("onBulkInsertTag");
+  onBulkDeleteTag = bulk("onBulkDeleteTag");
 
   /** The handler names, in order. */
   handlers(): string[] {

@@ -102,7 +102,7 @@ export class PrismaCapture {
   }
 
   #row(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
-    const selected = this.#deps.reader.withKeys(model, args);
+    const selected = this.#deps.reader.withColumns(model, args);
     if (operation === "create") return this.#create(place, model, args, selected, query);
     return this.#rowWrite(place, model, operation, args, selected, query);
   }
@@ -112,11 +112,13 @@ export class PrismaCapture {
     const needsRead = operation === "upsert" || (operation !== "delete" && operation !== "createManyAndReturn" && this.#deps.wantsBefore(model.name));
     let result: unknown;
     let before: Row[] | undefined;
+    const seen: { before?: Row[] } = {};
     try {
-      if (needsRead) ({ result, before } = await this.#deps.reader.readThenWrite(place, model, operation, sent, query));
+      if (needsRead) ({ result, before } = await this.#deps.reader.readThenWrite(place, model, operation, sent, query, seen));
       else result = await query(sent);
     } catch (error) {
-      throw await this.#refused(place, model, operation, args, error);
+      const existed = operation === "upsert" ? await this.#upsertBranch(place, model, args, seen.before) : undefined;
+      throw await this.#refused(place, model, operation, args, error, undefined, existed);
     }
     const drafts = this.#deps.drafts;
     const written =
@@ -126,6 +128,21 @@ export class PrismaCapture {
     const recording = this.#record(place, written);
     if (recording) await recording;
     return unselect(selected, result);
+  }
+
+  /**
+   * Which branch a failed upsert took: whether its row existed (read before it in its transaction,
+   * or, in autocommit, where the read rolled back with the write, read again now). Undefined in a
+   * batch, or when the read fails too.
+   */
+  async #upsertBranch(place: Placement, model: ModelInfo, args: Args, before: Row[] | undefined): Promise<boolean | undefined> {
+    if (before) return before.length > 0;
+    if (place.kind !== "autocommit") return undefined;
+    try {
+      return (await this.#deps.reader.readNow(model, "upsert", args)).length > 0;
+    } catch {
+      return undefined;
+    }
   }
 
   async #create(place: Placement, model: ModelInfo, args: Args, selected: Selected | undefined, query: Write): Promise<unknown> {
@@ -158,20 +175,21 @@ export class PrismaCapture {
       if (place.kind === "batch") return [drafts.bulk(model, "update", whereOf(args), row, 1)];
       const existed = before?.[0];
       // Only the branch that ran wrote its nested rows.
-      const nested = this.#nested(model, { data: existed ? args.update : args.create });
+      const nested = this.#nested(model, { data: existed ? args.update : args.create }, row);
       const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
       return [main, ...nested];
     }
     const changes = changedFields(model, args.data);
     const out: ChangeDraft[] = [];
     for (const row of (Array.isArray(result) ? result : [result]) as Row[]) out.push(drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
-    if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args)) out.push(draft);
+    if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args, result as Row)) out.push(draft);
     return out;
   }
 
   // The bulk events of an update's nested writes (the result shows none of their rows).
-  #nested(model: ModelInfo, args: Args): ChangeDraft[] {
-    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted).bulk);
+  // `parent` is the updated row: a nested updateMany/deleteMany's criteria name its foreign key.
+  #nested(model: ModelInfo, args: Args, parent: Row): ChangeDraft[] {
+    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted, parent).bulk);
   }
 
   async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
@@ -235,10 +253,10 @@ export class PrismaCapture {
    * error unchanged, for the caller to rethrow. `nested` names the rows of a nested create the
    * failure may belong to instead of the parent.
    */
-  async #refused(place: Placement, model: ModelInfo, operation: string, args: Args, error: unknown, nested?: NestedPlan): Promise<unknown> {
+  async #refused(place: Placement, model: ModelInfo, operation: string, args: Args, error: unknown, nested?: NestedPlan, existed?: boolean): Promise<unknown> {
     const failure = describeFailure(error, model.name, operation, this.#deps.provider);
     const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
-    await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args)], failure);
+    await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args, existed)], failure);
     return error;
   }
 
@@ -261,16 +279,20 @@ export class PrismaCapture {
     }
   }
 
-  #failureDraft(model: ModelInfo, operation: string, args: Args): ChangeDraft | undefined {
+  // `existed`: a failed upsert's branch, when known (its row existed: update; it did not: insert).
+  #failureDraft(model: ModelInfo, operation: string, args: Args, existed?: boolean): ChangeDraft | undefined {
     const { drafts } = this.#deps;
     const bulkAction = BULK_WRITES[operation.replace(/AndReturn$/, "")];
     if (bulkAction) {
       if (!this.#deps.bulk && !operation.endsWith("AndReturn")) return undefined;
       return drafts.bulk(model, bulkAction, bulkAction === "insert" ? null : whereOf(args), bulkAction === "delete" ? undefined : singleRow(args.data), null);
     }
-    const action: Action = operation === "create" ? "insert" : operation === "delete" ? "delete" : "update";
-    const attempted = (operation === "upsert" ? args.create : args.data) as Row | undefined;
-    const key = keyOf(model, args.where as Row | undefined) ?? keyOf(model, attempted && scalarsOf(model, attempted));
+    const insert = operation === "create" || (operation === "upsert" && existed === false);
+    const action: Action = insert ? "insert" : operation === "delete" ? "delete" : "update";
+    const attempted = (operation !== "upsert" ? args.data : existed ? args.update : args.create) as Row | undefined;
+    // An upsert's insert branch keys the row by what it creates, not by the `where` it did not find.
+    const where = operation === "upsert" && existed === false ? undefined : (args.where as Row | undefined);
+    const key = keyOf(model, where) ?? keyOf(model, attempted && scalarsOf(model, attempted));
     return drafts.failed(model, action, key, attempted);
   }
 

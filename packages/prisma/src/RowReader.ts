@@ -12,7 +12,7 @@ export interface Selected {
   added: string[];
 }
 
-/** The result as the caller asked for it: without the key fields `withKeys` added. */
+/** The result as the caller asked for it: without the fields `withColumns` added. */
 export function unselect<T>(selected: Selected | undefined, result: T): T {
   if (!selected) return result;
   for (const row of Array.isArray(result) ? result : [result]) {
@@ -34,14 +34,19 @@ export class RowReader {
   }
 
   /**
-   * Makes sure the result carries the primary key even when the caller `select`s or `omit`s it;
-   * undefined when it does anyway (most calls: nothing to change, nothing allocated).
+   * Makes sure the result carries every scalar field (the event's `data`/`before` is the whole
+   * row, the key included) even when the caller `select`s or `omit`s some; undefined when it does
+   * anyway (most calls: nothing to change, nothing allocated). `unselect` takes them out again.
+   * Under a `select` of a computed field (a result extension), only the key fields are added.
    */
-  withKeys(model: ModelInfo, args: Args): Selected | undefined {
+  withColumns(model: ModelInfo, args: Args): Selected | undefined {
     if (args.select === undefined && args.omit === undefined) return undefined;
-    const select = args.select as Record<string, unknown> | undefined;
-    const omit = args.omit as Record<string, unknown> | undefined;
-    const added = model.key.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
+    const select = args.select as Record<string, unknown> | undefined | null;
+    const omit = args.omit as Record<string, unknown> | undefined | null;
+    // A select naming a result extension's computed field: Prisma computes it from the row Koper
+    // returns, and a field it needs may be one Koper would take out again. Only the key is added.
+    const fields = select && Object.keys(select).some((field) => !model.scalars.has(field) && !model.relations.has(field) && field !== "_count") ? model.key : [...model.scalars];
+    const added = fields.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
     if (added.length === 0) return undefined;
     const next: Args = { ...args };
     if (select) next.select = { ...select, ...Object.fromEntries(added.map((f) => [f, true])) };
@@ -54,16 +59,22 @@ export class RowReader {
    * or (autocommit) a batch transaction on the base client, which re-issues the write there. A
    * batch of the caller's cannot take an extra query: nothing is read.
    */
-  async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>): Promise<{ result: unknown; before: Row[] | undefined }> {
+  async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>, seen: { before?: Row[] } = {}): Promise<{ result: unknown; before: Row[] | undefined }> {
     if (place.kind === "batch") return { result: await query(args), before: undefined };
     if (place.kind === "itx") {
-      const before = await read(place.client as Client, model, operation, args);
+      // `seen` keeps what was read when the write then fails: a failed upsert's branch.
+      const before = (seen.before = await read(place.client as Client, model, operation, args));
       return { result: await query(args), before };
     }
     // A batch: the read and the write in one transaction, without an interactive one's overhead.
     const target = delegate(this.#base, model);
     const [found, result] = (await this.#base.$transaction([readOf(target, operation, args), target[operation]!(args)])) as [unknown, unknown];
     return { result, before: rowsOf(found) };
+  }
+
+  /** The rows `args.where` selects now, outside any transaction (after a failed autocommit write). */
+  readNow(model: ModelInfo, operation: string, args: Args): Promise<Row[]> {
+    return read(this.#base, model, operation, args);
   }
 }
 

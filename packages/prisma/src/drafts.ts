@@ -39,7 +39,11 @@ export class DraftFactory {
     const values = set && typeof model !== "string" ? scalarsOf(model, set) : set;
     if (values && Object.keys(values).length > 0) bulk.set = values;
     const draft = this.#draft(model, action, null, { data: null, bulk });
-    if (action === "update" && bulk.set) draft.changes = Object.keys(bulk.set);
+    if (action === "update") {
+      // The fields `data` writes, operators (`{ increment: 1 }`, not in `set`) and `@updatedAt` included.
+      const changes = typeof model === "string" ? Object.keys(bulk.set ?? {}) : changedFields(model, set);
+      if (changes.length > 0) draft.changes = changes;
+    }
     return draft;
   }
 
@@ -131,16 +135,36 @@ export function keyOf(model: ModelInfo, row: Row | undefined): Row | null {
   return key;
 }
 
-/** The fields an update's `data` changes: its scalars and relations, and the `@updatedAt` fields. */
+// Nested operations on a relation whose foreign key this row holds that re-point it.
+const RELINKS = ["connect", "disconnect", "create", "connectOrCreate", "upsert", "delete"];
+
+/**
+ * The fields an update's `data` changes: its scalars and relations, the foreign keys a re-linked
+ * relation writes (`customer: { connect }` changes `customerId`), and the `@updatedAt` fields when
+ * the row itself is written (a `data` of nested writes on other tables only leaves it untouched).
+ */
 export function changedFields(model: ModelInfo, data: unknown): string[] {
   const names: string[] = [];
+  let writesRow = false;
   if (typeof data === "object" && data !== null) {
     for (const field of Object.keys(data)) {
       const value = (data as Row)[field];
-      if (value !== undefined && (model.scalars.has(field) || model.relations.has(field))) names.push(field);
+      if (value === undefined) continue;
+      if (model.scalars.has(field)) {
+        names.push(field);
+        writesRow = true;
+        continue;
+      }
+      const relation = model.relations.get(field);
+      if (!relation) continue;
+      names.push(field);
+      if (!relation.holdsKey || typeof value !== "object" || value === null) continue;
+      if (!Object.keys(value).some((op) => RELINKS.includes(op))) continue;
+      writesRow = true;
+      for (const key of relation.fields) if (!names.includes(key)) names.push(key);
     }
   }
-  for (const field of model.updatedAt) if (!names.includes(field)) names.push(field);
+  if (writesRow) for (const field of model.updatedAt) if (!names.includes(field)) names.push(field);
   return names;
 }
 

@@ -1,7 +1,7 @@
 import type { Action, ChangeDraft, Row } from "@koper/core";
 import { scalarsOf, type DraftFactory } from "./drafts.ts";
 import type { PrismaFailure } from "./failures.ts";
-import type { ModelInfo, RelationField } from "./schema.ts";
+import { backRelationOf, type ModelInfo, type RelationField } from "./schema.ts";
 
 /** Nested writes of one call: what the adapter adds to `include`, and what it builds after. */
 export interface NestedPlan {
@@ -44,6 +44,7 @@ export function planNested(
   args: Record<string, unknown>,
   drafts: DraftFactory,
   wanted: (model: ModelInfo) => boolean,
+  parent?: Row,
 ): NestedPlan {
   const writesRelation = operation === "upsert" ? writesAnyRelation(model, args.create) || writesAnyRelation(model, args.update) : writesAnyRelation(model, args.data);
   if (!writesRelation) return NO_NESTED;
@@ -64,7 +65,7 @@ export function planNested(
         plan.inserted.push(field);
         continue;
       }
-      planBulk({ models, drafts, wanted, out: plan.bulk }, relation, related, value, 0);
+      planBulk({ models, drafts, wanted, out: plan.bulk }, relation, related, value, 0, parent && scopeOf(model, relation, related, parent));
     }
   }
   return plan;
@@ -87,13 +88,20 @@ interface BulkPlanning {
 }
 
 // One bulk event per nested operation of `related`, then the same for the relations its items write.
-function planBulk(planning: BulkPlanning, relation: RelationField, related: ModelInfo, value: Record<string, unknown>, depth: number): void {
+// `scope`: the related rows' foreign key to the parent row, when known (the parent's rows only).
+function planBulk(planning: BulkPlanning, relation: RelationField, related: ModelInfo, value: Record<string, unknown>, depth: number, scope?: Row): void {
   for (const op of Object.keys(value)) {
     const action = ACTIONS[op];
     if (!action || (action === "relink" && (relation.manyToMany || relation.holdsKey))) continue;
     const items = op === "createMany" ? [undefined] : asList(value[op]);
+    // `set` on a one-to-many unlinks every row of the parent first (their foreign key becomes
+    // null), then links the listed ones: with the parent's key known, the unlinking is an event too.
+    if (op === "set" && scope && planning.wanted(related)) planning.out.push(relinked(planning.drafts, related, scope, scope, true));
     for (const item of items) {
-      if (planning.wanted(related)) planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item));
+      if (!planning.wanted(related)) {
+        // not captured
+      } else if (action === "relink" && scope && isRecord(item)) planning.out.push(relinked(planning.drafts, related, item, scope, op === "disconnect"));
+      else planning.out.push(nestedBulk(planning.drafts, related, action === "relink" ? "update" : action, op, item, scope));
       if (depth > 16) continue;
       for (const data of dataOf(op, item)) {
         for (const [field, inner] of Object.entries(data)) {
@@ -143,7 +151,49 @@ export function insertedRows(models: Map<string, ModelInfo>, model: ModelInfo, p
   return { before, after };
 }
 
-function nestedBulk(drafts: DraftFactory, related: ModelInfo, action: Action, op: string, item: unknown): ChangeDraft {
+/**
+ * The related rows' foreign key to `parent` (`{ orderId: 7 }`), for a relation whose other side
+ * holds it: a nested `updateMany`/`deleteMany` touches only the parent's rows. Undefined when the
+ * relation or the parent's referenced values are unknown.
+ */
+function scopeOf(model: ModelInfo, relation: RelationField, related: ModelInfo, parent: Row): Row | undefined {
+  if (relation.manyToMany) {
+    // No foreign key: the related rows linked to the parent (`{ orders: { some: { id: 7 } } }`).
+    const backs = [...related.relations.entries()].filter(([, r]) => r.model === model.name && r.manyToMany && r.name === relation.name);
+    const key: Row = {};
+    for (const field of model.key) key[field] = parent[field];
+    if (backs.length !== 1 || model.key.length === 0 || model.key.some((field) => key[field] === undefined || key[field] === null)) return undefined;
+    return { [backs[0]![0]]: { some: key } };
+  }
+  const back = backRelationOf(model, relation, related);
+  if (!back || back.fields.length === 0 || back.fields.length !== back.references.length) return undefined;
+  const scope: Row = {};
+  for (const [i, field] of back.fields.entries()) {
+    const value = parent[back.references[i]!];
+    if (value === undefined || value === null) return undefined;
+    scope[field] = value;
+  }
+  return scope;
+}
+
+// A nested filter limited to the parent's rows: merged when it names none of the scope's fields.
+function scoped(where: unknown, scope: Row): Record<string, unknown> {
+  if (!isRecord(where) || Object.keys(where).length === 0) return { ...scope };
+  if (Object.keys(scope).some((field) => field in where)) return { AND: [scope, where] };
+  return { ...where, ...scope };
+}
+
+// A one-to-many's rows re-linked to the parent (`set` = its foreign key) or unlinked from it (null).
+function relinked(drafts: DraftFactory, related: ModelInfo, where: Record<string, unknown>, scope: Row, unlink: boolean): ChangeDraft {
+  const set: Row = {};
+  for (const field of Object.keys(scope)) set[field] = unlink ? null : scope[field];
+  const draft = drafts.bulk(related, "update", { kind: "where", where: unlink && where !== scope ? scoped(where, scope) : where }, set, null);
+  // Prisma sets @updatedAt on the rows it links, not on those it unlinks (verified on 7.10).
+  if (unlink) draft.changes = Object.keys(scope);
+  return draft;
+}
+
+function nestedBulk(drafts: DraftFactory, related: ModelInfo, action: Action, op: string, item: unknown, scope?: Row): ChangeDraft {
   const value = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
   let where: unknown = undefined;
   let set: unknown = undefined;
@@ -152,8 +202,10 @@ function nestedBulk(drafts: DraftFactory, related: ModelInfo, action: Action, op
   else if (op === "update" || op === "updateMany") [where, set] = "data" in value ? [value.where, value.data] : [undefined, value];
   else if (op === "upsert" || op === "connectOrCreate") [where, set] = [value.where, value.create];
   else if (typeof item === "object" && item !== null) where = value;
+  // updateMany/deleteMany filter the parent's rows (`{}` is all of them, not every row of the table).
+  if (scope && (op === "updateMany" || op === "deleteMany")) where = scoped(where, scope);
   const criteria = isRecord(where) ? { kind: "where" as const, where } : null;
-  return drafts.bulk(related, action, criteria, isRecord(set) ? scalarsOf(related, set) : undefined, null);
+  return drafts.bulk(related, action, criteria, isRecord(set) ? set : undefined, null);
 }
 
 function hasSelect(args: Record<string, unknown>): boolean {

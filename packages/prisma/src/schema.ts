@@ -8,6 +8,12 @@ export interface RelationField {
   manyToMany: boolean;
   /** This model holds the foreign key (`@relation(fields: …)`): re-linking changes only this row. */
   holdsKey: boolean;
+  /** The foreign-key fields this model holds (`fields: [...]`), empty when it holds none. */
+  fields: string[];
+  /** The related model's fields they reference (`references: [...]`), in the same order. */
+  references: string[];
+  /** The relation's name (`@relation("name", …)` or `name:`), when given. */
+  name: string | undefined;
 }
 
 /** What the adapter needs to know about one model. */
@@ -64,7 +70,10 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>)
     const [, field, type, modifier, attributes] = match;
     if (models.has(type!)) {
       const holdsKey = /@relation\([^)]*fields\s*:/.test(attributes!);
-      info.relations.set(field!, { model: type!, list: modifier === "[]", manyToMany: !holdsKey, holdsKey });
+      const fields = listIn(attributes!, "fields");
+      const references = listIn(attributes!, "references");
+      const name = /@relation\(\s*(?:name\s*:\s*)?"([^"]+)"/.exec(attributes!)?.[1];
+      info.relations.set(field!, { model: type!, list: modifier === "[]", manyToMany: !holdsKey, holdsKey, fields, references, name });
       continue;
     }
     info.scalars.add(field!);
@@ -72,6 +81,23 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>)
     if (/(^|\s)@id\b/.test(attributes!)) info.key.push(field!);
     if (/(^|\s)@updatedAt\b/.test(attributes!)) info.updatedAt.push(field!);
   }
+}
+
+// The field names of `fields: [a, b]` (or `references: [...]`) in a `@relation(...)`.
+function listIn(attributes: string, argument: string): string[] {
+  const list = new RegExp(`@relation\\([^)]*\\b${argument}\\s*:\\s*\\[([^\\]]*)\\]`).exec(attributes);
+  return list ? list[1]!.split(",").map((f) => f.trim()).filter(Boolean) : [];
+}
+
+/**
+ * The relation of `related` that holds the foreign key of `relation` (a field of `model`), the
+ * other side of a one-to-many or of a to-one whose key the related row holds. Undefined when it
+ * cannot be told (two such relations between the models and no name to match).
+ */
+export function backRelationOf(model: ModelInfo, relation: RelationField, related: ModelInfo): RelationField | undefined {
+  if (relation.holdsKey || relation.manyToMany) return undefined;
+  const candidates = [...related.relations.values()].filter((r) => r.model === model.name && r.holdsKey && r.name === relation.name);
+  return candidates.length === 1 ? candidates[0] : undefined;
 }
 
 function readModelAttribute(info: ModelInfo, line: string): void {
