@@ -46,8 +46,9 @@ describe("parseSchema: what events need from the inlined schema", () => {
   });
 
   it("tells one-to-many, the side holding the key, and implicit many-to-many apart", () => {
-    expect(models.get("User")!.relations.get("posts")).toEqual({ model: "Post", list: true, manyToMany: false, holdsKey: false });
-    expect(models.get("Post")!.relations.get("author")).toEqual({ model: "User", list: false, manyToMany: false, holdsKey: true });
+    // fields/references: the key pair the relation is linked by (on the side holding the key); name: @relation("…").
+    expect(models.get("User")!.relations.get("posts")).toEqual({ model: "Post", list: true, manyToMany: false, holdsKey: false, fields: [], references: [], name: undefined });
+    expect(models.get("Post")!.relations.get("author")).toEqual({ model: "User", list: false, manyToMany: false, holdsKey: true, fields: ["authorId"], references: ["id"], name: undefined });
     expect(models.get("Post")!.relations.get("tags")).toMatchObject({ list: true, manyToMany: true });
     expect(models.get("Tag")!.relations.get("posts")).toMatchObject({ list: true, manyToMany: true });
   });
