@@ -68,7 +68,7 @@ export class CliError extends Error {
  * unescaped `@` or `/`), and a `password=` query parameter's value.
  */
 export function shown(url: string): string {
-  return JSON.stringify(url.replace(/\/\/.*@/, "//…@").replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, "$1…"));
+  return JSON.stringify(url.replace(/\/\/.*@/, "//…@").replace(/([?&]\w*(?:password|pass|pwd)=)[^&#]*/gi, "$1…"));
 }
 
 /** A driver error's words: its message, or for an AggregateError (every address refused) its first one's. */

@@ -153,5 +153,6 @@ describe("koper audit (CLI): a database URL in an error message", () => {
     expect(shown("postgres://app:p@ss/w0rd@db.example:5432/shop")).toBe('"postgres://…@db.example:5432/shop"');
     expect(shown("mysql://root:s3cr3t@127.0.0.1/test")).toBe('"mysql://…@127.0.0.1/test"');
     expect(shown("postgres://db.example/shop?user=app&password=s3cr3t&sslmode=require")).toBe('"postgres://db.example/shop?user=app&password=…&sslmode=require"');
+    expect(shown("postgres://db.example/shop?sslpassword=s3cr3t")).toBe('"postgres://db.example/shop?sslpassword=…"');
   });
 });

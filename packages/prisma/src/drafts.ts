@@ -136,7 +136,8 @@ export function keyOf(model: ModelInfo, row: Row | undefined): Row | null {
 }
 
 // Nested operations on a relation whose foreign key this row holds that re-point it.
-const RELINKS = ["connect", "disconnect", "create", "connectOrCreate", "upsert", "delete"];
+// (A nested upsert or delete of a to-one may leave the key as it is: not counted as a re-link.)
+const RELINKS = ["connect", "disconnect", "create", "connectOrCreate"];
 
 /**
  * The fields an update's `data` changes: its scalars and relations, the foreign keys a re-linked

@@ -76,6 +76,8 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>)
       info.relations.set(field!, { model: type!, list: modifier === "[]", manyToMany: !holdsKey, holdsKey, fields, references, name });
       continue;
     }
+    // Prisma Client has no such field: asking for it in a `select` would fail the application's call.
+    if (/^Unsupported\b/.test(type!) || /(^|\s)@ignore\b/.test(attributes!)) continue;
     info.scalars.add(field!);
     if (type === "Json" && modifier !== "[]") info.json.add(field!);
     if (/(^|\s)@id\b/.test(attributes!)) info.key.push(field!);
