@@ -85,6 +85,14 @@ function useWorld(db: Database) {
   };
 }
 
+/** An author and a book "Ref" of theirs, flushed: what the never-loaded-reference tests start from. */
+async function savedBook(em: EntityManager, app: App) {
+  const ada = newAuthor(em, app);
+  const book = em.create(app.Book, { title: "Ref", author: ada } as never);
+  await em.flush();
+  return { ada, book };
+}
+
 const events = (calls: Call[]) => calls.map((c) => c.event);
 /** An identifier as MikroORM quotes it on `db`. */
 const quoter = (db: Database) => (id: string) => (db.name === "postgres" ? `"${id}"` : `\`${id}\``);
@@ -136,10 +144,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
 
     it("a book removed through a reference MikroORM never loaded: its delete event still names its author", async () => {
       const { app, em, settle } = await world();
-      const e1 = em();
-      const ada = newAuthor(e1, app);
-      const book = e1.create(app.Book, { title: "Ref", author: ada } as never);
-      await e1.flush();
+      const { ada, book } = await savedBook(em(), app);
       const e2 = em();
       e2.remove(e2.getReference(app.Book, book.id));
       await e2.flush();
@@ -150,10 +155,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
 
     it("lookupJoinColumns: false — a reference MikroORM never loaded is removed without a read: before is only its key", async () => {
       const { app, em, settle } = await world({}, { lookupJoinColumns: false });
-      const e1 = em();
-      const ada = newAuthor(e1, app);
-      const book = e1.create(app.Book, { title: "Ref", author: ada } as never);
-      await e1.flush();
+      const { book } = await savedBook(em(), app);
       const e2 = em();
       const reference = e2.getReference(app.Book, book.id);
       e2.remove(reference);
@@ -166,10 +168,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
 
     it("documented limit: an update through a reference MikroORM never loaded carries what MikroORM knows: the key and the values set", async () => {
       const { app, em, settle } = await world();
-      const e1 = em();
-      const ada = newAuthor(e1, app);
-      const book = e1.create(app.Book, { title: "Ref", author: ada } as never);
-      await e1.flush();
+      const { book } = await savedBook(em(), app);
       const e2 = em();
       e2.getReference(app.Book, book.id).title = "Renamed";
       await e2.flush();

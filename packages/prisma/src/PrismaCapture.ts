@@ -112,12 +112,13 @@ export class PrismaCapture {
     const needsRead = operation === "upsert" || (operation !== "delete" && operation !== "createManyAndReturn" && this.#deps.wantsBefore(model.name));
     let result: unknown;
     let before: Row[] | undefined;
-    const seen: { before?: Row[] } = {};
+    // What an upsert read before failing tells which branch it took (only an upsert needs it kept).
+    const seen: { before?: Row[] } | undefined = operation === "upsert" ? {} : undefined;
     try {
       if (needsRead) ({ result, before } = await this.#deps.reader.readThenWrite(place, model, operation, sent, query, seen));
       else result = await query(sent);
     } catch (error) {
-      const existed = operation === "upsert" ? await this.#upsertBranch(place, model, args, seen.before) : undefined;
+      const existed = operation === "upsert" ? await this.#upsertBranch(place, model, args, seen?.before) : undefined;
       throw await this.#refused(place, model, operation, args, error, undefined, existed);
     }
     const drafts = this.#deps.drafts;
