@@ -121,6 +121,19 @@ describe("redaction of failures", () => {
     expect(pgEnum.message).toBe(`invalid input value for enum mood: "${MASK}"`);
   });
 
+  it("a quoted value with quotes inside is hidden whole (databases do not double them)", async () => {
+    const bulk = bulkDraft({ kind: "sql", sql: "password_hash || name = ?", parameters: ["param-value"] });
+    const mysql = await fail(bulk, "Incorrect integer value: 'it's-s3cr3t' for column 'qty' at row 1");
+    expect(mysql.message).toBe(`Incorrect integer value: '${MASK}' for column 'qty' at row 1`);
+    const decimal = await fail(bulk, "Truncated incorrect DECIMAL value: 'a' b 's3cr3t'");
+    expect(decimal.message).toBe(`Truncated incorrect DECIMAL value: '${MASK}'`);
+    const pg = await fail(bulk, 'invalid input syntax for type integer: "say "s3cr3t" twice"');
+    expect(pg.message).toBe(`invalid input syntax for type integer: "${MASK}"`);
+    const long = "o'neil-" + "x".repeat(80) + "@x.io";
+    const dup = await fail(row({ email: long }), `Duplicate entry '${long.slice(0, 64)}' for key 'uq_email'`);
+    expect(dup.message).toBe(`Duplicate entry '${MASK}' for key 'uq_email'`);
+  });
+
   it("MySQL's Duplicate entry '…', even truncated, and values found in the criteria", async () => {
     const long = "x".repeat(80) + "@x.io";
     const dup = await fail(row({ email: long }), `Duplicate entry '${long.slice(0, 64)}' for key 'uq_email'`);

@@ -4,15 +4,18 @@ import { MASK } from "./redact.ts";
 // PostgreSQL's NOT NULL / CHECK detail quotes the whole row: on an entity with rules, hide it all.
 const FAILING_ROW = /(Failing row contains )\((?:[^()]|\([^()]*\))*\)/g;
 // MySQL/MariaDB quote the refused key, truncated when long: a quoted prefix of a secret is one too.
-const DUPLICATE_ENTRY = /(Duplicate entry ')((?:[^']|'')*)(')/g;
+// The value is quoted as it is (a quote inside is not doubled): it ends at the last "' for key".
+const DUPLICATE_ENTRY = /(Duplicate entry ')([^\n]*)(' for key\b)/g;
 // Messages that quote a value the database failed to convert: it may come from a stored row the write
 // never carried (a criteria expression over a redacted column), so the capture cannot know it. On an
 // entity with rules the quoted value is hidden whatever it is (MySQL/MariaDB's `Truncated incorrect
 // DECIMAL value: '…'` and `Incorrect integer value: '…'`, PostgreSQL's `invalid input syntax for type
 // integer: "…"` and `invalid input value for enum mood: "…"`).
+// Both quote the value as it is (a quote inside is not doubled): it ends where the message goes on
+// (" for column", MySQL's next words) or at the end of the line, not at the first quote.
 const CONVERTED_VALUE = [
-  /((?:Truncated incorrect|Incorrect) [\w ]+ value: ')((?:[^']|'')*)(')/g,
-  /(invalid input (?:syntax for type|value for enum) [\w." ]+: ")((?:[^"]|"")*)(")/g,
+  /((?:Truncated incorrect|Incorrect) [\w ]+ value: ')([^\n]*?)('(?= for column\b|$))/gm,
+  /(invalid input (?:syntax for type|value for enum) [\w." ]+: ")([^\n]*)(")/g,
 ];
 
 /**
