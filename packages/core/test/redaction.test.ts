@@ -134,6 +134,22 @@ describe("redaction of failures", () => {
     expect(dup.message).toBe(`Duplicate entry '${MASK}' for key 'uq_email'`);
   });
 
+  it("on an entity without rules of its own, values its criteria read through another entity's redacted field are hidden; its own row is not", async () => {
+    const failOrder = async (draft: Partial<ChangeDraft>, message: string, detail?: string) => {
+      const { capture: c, published } = capture({ redact });
+      const error = Object.assign(new Error(message), { name: "QueryFailedError" });
+      await c.fail(undefined, { ...bulkDraft(null), entity: "Order", ...draft }, error, { code: "22P02", ...(detail ? { detail } : {}) });
+      return published[0]!.error!;
+    };
+    const where = { bulk: { criteria: { kind: "where" as const, where: { customer: { passwordHash: "h9-secret" } } }, affected: 0 } };
+    expect((await failOrder(where, "value h9-secret refused")).message).toBe(`value ${MASK} refused`);
+    const sql = { bulk: { criteria: { kind: "sql" as const, sql: "customer_id IN (SELECT id FROM users WHERE password_hash = $1)", parameters: ["h8-secret"] }, affected: 0 } };
+    expect((await failOrder(sql, "cannot compare h8-secret")).message).toBe(`cannot compare ${MASK}`);
+    expect((await failOrder(sql, 'invalid input syntax for type integer: "stored-s3cr3t"')).message).toBe(`invalid input syntax for type integer: "${MASK}"`);
+    const row = await failOrder({ action: "insert", data: { qty: -1 } }, `new row for relation "orders" violates check constraint "qty"`, "Failing row contains (7, -1).");
+    expect(row.original?.detail).toBe("Failing row contains (7, -1).");
+  });
+
   it("MySQL's Duplicate entry '…', even truncated, and values found in the criteria", async () => {
     const long = "x".repeat(80) + "@x.io";
     const dup = await fail(row({ email: long }), `Duplicate entry '${long.slice(0, 64)}' for key 'uq_email'`);

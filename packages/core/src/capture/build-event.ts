@@ -74,7 +74,7 @@ export function buildEvent(
   if (draft.before !== undefined) event.before = draft.before ? redact.row(draft.before) : null;
   if (draft.changes) event.changes = draft.changes;
   if (draft.bulk) event.bulk = redactBulk(draft.bulk, redact);
-  if (error) event.error = redact.active ? scrubError(error, secretsOf(draft, redact)) : error;
+  if (error) event.error = redact.scrubs ? scrubError(error, secretsOf(draft, redact), redact.active) : error;
   return event;
 }
 

@@ -29,6 +29,11 @@ export type CriteriaDraft = Extract<BulkCriteria, { kind: "where" }> | SqlCriter
 export interface Redactor {
   /** True when the entity has rules at all. */
   readonly active: boolean;
+  /**
+   * True when any entity has rules: a failure's message is then scrubbed, also on an entity without
+   * rules of its own (its criteria may filter through another entity's redacted field).
+   */
+  readonly scrubs: boolean;
   row(row: Row): Row;
   /** A primary key's redacted parts masked, never removed: the key keeps its shape (and routing, its row's order). */
   key(key: Row): Row;
@@ -39,6 +44,7 @@ export interface Redactor {
 
 const IDENTITY: Redactor = {
   active: false,
+  scrubs: false,
   row: (row) => row,
   key: (key) => key,
   criteria: (criteria) => (criteria && criteria.kind === "sql" ? { kind: "sql", sql: criteria.sql, parameters: criteria.parameters } : criteria),
@@ -70,10 +76,11 @@ function makeRedactor(options: RedactOptions, entity: string): Redactor {
   const keyRules = new Map<string, RedactRule>([...rules].map(([field, rule]) => [field, rule === "remove" ? "mask" : rule]));
   return {
     active: rules.size > 0,
+    scrubs: true,
     row: rules.size > 0 ? (row) => redactRow(row, rules) : (row) => row,
     key: (key) => redactRow(key, keyRules),
     criteria: (criteria) => redactCriteria(criteria, rules, elsewhere),
-    collect: (value, into) => collectSecrets(value, rules, into),
+    collect: (value, into) => collectSecrets(value, rules, elsewhere, into),
   };
 }
 
@@ -133,10 +140,15 @@ function mapLeaves(value: unknown, fn: (value: unknown) => unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, mapLeaves(inner, fn)]));
 }
 
-function collectSecrets(value: unknown, rules: Map<string, RedactRule>, into: Set<string>, inSecret = false): void {
-  if (Array.isArray(value)) return value.forEach((item) => collectSecrets(item, rules, into, inSecret));
+// The values `redactDeep` hides, found the same way: under a field of the entity's rules, or of any
+// entity's below a relation filter (`own` false).
+function collectSecrets(value: unknown, rules: Map<string, RedactRule>, elsewhere: Set<string>, into: Set<string>, inSecret = false, own = true): void {
+  if (Array.isArray(value)) return value.forEach((item) => collectSecrets(item, rules, elsewhere, into, inSecret, own));
   if (isPlainObject(value)) {
-    for (const [key, inner] of Object.entries(value)) collectSecrets(inner, rules, into, inSecret || rules.has(key));
+    for (const [key, inner] of Object.entries(value)) {
+      const secret = inSecret || rules.has(key) || (!own && elsewhere.has(key));
+      collectSecrets(inner, rules, elsewhere, into, secret, own && LOGICAL.test(key));
+    }
     return;
   }
   if (inSecret) addSecret(value, into);
