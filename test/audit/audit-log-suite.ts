@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FORGOTTEN, MASK, isKoperError, runWithContext, type DataEvent } from "@koper/core";
+import { FORGOTTEN, MASK, isKoperError, runWithContext, type ChangeDraft, type DataEvent } from "@koper/core";
 import { openAuditDb, skipReason, type AuditDb } from "./databases.ts";
 import { AuditWorld, customer, pause } from "./world.ts";
 
@@ -276,6 +276,22 @@ export async function runAuditLogSuite(name: AuditDb["name"]): Promise<void> {
       expect(history[0]!.after).toEqual({ id, name: FORGOTTEN, email: FORGOTTEN, tier: FORGOTTEN });
       expect(history[3]!.after).toEqual({ fields: result.fields, rows: 3, references: 1 });
       expect((await w.log.history("Order", 1))[0]!.after).toMatchObject({ customerId: id, shipName: FORGOTTEN, total: 5 });
+    });
+
+    it("keyFields: an entity's key fields from its keyed rows, never an erasure's key as given; [] when no row has a key; undefined for no row", async () => {
+      const w = new AuditWorld(db);
+      const bulk = (entity: string): ChangeDraft => ({ entity, action: "update", key: null, bulk: { criteria: { kind: "where", where: { tier: 1 } }, set: { tier: 2 }, affected: 1 }, data: null, source: { orm: "test" } });
+      await w.commit([{ entity: "OrderLine", action: "insert", key: { orderId: 9, line: 2 }, data: { orderId: 9, line: 2, qty: 1 }, source: { orm: "test" } }]);
+      await w.commit([bulk("OrderLine")]); // a later row without a key: the keyed one still tells
+      expect(await w.log.keyFields("OrderLine")).toEqual(["orderId", "line"]);
+      await w.commit([customer("insert", "c1", { id: "c1", name: "C" })]);
+      await w.log.forget("Customer", "zz"); // recorded with its key as given ({ key: "zz" }), under a higher key text
+      expect(await w.log.keyFields("Customer")).toEqual(["id"]);
+      await w.commit([bulk("Tier")]);
+      expect(await w.log.keyFields("Tier")).toEqual([]);
+      await w.log.forget("Ghost", 7);
+      expect(await w.log.keyFields("Ghost")).toEqual([]);
+      expect(await w.log.keyFields("Custmer")).toBeUndefined();
     });
 
     it("forget with fields masks only those", async () => {

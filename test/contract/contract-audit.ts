@@ -67,7 +67,9 @@ export function auditContract(world: () => ContractWorld, contractTest: Contract
       const w = world();
       const a = await audited(w);
       try {
-        const order = await w.db.insertOrder({ number: num(), qty: 1, note: "first" });
+        // Whole seconds: MariaDB's DATETIME keeps no fraction unless the column says so.
+        const placed = new Date("2024-02-29T12:34:56.000Z");
+        const order = await w.db.insertOrder({ number: num(), qty: 1, note: "first", createdAt: placed });
         await new Promise((resolve) => setTimeout(resolve, 3));
         await w.db.updateOrder(order.id, { qty: 2 });
         await new Promise((resolve) => setTimeout(resolve, 3));
@@ -84,6 +86,10 @@ export function auditContract(world: () => ContractWorld, contractTest: Contract
         // Whatever Date fields the ORM's rows carry (timestamps) come back as Dates, not as text.
         const dates = (row: unknown) => Object.entries(row ?? {}).filter(([, value]) => value instanceof Date).map(([field]) => field);
         expect(dates(history[1]!.after)).toEqual(dates(calls[1]!.event.data));
+        // The timestamp written comes back from the audit table as a Date of the same instant, in every state that holds it.
+        const stamped = [history[0]!.after, history[1]!.before, history[1]!.after, history[2]!.before];
+        expect(stamped.map((state) => state?.createdAt instanceof Date)).toEqual([true, true, true, true]);
+        expect(stamped.map((state) => (state!.createdAt as Date).getTime())).toEqual(stamped.map(() => placed.getTime()));
       } finally {
         await a.drop();
       }

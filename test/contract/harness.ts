@@ -22,6 +22,8 @@ export interface NewOrder {
   qty: number;
   customerId?: number | null;
   note?: string | null;
+  /** When it was placed: a timestamp column of every contract Order (Prisma's defaults to now, the others' to null). */
+  createdAt?: Date;
 }
 
 /** A line of an order, saved by cascade with it (`sku` null breaks its NOT NULL column). */

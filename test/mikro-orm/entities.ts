@@ -36,6 +36,7 @@ export function defineEntities(suffix: string) {
     meta?: Record<string, unknown> | null;
     lines = new Collection<OrderLine>(this);
     tags = new Collection<Tag>(this);
+    createdAt?: Date | null;
     updatedAt?: Date;
   }
 
@@ -80,6 +81,7 @@ export function defineEntities(suffix: string) {
       meta: { type: "json", nullable: true },
       lines: { kind: "1:m", entity: () => OrderLine, mappedBy: "order", cascade: ["persist" as never, "remove" as never] },
       tags: { kind: "m:n", entity: () => Tag, owner: true, pivotTable: `order_tags_${suffix}` },
+      createdAt: { type: "datetime", nullable: true },
       updatedAt: { type: "datetime", nullable: true, onUpdate: () => new Date() },
     },
   });

@@ -66,7 +66,7 @@ async function begin(orm: MikroORM, entities: Entities): Promise<OpenTransaction
 function ops(emOf: () => EntityManager, entities: Entities): OrderOps {
   const { Order, Customer } = entities;
   const newOrder = (em: EntityManager, order: Parameters<OrderOps["insertOrder"]>[0]) =>
-    em.create(Order, { number: order.number, qty: order.qty, note: order.note ?? null, customer: order.customerId ?? null } as never);
+    em.create(Order, { number: order.number, qty: order.qty, note: order.note ?? null, customer: order.customerId ?? null, createdAt: order.createdAt ?? null } as never);
   return {
     insertOrder: async (order) => {
       const em = emOf();

@@ -166,6 +166,38 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(deleted.before).toEqual({ id: book.id });
     });
 
+    it("the read of a never-loaded removed row makes no entity: the app's onLoad subscriber never runs, and before is the row a loaded removal has", async () => {
+      const { orm, app, em, settle } = await world();
+      const loads: string[] = [];
+      orm.em.getEventManager().registerSubscriber({
+        getSubscribedEntities: () => [app.Book, app.Author],
+        onLoad: (args: { meta: { className: string } }) => void loads.push(args.meta.className),
+      } as never);
+      const { ada, book } = await savedBook(em(), app);
+      const twin = { address: { city: "Delft", zip: "2611" }, profile: { tags: ["a", "b"], n: 1 } };
+      const e1 = em();
+      const [loaded, unloaded] = [newAuthor(e1, app, twin), newAuthor(e1, app, twin)];
+      await e1.flush();
+      const e2 = em();
+      e2.remove(await e2.findOneOrFail(app.Author, { id: loaded.id }));
+      await e2.flush();
+      expect(loads).toEqual(["Author"]); // the app's own findOneOrFail
+      const e3 = em();
+      const [bookRef, authorRef] = [e3.getReference(app.Book, book.id), e3.getReference(app.Author, unloaded.id)];
+      e3.remove(bookRef).remove(authorRef);
+      await e3.flush();
+      expect(loads).toEqual(["Author"]);
+      expect([wrap(bookRef).isInitialized(), wrap(authorRef).isInitialized()]).toEqual([false, false]);
+      const deleted = events(await settle()).filter((e) => e.action === "delete");
+      const before = (id: string | number) => deleted.find((e) => e.key?.id === id)!.before!;
+      expect(before(book.id)).toEqual({ id: book.id, title: "Ref", author: ada.id, editor: null, ...plainBook });
+      // Every value type the Author has (embeddable, JSON, dates, version, database default) as the loaded removal's.
+      const { id: _a, email: _b, passwordHash: _c, ...ofLoaded } = before(loaded.id);
+      const { id: _d, email: _e, passwordHash: _f, ...ofUnloaded } = before(unloaded.id);
+      expect(ofUnloaded).toEqual({ ...ofLoaded, createdAt: expect.any(Date), updatedAt: expect.any(Date) });
+      expect(ofUnloaded).toMatchObject({ address: twin.address, profile: twin.profile, status: "active", version: 1 });
+    });
+
     it("documented limit: an update through a reference MikroORM never loaded carries what MikroORM knows: the key and the values set", async () => {
       const { app, em, settle } = await world();
       const { book } = await savedBook(em(), app);
@@ -459,13 +491,15 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
         ["update", "unique_violation", true],
         ["update", "unique_violation", true],
         ["insert", "unique_violation", false],
-        ...(db.name === "mariadb" ? [] : [["insert", "unique_violation", true]]),
+        ["insert", db.name === "mariadb" ? "orm_error" : "unique_violation", true],
       ]);
       if (db.name === "mariadb") {
         // ON DUPLICATE KEY matches any unique index: MariaDB overwrote the row holding the api key
-        // (its id too), then MikroORM could not reload it by email and threw. The write happened: its event.
+        // (its id too), then MikroORM could not reload it by email and threw. The call failed: its
+        // failure event says so (orm_error), no committed event; the statement's change stands (autocommit).
         expect(upsertError?.name).toBe("TypeError");
-        expect(all.at(-1)).toMatchObject({ outcome: "committed", action: "update", key: { id: upserted.id }, data: { id: upserted.id, email: upserted.email } });
+        expect(all.at(-1)).toMatchObject({ outcome: "failed", action: "insert", error: { code: "orm_error", name: "TypeError" } });
+        expect(all.filter((e) => e.outcome === "committed" && e.entity === "Author").map((e) => e.key)).toEqual([{ id: expect.any(String) }, { id: expect.any(String) }]);
         expect(await em().count(app.Author, { id: upserted.id })).toBe(1);
       } else {
         expect(upsertError?.constructor.name).toBe("UniqueConstraintViolationException");
@@ -473,7 +507,49 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(transport.carrying(key)).toEqual([]);
       expect(transport.carrying(row.passwordHash)).toEqual([]);
       if (db.name === "postgres") for (const e of failed) expect(e.error!.original?.detail).toBe("Key (api_key)=(***) already exists.");
-      if (db.name === "mariadb") for (const e of failed) expect(e.error!.message).toMatch(/^Duplicate entry '\*\*\*' for key/);
+      if (db.name === "mariadb") for (const e of failed.slice(0, -1)) expect(e.error!.message).toMatch(/^Duplicate entry '\*\*\*' for key/);
+    });
+
+    it("a native write whose statement ran and whose call then threw (an app's afterUpsert hook): a failure event with code orm_error, never a committed event", async () => {
+      const { orm, app, em, settle } = await world();
+      const refusal = new Error("the app's afterUpsert hook refused");
+      orm.em.getEventManager().registerSubscriber({
+        getSubscribedEntities: () => [app.Author],
+        afterUpsert: () => Promise.reject(refusal),
+      } as never);
+      const now = new Date();
+      const author = () => ({ id: randomUUID(), name: "U", email: `${randomUUID()}@x.io`, passwordHash: "p", status: "a", createdAt: now, updatedAt: now, version: 1 });
+      const [one, many] = [author(), author()];
+      await expect(em().upsert(app.Author, one as never, { onConflictFields: ["email"] } as never)).rejects.toBe(refusal);
+      await expect(em().upsertMany(app.Author, [many] as never, { onConflictFields: ["email"] } as never)).rejects.toBe(refusal);
+      const all = events(await settle());
+      expect(all.filter((e) => e.outcome === "committed")).toEqual([]);
+      expect(all.map((e) => [e.entity, e.action, e.outcome, e.error?.code, e.error?.message])).toEqual([
+        ["Author", "insert", "failed", "orm_error", refusal.message],
+        ["Author", "insert", "failed", "orm_error", refusal.message],
+      ]);
+      expect(all.map((e) => e.bulk?.set?.email)).toEqual([one.email, many.email]);
+      // Autocommit, no outbox or audit: the statement's rows stand although the call failed (documented).
+      expect(await em().count(app.Author, { id: { $in: [one.id, many.id] } })).toBe(2);
+    });
+
+    it("the same with the audit on: the call's own transaction rolls the row back; the failed attempt is audited as orm_error", async () => {
+      const audit = `koper_audit_${randomUUID().slice(0, 8)}`;
+      const { orm, app, em, koper, settle } = await world({}, { audit: { table: audit } });
+      const client = sqlClientOf(orm.em);
+      await ensureAuditTable(client, { table: audit });
+      try {
+        orm.em.getEventManager().registerSubscriber({ getSubscribedEntities: () => [app.Author], afterUpsert: () => Promise.reject(new Error("refused")) } as never);
+        const now = new Date();
+        const one = { id: randomUUID(), name: "U", email: `${randomUUID()}@x.io`, passwordHash: "p", status: "a", createdAt: now, updatedAt: now, version: 1 };
+        await expect(em().upsert(app.Author, one as never, { onConflictFields: ["email"] } as never)).rejects.toThrow("refused");
+        expect(await em().count(app.Author, { id: one.id })).toBe(0);
+        const entries = (await koper.audit.changes({ entity: "Author" })).entries;
+        expect(entries.map((e) => [e.action, e.outcome, e.error?.code])).toEqual([["insert", "failed", "orm_error"]]);
+        expect(events(await settle()).map((e) => [e.outcome, e.error?.code])).toEqual([["failed", "orm_error"]]);
+      } finally {
+        await client.query(`DROP TABLE IF EXISTS ${audit}`);
+      }
     });
 
     it("redaction in failures: a unique violation on the secret's row, a failed nativeUpdate on it, a validation error", async () => {

@@ -25,6 +25,7 @@ export function defineEntities(suffix: string, dateType: ColumnType, orm: Typeor
     @Column({ type: "integer", nullable: true }) customerId!: number | null;
     @ManyToOne(() => Customer, { nullable: true }) @JoinColumn({ name: "customerId" }) customer?: Customer | null;
     @Column({ type: "varchar", length: 120, nullable: true }) note!: string | null;
+    @Column({ type: dateType, nullable: true }) createdAt!: Date | null;
     @DeleteDateColumn({ type: dateType, nullable: true }) deletedAt?: Date | null;
     @OneToMany(() => OrderLine, (line) => line.order, { cascade: true }) lines?: OrderLine[];
   }

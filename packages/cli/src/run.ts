@@ -34,15 +34,11 @@ function parseKey(text: string): AuditKey {
   return key as AuditKey;
 }
 
-/**
- * The audit log on the URL's database, and `known(entity)`: undefined when the table has no row of
- * the entity, else the field names of its keys (empty when only bulk entries are there).
- */
+/** The audit log on the URL's database. */
 interface Opened {
   log: AuditLog;
   /** The audit table's name, as given or the default. */
   table: string;
-  known(entity: string): Promise<string[] | undefined>;
 }
 
 async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (opened: Opened) => Promise<T>): Promise<T> {
@@ -53,18 +49,7 @@ async function withLog<T>(options: CommonOptions, io: RunEnv, fn: (opened: Opene
   const connection = await connect(url, options.table, seconds === undefined ? undefined : seconds * 1000);
   const table = connection.table ?? AUDIT_TABLE;
   try {
-    const log = new AuditLog(connection.client, { table });
-    const quoted = quoteIdentifiers(table, connection.client.dialect);
-    const placeholder = connection.client.dialect === "postgres" ? "$1" : "?";
-    const known = async (entity: string) => {
-      // A keyed write's row tells the key's fields (a forget row's key is as its caller gave it).
-      const sql = `SELECT entry FROM ${quoted} WHERE entity = ${placeholder} AND action <> 'forget' ORDER BY entity_key DESC LIMIT 1`;
-      const [row] = await connection.client.query(sql, [entity]);
-      if (!row) return (await connection.client.query(`SELECT 1 AS found FROM ${quoted} WHERE entity = ${placeholder} LIMIT 1`, [entity])).length > 0 ? [] : undefined;
-      const stored = JSON.parse(String(row.entry)) as { key?: Record<string, unknown> | null };
-      return Object.keys(stored.key ?? {});
-    };
-    return await fn({ log, known, table });
+    return await fn({ log: new AuditLog(connection.client, { table }), table });
   } catch (error) {
     if (error instanceof CliError || isKoperError(error)) throw error;
     if (missingTable(error)) throw CliError.noAuditTable(table, url, error);
@@ -83,12 +68,6 @@ function keyHint(entity: string, key: AuditKey, fields: string[]): string | unde
   return fields.length === 1
     ? `Keys of ${entity} have one field, ${fields[0]}: give its value alone.\n`
     : `Keys of ${entity} have the fields ${sorted.join(", ")}: give them as JSON, e.g. '${example}'.\n`;
-}
-
-/** The table name quoted for the dialect (AuditLog has already refused anything but identifiers). */
-function quoteIdentifiers(table: string, dialect: string): string {
-  const q = dialect === "mysql" ? "`" : '"';
-  return table.split(".").map((part) => `${q}${part}${q}`).join(".");
 }
 
 /** The driver's "no such table": PostgreSQL 42P01, MySQL/MariaDB ER_NO_SUCH_TABLE, SQLite's message. */
@@ -123,10 +102,10 @@ function program(io: RunEnv): Command {
   common(audit.command("history <entity> <key>").description("One row's versions, oldest first, with what changed from → to."))
     .action(async (entity: string, key: string, options: CommonOptions) => {
       const parsed = parseKey(key);
-      const versions = await withLog(options, io, async ({ log, known, table }) => {
+      const versions = await withLog(options, io, async ({ log, table }) => {
         const found = await log.history(entity, parsed);
         if (found.length > 0) return { found, hint: undefined };
-        const fields = await known(entity);
+        const fields = await log.keyFields(entity);
         if (fields === undefined) throw CliError.unknownEntity(entity, table);
         return { found, hint: keyHint(entity, parsed, fields) };
       });
@@ -142,7 +121,7 @@ function program(io: RunEnv): Command {
     .option("--cursor <cursor>", "continue after the page that printed this cursor")
     .action(async (options: CommonOptions & Record<string, string | undefined>) => {
       const now = io.now();
-      const page = await withLog(options, io, async ({ log, known, table }) => {
+      const page = await withLog(options, io, async ({ log, table }) => {
         const found = await log.changes({
           entity: options.entity,
           actor: options.actor,
@@ -152,7 +131,7 @@ function program(io: RunEnv): Command {
           limit: Number(options.limit),
           cursor: options.cursor,
         });
-        if (found.entries.length === 0 && options.entity !== undefined && (await known(options.entity)) === undefined) {
+        if (found.entries.length === 0 && options.entity !== undefined && (await log.keyFields(options.entity)) === undefined) {
           throw CliError.unknownEntity(options.entity, table);
         }
         return found;

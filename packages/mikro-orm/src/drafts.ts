@@ -11,6 +11,7 @@ export type Criteria = CriteriaDraft | null;
 export class DraftFactory {
   readonly #database: string | undefined;
   readonly #sources = new WeakMap<Meta, ChangeDraft["source"]>();
+  readonly #readBefore = new WeakMap<AnyEntity, Row>();
 
   constructor(database: string | undefined) {
     this.#database = database;
@@ -32,9 +33,19 @@ export class DraftFactory {
     return draft;
   }
 
-  /** A flushed removal: the row as the entity held it. */
+  /** The row of an entity about to be removed that MikroORM never loaded, read before the flush: its `before`. */
+  readBefore(entity: AnyEntity, row: Row): void {
+    this.#readBefore.set(entity, row);
+  }
+
+  /** A removed entity's row: what was read for it before the flush, else what the entity holds. */
+  removedRow(meta: Meta, entity: AnyEntity): Row {
+    return this.#readBefore.get(entity) ?? entityRow(meta, entity);
+  }
+
+  /** A flushed removal: the row as it was. */
   deleted(meta: Meta, entity: AnyEntity): ChangeDraft {
-    return this.#draft(meta, "delete", keyOf(meta, entity), { data: null, before: entityRow(meta, entity) });
+    return this.#draft(meta, "delete", keyOf(meta, entity), { data: null, before: this.removedRow(meta, entity) });
   }
 
   /** A many-to-many change of an owning entity: the collection's keys after and before. */

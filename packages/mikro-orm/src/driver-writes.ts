@@ -111,7 +111,7 @@ function deleteDrafts(subscriber: KoperMikroOrmSubscriber, meta: Meta, where: un
   const inList = typeof condition === "object" && condition !== null && "$in" in condition ? (condition as { $in: unknown[] }).$in : [condition];
   return inList.map((value) => {
     const changeSet = pk ? subscriber.deletedChangeSet(meta, value, tx) : undefined;
-    const before = changeSet ? entityRow(changeSet.meta, changeSet.entity) : undefined;
+    const before = changeSet ? subscriber.settings.drafts.removedRow(changeSet.meta, changeSet.entity) : undefined;
     return subscriber.settings.drafts.failed(meta, "delete", pk ? { [pk]: value } : null, null, before);
   });
 }

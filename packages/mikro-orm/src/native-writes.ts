@@ -5,6 +5,7 @@ import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autoco
 import { inNativeCall } from "./driver-writes.ts";
 import { driverInfo, isOptimisticLockError, isValidationError, safeValidationMessage } from "./failures.ts";
 import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
+import { loadRemoved, unloadedRemovals } from "./removed-rows.ts";
 import { changedFields, entityRow, keyOf, referenceKey, snapshotRow } from "./rows.ts";
 import { tagQueryBuilder } from "./query-builder.ts";
 
@@ -73,13 +74,10 @@ async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: (
     result = await inNativeCall(store, run);
   } catch (error) {
     const info = driverInfo(error, write.meta?.tableName);
-    // The write statement ran (the driver returned) and MikroORM's own code failed after it (a
-    // MariaDB upsert whose ON DUPLICATE KEY hit another unique index: MikroORM cannot reload the
-    // row and throws a TypeError). The row was written: its event, not a failure, and the error as is.
-    if (store.results.length > 0 && info.code === undefined) {
-      for (const draft of safely(sub, () => write.done(undefined, store.results))) await sub.record(write.tx, draft);
-      throw error;
-    }
+    // Not the database: a statement ran (the driver returned), then MikroORM's own code or a hook it
+    // runs threw (a MariaDB upsert whose ON DUPLICATE KEY hit another unique index, which MikroORM
+    // cannot reload; an afterUpsert hook). The call failed, so its failure event, saying so.
+    if (store.results.length > 0 && info.code === undefined) info.code_hint = "orm_error";
     await sub.fail(write.tx, safely(sub, write.failed), error, info);
     throw error;
   }
@@ -238,47 +236,6 @@ function patchFlush(em: EntityManager): void {
     const sub = unloaded && subscriberOf(this);
     return sub && sub.bound && sub.settings.lookupJoinColumns ? loadRemoved(sub, this, unloaded).then(run) : run();
   };
-}
-
-/**
- * The entities about to be deleted that MikroORM never loaded (`em.remove(em.getReference(…))`),
- * by entity: their delete events must still carry the row (its references' keys above all), and
- * the row is gone once the flush ran. Undefined (one set-size check) when there are none.
- */
-function unloadedRemovals(em: Em): Map<Meta, AnyEntity[]> | undefined {
-  const stack = em.getUnitOfWork().getRemoveStack();
-  if (stack.size === 0) return undefined;
-  let found: Map<Meta, AnyEntity[]> | undefined;
-  for (const entity of stack) {
-    const wrapped = (entity as { __helper?: { __initialized?: boolean; __meta?: Meta } }).__helper;
-    if (!wrapped || wrapped.__initialized !== false || !wrapped.__meta) continue;
-    found ??= new Map();
-    const list = found.get(wrapped.__meta) ?? [];
-    list.push(entity);
-    found.set(wrapped.__meta, list);
-  }
-  return found;
-}
-
-// Loads them into the same objects before the flush (one query per entity, through the em: in its
-// transaction when the flush runs in one, else just before the flush's own): its afterDelete then
-// describes the row as it was. Filters off, to read exactly the
-// rows the DELETE will remove; no auto-flush (this is before the flush). A failure only costs the
-// event its `before`: the flush itself runs as it would have.
-// Keys per read of removed never-loaded entities (well under every driver's parameter limit).
-const LOAD_CHUNK = 1000;
-
-async function loadRemoved(sub: KoperMikroOrmSubscriber, em: Em, unloaded: Map<Meta, AnyEntity[]>): Promise<void> {
-  for (const [meta, entities] of unloaded) {
-    if (!sub.captures(meta) || meta.primaryKeys.length !== 1) continue;
-    const [pk] = meta.primaryKeys as string[];
-    const keys = entities.map((entity) => keyOf(meta, entity)?.[pk!]).filter((key) => key !== undefined);
-    // In chunks, as MikroORM deletes them: one `$in` of every key could pass a driver's parameter limit.
-    for (let i = 0; i < keys.length; i += LOAD_CHUNK) {
-      const chunk = keys.slice(i, i + LOAD_CHUNK);
-      await em.find(meta.class as never, { [pk!]: { $in: chunk } } as never, { filters: false, flushMode: "commit" } as never).catch(sub.settings.onError);
-    }
-  }
 }
 
 async function flushFailed(em: Em, error: unknown, reported: WeakSet<object>): Promise<never> {

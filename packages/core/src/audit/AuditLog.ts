@@ -1,7 +1,7 @@
 import type { Row } from "../envelope/DataEvent.ts";
 import { AuditError } from "../errors.ts";
-import { ACTOR_CHARS, columnText, epochMs, keyText, placeholders } from "./encode.ts";
-import { nextState, SELECT_COLUMNS, toEntries, toVersions, type AuditAction, type AuditEntry, type AuditVersion } from "./entries.ts";
+import { ACTOR_CHARS, columnText, epochMs, fromJson, keyText, placeholders } from "./encode.ts";
+import { nextState, SELECT_COLUMNS, toEntries, toVersions, type AuditAction, type AuditEntry, type AuditVersion, type StoredEntry } from "./entries.ts";
 import { forget, type ForgetResult, type ReferenceRule } from "./forget.ts";
 import { readPage } from "./pages.ts";
 import { AUDIT_TABLE, quoteTable } from "./schema.ts";
@@ -142,6 +142,22 @@ export class AuditLog {
    */
   async forget(entity: string, key: AuditKey, fields?: readonly string[]): Promise<ForgetResult> {
     return forget(this.client, this.#table, { entity, key, fields, references: this.#references[entity] ?? [] });
+  }
+
+  /**
+   * The field names of the entity's keys as its audit rows hold them (`["id"]`, `["orderId", "line"]`):
+   * what `history`/`stateAt` must be given, e.g. to tell a caller who gave another key. An empty list
+   * when the entity's rows carry no key (bulk entries, keyless failed attempts, erasures only);
+   * undefined when the table has no row of the entity at all (a misspelt entity name).
+   */
+  async keyFields(entity: string): Promise<string[] | undefined> {
+    // The highest key text is a keyed row's when there is one (a keyless row's is empty), read off the
+    // (entity, entity_key) index. Not an erasure's: its key is as its caller gave it.
+    const keyed = `SELECT entry FROM ${this.#table} WHERE entity = ? AND action <> 'forget' ORDER BY entity_key DESC LIMIT 1`;
+    const [row] = await this.client.query(placeholders(keyed, this.client.dialect), [entity]);
+    if (row) return Object.keys(fromJson<StoredEntry>(row.entry)?.key ?? {});
+    const any = await this.client.query(placeholders(`SELECT 1 AS found FROM ${this.#table} WHERE entity = ? LIMIT 1`, this.client.dialect), [entity]);
+    return any.length > 0 ? [] : undefined;
   }
 
   async #entriesOf(entity: string, key: AuditKey, until?: number): Promise<AuditEntry[]> {

@@ -12,6 +12,11 @@ export type FailureCode =
   | "data_error"
   /** The ORM refused the write before sending any SQL (e.g. MikroORM: a required property is missing). */
   | "validation_error"
+  /**
+   * Not a database error: the write's statement ran, then the ORM's own code (or a hook it runs)
+   * threw, so the call failed. What the statement changed stands unless its transaction rolls back.
+   */
+  | "orm_error"
   | "unknown";
 
 /** What an adapter digs out of its ORM's error: the driver's code and whatever else it names. */

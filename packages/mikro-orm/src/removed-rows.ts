@@ -1,0 +1,65 @@
+import type { Row } from "@koper/core";
+import type { AnyEntity, EntityManager, EntityMetadata } from "@mikro-orm/core";
+import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
+import { keyOf, snapshotRow } from "./rows.ts";
+
+type Meta = EntityMetadata<AnyEntity>;
+
+/**
+ * The entities about to be deleted that MikroORM never loaded (`em.remove(em.getReference(…))`),
+ * by entity: their delete events must still carry the row (its references' keys above all), and
+ * the row is gone once the flush ran. Undefined (one set-size check) when there are none.
+ */
+export function unloadedRemovals(em: EntityManager): Map<Meta, AnyEntity[]> | undefined {
+  const stack = em.getUnitOfWork().getRemoveStack();
+  if (stack.size === 0) return undefined;
+  let found: Map<Meta, AnyEntity[]> | undefined;
+  for (const entity of stack) {
+    const wrapped = (entity as { __helper?: { __initialized?: boolean; __meta?: Meta } }).__helper;
+    if (!wrapped || wrapped.__initialized !== false || !wrapped.__meta) continue;
+    found ??= new Map();
+    const list = found.get(wrapped.__meta) ?? [];
+    list.push(entity);
+    found.set(wrapped.__meta, list);
+  }
+  return found;
+}
+
+// Keys per read of removed never-loaded entities (well under every driver's parameter limit).
+const LOAD_CHUNK = 1000;
+
+/**
+ * Reads the rows of `unloadedRemovals` before the flush (one query per entity, in the transaction the flush runs in when
+ * there is one, else just before the flush's own), for their delete events' `before`. Through the
+ * driver: a plain SELECT of the columns by primary key that makes no entity, so no onLoad hook or
+ * subscriber of the application runs, no eager relation is populated, and the references stay
+ * unloaded. Filters off (the driver applies none), to read exactly the rows the DELETE will remove;
+ * on the write connection, not a replica. A failure only costs the event its `before`: the flush
+ * itself runs as it would have.
+ */
+export async function loadRemoved(sub: KoperMikroOrmSubscriber, em: EntityManager, unloaded: Map<Meta, AnyEntity[]>): Promise<void> {
+  const ctx = em.getContext().getTransactionContext(); // the em the flush runs on (a request's, a transaction's)
+  for (const [meta, entities] of unloaded) {
+    if (!sub.captures(meta) || meta.primaryKeys.length !== 1) continue;
+    const [pk] = meta.primaryKeys as string[];
+    // The driver's row names its key as the database returned it: matched to its entity by text.
+    const byKey = new Map<string, AnyEntity>();
+    const keys: unknown[] = [];
+    for (const entity of entities) {
+      const key = keyOf(meta, entity)?.[pk!];
+      if (key === undefined || byKey.has(String(key))) continue;
+      byKey.set(String(key), entity);
+      keys.push(key);
+    }
+    // In chunks, as MikroORM deletes them: one `$in` of every key could pass a driver's parameter limit.
+    for (let i = 0; i < keys.length; i += LOAD_CHUNK) {
+      const where = { [pk!]: { $in: keys.slice(i, i + LOAD_CHUNK) } };
+      const rows = await em.getDriver().find(meta.class as never, where as never, { populate: [], ctx, connectionType: "write" } as never).catch(sub.settings.onError);
+      for (const row of rows ?? []) {
+        const entity = byKey.get(String((row as Row)[pk!]));
+        const before = snapshotRow(meta, row as Row);
+        if (entity && before) sub.settings.drafts.readBefore(entity, before);
+      }
+    }
+  }
+}
