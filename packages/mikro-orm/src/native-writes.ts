@@ -60,14 +60,15 @@ function patch(em: EntityManager, name: string, describe: (sub: KoperMikroOrmSub
     const sub = subscriberOf(this);
     const write = sub && describe(sub, this, args);
     if (!sub || !write || !sub.captures(write.meta)) return original.apply(this, args);
-    if (!needsOwnTransaction(sub, write.tx)) return captured(sub, write, () => original.apply(this, args));
+    if (!needsOwnTransaction(sub, write.tx)) return captured(sub, write, () => original.apply(this, args), false);
     // With an outbox or audit, an autocommit write and its rows commit together (see autocommit.ts).
-    return inOwnTransaction(sub, this, (trx) => captured(sub, { ...write, tx: trx }, () => original.apply(this, withTransaction(args, write.optionsAt, trx))));
+    return inOwnTransaction(sub, this, (trx) => captured(sub, { ...write, tx: trx }, () => original.apply(this, withTransaction(args, write.optionsAt, trx)), true));
   };
 }
 
-// Runs one native write and records its events (or its failure events).
-async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: () => Promise<unknown>): Promise<unknown> {
+// Runs one native write and records its events (or its failure events). `own`: it runs in Koper's own
+// transaction (outbox or audit on), which an error of the call rolls back.
+async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: () => Promise<unknown>, own: boolean): Promise<unknown> {
   let result: unknown;
   const store = { results: [] as unknown[] };
   try {
@@ -76,8 +77,16 @@ async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: (
     const info = driverInfo(error, write.meta?.tableName);
     // Not the database: a statement ran (the driver returned), then MikroORM's own code or a hook it
     // runs threw (a MariaDB upsert whose ON DUPLICATE KEY hit another unique index, which MikroORM
-    // cannot reload; an afterUpsert hook). The call failed, so its failure event, saying so.
-    if (store.results.length > 0 && info.code === undefined) info.code_hint = "orm_error";
+    // cannot reload; an afterUpsert hook). Where the row stands (autocommit, or the application's
+    // transaction, which publishes it only if it commits) it is the write's event; in Koper's own
+    // transaction the error rolls the row back: a failure event, code orm_error.
+    if (store.results.length > 0 && info.code === undefined) {
+      if (!own) {
+        for (const draft of safely(sub, () => write.done(undefined, store.results))) await sub.record(write.tx, draft);
+        throw error;
+      }
+      info.code_hint = "orm_error";
+    }
     await sub.fail(write.tx, safely(sub, write.failed), error, info);
     throw error;
   }
@@ -172,10 +181,11 @@ function upsertWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, data, option
     ...context(em, meta, options),
     optionsAt: 2,
     done: (result, driverResults) => {
-      const entities = many ? (result as Row[]) : [result as Row];
+      // No result when the call threw after its statement ran (see `captured`): the rows as given.
+      const entities = (many ? result : [result]) as (Row | undefined)[] | undefined;
       const told = many ? undefined : upsertOutcome(sub, driverResults);
       return rows.map((row, i) => {
-        const key = keyOf(meta!, entities[i] ?? row);
+        const key = keyOf(meta!, entities?.[i] ?? row);
         const values = entityRow(meta!, row);
         if (told && key) return told === "insert" ? drafts.insertedRow(meta!, key, values) : drafts.upsertUpdated(meta!, key, values);
         return drafts.bulk(meta!, "insert", criteria(row), values, 1, key);
