@@ -1,12 +1,12 @@
 import { AsyncResource } from "node:async_hooks";
 import type { Action } from "@koper/core";
 import type { AfterQueryEvent, EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
-import type { BeforeEvent, BeforeWrites } from "./before-writes.ts";
+import type { BeforeEvent } from "./before-writes.ts";
 import { currentWhere } from "./criteria.ts";
 import { driverInfo, matchPending, type PendingWrite } from "./failures.ts";
-import { junctionOf } from "./junctions.ts";
-import { KoperSubscriber, paramsOf } from "./KoperSubscriber.ts";
-import { insertedRows, parseWrite } from "./statements.ts";
+import { capturedEntity, junctionOf } from "./junctions.ts";
+import { KoperSubscriber } from "./KoperSubscriber.ts";
+import { insertedRows, paramsOf, parseWrite } from "./statements.ts";
 
 /**
  * The subscriber with failure events on (the default). TypeORM has no failure hook, so each write
@@ -15,9 +15,10 @@ import { insertedRows, parseWrite } from "./statements.ts";
  * when a statement then fails, `afterQuery` finds the write it belongs to and publishes it as the
  * failure event.
  */
-export class FailureTrackingSubscriber extends KoperSubscriber implements BeforeWrites {
+export class FailureTrackingSubscriber extends KoperSubscriber {
   /** A write TypeORM is about to run: what its failure event would carry. */
-  announced(runner: QueryRunner, metadata: EntityMetadata, event: BeforeEvent, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined): void {
+  override announced(runner: QueryRunner, metadata: EntityMetadata, event: BeforeEvent, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined): void {
+    super.announced(runner, metadata, event, entity, databaseEntity);
     // A criteria write (`update(where, set)`, `delete(where)`, QueryBuilder) carries no row read before.
     const row = event === "Insert" || (event === "Update" ? !!databaseEntity : !!(databaseEntity || entity));
     this.pend(runner, metadata, ACTIONS[event], row ? "row" : "bulk", entity, databaseEntity);
@@ -48,7 +49,8 @@ export class FailureTrackingSubscriber extends KoperSubscriber implements Before
     const rows = statement.action === "insert" ? insertedRows(statement) : [];
     const sent = rows.length === writes.length ? rows : [];
     for (const [at, { metadata, action, kind, entity, databaseEntity, where, inContext }] of writes.entries()) {
-      if (!this.deps.wanted(junctionOf(metadata)?.relation.entityMetadata ?? metadata)) continue;
+      const captured = capturedEntity(metadata);
+      if (!captured || !this.deps.wanted(captured)) continue;
       const junction = junctionOf(metadata);
       const draft = junction
         ? this.deps.drafts.junction(metadata, junction, action === "delete" ? "delete" : "insert", undefined, sent[at])

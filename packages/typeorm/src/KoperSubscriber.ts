@@ -14,13 +14,14 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from "typeorm";
-import { deleteDateField, idMap, type DraftFactory, type Sibling } from "./drafts.ts";
+import { deleteDateField, idMap, type DraftFactory } from "./drafts.ts";
 import { lookupJoinColumns } from "./join-columns.ts";
-import { junctionOf } from "./junctions.ts";
+import { capturedEntity, isTreePathUpdate, junctionOf } from "./junctions.ts";
 import { changedFields, changedManyToMany, fieldOfColumn, keyOf, missingJoinColumns, toRow } from "./rows.ts";
-import type { PendingWrite } from "./failures.ts";
+import type { BeforeEvent, BeforeWrites } from "./before-writes.ts";
+import { freshState, type RunnerState } from "./runner-state.ts";
 import { executorOf } from "./sql-client.ts";
-import { isUpdateOf, looksLikeWrite, parseWrite, setColumns, type SeenWrite, type WriteStatement } from "./statements.ts";
+import { affectedOf, isUpdateOf, looksLikeWrite, paramsOf, parseWrite, setColumns, type WriteStatement } from "./statements.ts";
 
 /** What the subscriber needs from `koperTypeorm`. */
 export interface SubscriberDeps {
@@ -43,27 +44,6 @@ export interface SubscriberDeps {
   onError: (error: unknown) => void;
 }
 
-interface LastWrite extends SeenWrite {
-  parameters: unknown[] | undefined;
-  affected: number | null;
-}
-
-/** What the subscriber remembers per QueryRunner, between the hooks of one operation. */
-export interface RunnerState {
-  /** The last successful write statement: the criteria and count a QueryBuilder after-hook lacks. */
-  last: LastWrite | undefined;
-  /** The successful write statements of the current operation: what each UPDATE really set. */
-  writes: LastWrite[];
-  /** Events waiting for a join-column lookup: the runner's later events queue behind them. */
-  queue: Promise<void> | undefined;
-  /** The writes of the runner's current operation, from its before-hooks (failure tracking only). */
-  pending: PendingWrite[];
-  /** The entities of the current operation's after-hooks so far: a cascaded child's parents. */
-  recent: Sibling[];
-  /** The operation's after-hooks began: it succeeded, and its next statement starts another. */
-  settled: boolean;
-}
-
 /**
  * The TypeORM subscriber that translates hooks into Koper's capture API. The QueryRunner is the
  * transaction handle: TypeORM runs a transaction, and its savepoints, on one runner.
@@ -71,7 +51,7 @@ export interface RunnerState {
  * when a before-hook runs, TypeORM recomputes the operation's subjects, so failure tracking
  * (`FailureTrackingSubscriber`) hears of the other writes from the broadcaster instead.
  */
-export class KoperSubscriber implements EntitySubscriberInterface {
+export class KoperSubscriber implements EntitySubscriberInterface, BeforeWrites {
   protected readonly deps: SubscriberDeps;
   protected readonly runners = new WeakMap<QueryRunner, RunnerState>();
   /** Join columns read by `beforeRemove`, by the entity object the after-hook will get. */
@@ -79,6 +59,20 @@ export class KoperSubscriber implements EntitySubscriberInterface {
 
   constructor(deps: SubscriberDeps) {
     this.deps = deps;
+  }
+
+  /**
+   * TypeORM announces an operation's writes (a `save`'s subjects, a query builder's write) before
+   * running its statements: the write statements seen on the runner before the first announcement
+   * are not the operation's (raw SQL, or another operation's), so no row update takes its `changes`
+   * from them. Statements a nested write announces mid-operation (a tree's path update) keep them.
+   */
+  announced(runner: QueryRunner, _metadata: EntityMetadata, _event: BeforeEvent, _entity: ObjectLiteral | undefined, _databaseEntity: ObjectLiteral | undefined): void {
+    const state = this.state(runner);
+    if (state.settled) this.reset(state);
+    if (state.announced) return;
+    state.announced = true;
+    state.writes = [];
   }
 
   afterTransactionStart(event: TransactionStartEvent): void {
@@ -139,14 +133,14 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     return this.#record(queryRunner, metadata, entity, () => {
       if (entityId !== undefined) return this.deps.drafts.inserted(metadata, entity, entityId, this.runners.get(queryRunner)?.recent ?? []);
       const draft = this.deps.drafts.insertedByBuilder(metadata, entity, this.#lastStatement(queryRunner));
-      return draft.bulk && !this.deps.bulk ? undefined : draft;
+      return draft?.bulk && !this.deps.bulk ? undefined : draft;
     });
   }
 
   afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> | void {
     const { metadata, entity, databaseEntity, queryRunner } = event;
     return this.#record(queryRunner, metadata, entity, () => {
-      if (!databaseEntity) return this.#bulk(queryRunner, metadata, "update", entity);
+      if (!databaseEntity) return isTreePathUpdate(metadata, entity) ? undefined : this.#bulk(queryRunner, metadata, "update", entity);
       const changes = this.#changes(queryRunner, metadata, entity, databaseEntity, () => changedFields(event.updatedColumns, []));
       return this.#withJoinColumns(queryRunner, metadata, this.deps.drafts.updated(metadata, entity, databaseEntity, changes));
     });
@@ -241,8 +235,9 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     const state = this.state(runner);
     state.settled = true;
     if (entity) state.recent.push({ metadata, entity });
-    // A junction row is captured with the entity that owns the relation.
-    if (!this.deps.wanted(junctionOf(metadata)?.relation.entityMetadata ?? metadata) || this.deps.suppressed()) return;
+    // A junction row is captured with the entity that owns the relation; a closure table's, never.
+    const captured = capturedEntity(metadata);
+    if (!captured || !this.deps.wanted(captured) || this.deps.suppressed()) return;
     let draft: ChangeDraft | undefined | Promise<ChangeDraft | undefined>;
     try {
       draft = build();
@@ -293,23 +288,12 @@ export class KoperSubscriber implements EntitySubscriberInterface {
     state.writes = [];
     state.recent = [];
     state.settled = false;
+    state.announced = false;
   }
 
   protected state(runner: QueryRunner): RunnerState {
     let state = this.runners.get(runner);
-    if (!state) this.runners.set(runner, (state = { last: undefined, writes: [], queue: undefined, pending: [], recent: [], settled: false }));
+    if (!state) this.runners.set(runner, (state = freshState()));
     return state;
   }
-}
-
-/** A statement's parameters as a list, whatever form the driver gave them in. */
-export function paramsOf(parameters: AfterQueryEvent["parameters"]): unknown[] | undefined {
-  return Array.isArray(parameters) ? parameters : parameters ? Object.values(parameters) : undefined;
-}
-
-function affectedOf(raw: unknown): number | null {
-  if (typeof raw !== "object" || raw === null) return null;
-  const result = raw as { rowCount?: unknown; affectedRows?: unknown };
-  const value = result.rowCount ?? result.affectedRows;
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
 }

@@ -1,16 +1,17 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 
-/** What a before-broadcast announced: the write a failed statement may belong to. */
+/** What a before-broadcast announced: an operation's start, and the write a failed statement may belong to. */
 export interface BeforeWrites {
   announced(runner: QueryRunner, metadata: EntityMetadata, event: BeforeEvent, entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined): void;
 }
 
-/** The before-events failure tracking needs, by the name of TypeORM's Broadcaster method. */
+/** The before-events the subscriber hears of, by the name of TypeORM's Broadcaster method. */
 export type BeforeEvent = "Insert" | "Update" | "Remove" | "SoftRemove" | "Recover";
 const EVENTS: readonly BeforeEvent[] = ["Insert", "Update", "Remove", "SoftRemove", "Recover"];
 
 /**
- * Failure tracking sees each write before it runs without being a subscriber with before-hooks.
+ * The subscriber sees each write before it runs without being a subscriber with before-hooks: it
+ * learns where an operation's statements begin, and (failure tracking) what each may carry.
  *
  * A subscriber's before-hook counts as "a listener ran" in TypeORM's `SubjectExecutor`, which then
  * recomputes every subject of the save (its value maps and changed columns) in case the hook
@@ -21,7 +22,7 @@ const EVENTS: readonly BeforeEvent[] = ["Insert", "Update", "Remove", "SoftRemov
  * calls neither. The arguments are those the subscriber's hook event would carry.
  */
 const WRAPPED = Symbol.for("koper.typeorm.before-writes");
-/** Set on an attached DataSource with failure events on: who hears of its writes. */
+/** Set on an attached DataSource: who hears of its writes. */
 const TRACKER = Symbol.for("koper.typeorm.before-writes.tracker");
 
 type Tracked = { [TRACKER]?: BeforeWrites };

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { methodOwner, type CriteriaDraft, type Row } from "@koper/core";
-import type { EntityManager, EntityMetadata } from "typeorm";
+import type { EntityManager, EntityMetadata, ObjectLiteral, RelationMetadata } from "typeorm";
 
 /** The criteria object an application passed to a criteria write, while that write runs. */
 interface CallCriteria {
@@ -70,10 +70,44 @@ export function toWhere(metadata: EntityMetadata, criteria: unknown, arraysAreId
     }
     // Old TypeORM reads each item as a key: only its primary columns select rows.
     const items = arraysAreIds ? criteria.map((item) => primaryPart(metadata, item)) : criteria;
-    return { $or: items.map((item) => condition(item)) };
+    return { $or: items.map((item) => conditionOf(metadata, item)) };
   }
-  const tree = condition(criteria);
+  const tree = conditionOf(metadata, criteria);
   return typeof tree === "object" && tree !== null && !Array.isArray(tree) ? (tree as Row) : undefined;
+}
+
+// A condition on `metadata`'s properties: a related entity given as a value narrowed as TypeORM narrows it.
+function conditionOf(metadata: EntityMetadata, value: unknown): unknown {
+  if (!isPlainCondition(value)) return condition(value);
+  const out: Row = {};
+  for (const [key, inner] of Object.entries(value as Row)) {
+    if (inner === undefined) continue;
+    const relation = metadata.findRelationWithPropertyPath(key);
+    out[key] = relation && isPlainCondition(inner) ? relatedCondition(relation, inner as ObjectLiteral) : condition(inner);
+  }
+  return out;
+}
+
+/**
+ * TypeORM selects by a related object (`update(Post, { author: user }, …)`) through its key: the
+ * columns a to-one relation's join columns reference, else the related primary key, when the object
+ * holds them all; only then does it look at the object's other fields. The criteria say the same,
+ * so they never carry the related entity's other fields (which are another entity's, redaction included).
+ */
+function relatedCondition(relation: RelationMetadata, value: ObjectLiteral): unknown {
+  const toOne = relation.isManyToOne || relation.isOneToOneOwner;
+  const referenced = toOne ? relation.joinColumns.flatMap((column) => (column.referencedColumn ? [column.referencedColumn] : [])) : [];
+  const primary = relation.inverseEntityMetadata.primaryColumns;
+  for (const columns of [referenced, primary]) {
+    if (columns.length > 0 && columns.every((column) => column.getEntityValue(value) != null)) {
+      return Object.fromEntries(columns.map((column) => [column.propertyPath, condition(column.getEntityValue(value))]));
+    }
+  }
+  return conditionOf(relation.inverseEntityMetadata, value);
+}
+
+function isPlainCondition(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !isFindOperator(value) && !(value instanceof Date) && !ArrayBuffer.isView(value);
 }
 
 function primaryPart(metadata: EntityMetadata, item: unknown): unknown {

@@ -1,9 +1,9 @@
 import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import { junctionRow, type Junction } from "./junctions.ts";
-import { fieldName, fieldOfColumn, fillParentKeys, keyOf, setValues, toRow } from "./rows.ts";
+import { fieldName, fieldOfColumn, fillParentKeys, keyOf, setPath, setValues, toRow } from "./rows.ts";
 import { currentWhere } from "./criteria.ts";
-import { criteriaOf, type WriteStatement } from "./statements.ts";
+import { criteriaOf, insertedRows, setColumns, type WriteStatement } from "./statements.ts";
 
 /** Where events say they came from, fixed per DataSource. */
 export interface SourceInfo {
@@ -73,10 +73,17 @@ export class DraftFactory {
     const key = keyOf(metadata, databaseEntity, entity) ?? idMap(entityId);
     const before = toRow(metadata, databaseEntity ?? entity);
     if (action === "delete") return this.#draft(metadata, "delete", key, { data: null, before });
-    return this.#draft(metadata, "update", key, { data: { ...before, ...toRow(metadata, entity) }, before, changes });
+    // The UPDATE set only the delete-date (and date/version) columns: the entity's other values may
+    // be stale (changed in the database since it was loaded), and were not written.
+    const data = databaseEntity ? withFields(before, toRow(metadata, entity), changes) : toRow(metadata, entity);
+    return this.#draft(metadata, "update", key, { data, before, changes });
   }
 
-  /** A write by criteria: no row is known, only the criteria, the SET values and the count. */
+  /**
+   * A write by criteria: no row is known, only the criteria, the SET values and the count. An
+   * update's `changes` are the columns its statement set (auto-set date and version columns
+   * included, embedded ones by path), else `changes`, else the SET values' fields.
+   */
   bulk(
     metadata: EntityMetadata,
     action: Action,
@@ -89,7 +96,8 @@ export class DraftFactory {
     const draft = this.#draft(metadata, action, null, { data: null });
     draft.bulk = { criteria, affected: statement?.affected ?? null };
     if (bulkSet) draft.bulk.set = bulkSet;
-    const changed = changes ?? (bulkSet ? Object.keys(bulkSet) : undefined);
+    const columns = statement?.action === "update" ? setColumns(statement.sql).map((column) => fieldOfColumn(metadata, column) ?? column) : [];
+    const changed = columns.length > 0 ? columns : (changes ?? (bulkSet ? Object.keys(bulkSet) : undefined));
     if (action === "update" && changed) draft.changes = changed;
     return draft;
   }
@@ -98,12 +106,16 @@ export class DraftFactory {
    * A QueryBuilder/`insert()` row: TypeORM filled in what RETURNING gave. An upsert may have
    * updated an existing row instead, and a row whose key is unknown cannot be named: both bulk.
    */
-  insertedByBuilder(metadata: EntityMetadata, values: ObjectLiteral | undefined, statement: WriteStatement | undefined): ChangeDraft {
+  insertedByBuilder(metadata: EntityMetadata, values: ObjectLiteral | undefined, statement: WriteStatement | undefined): ChangeDraft | undefined {
     const key = keyOf(metadata, values);
     const data = toRow(metadata, values);
-    if (key && !statement?.upsert) return this.#draft(metadata, "insert", key, { data });
+    const skipped = statement?.ignore ? skippedRows(statement) : 0;
+    if (skipped === "all") return undefined; // orIgnore() wrote none of its rows
+    if (key && !statement?.upsert && skipped === 0) return this.#draft(metadata, "insert", key, { data });
     const draft = this.#draft(metadata, "insert", key, { data: null });
-    const criteria = statement?.upsert ? conflictCriteria(metadata, statement.sql, data) : criteriaFor(metadata, statement);
+    const criteria = statement?.upsert
+      ? conflictCriteria(metadata, statement.sql, data)
+      : statement?.ignore && key ? { kind: "where" as const, where: key } : criteriaFor(metadata, statement);
     draft.bulk = { criteria, set: data, affected: statement?.affected ?? null };
     return draft;
   }
@@ -159,14 +171,56 @@ export function deleteDateField(metadata: EntityMetadata): string[] {
   return metadata.deleteDateColumn ? [fieldName(metadata.deleteDateColumn)] : [];
 }
 
-// Statement values by column → event fields (only columns the entity maps).
+// `row` with the values of `fields` (paths: "home.city") taken from `from`, where it has them.
+function withFields(row: Row, from: Row, fields: readonly string[]): Row {
+  const out = copyNested(row);
+  for (const field of fields) {
+    const path = field.split(".");
+    let value: unknown = from;
+    for (const part of path) value = typeof value === "object" && value !== null ? (value as Row)[part] : undefined;
+    if (value !== undefined) setPath(out, path, value);
+  }
+  return out;
+}
+
+// A copy of a row whose embedded objects are copied too (only those: values stay as they are).
+function copyNested(row: Row): Row {
+  const out: Row = { ...row };
+  for (const [field, value] of Object.entries(out)) if (isEmbedded(value)) out[field] = copyNested(value as Row);
+  return out;
+}
+
+function isEmbedded(value: unknown): boolean {
+  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/**
+ * Statement values by column → the entity's shape (only columns it maps): embedded ones nested,
+ * each value as the entity would hold it (the driver's hydration: dates, simple-json, transformers).
+ */
 function rowOfColumns(metadata: EntityMetadata, values: Record<string, unknown>): Row {
   const row: Row = {};
-  for (const [column, value] of Object.entries(values)) {
-    const field = fieldOfColumn(metadata, column);
-    if (field && value !== undefined) row[field] = value;
+  const driver = (metadata as { connection?: { driver?: Hydrator } }).connection?.driver;
+  for (const [name, value] of Object.entries(values)) {
+    const column = metadata.columns.find((c) => c.databaseName === name);
+    if (!column || value === undefined) continue;
+    const field = fieldName(column);
+    setPath(row, column.embeddedMetadata ? column.propertyPath.split(".") : [field], hydrated(driver, column, value));
   }
   return row;
+}
+
+interface Hydrator {
+  prepareHydratedValue(value: unknown, column: EntityMetadata["columns"][number]): unknown;
+}
+
+function hydrated(driver: Hydrator | undefined, column: EntityMetadata["columns"][number], value: unknown): unknown {
+  if (!driver || value === null) return value;
+  try {
+    return driver.prepareHydratedValue(value, column);
+  } catch {
+    return value; // a value the driver cannot read back stays as it was sent
+  }
 }
 
 /** TypeORM's `entityId` (an id map) as a key, or null. */
@@ -181,6 +235,19 @@ export function idMap(entityId: unknown): Row | null {
 export function criteriaFor(metadata: EntityMetadata, statement: WriteStatement | undefined): CriteriaDraft | null {
   return currentWhere(metadata) ?? criteriaOf(statement, (column) => fieldOfColumn(metadata, column));
 }
+
+/**
+ * How many rows of an `orIgnore()` INSERT the database skipped, from its count: 0 (each row is an
+ * insert), "all" (nothing was written), or "some" (unknown which: each row may have been inserted).
+ */
+function skippedRows(statement: WriteStatement): 0 | "all" | "some" {
+  if (statement.affected === 0) return "all";
+  if (statement.affected === null) return "some";
+  // Asked once per row of the statement: its rows are counted once.
+  if (lastCount?.sql !== statement.sql) lastCount = { sql: statement.sql, rows: insertedRows(statement).length };
+  return lastCount.rows > 0 && statement.affected >= lastCount.rows ? 0 : "some";
+}
+let lastCount: { sql: string; rows: number } | undefined;
 
 // An upsert's row is the one holding the same conflict-target values. MySQL/MariaDB's
 // ON DUPLICATE KEY names no target: then it is unknown (null).

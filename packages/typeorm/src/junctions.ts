@@ -5,6 +5,8 @@ import type { EntityMetadata, ObjectLiteral, RelationMetadata } from "typeorm";
 export interface Junction {
   /** The owning relation (the side with `@JoinTable`), e.g. `Article.tags`. */
   relation: RelationMetadata;
+  /** The entity that declares the relation: its capture settings apply to the junction's rows. */
+  owner: EntityMetadata;
   /** Owner entity + relation property, capitalized: `ArticleTags` (handlers `onInsertArticleTags`, `onDeleteArticleTags`). */
   name: string;
 }
@@ -17,10 +19,40 @@ export function junctionOf(metadata: EntityMetadata): Junction | undefined {
   let junction = junctions.get(metadata);
   if (junction === undefined) {
     const relation = metadata.ownerColumns[0]?.relationMetadata ?? metadata.inverseColumns[0]?.relationMetadata;
-    junction = relation ? { relation, name: relation.entityMetadata.name + capitalize(relation.propertyName) } : null;
+    const owner = relation && ownerOf(relation);
+    junction = relation && owner ? { relation, owner, name: owner.name + capitalize(relation.propertyName) } : null;
     junctions.set(metadata, junction);
   }
   return junction ?? undefined;
+}
+
+// With single-table inheritance TypeORM keeps a child's relations on the parent's metadata
+// (`Content`); the child that declares it (`Post.labels`) is the relation's target.
+function ownerOf(relation: RelationMetadata): EntityMetadata {
+  const declared = relation.entityMetadata.childEntityMetadatas.find((child) => child.target === relation.target);
+  return declared ?? relation.entityMetadata;
+}
+
+/**
+ * The entity whose capture settings (`entities`, `exclude`) decide for a write of `metadata`: the
+ * entity itself, a junction's owner, or none for a closure table (`@Tree("closure-table")`), which
+ * TypeORM keeps from the tree's parent relation, partly by raw SQL: its writes publish nothing,
+ * and the entity's own events carry its parent's key.
+ */
+export function capturedEntity(metadata: EntityMetadata): EntityMetadata | undefined {
+  if (metadata.tableType === "closure-junction") return undefined;
+  return junctionOf(metadata)?.owner ?? metadata;
+}
+
+/**
+ * True for TypeORM's own update of a materialized-path tree's path column (`mpath`, no property of
+ * the entity), which it makes after each insert and move of a node: it publishes nothing.
+ */
+export function isTreePathUpdate(metadata: EntityMetadata, values: ObjectLiteral | undefined): boolean {
+  const path = metadata.materializedPathColumn;
+  if (!path || !values) return false;
+  const set = Object.keys(values).filter((key) => values[key] !== undefined);
+  return set.length > 0 && set.every((key) => key === path.propertyPath);
 }
 
 /**

@@ -43,7 +43,7 @@ export function koperTypeorm(dataSource: DataSource, koper: Koper, options: Kope
   const restore: (() => void)[] = [];
   // With an outbox or audit, autocommit writes run in a transaction of their own (see autocommit.ts).
   restore.push(wrapAutocommitWrites(dataSource, koper.capture));
-  if (subscriber instanceof FailureTrackingSubscriber) restore.push(trackBeforeWrites(dataSource, broadcaster, subscriber));
+  restore.push(trackBeforeWrites(dataSource, broadcaster, subscriber));
   for (const name of QUIET_METHODS) restore.push(patch(target, name, (original) => (...args) => runSilenced(() => original(...args))));
   const add = () => (dataSource.subscribers as unknown[]).push(subscriber);
   // initialize() replaces `subscribers` with the configured ones: add ours afterwards.

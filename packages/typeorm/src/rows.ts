@@ -30,12 +30,25 @@ export function toRow(metadata: EntityMetadata, entity: ObjectLiteral | undefine
   if (!entity) return row;
   for (const { column, field, path, property } of planOf(metadata)) {
     // A plain column's value is its property (what getEntityValue returns for it, without the call).
-    const value: unknown = property !== undefined ? entity[property] : column.getEntityValue(entity);
+    const value: unknown = property !== undefined ? entity[property] : columnValue(column, entity);
     if (value === undefined) continue;
     if (path) setPath(row, path, value);
     else row[field] = value;
   }
   return row;
+}
+
+/**
+ * A column's value in `entity`, as TypeORM's `getEntityValue` reads it, except that the join column
+ * of a lazy relation (`author: Promise<User>`) is read only from what is loaded: its property is
+ * a getter that loads the relation, a query (in whatever state the transaction is) Koper never makes.
+ */
+export function columnValue(column: ColumnMetadata, entity: ObjectLiteral): unknown {
+  const relation = column.relationMetadata;
+  if (!relation?.isLazy || column.propertyName !== relation.propertyName || column.embeddedMetadata) return column.getEntityValue(entity);
+  const related: unknown = relation.getEntityValue(entity); // the loaded value (`__author__`), never a load
+  if (related === null) return null;
+  return typeof related === "object" && related !== undefined && column.referencedColumn ? column.referencedColumn.getEntityValue(related as ObjectLiteral) : undefined;
 }
 
 /** How `toRow` reads one column, worked out once per entity metadata. */
@@ -66,8 +79,8 @@ function planOf(metadata: EntityMetadata): ColumnPlan[] {
   return plan;
 }
 
-// Embedded columns ("address.city") keep the entity's shape: { address: { city } }.
-function setPath(row: Row, path: readonly string[], value: unknown): void {
+/** Embedded columns ("address.city") keep the entity's shape: { address: { city } }. */
+export function setPath(row: Row, path: readonly string[], value: unknown): void {
   let target = row;
   for (let i = 0; i < path.length - 1; i++) {
     const part = path[i]!;
@@ -84,7 +97,7 @@ export function keyOf(metadata: EntityMetadata, ...candidates: (ObjectLiteral | 
   for (const column of primary) {
     let value: unknown;
     for (const entity of candidates) {
-      value = entity ? column.getEntityValue(entity) : undefined;
+      value = entity ? columnValue(column, entity) : undefined;
       if (value !== undefined && value !== null) break;
     }
     if (value === undefined || value === null) return null;
@@ -142,11 +155,29 @@ export function setValues(metadata: EntityMetadata, values: ObjectLiteral | unde
   const row: Row = {};
   for (const [property, value] of Object.entries(values)) {
     if (value === undefined) continue;
+    const relation = metadata.findRelationWithPropertyPath(property);
+    if (relation && relation.joinColumns.length > 0 && typeof value !== "function") {
+      for (const column of relation.joinColumns) {
+        const key = relatedValue(column, value);
+        if (key !== undefined) row[fieldName(column)] = key;
+      }
+      continue;
+    }
     const column = metadata.findColumnWithPropertyPath(property);
     const name = column ? fieldName(column) : property;
     row[name] = typeof value === "function" ? { sql: String((value as () => unknown)()) } : value;
   }
   return row;
+}
+
+/**
+ * What a join column is set to when its relation is set to `value`: the related row's key (an
+ * entity, `{ id }`, or the key itself), never the related entity, whose fields are another
+ * entity's business (and redaction).
+ */
+function relatedValue(column: ColumnMetadata, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || value instanceof Date || !column.referencedColumn) return value;
+  return column.referencedColumn.getEntityValue(value as ObjectLiteral) as unknown;
 }
 
 /**

@@ -11,11 +11,14 @@ export interface WriteStatement {
   affected: number | null;
   /** An INSERT … ON CONFLICT / ON DUPLICATE KEY statement: it may have updated instead. */
   upsert: boolean;
+  /** An INSERT that skips conflicting rows (`orIgnore()`: IGNORE, OR IGNORE, ON CONFLICT DO NOTHING). */
+  ignore: boolean;
 }
 
 const IDENT = String.raw`(?:"[^"]+"|\x60[^\x60]+\x60|\[[^\]]+\]|[\w$]+)`;
 const WRITE = new RegExp(String.raw`^\s*(INSERT\s+(?:OR\s+\w+\s+)?(?:IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM)\s+((?:${IDENT}\.)*(${IDENT}))`, "i");
 const UPSERT = /\bON\s+CONFLICT\b[\s\S]*\bDO\s+UPDATE\b|\bON\s+DUPLICATE\s+KEY\s+UPDATE\b/i;
+const IGNORE = /^\s*INSERT\s+(?:OR\s+)?IGNORE\b|\bON\s+CONFLICT\b[^;]*\bDO\s+NOTHING\b/i;
 
 /** Cheap test run on every statement: only writes are parsed further. */
 export function looksLikeWrite(sql: string): boolean {
@@ -36,6 +39,7 @@ export function parseWrite(sql: string, parameters: readonly unknown[] | undefin
     parameters: parameters ?? [],
     affected,
     upsert: action === "insert" && UPSERT.test(sql),
+    ignore: action === "insert" && IGNORE.test(sql),
   };
 }
 
@@ -135,15 +139,29 @@ export interface SeenWrite {
   update?: { table: string; bound: Set<unknown> } | null;
 }
 
-/** True for a successful UPDATE of `table` that bound every value of `key`: the statement of that row's update. */
+/**
+ * True for a successful UPDATE of `table` that bound every value of `key` (or, as TypeORM's sql.js
+ * driver does with numbers, wrote it into its WHERE clause): the statement of that row's update.
+ */
 export function isUpdateOf(write: SeenWrite, table: string, key: Record<string, unknown>): boolean {
   if (write.update === undefined) {
     // Parsed once: a large cascade save asks every statement of its operation, once per row.
     const statement = parseWrite(write.sql, write.parameters, null);
-    write.update = statement?.action === "update" ? { table: statement.table, bound: new Set(statement.parameters.map(comparable)) } : null;
+    write.update = statement?.action === "update" ? { table: statement.table, bound: new Set([...statement.parameters, ...whereLiterals(write.sql)].map(comparable)) } : null;
   }
   const update = write.update;
   return update !== null && update.table === table && Object.values(key).every((value) => update.bound.has(comparable(value)));
+}
+
+// The number and string literals a WHERE clause compares with (`"id" = 1`, `"code" IN ('a', 'b')`).
+function whereLiterals(sql: string): unknown[] {
+  const at = findWhere(sql);
+  if (at < 0) return [];
+  const literals: unknown[] = [];
+  for (const [, text] of sql.slice(at).matchAll(/(?:=|\bIN\s*\(|,)\s*(-?\d+(?:\.\d+)?(?![\w.])|'(?:[^']|'')*')/gi)) {
+    literals.push(text!.startsWith("'") ? text!.slice(1, -1).replace(/''/g, "'") : text);
+  }
+  return literals;
 }
 
 function comparable(value: unknown): unknown {
@@ -211,4 +229,19 @@ function topLevelGroups(text: string, from: number): [number, number][] {
     else if (depth === 0 && /[A-Za-z]/.test(text[i]!)) break; // RETURNING, ON CONFLICT …
   }
   return groups;
+}
+
+/** A statement's parameters as a list, whatever form the driver gave them in. */
+export function paramsOf(parameters: unknown): unknown[] | undefined {
+  return Array.isArray(parameters) ? parameters : parameters && typeof parameters === "object" ? Object.values(parameters) : undefined;
+}
+
+/** The rows a write statement touched, from the driver's raw result (null where it does not say). */
+export function affectedOf(raw: unknown): number | null {
+  if (typeof raw !== "object" || raw === null) return null;
+  // mysql2 hands the rows of an INSERT … RETURNING (MariaDB), one per row written.
+  if (Array.isArray(raw)) return raw.length;
+  const result = raw as { rowCount?: unknown; affectedRows?: unknown };
+  const value = result.rowCount ?? result.affectedRows;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { criteriaOf, insertedRows, parseWrite, setColumns } from "../src/statements.ts";
+import { affectedOf, criteriaOf, insertedRows, isUpdateOf, parseWrite, setColumns } from "../src/statements.ts";
 
 const statement = (sql: string, parameters: unknown[]) => parseWrite(sql, parameters, null)!;
 const same = (column: string) => column;
@@ -28,5 +28,26 @@ describe("SQL of TypeORM's writes", () => {
     const rows = insertedRows(statement(`INSERT INTO "t"("id", "name", "n", "at") VALUES (DEFAULT, $1, 7, 'it''s'), (DEFAULT, $2, $3, now()) RETURNING "id"`, ["a", "b", 8]));
     expect(rows).toEqual([{ name: "a", n: 7, at: "it's" }, { name: "b", n: 8 }]);
     expect(insertedRows(statement("INSERT INTO `t`(`id`, `name`) VALUES (?, ?), (?, ?)", ["u1", "a", "u2", "b"]))).toEqual([{ id: "u1", name: "a" }, { id: "u2", name: "b" }]);
+  });
+
+  it("the UPDATE of a row: its key bound, or written into the WHERE clause as sql.js writes numbers; not another row's, not a SET value", () => {
+    const seen = (sql: string, parameters: unknown[] = []) => ({ sql, parameters });
+    expect(isUpdateOf(seen(`UPDATE "c" SET "t" = ? WHERE ( "id" = 12 ) AND ( "kind" IN (?) )`, ["x", "post"]), "c", { id: 12 })).toBe(true);
+    expect(isUpdateOf(seen(`UPDATE "c" SET "t" = ? WHERE "id" = 12`, ["x"]), "c", { id: 1 })).toBe(false);
+    expect(isUpdateOf(seen(`UPDATE "c" SET "n" = 1 WHERE "id" = ?`, [2]), "c", { id: 1 })).toBe(false);
+    expect(isUpdateOf(seen(`UPDATE "s" SET "n" = 9 WHERE (("w" = 'a''b' AND "sku" = ?))`, ["x"]), "s", { w: "a'b", sku: "x" })).toBe(true);
+  });
+
+  it("orIgnore() INSERTs are told from plain ones and from upserts, on every dialect", () => {
+    const flags = (sql: string) => ({ ignore: statement(sql, []).ignore, upsert: statement(sql, []).upsert });
+    expect(flags(`INSERT OR IGNORE INTO "s"("a") VALUES (?)`)).toEqual({ ignore: true, upsert: false });
+    expect(flags("INSERT IGNORE INTO `s`(`a`) VALUES (?)")).toEqual({ ignore: true, upsert: false });
+    expect(flags(`INSERT INTO "s"("a") VALUES ($1) ON CONFLICT DO NOTHING RETURNING "id"`)).toEqual({ ignore: true, upsert: false });
+    expect(flags(`INSERT INTO "s"("a") VALUES ($1) ON CONFLICT ("a") DO UPDATE SET "a" = EXCLUDED."a"`)).toEqual({ ignore: false, upsert: true });
+    expect(flags(`INSERT INTO "s"("a") VALUES ($1)`)).toEqual({ ignore: false, upsert: false });
+  });
+
+  it("rows touched, from each driver's raw result: pg's rowCount, mysql2's affectedRows, the rows of MariaDB's INSERT … RETURNING", () => {
+    expect([affectedOf({ rowCount: 2 }), affectedOf({ affectedRows: 3 }), affectedOf([{ id: 1 }]), affectedOf(undefined)]).toEqual([2, 3, 1, null]);
   });
 });
