@@ -123,4 +123,34 @@ describe.skipIf(!available)("kcat (librdkafka) against the in-memory broker", ()
     const found = metadata.topics.find((t) => t.topic === topic);
     expect(found?.partitions.map((p) => p.partition).sort()).toEqual([0, 1, 2]);
   });
+
+  it("answers -Q (offsets by time) with the first record at or after the time, inside a batch", async () => {
+    const topic = uniqueName("kcat-times");
+    const t0 = Date.now() - 60_000;
+    const producer = producerFor(kafkaFor(broker.brokers));
+    await producer.connect();
+    await producer.send({ topic, messages: Array.from({ length: 6 }, (_, i) => ({ value: `v${i}`, timestamp: String(t0 + i * 1000) })) });
+    await producer.disconnect();
+    expect(broker.state.topics.get(topic)!.partitions[0]!.batchCount).toBe(1);
+    const answers: string[] = [];
+    for (const at of [t0, t0 + 3000, t0 + 3500, t0 + 99_000]) {
+      const queried = await kcat(["-Q", "-t", `${topic}:0:${at}`]);
+      expect(queried.code).toBe(0);
+      answers.push(queried.stdout.trim());
+    }
+    expect(answers).toEqual([0, 3, 4, -1].map((offset) => `${topic} [0] offset ${offset}`));
+  });
+
+  it("keeps a fetch response within fetch.max.bytes when several partitions hold big batches", async () => {
+    const topic = uniqueName("kcat-fetch-budget");
+    broker.createTopic(topic, 4);
+    const big = "x".repeat(200_000);
+    for (const partition of [0, 1, 2, 3]) {
+      expect((await kcat(["-P", "-t", topic, "-p", String(partition), "-K", ":"], `k${partition}:${big}\n`)).code).toBe(0);
+    }
+    // librdkafka drops the connection on a response above receive.message.max.bytes (the least it allows: fetch.max.bytes + 512).
+    const limits = ["-X", "fetch.max.bytes=300000", "-X", "receive.message.max.bytes=300512", "-X", "message.max.bytes=250000"];
+    const lines = await consumeAll(topic, limits);
+    expect(lines.map((line) => line.split("|").slice(0, 3).join("|")).sort()).toEqual(["0|0|k0", "1|0|k1", "2|0|k2", "3|0|k3"]);
+  });
 });
