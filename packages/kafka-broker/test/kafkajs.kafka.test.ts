@@ -1,4 +1,4 @@
-import { CompressionTypes, type Consumer, type EachMessagePayload } from "kafkajs";
+import { AssignerProtocol, CompressionTypes, type Consumer, type EachMessagePayload } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { kafkaFor, producerFor, uniqueName, until } from "./helpers.ts";
@@ -208,6 +208,33 @@ describe("kafkajs consumer groups", () => {
     await until(() => two.seen.filter((s) => s.value.startsWith("b-")).length >= 20, "20 new messages on the survivor");
     await two.consumer.disconnect();
     expect(broker.state.groups.get(groupId)?.members.size).toBe(0);
+  });
+
+  it("describes and lists groups, and sets offsets (which needs DescribeGroups) once the group is empty", async () => {
+    const topic = uniqueName("group-describe");
+    const groupId = uniqueName("g");
+    broker.createTopic(topic, 2);
+    await produce(topic, 6, "d");
+    const one = await member(topic, groupId);
+    await until(() => one.assigned.length === 2 && values([one]).size === 6, "the member to own both partitions and read 6");
+    const admin = kafkaFor(broker.brokers).admin();
+    await admin.connect();
+    try {
+      expect((await admin.listGroups()).groups).toContainEqual({ groupId, protocolType: "consumer" });
+      const [described] = (await admin.describeGroups([groupId])).groups;
+      expect(described).toMatchObject({ groupId, state: "Stable", protocolType: "consumer", protocol: "RoundRobinAssigner" });
+      expect(described!.members).toHaveLength(1);
+      expect(described!.members[0]!.clientHost).toBe("/127.0.0.1");
+      expect(AssignerProtocol.MemberAssignment.decode(described!.members[0]!.memberAssignment)?.assignment).toEqual({ [topic]: [0, 1] });
+      await expect(admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: "0" }] })).rejects.toThrow(/no running instances/);
+
+      await one.consumer.disconnect();
+      expect((await admin.describeGroups([groupId])).groups[0]).toMatchObject({ state: "Empty", members: [] });
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: "1" }] });
+      expect(broker.committedOffsets(groupId).get(`${topic}/0`)).toBe(1);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it("evicts a member whose session times out and gives its partitions to the other", async () => {

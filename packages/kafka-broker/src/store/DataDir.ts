@@ -10,7 +10,7 @@ import { PartitionFiles } from "./PartitionFiles.ts";
 export interface StateStore {
   /** A topic was created (or loaded). */
   topicCreated(topic: Topic): void;
-  /** A topic was deleted. */
+  /** A topic was deleted, with the committed offsets for it. */
   topicDeleted(name: string): void;
   /** A group committed an offset. */
   offsetCommitted(groupId: string, topic: string, partition: number, offset: CommittedOffset): void;
@@ -29,6 +29,11 @@ interface OffsetLine {
   readonly p: number;
   readonly o: number;
   readonly m: string | null;
+}
+
+// Written when a topic is deleted: the commits before it, for that topic, no longer count.
+interface TopicDeletedLine {
+  readonly deletedTopic: string;
 }
 
 // Topic names are [a-zA-Z0-9._-], so they are safe as directory names as they are.
@@ -92,7 +97,7 @@ export class DataDir implements StateStore {
     topic.partitions.forEach((p, i) => (p.listener = files[i]));
   }
 
-  // Replays the offset log (last commit wins), then rewrites it compacted.
+  // Replays the offset log (last commit wins; a deleted topic drops its commits before it), then rewrites it compacted.
   private loadOffsets(state: BrokerState): void {
     const path = join(this.root, "offsets.log");
     const latest = new Map<string, OffsetLine>();
@@ -100,8 +105,12 @@ export class DataDir implements StateStore {
       for (const line of readFileSync(path, "utf8").split("\n")) {
         if (line.trim() === "") continue;
         try {
-          const entry = JSON.parse(line) as OffsetLine;
-          latest.set(JSON.stringify([entry.g, entry.t, entry.p]), entry);
+          const entry = JSON.parse(line) as OffsetLine | TopicDeletedLine;
+          if ("deletedTopic" in entry) {
+            for (const [key, e] of latest) if (e.t === entry.deletedTopic) latest.delete(key);
+          } else {
+            latest.set(JSON.stringify([entry.g, entry.t, entry.p]), entry);
+          }
         } catch {
           break; // a torn last line from a crash
         }
@@ -127,6 +136,9 @@ export class DataDir implements StateStore {
     for (const files of this.partitions.get(name) ?? []) files.close();
     this.partitions.delete(name);
     rmSync(topicDir(this.root, name), { recursive: true, force: true });
+    const line: TopicDeletedLine = { deletedTopic: name };
+    writeSync(this.offsetsFd, `${JSON.stringify(line)}\n`);
+    this.offsetsDirty = true;
   }
 
   offsetCommitted(groupId: string, topic: string, partition: number, offset: CommittedOffset): void {
