@@ -107,7 +107,7 @@ describe("dataDir: topics, data and offsets survive a process restart", () => {
     expect(second.records(topic).at(-1)).toMatchObject({ offset: 2_000 });
   });
 
-  it("forgets a deleted topic's committed offsets across a restart, and keeps those of the topic created again", { timeout: 60_000 }, async () => {
+  it("forgets a deleted topic's and a deleted group's committed offsets across a restart, and keeps those of the topic created again", { timeout: 60_000 }, async () => {
     const dir = dataDir();
     const first = await brokerOn(dir);
     const topic = uniqueName("recreated");
@@ -134,11 +134,15 @@ describe("dataDir: topics, data and offsets survive a process restart", () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
     await producer.send({ topic, messages: Array.from({ length: 3 }, (_, i) => ({ value: `w${i}` })) });
     await consumeAll(newGroup, 3);
+    const deletedGroup = uniqueName("g-deleted");
+    await consumeAll(deletedGroup, 3);
+    await admin.deleteGroups([deletedGroup]);
     await Promise.all([producer.disconnect(), admin.disconnect()]);
     await first.stop();
 
     const second = await brokerOn(dir);
     expect(second.committedOffsets(oldGroup).size).toBe(0);
+    expect(second.committedOffsets(deletedGroup).size).toBe(0);
     expect(second.committedOffsets(newGroup)).toEqual(new Map([[`${topic}/0`, 3]]));
   });
 

@@ -65,6 +65,8 @@ elif action == "describe-groups":
         described.append({"group": g.group, "state": g.state, "protocol_type": g.protocol_type, "protocol": g.protocol,
                           "members": sorted(members, key=lambda m: m["client_id"])})
     print(json.dumps(described))
+elif action == "delete-groups":
+    print(json.dumps([[g, error.__name__] for g, error in admin.delete_consumer_groups(spec["groups"])]))
 elif action == "group-offsets":
     offsets = admin.list_consumer_group_offsets(spec["group"])
     print(json.dumps({"%s/%d" % (tp.topic, tp.partition): o.offset for tp, o in offsets.items()}))
@@ -210,7 +212,7 @@ describe.skipIf(!available)("kafka-python 2.0.2 consumer groups and admin", () =
     expect(broker.state.groups.get(group)?.members.size).toBe(0);
   }, 120_000);
 
-  it("creates, describes and deletes topics; a topic deleted and created again starts with no committed offsets", async () => {
+  it("creates, describes and deletes topics and groups; a topic deleted and created again starts with no committed offsets", async () => {
     const topic = uniqueName("py-admin");
     const group = uniqueName("g");
     expect(await admin("create", { topic, partitions: 2 })).toEqual([[topic, 0, null]]);
@@ -231,7 +233,13 @@ describe.skipIf(!available)("kafka-python 2.0.2 consumer groups and admin", () =
     await produce(topic, "new", 20);
     const again = member(topic, group, "reader-again");
     await until(() => committedTotal(group) === 20, "20 commits on the new topic");
+    const unknown = uniqueName("none");
+    expect(await admin("delete-groups", { groups: [group] })).toEqual([[group, "NonEmptyGroupError"]]);
     await again.stop();
     expect(again.values.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `new-${i}`).sort());
+
+    expect(await admin("delete-groups", { groups: [group, unknown] })).toEqual([[group, "NoError"], [unknown, "GroupIdNotFoundError"]]);
+    expect(await admin("group-offsets", { group })).toEqual({});
+    expect(broker.state.groups.has(group)).toBe(false);
   }, 90_000);
 });

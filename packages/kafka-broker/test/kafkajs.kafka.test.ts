@@ -78,6 +78,16 @@ describe("kafkajs against the in-memory broker", () => {
     expect(broker.records(topic).map((r) => r.value?.toString())).toEqual(["plain", "gzip-1", "gzip-2", "idem"]);
   });
 
+  it("refuses a transactional producer at once with a non-retriable error instead of hanging", async () => {
+    const producer = producerFor(kafkaFor(broker.brokers), { transactionalId: uniqueName("tx"), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await expect(producer.transaction()).rejects.toMatchObject({ type: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", retriable: false });
+    } finally {
+      await producer.disconnect();
+    }
+  }, 5_000);
+
   it("hands out increasing producer ids to idempotent producers", async () => {
     const before = broker.state.lastProducerId;
     const kafka = kafkaFor(broker.brokers);
@@ -210,7 +220,7 @@ describe("kafkajs consumer groups", () => {
     expect(broker.state.groups.get(groupId)?.members.size).toBe(0);
   });
 
-  it("describes and lists groups, and sets offsets (which needs DescribeGroups) once the group is empty", async () => {
+  it("describes and lists groups, sets offsets (which needs DescribeGroups) once the group is empty, and deletes it", async () => {
     const topic = uniqueName("group-describe");
     const groupId = uniqueName("g");
     broker.createTopic(topic, 2);
@@ -232,6 +242,8 @@ describe("kafkajs consumer groups", () => {
       expect((await admin.describeGroups([groupId])).groups[0]).toMatchObject({ state: "Empty", members: [] });
       await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: "1" }] });
       expect(broker.committedOffsets(groupId).get(`${topic}/0`)).toBe(1);
+      expect(await admin.deleteGroups([groupId])).toEqual([{ groupId, errorCode: 0 }]);
+      expect(broker.committedOffsets(groupId).size).toBe(0);
     } finally {
       await admin.disconnect();
     }

@@ -124,6 +124,16 @@ describe.skipIf(!available)("kcat (librdkafka) against the in-memory broker", ()
     expect(found?.partitions.map((p) => p.partition).sort()).toEqual([0, 1, 2]);
   });
 
+  it("fails a transactional producer at once with a clear error, and an idempotent one works", async () => {
+    const topic = uniqueName("kcat-tx");
+    const refused = await kcat(["-P", "-t", topic, "-X", `transactional.id=${uniqueName("tx")}`], "a\n");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Transactional Id authorization failed/);
+    const idempotent = await kcat(["-P", "-t", topic, "-K", ":", "-z", "lz4", "-X", "enable.idempotence=true"], "k:1\nk:2\n");
+    expect(idempotent.code).toBe(0);
+    expect(await consumeAll(topic)).toEqual(["0|0|k|1|", "0|1|k|2|"]);
+  });
+
   it("answers -Q (offsets by time) with the first record at or after the time, inside a batch", async () => {
     const topic = uniqueName("kcat-times");
     const t0 = Date.now() - 60_000;

@@ -34,6 +34,21 @@ export const handleDescribeGroups: ApiHandler = (ctx, header, body) => {
   return w.array(groupIds, (gw, groupId) => writeGroup(gw, version, groupId, ctx.state.groups.get(groupId)));
 };
 
+/** DeleteGroups 0–1: removes empty groups and their committed offsets; a group with members is NON_EMPTY_GROUP. */
+export const handleDeleteGroups: ApiHandler = (ctx, _header, body) => {
+  const groupIds = body.array((r) => r.string());
+  const w = new Writer().int32(0); // throttle_time_ms
+  return w.array(groupIds, (gw, groupId) => {
+    const group = ctx.state.groups.get(groupId);
+    let errorCode: ErrorCode = ErrorCode.NONE;
+    if (groupId === "") errorCode = ErrorCode.INVALID_GROUP_ID;
+    else if (!group) errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
+    else if (group.members.size > 0) errorCode = ErrorCode.NON_EMPTY_GROUP;
+    else ctx.state.deleteGroup(groupId);
+    gw.string(groupId).int16(errorCode);
+  });
+};
+
 /** ListGroups 0–2: every group this broker coordinates (all of them), with its protocol type. */
 export const handleListGroups: ApiHandler = (ctx, header) => {
   const w = new Writer();

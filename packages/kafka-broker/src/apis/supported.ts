@@ -17,6 +17,7 @@ export const ApiKey = {
   CreateTopics: 19,
   DeleteTopics: 20,
   InitProducerId: 22,
+  DeleteGroups: 42,
 } as const;
 
 /** A served API key with its version range. */
@@ -48,4 +49,5 @@ export const SUPPORTED_APIS: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 1 },
 ];

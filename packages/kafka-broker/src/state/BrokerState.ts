@@ -52,6 +52,13 @@ export class BrokerState {
     return group;
   }
 
+  /** Deletes an empty group with its committed offsets (DeleteGroups); the caller checks it has no members. */
+  deleteGroup(groupId: string): boolean {
+    if (!this.groups.delete(groupId)) return false;
+    this.store?.groupDeleted(groupId);
+    return true;
+  }
+
   /** Hands out the next producer id. */
   nextProducerId(): number {
     this.lastProducerId += 1;
