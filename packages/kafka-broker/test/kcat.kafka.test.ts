@@ -124,6 +124,35 @@ describe.skipIf(!available)("kcat (librdkafka) against the in-memory broker", ()
     expect(found?.partitions.map((p) => p.partition).sort()).toEqual([0, 1, 2]);
   });
 
+  it("keeps null keys, null values (tombstones) and empty and null header values apart (-Z)", async () => {
+    const topic = uniqueName("kcat-nulls");
+    expect((await kcat(["-P", "-t", topic, "-K", ":", "-Z", "-H", "empty=", "-H", "none"], "k1:\n:v2\nk3:v3\n")).code).toBe(0);
+    const lines = await consumeAll(topic, ["-Z", "-f", "%o|%K|%k|%S|%s|%h\\n"]);
+    expect(lines).toEqual(["0|2|k1|-1|NULL|empty=,none=NULL", "1|-1|NULL|2|v2|empty=,none=NULL", "2|2|k3|2|v3|empty=,none=NULL"]);
+    expect(broker.records(topic).map((r) => [r.key?.toString() ?? null, r.value?.toString() ?? null, r.headers.map(([, v]) => v?.toString() ?? null)])).toEqual([
+      ["k1", null, ["", null]],
+      [null, "v2", ["", null]],
+      ["k3", "v3", ["", null]],
+    ]);
+  });
+
+  it("serves 64 partitions and 100 more topics: produce, -L, and one group member reading every partition", async () => {
+    const topic = uniqueName("kcat-p64");
+    broker.createTopic(topic, 64);
+    const others = Array.from({ length: 100 }, (_, i) => uniqueName(`kcat-many-${i}`));
+    for (const name of others) broker.createTopic(name, 2);
+    const input = Array.from({ length: 640 }, (_, i) => `k${i}:v${i}`).join("\n") + "\n";
+    expect((await kcat(["-P", "-t", topic, "-K", ":"], input)).code).toBe(0);
+    const listed = JSON.parse((await kcat(["-L", "-J"])).stdout) as { topics: Array<{ topic: string; partitions: unknown[] }> };
+    expect(listed.topics.find((t) => t.topic === topic)?.partitions).toHaveLength(64);
+    expect(others.every((name) => listed.topics.some((t) => t.topic === name))).toBe(true);
+    const group = await kcat(["-G", uniqueName("g"), topic, "-e", "-X", "auto.offset.reset=earliest", "-X", "check.crcs=true", "-f", "%p|%k\\n"]);
+    expect(group.code).toBe(0);
+    const lines = group.stdout.split("\n").filter(Boolean);
+    expect(new Set(lines.map((line) => line.split("|")[1])).size).toBe(640);
+    expect(new Set(lines.map((line) => line.split("|")[0])).size).toBe(64);
+  });
+
   it("fails a transactional producer at once with a clear error, and an idempotent one works", async () => {
     const topic = uniqueName("kcat-tx");
     const refused = await kcat(["-P", "-t", topic, "-X", `transactional.id=${uniqueName("tx")}`], "a\n");
