@@ -114,7 +114,8 @@ export class Broker {
       idleMs: positive("connectionsMaxIdleMs", options.connectionsMaxIdleMs, 600_000),
     };
     this.server = createServer((socket: Socket) => {
-      const connection = new Connection(socket, (frame) => dispatch(this.context, frame, this.log), limits, this.log);
+      const clientHost = `/${socket.remoteAddress ?? ""}`; // as Kafka's DescribeGroups shows it
+      const connection = new Connection(socket, (frame) => dispatch(this.context, frame, this.log, clientHost), limits, this.log);
       this.connections.add(connection);
       socket.on("close", () => this.connections.delete(connection));
     });

@@ -107,6 +107,45 @@ describe("dataDir: topics, data and offsets survive a process restart", () => {
     expect(second.records(topic).at(-1)).toMatchObject({ offset: 2_000 });
   });
 
+  it("forgets a deleted topic's and a deleted group's committed offsets across a restart, and keeps those of the topic created again", { timeout: 60_000 }, async () => {
+    const dir = dataDir();
+    const first = await brokerOn(dir);
+    const topic = uniqueName("recreated");
+    const [oldGroup, newGroup] = [uniqueName("g-old"), uniqueName("g-new")];
+    const kafka = kafkaFor(first.brokers);
+    const admin = kafka.admin();
+    await admin.connect();
+    const producer = producerFor(kafka);
+    await producer.connect();
+    // Consumes the whole topic in `groupId` and waits for its commit.
+    const consumeAll = async (groupId: string, count: number) => {
+      const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async () => {} });
+      await until(() => first.committedOffsets(groupId).get(`${topic}/0`) === count, `${groupId} to commit ${count}`);
+      await consumer.disconnect();
+    };
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: `v${i}` })) });
+    await consumeAll(oldGroup, 5);
+    await admin.deleteTopics({ topics: [topic] });
+    expect(first.committedOffsets(oldGroup).size).toBe(0);
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await producer.send({ topic, messages: Array.from({ length: 3 }, (_, i) => ({ value: `w${i}` })) });
+    await consumeAll(newGroup, 3);
+    const deletedGroup = uniqueName("g-deleted");
+    await consumeAll(deletedGroup, 3);
+    await admin.deleteGroups([deletedGroup]);
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
+    await first.stop();
+
+    const second = await brokerOn(dir);
+    expect(second.committedOffsets(oldGroup).size).toBe(0);
+    expect(second.committedOffsets(deletedGroup).size).toBe(0);
+    expect(second.committedOffsets(newGroup)).toEqual(new Map([[`${topic}/0`, 3]]));
+  });
+
   it("refuses a directory another running broker holds, and state together with dataDir", async () => {
     const dir = dataDir();
     await brokerOn(dir);

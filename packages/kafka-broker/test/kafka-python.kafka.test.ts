@@ -11,7 +11,7 @@ const available = toolAvailable(`kafka-python (${PYTHON} -c 'import kafka'; set 
 
 const SCRIPT = `
 import json, sys
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 mode, bootstrap, topic, api, group, count = sys.argv[1:7]
 options = {} if api == "auto" else {"api_version": tuple(int(x) for x in api.split("."))}
@@ -29,6 +29,27 @@ if mode == "produce":
     producer.flush()
     producer.close()
     print(json.dumps(offsets))
+elif mode == "times":
+    # Records with the given timestamps in one batch, then offsets_for_times and a seek to each answer.
+    spec = json.load(sys.stdin)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=500, **options)
+    futures = [producer.send(topic, value=("v%d" % i).encode(), timestamp_ms=ts) for i, ts in enumerate(spec["timestamps"])]
+    producer.flush()
+    [f.get(timeout=15) for f in futures]
+    producer.close()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=5000, **options)
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    answers = []
+    for query in spec["queries"]:
+        found = consumer.offsets_for_times({tp: query})[tp]
+        first = None
+        if found is not None:
+            consumer.seek(tp, found.offset)
+            first = text(next(consumer).value)
+        answers.append(None if found is None else {"offset": found.offset, "timestamp": found.timestamp, "first": first})
+    consumer.close()
+    print(json.dumps(answers))
 else:
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group or None, auto_offset_reset="earliest",
                              enable_auto_commit=False, consumer_timeout_ms=15000, **options)
@@ -100,6 +121,22 @@ describe.skipIf(!available)("kafka-python 2.0.2 against the in-memory broker", (
     const resumed = await pyConsume(topic, "0.11.0", 2, groupId);
     expect(resumed.map((m) => [m.offset, m.value])).toEqual([[3, "b4"], [4, "b5"]]);
   }, 60_000);
+
+  it("offsets_for_times finds the first record at or after the time inside a batch, and seek delivers from there", async () => {
+    const topic = uniqueName("py-times");
+    const t0 = Date.now() - 60_000;
+    const timestamps = Array.from({ length: 10 }, (_, i) => t0 + i * 1000);
+    const queries = [t0, t0 + 5000, t0 + 5500, t0 + 9000, t0 + 9001];
+    const answers = await python(["times", broker.brokers[0]!, topic, "auto", "", "0"], JSON.stringify({ timestamps, queries }));
+    expect(broker.state.topics.get(topic)!.partitions[0]!.batchCount).toBe(1); // one batch: the lookup must look inside it
+    expect(answers).toEqual([
+      { offset: 0, timestamp: t0, first: "v0" },
+      { offset: 5, timestamp: t0 + 5000, first: "v5" },
+      { offset: 6, timestamp: t0 + 6000, first: "v6" },
+      { offset: 9, timestamp: t0 + 9000, first: "v9" },
+      null,
+    ]);
+  }, 40_000);
 
   it("reads what kafkajs produced, and kafkajs reads what kafka-python produced", async () => {
     const toPython = uniqueName("js-to-py");

@@ -1,4 +1,4 @@
-import { CompressionTypes, type Consumer, type EachMessagePayload } from "kafkajs";
+import { AssignerProtocol, CompressionTypes, type Consumer, type EachMessagePayload } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBroker, type Broker } from "@koper/kafka-broker";
 import { kafkaFor, producerFor, uniqueName, until } from "./helpers.ts";
@@ -77,6 +77,16 @@ describe("kafkajs against the in-memory broker", () => {
     expect(seen[3]!.headers).toEqual({ a: "1", b: "2" });
     expect(broker.records(topic).map((r) => r.value?.toString())).toEqual(["plain", "gzip-1", "gzip-2", "idem"]);
   });
+
+  it("refuses a transactional producer at once with a non-retriable error instead of hanging", async () => {
+    const producer = producerFor(kafkaFor(broker.brokers), { transactionalId: uniqueName("tx"), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await expect(producer.transaction()).rejects.toMatchObject({ type: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", retriable: false });
+    } finally {
+      await producer.disconnect();
+    }
+  }, 5_000);
 
   it("hands out increasing producer ids to idempotent producers", async () => {
     const before = broker.state.lastProducerId;
@@ -208,6 +218,35 @@ describe("kafkajs consumer groups", () => {
     await until(() => two.seen.filter((s) => s.value.startsWith("b-")).length >= 20, "20 new messages on the survivor");
     await two.consumer.disconnect();
     expect(broker.state.groups.get(groupId)?.members.size).toBe(0);
+  });
+
+  it("describes and lists groups, sets offsets (which needs DescribeGroups) once the group is empty, and deletes it", async () => {
+    const topic = uniqueName("group-describe");
+    const groupId = uniqueName("g");
+    broker.createTopic(topic, 2);
+    await produce(topic, 6, "d");
+    const one = await member(topic, groupId);
+    await until(() => one.assigned.length === 2 && values([one]).size === 6, "the member to own both partitions and read 6");
+    const admin = kafkaFor(broker.brokers).admin();
+    await admin.connect();
+    try {
+      expect((await admin.listGroups()).groups).toContainEqual({ groupId, protocolType: "consumer" });
+      const [described] = (await admin.describeGroups([groupId])).groups;
+      expect(described).toMatchObject({ groupId, state: "Stable", protocolType: "consumer", protocol: "RoundRobinAssigner" });
+      expect(described!.members).toHaveLength(1);
+      expect(described!.members[0]!.clientHost).toBe("/127.0.0.1");
+      expect(AssignerProtocol.MemberAssignment.decode(described!.members[0]!.memberAssignment)?.assignment).toEqual({ [topic]: [0, 1] });
+      await expect(admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: "0" }] })).rejects.toThrow(/no running instances/);
+
+      await one.consumer.disconnect();
+      expect((await admin.describeGroups([groupId])).groups[0]).toMatchObject({ state: "Empty", members: [] });
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: "1" }] });
+      expect(broker.committedOffsets(groupId).get(`${topic}/0`)).toBe(1);
+      expect(await admin.deleteGroups([groupId])).toEqual([{ groupId, errorCode: 0 }]);
+      expect(broker.committedOffsets(groupId).size).toBe(0);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it("evicts a member whose session times out and gives its partitions to the other", async () => {

@@ -123,4 +123,73 @@ describe.skipIf(!available)("kcat (librdkafka) against the in-memory broker", ()
     const found = metadata.topics.find((t) => t.topic === topic);
     expect(found?.partitions.map((p) => p.partition).sort()).toEqual([0, 1, 2]);
   });
+
+  it("keeps null keys, null values (tombstones) and empty and null header values apart (-Z)", async () => {
+    const topic = uniqueName("kcat-nulls");
+    expect((await kcat(["-P", "-t", topic, "-K", ":", "-Z", "-H", "empty=", "-H", "none"], "k1:\n:v2\nk3:v3\n")).code).toBe(0);
+    const lines = await consumeAll(topic, ["-Z", "-f", "%o|%K|%k|%S|%s|%h\\n"]);
+    expect(lines).toEqual(["0|2|k1|-1|NULL|empty=,none=NULL", "1|-1|NULL|2|v2|empty=,none=NULL", "2|2|k3|2|v3|empty=,none=NULL"]);
+    expect(broker.records(topic).map((r) => [r.key?.toString() ?? null, r.value?.toString() ?? null, r.headers.map(([, v]) => v?.toString() ?? null)])).toEqual([
+      ["k1", null, ["", null]],
+      [null, "v2", ["", null]],
+      ["k3", "v3", ["", null]],
+    ]);
+  });
+
+  it("serves 64 partitions and 100 more topics: produce, -L, and one group member reading every partition", async () => {
+    const topic = uniqueName("kcat-p64");
+    broker.createTopic(topic, 64);
+    const others = Array.from({ length: 100 }, (_, i) => uniqueName(`kcat-many-${i}`));
+    for (const name of others) broker.createTopic(name, 2);
+    const input = Array.from({ length: 640 }, (_, i) => `k${i}:v${i}`).join("\n") + "\n";
+    expect((await kcat(["-P", "-t", topic, "-K", ":"], input)).code).toBe(0);
+    const listed = JSON.parse((await kcat(["-L", "-J"])).stdout) as { topics: Array<{ topic: string; partitions: unknown[] }> };
+    expect(listed.topics.find((t) => t.topic === topic)?.partitions).toHaveLength(64);
+    expect(others.every((name) => listed.topics.some((t) => t.topic === name))).toBe(true);
+    const group = await kcat(["-G", uniqueName("g"), topic, "-e", "-X", "auto.offset.reset=earliest", "-X", "check.crcs=true", "-f", "%p|%k\\n"]);
+    expect(group.code).toBe(0);
+    const lines = group.stdout.split("\n").filter(Boolean);
+    expect(new Set(lines.map((line) => line.split("|")[1])).size).toBe(640);
+    expect(new Set(lines.map((line) => line.split("|")[0])).size).toBe(64);
+  });
+
+  it("fails a transactional producer at once with a clear error, and an idempotent one works", async () => {
+    const topic = uniqueName("kcat-tx");
+    const refused = await kcat(["-P", "-t", topic, "-X", `transactional.id=${uniqueName("tx")}`], "a\n");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Transactional Id authorization failed/);
+    const idempotent = await kcat(["-P", "-t", topic, "-K", ":", "-z", "lz4", "-X", "enable.idempotence=true"], "k:1\nk:2\n");
+    expect(idempotent.code).toBe(0);
+    expect(await consumeAll(topic)).toEqual(["0|0|k|1|", "0|1|k|2|"]);
+  });
+
+  it("answers -Q (offsets by time) with the first record at or after the time, inside a batch", async () => {
+    const topic = uniqueName("kcat-times");
+    const t0 = Date.now() - 60_000;
+    const producer = producerFor(kafkaFor(broker.brokers));
+    await producer.connect();
+    await producer.send({ topic, messages: Array.from({ length: 6 }, (_, i) => ({ value: `v${i}`, timestamp: String(t0 + i * 1000) })) });
+    await producer.disconnect();
+    expect(broker.state.topics.get(topic)!.partitions[0]!.batchCount).toBe(1);
+    const answers: string[] = [];
+    for (const at of [t0, t0 + 3000, t0 + 3500, t0 + 99_000]) {
+      const queried = await kcat(["-Q", "-t", `${topic}:0:${at}`]);
+      expect(queried.code).toBe(0);
+      answers.push(queried.stdout.trim());
+    }
+    expect(answers).toEqual([0, 3, 4, -1].map((offset) => `${topic} [0] offset ${offset}`));
+  });
+
+  it("keeps a fetch response within fetch.max.bytes when several partitions hold big batches", async () => {
+    const topic = uniqueName("kcat-fetch-budget");
+    broker.createTopic(topic, 4);
+    const big = "x".repeat(200_000);
+    for (const partition of [0, 1, 2, 3]) {
+      expect((await kcat(["-P", "-t", topic, "-p", String(partition), "-K", ":"], `k${partition}:${big}\n`)).code).toBe(0);
+    }
+    // librdkafka drops the connection on a response above receive.message.max.bytes (the least it allows: fetch.max.bytes + 512).
+    const limits = ["-X", "fetch.max.bytes=300000", "-X", "receive.message.max.bytes=300512", "-X", "message.max.bytes=250000"];
+    const lines = await consumeAll(topic, limits);
+    expect(lines.map((line) => line.split("|").slice(0, 3).join("|")).sort()).toEqual(["0|0|k0", "1|0|k1", "2|0|k2", "3|0|k3"]);
+  });
 });

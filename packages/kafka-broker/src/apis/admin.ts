@@ -74,7 +74,7 @@ export const handleCreateTopics: ApiHandler = (ctx, header, body) => {
   return w;
 };
 
-/** DeleteTopics 0–3: drops topics and their data; committed offsets stay, as Kafka expires them later. */
+/** DeleteTopics 0–3: drops topics, their data and the groups' committed offsets for them, as Kafka does. */
 export const handleDeleteTopics: ApiHandler = (ctx, header, body) => {
   const names = body.array((r) => r.string());
   body.int32(); // timeout_ms

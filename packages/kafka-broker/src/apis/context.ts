@@ -37,6 +37,8 @@ export interface RequestHeader {
   readonly correlationId: number;
   /** Client id ("" when null). */
   readonly clientId: string;
+  /** The client's address as Kafka reports it ("/127.0.0.1"), not part of the wire header. */
+  readonly clientHost: string;
 }
 
 /** One API's handler: decodes the body and returns the response body, or null for "no response" (acks=0). */

@@ -7,8 +7,8 @@ import { ApiKey, SUPPORTED_APIS } from "./supported.ts";
 /** What to do with one request frame: send these chunks in order, send nothing (acks=0), or close the connection. */
 export type DispatchResult = Buffer[] | "no-response" | "close";
 
-function readHeader(reader: Reader): RequestHeader {
-  return { apiKey: reader.int16(), apiVersion: reader.int16(), correlationId: reader.int32(), clientId: reader.string() };
+function readHeader(reader: Reader, clientHost: string): RequestHeader {
+  return { apiKey: reader.int16(), apiVersion: reader.int16(), correlationId: reader.int32(), clientId: reader.string(), clientHost };
 }
 
 function isServed(header: RequestHeader): boolean {
@@ -23,11 +23,11 @@ function isServed(header: RequestHeader): boolean {
  * be answered in the request's own layout (bad header, unknown key or version, truncated body)
  * closes the connection, as Kafka does; a handler bug never escapes to the server.
  */
-export async function dispatch(ctx: BrokerContext, frame: Buffer, log: (line: string) => void): Promise<DispatchResult> {
+export async function dispatch(ctx: BrokerContext, frame: Buffer, log: (line: string) => void, clientHost = ""): Promise<DispatchResult> {
   const reader = new Reader(frame);
   let header: RequestHeader;
   try {
-    header = readHeader(reader);
+    header = readHeader(reader, clientHost);
   } catch (error) {
     log(`closing connection: unreadable request header (${(error as Error).message})`);
     return "close";

@@ -44,6 +44,12 @@ function readRequest(ctx: BrokerContext, version: number, body: Reader): FetchRe
   return { maxWaitMs, minBytes, maxBytes, topics };
 }
 
+// What is left of the response's max_bytes, and whether no partition has returned data yet.
+interface FetchBudget {
+  left: number;
+  firstBatch: boolean;
+}
+
 function partitionsOf(request: FetchRequest): FetchPartition[] {
   return request.topics.flatMap((t) => t.partitions);
 }
@@ -78,7 +84,7 @@ function waitForData(ctx: BrokerContext, request: FetchRequest): Promise<void> {
   });
 }
 
-function writePartition(w: Writer, version: number, p: FetchPartition, budget: { left: number }): void {
+function writePartition(w: Writer, version: number, p: FetchPartition, budget: FetchBudget): void {
   if (typeof p.partition === "number") {
     w.int32(p.index).int16(p.partition).int64(-1);
     if (version >= 4) w.int64(-1);
@@ -91,9 +97,12 @@ function writePartition(w: Writer, version: number, p: FetchPartition, budget: {
   const partition = p.partition;
   const inRange = partition.inRange(p.fetchOffset);
   // At the end of the log (or past the budget) the answer is zero bytes, never an empty batch.
-  const batches = inRange && budget.left > 0 ? partition.read(p.fetchOffset, Math.min(p.maxBytes, budget.left)) : [];
+  // Only the first partition with data may exceed the limits (KIP-74), so a response stays within
+  // fetch.max.bytes plus one batch; librdkafka drops a connection whose response passes receive.message.max.bytes.
+  const batches = inRange && budget.left > 0 ? partition.read(p.fetchOffset, Math.min(p.maxBytes, budget.left), budget.firstBatch) : [];
   const size = batches.reduce((sum, b) => sum + b.length, 0);
   budget.left -= size;
+  if (size > 0) budget.firstBatch = false;
   w.int32(p.index).int16(inRange ? ErrorCode.NONE : ErrorCode.OFFSET_OUT_OF_RANGE).int64(partition.highWatermark);
   if (version >= 4) w.int64(partition.highWatermark); // last_stable_offset: librdkafka reads nothing beyond it
   if (version >= 5) w.int64(partition.logStartOffset);
@@ -111,7 +120,7 @@ export const handleFetch: ApiHandler = async (ctx, header, body) => {
   if (request.maxWaitMs > 0 && availableBytes(request) < request.minBytes && !ctx.stopping.aborted) {
     await waitForData(ctx, request);
   }
-  const budget = { left: request.maxBytes };
+  const budget: FetchBudget = { left: request.maxBytes, firstBatch: true };
   const w = new Writer().int32(0); // throttle_time_ms
   if (version >= 7) w.int16(ErrorCode.NONE).int32(0); // error_code, session_id 0: no incremental sessions
   w.array(request.topics, (tw, topic) => {

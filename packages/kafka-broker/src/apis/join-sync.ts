@@ -33,6 +33,7 @@ export const handleJoinGroup: ApiHandler = async (ctx, header, body) => {
     memberId,
     groupInstanceId,
     clientId: header.clientId,
+    clientHost: header.clientHost,
     sessionTimeoutMs,
     rebalanceTimeoutMs,
     protocolType,

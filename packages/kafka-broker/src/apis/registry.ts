@@ -3,6 +3,7 @@ import { handleApiVersions } from "./api-versions.ts";
 import type { ApiHandler } from "./context.ts";
 import { handleFindCoordinator, handleInitProducerId } from "./coordinator.ts";
 import { handleFetch } from "./fetch.ts";
+import { handleDeleteGroups, handleDescribeGroups, handleListGroups } from "./groups.ts";
 import { handleHeartbeat, handleJoinGroup, handleLeaveGroup, handleSyncGroup } from "./join-sync.ts";
 import { handleListOffsets } from "./list-offsets.ts";
 import { handleMetadata } from "./metadata.ts";
@@ -23,8 +24,11 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
   [ApiKey.Heartbeat, handleHeartbeat],
   [ApiKey.LeaveGroup, handleLeaveGroup],
   [ApiKey.SyncGroup, handleSyncGroup],
+  [ApiKey.DescribeGroups, handleDescribeGroups],
+  [ApiKey.ListGroups, handleListGroups],
   [ApiKey.ApiVersions, handleApiVersions],
   [ApiKey.CreateTopics, handleCreateTopics],
   [ApiKey.DeleteTopics, handleDeleteTopics],
   [ApiKey.InitProducerId, handleInitProducerId],
+  [ApiKey.DeleteGroups, handleDeleteGroups],
 ]);

@@ -11,10 +11,13 @@ export const ApiKey = {
   Heartbeat: 12,
   LeaveGroup: 13,
   SyncGroup: 14,
+  DescribeGroups: 15,
+  ListGroups: 16,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   InitProducerId: 22,
+  DeleteGroups: 42,
 } as const;
 
 /** A served API key with its version range. */
@@ -40,8 +43,11 @@ export const SUPPORTED_APIS: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.Heartbeat, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.LeaveGroup, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.SyncGroup, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.DescribeGroups, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 1 },
 ];

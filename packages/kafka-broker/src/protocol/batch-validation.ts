@@ -1,12 +1,6 @@
-import * as zlib from "node:zlib";
 import { ErrorCode } from "../errors.ts";
-import { BATCH_HEADER_SIZE, hasValidCrc, readBatchHeader } from "./record-batch.ts";
-
-const CODEC_MASK = 0x07;
-const GZIP = 1;
-const ZSTD = 4;
-// Node 22.15+/23.8+ ships zstd; older runtimes check zstd batches by their header only.
-const zstdDecompress = (zlib as { zstdDecompressSync?: (buf: Uint8Array, options?: zlib.ZlibOptions) => Buffer }).zstdDecompressSync;
+import { hasValidCrc, readBatchHeader } from "./record-batch.ts";
+import { recordBytes, zigzagVarint as varint } from "./record-data.ts";
 
 /**
  * Checks one produced magic-2 batch as Kafka's LogValidator does before appending it: size within
@@ -26,19 +20,10 @@ export function validateBatch(batch: Buffer, maxMessageBytes: number): ErrorCode
   return recordsInSequence(records, header.recordCount) ? ErrorCode.NONE : ErrorCode.CORRUPT_MESSAGE;
 }
 
+// A bound on what decompression may produce, so a small "bomb" cannot exhaust memory.
 function recordsOf(batch: Buffer, maxBytes: number): Buffer | "unchecked" | undefined {
-  const payload = batch.subarray(BATCH_HEADER_SIZE);
-  const codec = batch.readInt16BE(21) & CODEC_MASK;
-  // A bound on what decompression may produce, so a small "bomb" cannot exhaust memory.
-  const options = { maxOutputLength: Math.max(64 * 1024 * 1024, maxBytes * 16) };
-  try {
-    if (codec === 0) return payload;
-    if (codec === GZIP) return zlib.gunzipSync(payload, options);
-    if (codec === ZSTD && zstdDecompress) return zstdDecompress(payload, options);
-    return "unchecked";
-  } catch {
-    return undefined;
-  }
+  const records = recordBytes(batch, Math.max(64 * 1024 * 1024, maxBytes * 16));
+  return records === "unreadable" ? "unchecked" : records;
 }
 
 // Walks the records: each length-prefixed record must fit, carry offsetDelta = its index, and the
@@ -55,18 +40,4 @@ function recordsInSequence(bytes: Buffer, count: number): boolean {
     at.offset = end;
   }
   return at.offset === bytes.length;
-}
-
-// A zig-zag varint as a JS number (NaN when truncated or longer than a varlong).
-function varint(bytes: Buffer, at: { offset: number }): number {
-  let result = 0;
-  let scale = 1;
-  for (let n = 0; n < 10; n++) {
-    if (at.offset >= bytes.length) return Number.NaN;
-    const byte = bytes[at.offset++]!;
-    result += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-    scale *= 128;
-  }
-  return Number.NaN;
 }

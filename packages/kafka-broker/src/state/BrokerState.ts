@@ -30,9 +30,14 @@ export class BrokerState {
     return true;
   }
 
-  /** Deletes a topic and its data; returns false when it does not exist. */
+  /**
+   * Deletes a topic, its data and every group's committed offsets for it, as Kafka does
+   * (GroupCoordinator.handleDeletedPartitions): a topic created again under the same name is read
+   * from its start, not from the old topic's offsets. Returns false when it does not exist.
+   */
   deleteTopic(name: string): boolean {
     if (!this.topics.delete(name)) return false;
+    for (const group of this.groups.values()) group.offsets.delete(name);
     this.store?.topicDeleted(name);
     return true;
   }
@@ -45,6 +50,13 @@ export class BrokerState {
       this.groups.set(groupId, group);
     }
     return group;
+  }
+
+  /** Deletes an empty group with its committed offsets (DeleteGroups); the caller checks it has no members. */
+  deleteGroup(groupId: string): boolean {
+    if (!this.groups.delete(groupId)) return false;
+    this.store?.groupDeleted(groupId);
+    return true;
   }
 
   /** Hands out the next producer id. */

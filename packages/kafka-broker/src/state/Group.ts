@@ -79,6 +79,8 @@ export class Group {
   private addMemberAndRebalance(memberId: string, request: JoinRequest, now: number): Promise<JoinResult> {
     const member: Member = {
       memberId,
+      clientId: request.clientId,
+      clientHost: request.clientHost ?? "",
       groupInstanceId: request.groupInstanceId,
       sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: request.rebalanceTimeoutMs,

@@ -1,4 +1,5 @@
 import { readBatchHeader, stampInPlace } from "../protocol/record-batch.ts";
+import { firstRecordAtOrAfter } from "../protocol/record-data.ts";
 import { Segment } from "./Segment.ts";
 
 /** What an append did: where the batch landed, or that it was a retried duplicate. */
@@ -159,17 +160,17 @@ export class Partition {
   }
 
   /**
-   * Whole batches from the one holding `offset`, up to about `maxBytes` (always at least one
-   * batch), as slices that share memory with the log: a fetch response copies nothing.
+   * Whole batches from the one holding `offset`, up to `maxBytes` (with `atLeastOne`, at least one
+   * batch however big), as slices that share memory with the log: a fetch response copies nothing.
    */
-  read(offset: number, maxBytes: number): Buffer[] {
+  read(offset: number, maxBytes: number, atLeastOne = true): Buffer[] {
     const out: Buffer[] = [];
     let left = maxBytes;
     for (let s = this.segmentAt(offset); s < this.segments.length; s++) {
       const segment = this.segments[s]!;
       const first = out.length === 0 ? segment.batchAt(offset) : 0;
       if (first >= segment.count) continue;
-      const { bytes, next } = segment.slice(first, left, out.length === 0);
+      const { bytes, next } = segment.slice(first, left, atLeastOne && out.length === 0);
       if (bytes.length > 0) out.push(bytes);
       left -= bytes.length;
       if (next < segment.count || left <= 0) break;
@@ -194,14 +195,18 @@ export class Partition {
   }
 
   /**
-   * ListOffsets by timestamp: the first batch whose max timestamp reaches `timestamp`. Batch
-   * granularity is a simplification (Kafka answers per record); clients skip earlier records anyway.
+   * ListOffsets by timestamp, as Kafka answers it: in the first batch whose max timestamp reaches
+   * `timestamp`, the first record at or after it (its offset and timestamp). Snappy and LZ4
+   * records are not decoded here, so such a batch answers with its base offset and max timestamp.
    */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
     for (const segment of this.segments) {
       for (let i = 0; i < segment.count; i++) {
         const max = segment.batchMaxTimestamp(i);
-        if (max >= timestamp) return { offset: segment.batchBase(i), timestamp: max };
+        if (max < timestamp) continue;
+        const found = firstRecordAtOrAfter(segment.batch(i), timestamp);
+        if (found === "unreadable") return { offset: segment.batchBase(i), timestamp: max };
+        if (found) return { offset: segment.batchBase(i) + found.offsetDelta, timestamp: found.timestamp };
       }
     }
     return { offset: -1, timestamp: -1 };

@@ -16,6 +16,8 @@ export interface JoinRequest {
   readonly groupInstanceId: string | null;
   /** Client id from the request header, used as the member id prefix as Kafka does. */
   readonly clientId: string;
+  /** Address the member connected from, as Kafka reports it ("/127.0.0.1"); "" when unknown. */
+  readonly clientHost?: string;
   /** Session timeout: a member not heard from for this long is evicted. */
   readonly sessionTimeoutMs: number;
   /** How long a rebalance waits for this member to rejoin. */
@@ -65,6 +67,10 @@ export interface SyncResult {
 /** A member of a group, with its pending join/sync answers. */
 export interface Member {
   readonly memberId: string;
+  /** Client id of the member's first join (DescribeGroups). */
+  readonly clientId: string;
+  /** Address of the member's first join (DescribeGroups). */
+  readonly clientHost: string;
   groupInstanceId: string | null;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;

@@ -10,8 +10,10 @@ import { PartitionFiles } from "./PartitionFiles.ts";
 export interface StateStore {
   /** A topic was created (or loaded). */
   topicCreated(topic: Topic): void;
-  /** A topic was deleted. */
+  /** A topic was deleted, with the committed offsets for it. */
   topicDeleted(name: string): void;
+  /** A group was deleted, with its committed offsets. */
+  groupDeleted(groupId: string): void;
   /** A group committed an offset. */
   offsetCommitted(groupId: string, topic: string, partition: number, offset: CommittedOffset): void;
   /** The producer id counter moved. */
@@ -30,6 +32,9 @@ interface OffsetLine {
   readonly o: number;
   readonly m: string | null;
 }
+
+// Written when a topic or a group is deleted: the commits before it, for that topic or group, no longer count.
+type DeletedLine = { readonly deletedTopic: string } | { readonly deletedGroup: string };
 
 // Topic names are [a-zA-Z0-9._-], so they are safe as directory names as they are.
 const topicDir = (root: string, name: string) => join(root, "topics", name);
@@ -92,7 +97,7 @@ export class DataDir implements StateStore {
     topic.partitions.forEach((p, i) => (p.listener = files[i]));
   }
 
-  // Replays the offset log (last commit wins), then rewrites it compacted.
+  // Replays the offset log (last commit wins; a deleted topic or group drops its commits before it), then rewrites it compacted.
   private loadOffsets(state: BrokerState): void {
     const path = join(this.root, "offsets.log");
     const latest = new Map<string, OffsetLine>();
@@ -100,8 +105,14 @@ export class DataDir implements StateStore {
       for (const line of readFileSync(path, "utf8").split("\n")) {
         if (line.trim() === "") continue;
         try {
-          const entry = JSON.parse(line) as OffsetLine;
-          latest.set(JSON.stringify([entry.g, entry.t, entry.p]), entry);
+          const entry = JSON.parse(line) as OffsetLine | DeletedLine;
+          if ("deletedTopic" in entry) {
+            for (const [key, e] of latest) if (e.t === entry.deletedTopic) latest.delete(key);
+          } else if ("deletedGroup" in entry) {
+            for (const [key, e] of latest) if (e.g === entry.deletedGroup) latest.delete(key);
+          } else {
+            latest.set(JSON.stringify([entry.g, entry.t, entry.p]), entry);
+          }
         } catch {
           break; // a torn last line from a crash
         }
@@ -127,6 +138,16 @@ export class DataDir implements StateStore {
     for (const files of this.partitions.get(name) ?? []) files.close();
     this.partitions.delete(name);
     rmSync(topicDir(this.root, name), { recursive: true, force: true });
+    this.appendDeleted({ deletedTopic: name });
+  }
+
+  groupDeleted(groupId: string): void {
+    this.appendDeleted({ deletedGroup: groupId });
+  }
+
+  private appendDeleted(line: DeletedLine): void {
+    writeSync(this.offsetsFd, `${JSON.stringify(line)}\n`);
+    this.offsetsDirty = true;
   }
 
   offsetCommitted(groupId: string, topic: string, partition: number, offset: CommittedOffset): void {
