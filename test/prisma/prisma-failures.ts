@@ -1,3 +1,4 @@
+import { koperPrisma } from "@koper/prisma";
 import { describe, expect, it } from "vitest";
 import type { PrismaDatabase } from "./databases.ts";
 import { num, usePrismaSetup } from "./setup.ts";
@@ -72,6 +73,35 @@ export function runPrismaFailures(db: PrismaDatabase): void {
       const insert = { handler: "onInsertOrder_X", key: null, data: { number: taken, qty: 8 } };
       expect(failed.map((s) => ({ handler: s.handler, key: s.event.key, data: s.event.data }))).toEqual([update, insert, update, insert]);
       expect(failed.map((s) => s.event.error?.code)).toEqual(["unique_violation", "unique_violation", "unique_violation", "unique_violation"]);
+    });
+
+    it("a failed autocommit upsert reads its row again only when the database refused it (not for a validation error)", async () => {
+      const { base, koper, settle } = await setup();
+      const readsOutsideTransactions: string[] = [];
+      const counting = base.$extends({
+        query: {
+          order: {
+            findUnique({ args, query, ...params }) {
+              if ((params as { __internalParams?: { transaction?: unknown } }).__internalParams?.transaction === undefined) readsOutsideTransactions.push(JSON.stringify(args.where));
+              return query(args);
+            },
+          },
+        },
+      });
+      const prisma = counting.$extends(koperPrisma(koper)) as unknown as typeof base;
+      const [taken, missing] = [num(), num()];
+      await prisma.order.create({ data: { number: taken, qty: 1 } });
+      await expect(prisma.order.upsert({ where: { number: missing }, create: { number: missing, qty: "one" as never }, update: { qty: 2 } })).rejects.toMatchObject({ name: "PrismaClientValidationError" });
+      expect(readsOutsideTransactions).toEqual([]); // nothing ran: nothing to tell apart
+      await expect(prisma.order.upsert({ where: { number: missing }, create: { number: taken, qty: 1 }, update: { qty: 2 } })).rejects.toMatchObject({ code: "P2002" });
+      expect(readsOutsideTransactions).toEqual([JSON.stringify({ number: missing })]);
+      // A record the call needs is not there: the database answered, the branch is read too.
+      await expect(prisma.order.upsert({ where: { number: taken }, create: { number: taken, qty: 1 }, update: { customer: { connect: { id: 424_242 } } } })).rejects.toMatchObject({ code: "P2025" });
+      expect(readsOutsideTransactions).toEqual([JSON.stringify({ number: missing }), JSON.stringify({ number: taken })]);
+      const failed = (await settle()).filter((s) => s.handler.endsWith("_X"));
+      // The validation error's branch is unknown (not read): reported as in a batch, an update with args.create's values.
+      expect(failed.map((s) => [s.handler, s.event.error?.code])).toEqual([["onUpdateOrder_X", "validation_error"], ["onInsertOrder_X", "unique_violation"], ["onUpdateOrder_X", "not_found"]]);
+      expect(failed[0]!.event.data).toEqual({ number: missing, qty: "one" });
     });
   });
 }

@@ -22,6 +22,22 @@ export function runPrismaTransactions(db: PrismaDatabase): void {
       expect(seen[1]!.event.before).toBeUndefined(); // a batch cannot take the extra read
     });
 
+    it("an upsert in a batch: a bulk update whose set and changes are the row's columns, never an included relation; a Json value as stored", async () => {
+      const { prisma, settle } = await setup();
+      const number = num();
+      const [row] = await prisma.$transaction([
+        prisma.order.upsert({ where: { number }, create: { number, qty: 1, meta: { set: "x" }, lines: { create: { sku: "A", qty: 1 } } }, update: { qty: 2 }, include: { lines: true, customer: true } }),
+      ]);
+      expect(row.lines).toHaveLength(1);
+      const [upsert] = await settle();
+      expect(upsert!.handler).toBe("onBulkUpdateOrder");
+      const columns = ["id", "number", "qty", "note", "meta", "customerId", "createdAt", "updatedAt"];
+      expect(upsert!.event.changes).toEqual(columns);
+      expect(upsert!.event.bulk).toEqual({ criteria: { kind: "where", where: { number } }, set: { ...row, lines: undefined, customer: undefined }, affected: 1 });
+      expect(Object.keys(upsert!.event.bulk!.set!)).toEqual(columns);
+      expect(upsert!.event.bulk!.set!.meta).toEqual({ set: "x" }); // the column's value, not an operator
+    });
+
     it("a failed batch publishes only the failure, even for items whose query resolved", async () => {
       const { prisma, base, settle } = await setup();
       const [a, dup] = [num(), num()];

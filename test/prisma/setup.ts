@@ -53,9 +53,9 @@ export class Recorder {
 }
 
 /** One Prisma-specific test's world: a started Koper with the recorder, a fresh database, the extended client. */
-export interface PrismaSetup {
+export interface PrismaSetup<R extends { seen: Seen[] } = Recorder> {
   koper: Koper;
-  recorder: Recorder;
+  recorder: R;
   base: Client;
   prisma: Extended;
   opened: Opened;
@@ -63,15 +63,18 @@ export interface PrismaSetup {
   settle(): Promise<Seen[]>;
 }
 
-/** Registers cleanup after each test and returns the function that sets a test up on `db`. */
-export function usePrismaSetup(db: PrismaDatabase) {
+/**
+ * Registers cleanup after each test and returns the function that sets a test up on `db`;
+ * `makeRecorder` gives the listener registered on the test's Koper (the models of the test).
+ */
+export function usePrismaSetup<R extends { seen: Seen[] } = Recorder>(db: PrismaDatabase, makeRecorder: () => R = () => new Recorder() as unknown as R) {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  return async (options: KoperPrismaOptions = {}, koperOptions: ConstructorParameters<typeof Koper>[0] = {}): Promise<PrismaSetup> => {
+  return async (options: KoperPrismaOptions = {}, koperOptions: ConstructorParameters<typeof Koper>[0] = {}): Promise<PrismaSetup<R>> => {
     const koper = new Koper(koperOptions);
-    const recorder = new Recorder();
+    const recorder = makeRecorder();
     koper.register(recorder);
     await koper.start();
     const opened = await db.open();

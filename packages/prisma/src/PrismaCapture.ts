@@ -1,5 +1,5 @@
 import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
-import { changedFields, keyOf, matching, scalarsOf, singleRow, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
+import { changedFields, columnsOf, keyOf, matching, scalarsOf, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
@@ -49,6 +49,9 @@ export const MODEL_WRITES: readonly string[] = [...ROW_WRITES, ...Object.keys(BU
 export const CLIENT_WRITES: readonly string[] = [...RAW_WRITES];
 
 type RawTarget = { write: RawWrite; model: ModelInfo | undefined };
+
+/** What is known of a refused write beyond its error. */
+type Refusal = { nested?: NestedPlan; existed?: boolean | undefined; failure?: PrismaFailure };
 
 /** Translates each Prisma write into change drafts for Koper's capture. */
 export class PrismaCapture {
@@ -118,8 +121,9 @@ export class PrismaCapture {
       if (needsRead) ({ result, before } = await this.#deps.reader.readThenWrite(place, model, operation, sent, query, seen));
       else result = await query(sent);
     } catch (error) {
-      const existed = operation === "upsert" ? await this.#upsertBranch(place, model, args, seen?.before) : undefined;
-      throw await this.#refused(place, model, operation, args, error, undefined, existed);
+      const failure = describeFailure(error, model.name, operation, this.#deps.provider);
+      const existed = operation === "upsert" ? await this.#upsertBranch(place, model, args, seen?.before, failure) : undefined;
+      throw await this.#refused(place, model, operation, args, error, { existed, failure });
     }
     const drafts = this.#deps.drafts;
     const written =
@@ -133,12 +137,14 @@ export class PrismaCapture {
 
   /**
    * Which branch a failed upsert took: whether its row existed (read before it in its transaction,
-   * or, in autocommit, where the read rolled back with the write, read again now). Undefined in a
-   * batch, or when the read fails too.
+   * or, in autocommit, where the read rolled back with the write, read again now). Read again only
+   * when the database refused the upsert (a constraint, a record not found): after a validation
+   * error nothing ran, and after a lost connection the read would fail too. Undefined in a batch,
+   * when not read, or when the read fails too.
    */
-  async #upsertBranch(place: Placement, model: ModelInfo, args: Args, before: Row[] | undefined): Promise<boolean | undefined> {
+  async #upsertBranch(place: Placement, model: ModelInfo, args: Args, before: Row[] | undefined, failure: PrismaFailure): Promise<boolean | undefined> {
     if (before) return before.length > 0;
-    if (place.kind !== "autocommit") return undefined;
+    if (place.kind !== "autocommit" || !(failure.fromDatabase || failure.info.code === "P2025")) return undefined;
     try {
       return (await this.#deps.reader.readNow(model, "upsert", args)).length > 0;
     } catch {
@@ -154,13 +160,15 @@ export class PrismaCapture {
     try {
       row = (await query(withIncludes(sent, plan))) as Row;
     } catch (error) {
-      throw await this.#refused(place, model, "create", sent, error, plan);
+      throw await this.#refused(place, model, "create", sent, error, { nested: plan });
     }
     let recording: Promise<void> | undefined;
     if (plan === NO_NESTED) recording = this.#record(place, [drafts.inserted(model, row)]);
     else {
+      // Planned again with the row: a nested connect or create names the new parent's key.
+      const bulk = plan.bulk.length > 0 ? planNested(models, model, "create", sent, drafts, this.#deps.wanted, row).bulk : plan.bulk;
       const nested = insertedRows(models, model, plan, row, drafts);
-      recording = this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(plan.bulk)]);
+      recording = this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(bulk)]);
     }
     if (recording) await recording;
     return unselect(selected, row);
@@ -173,7 +181,8 @@ export class PrismaCapture {
     if (operation === "upsert") {
       const row = result as Row;
       // Which branch ran is unknown in a batch: its nested writes publish nothing (documented).
-      if (place.kind === "batch") return [drafts.bulk(model, "update", whereOf(args), row, 1)];
+      // `set` and `changes` are the row's columns (an `include`d relation is not one).
+      if (place.kind === "batch") return [drafts.bulk(model, "update", { kind: "where", where: uniqueAsWhere(model, (args.where ?? {}) as Row) }, columnsOf(model, row), 1)];
       const existed = before?.[0];
       // Only the branch that ran wrote its nested rows.
       const nested = this.#nested(model, { data: existed ? args.update : args.create }, row);
@@ -252,10 +261,12 @@ export class PrismaCapture {
   /**
    * A write Prisma or the database refused: publishes its failure events and gives back Prisma's
    * error unchanged, for the caller to rethrow. `nested` names the rows of a nested create the
-   * failure may belong to instead of the parent.
+   * failure may belong to instead of the parent; `existed`, a failed upsert's branch when known;
+   * `failure`, the error described already.
    */
-  async #refused(place: Placement, model: ModelInfo, operation: string, args: Args, error: unknown, nested?: NestedPlan, existed?: boolean): Promise<unknown> {
-    const failure = describeFailure(error, model.name, operation, this.#deps.provider);
+  async #refused(place: Placement, model: ModelInfo, operation: string, args: Args, error: unknown, known: Refusal = {}): Promise<unknown> {
+    const { nested, existed } = known;
+    const failure = known.failure ?? describeFailure(error, model.name, operation, this.#deps.provider);
     const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
     await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args, existed)], failure);
     return error;

@@ -91,7 +91,7 @@ export function scalarsOf(model: ModelInfo, row: Row): Row {
     if (operator === "set") out[field] = (value as { set: unknown }).set;
     else if (operator === undefined) out[field] = value;
   }
-  return out;
+  return model.decimals.size > 0 ? plainDecimals(model, out) : out;
 }
 
 /**
@@ -106,7 +106,23 @@ export function columnsOf(model: ModelInfo, row: Row): Row {
     const value = row[field];
     if (value !== undefined && scalars.has(field)) out[field] = value;
   }
+  return model.decimals.size > 0 ? plainDecimals(model, out) : out;
+}
+
+/**
+ * A Decimal's exact value as a string in plain notation (`"0.00000001"`): events carry JSON values,
+ * and Decimal's own JSON switches to exponent notation (`"1e-8"`) for small and large values.
+ * A string or number the call gave stays as given.
+ */
+function plainDecimals(model: ModelInfo, out: Row): Row {
+  for (const field of model.decimals) if (field in out) out[field] = plainDecimal(out[field]);
   return out;
+}
+
+function plainDecimal(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plainDecimal);
+  const toFixed = (value as { toFixed?: unknown } | null)?.toFixed;
+  return typeof value === "object" && typeof toFixed === "function" ? (toFixed as () => string).call(value) : value;
 }
 
 const OPERATORS = new Set(["set", "increment", "decrement", "multiply", "divide", "push", "unset"]);
@@ -168,6 +184,26 @@ export function changedFields(model: ModelInfo, data: unknown): string[] {
   if (writesRow) for (const field of model.updatedAt) if (!names.includes(field)) names.push(field);
   return names;
 }
+
+/**
+ * A unique selector (`where` of `update`, `delete`, `upsert`, `connect`…) as a filter: a compound
+ * selector (`{ memberId_teamId: { memberId, teamId } }`, an `@@id`'s or `@@unique`'s) is one
+ * `findUnique` takes but a `where` filter does not; its fields are named instead. Else unchanged.
+ */
+export function uniqueAsWhere(model: ModelInfo, where: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const field of Object.keys(where)) {
+    const value = where[field];
+    if (model.scalars.has(field) || model.relations.has(field) || LOGICAL.has(field) || typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    out ??= { ...where };
+    delete out[field];
+    const parts = value as Record<string, unknown>;
+    out = Object.keys(parts).some((part) => part in out!) ? { AND: [out, parts] } : { ...out, ...parts };
+  }
+  return out ?? where;
+}
+
+const LOGICAL = new Set(["AND", "OR", "NOT"]);
 
 /** A bulk write's criteria: its `where` (every row when it has none). */
 export function whereOf(args: Record<string, unknown>): Criteria {

@@ -1,7 +1,7 @@
 import type { Action, ChangeDraft, Row } from "@koper/core";
-import { scalarsOf, type DraftFactory } from "./drafts.ts";
+import { scalarsOf, uniqueAsWhere, type DraftFactory } from "./drafts.ts";
 import type { PrismaFailure } from "./failures.ts";
-import { backRelationOf, type ModelInfo, type RelationField } from "./schema.ts";
+import { backRelationOf, otherSideOf, type ModelInfo, type RelationField } from "./schema.ts";
 
 /** Nested writes of one call: what the adapter adds to `include`, and what it builds after. */
 export interface NestedPlan {
@@ -65,7 +65,7 @@ export function planNested(
         plan.inserted.push(field);
         continue;
       }
-      planBulk({ models, drafts, wanted, out: plan.bulk }, relation, related, value, 0, parent && scopeOf(model, relation, related, parent));
+      planBulk({ models, drafts, wanted, out: plan.bulk }, relation, related, value, 0, parent && scopeOf(model, field, relation, related, parent));
     }
   }
   return plan;
@@ -156,14 +156,15 @@ export function insertedRows(models: Map<string, ModelInfo>, model: ModelInfo, p
  * holds it: a nested `updateMany`/`deleteMany` touches only the parent's rows. Undefined when the
  * relation or the parent's referenced values are unknown.
  */
-function scopeOf(model: ModelInfo, relation: RelationField, related: ModelInfo, parent: Row): Row | undefined {
+function scopeOf(model: ModelInfo, field: string, relation: RelationField, related: ModelInfo, parent: Row): Row | undefined {
   if (relation.manyToMany) {
-    // No foreign key: the related rows linked to the parent (`{ orders: { some: { id: 7 } } }`).
-    const backs = [...related.relations.entries()].filter(([, r]) => r.model === model.name && r.manyToMany && r.name === relation.name);
+    // No foreign key: the related rows linked to the parent (`{ orders: { some: { id: 7 } } }`);
+    // on a self many-to-many, through the other field (alice's `following` have her in `followers`).
+    const back = otherSideOf(model, field, relation, related);
     const key: Row = {};
-    for (const field of model.key) key[field] = parent[field];
-    if (backs.length !== 1 || model.key.length === 0 || model.key.some((field) => key[field] === undefined || key[field] === null)) return undefined;
-    return { [backs[0]![0]]: { some: key } };
+    for (const name of model.key) key[name] = parent[name];
+    if (!back || model.key.length === 0 || model.key.some((name) => key[name] === undefined || key[name] === null)) return undefined;
+    return { [back]: { some: key } };
   }
   const back = backRelationOf(model, relation, related);
   if (!back || back.fields.length === 0 || back.fields.length !== back.references.length) return undefined;
@@ -187,7 +188,8 @@ function scoped(where: unknown, scope: Row): Record<string, unknown> {
 function relinked(drafts: DraftFactory, related: ModelInfo, where: Record<string, unknown>, scope: Row, unlink: boolean): ChangeDraft {
   const set: Row = {};
   for (const field of Object.keys(scope)) set[field] = unlink ? null : scope[field];
-  const draft = drafts.bulk(related, "update", { kind: "where", where: unlink && where !== scope ? scoped(where, scope) : where }, set, null);
+  const filter = where === scope ? where : uniqueAsWhere(related, where);
+  const draft = drafts.bulk(related, "update", { kind: "where", where: unlink && where !== scope ? scoped(filter, scope) : filter }, set, null);
   // Prisma sets @updatedAt on the rows it links, not on those it unlinks (verified on 7.10).
   if (unlink) draft.changes = Object.keys(scope);
   return draft;
@@ -202,8 +204,11 @@ function nestedBulk(drafts: DraftFactory, related: ModelInfo, action: Action, op
   else if (op === "update" || op === "updateMany") [where, set] = "data" in value ? [value.where, value.data] : [undefined, value];
   else if (op === "upsert" || op === "connectOrCreate") [where, set] = [value.where, value.create];
   else if (typeof item === "object" && item !== null) where = value;
+  if (isRecord(where)) where = uniqueAsWhere(related, where);
   // updateMany/deleteMany filter the parent's rows (`{}` is all of them, not every row of the table).
   if (scope && (op === "updateMany" || op === "deleteMany")) where = scoped(where, scope);
+  // The rows created under the parent hold its key (a nested create's data cannot name it).
+  if (scope && (op === "create" || op === "createMany") && Object.keys(scope).every((field) => related.scalars.has(field))) set = { ...(set as Row | undefined), ...scope };
   const criteria = isRecord(where) ? { kind: "where" as const, where } : null;
   return drafts.bulk(related, action, criteria, isRecord(set) ? set : undefined, null);
 }

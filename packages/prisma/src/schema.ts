@@ -31,6 +31,8 @@ export interface ModelInfo {
    * is the JSON value to store, never an operator. A `Json[]` list takes `set`/`push` like any list.
    */
   json: Set<string>;
+  /** `Decimal` fields (and `Decimal[]`): Prisma gives them as Decimal objects, whose JSON may be `"1e-8"`. */
+  decimals: Set<string>;
   /** `@updatedAt` fields: Prisma sets them on every update, so they change without being in `data`. */
   updatedAt: string[];
   relations: Map<string, RelationField>;
@@ -46,18 +48,26 @@ const FIELD = /^(\w+)\s+(\w+)(\[\]|\?)?(.*)$/;
  */
 export function parseSchema(text: string): Map<string, ModelInfo> {
   const models = new Map<string, ModelInfo>();
+  const ignored = new Set<string>();
   const bodies: [ModelInfo, string][] = [];
   for (const [, name, body] of text.matchAll(MODEL)) {
-    const info: ModelInfo = { name: name!, table: name!, schema: undefined, key: [], scalars: new Set(), json: new Set(), updatedAt: [], relations: new Map() };
+    // `@@ignore`: Prisma Client has no such model (no delegate, nothing to capture, no key to ask for).
+    if (IGNORED_MODEL.test(body!)) {
+      ignored.add(name!);
+      continue;
+    }
+    const info: ModelInfo = { name: name!, table: name!, schema: undefined, key: [], scalars: new Set(), json: new Set(), decimals: new Set(), updatedAt: [], relations: new Map() };
     models.set(info.name, info);
     bodies.push([info, body!]);
   }
-  for (const [info, body] of bodies) readBody(info, body, models);
+  for (const [info, body] of bodies) readBody(info, body, models, ignored);
   markManyToMany(models);
   return models;
 }
 
-function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>): void {
+const IGNORED_MODEL = /^\s*@@ignore\b/m;
+
+function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>, ignored: Set<string>): void {
   for (const raw of body.split("\n")) {
     const line = raw.replace(/\/\/.*$/, "").trim();
     if (line === "") continue;
@@ -68,6 +78,8 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>)
     const match = FIELD.exec(line);
     if (!match) continue;
     const [, field, type, modifier, attributes] = match;
+    // Prisma Client has no such field: asking for it in a `select` would fail the application's call.
+    if (/^Unsupported\b/.test(type!) || /(^|\s)@ignore\b/.test(attributes!) || ignored.has(type!)) continue;
     if (models.has(type!)) {
       const holdsKey = /@relation\([^)]*fields\s*:/.test(attributes!);
       const fields = listIn(attributes!, "fields");
@@ -76,10 +88,9 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>)
       info.relations.set(field!, { model: type!, list: modifier === "[]", manyToMany: !holdsKey, holdsKey, fields, references, name });
       continue;
     }
-    // Prisma Client has no such field: asking for it in a `select` would fail the application's call.
-    if (/^Unsupported\b/.test(type!) || /(^|\s)@ignore\b/.test(attributes!)) continue;
     info.scalars.add(field!);
     if (type === "Json" && modifier !== "[]") info.json.add(field!);
+    if (type === "Decimal") info.decimals.add(field!);
     if (/(^|\s)@id\b/.test(attributes!)) info.key.push(field!);
     if (/(^|\s)@updatedAt\b/.test(attributes!)) info.updatedAt.push(field!);
   }
@@ -111,17 +122,25 @@ function readModelAttribute(info: ModelInfo, line: string): void {
   if (schema) info.schema = schema[1]!;
 }
 
-// A relation is many-to-many only when its other side is a list too (and neither holds `fields:`).
+/**
+ * A list relation is an implicit many-to-many when the related model has another list field (not
+ * this one: a self-relation's `children` finds itself), holding no key, of the same relation name.
+ * Otherwise its other side holds the foreign key: a one-to-many.
+ */
 function markManyToMany(models: Map<string, ModelInfo>): void {
   for (const info of models.values()) {
-    for (const relation of info.relations.values()) {
-      if (!relation.list || !relation.manyToMany) {
-        relation.manyToMany = false;
-        continue;
-      }
-      const other = models.get(relation.model);
-      const back = other ? [...other.relations.values()].find((r) => r.model === info.name && r.list) : undefined;
-      relation.manyToMany = back !== undefined;
+    for (const [field, relation] of info.relations) {
+      const other = relation.list && !relation.holdsKey ? models.get(relation.model) : undefined;
+      relation.manyToMany = other !== undefined && otherSideOf(info, field, relation, other) !== undefined;
     }
   }
+}
+
+/** The field of `related` that is the other side of the many-to-many `relation` (`field` of `model`). */
+export function otherSideOf(model: ModelInfo, field: string, relation: RelationField, related: ModelInfo): string | undefined {
+  for (const [name, back] of related.relations) {
+    if (related === model && name === field) continue;
+    if (back.model === model.name && back.list && !back.holdsKey && back.name === relation.name) return name;
+  }
+  return undefined;
 }

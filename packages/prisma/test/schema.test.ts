@@ -40,6 +40,29 @@ model Like {
   userId Int
   @@id([postId, userId])
 }
+
+model Category {
+  id       Int        @id
+  parent   Category?  @relation("tree", fields: [parentId], references: [id])
+  parentId Int?
+  children Category[] @relation("tree")
+  legacy   Legacy[]   @ignore
+}
+
+model Member {
+  id        String   @id
+  following Member[] @relation("follows")
+  followers Member[] @relation(name: "follows")
+}
+
+/// A table without a unique key: introspection marks it ignored.
+model Legacy {
+  categoryId Int
+  category   Category @relation(fields: [categoryId], references: [id])
+  note       String
+
+  @@ignore
+}
 `;
 
 describe("parseSchema: what events need from the inlined schema", () => {
@@ -60,6 +83,23 @@ describe("parseSchema: what events need from the inlined schema", () => {
     expect(models.get("Post")!.relations.get("author")).toEqual({ model: "User", list: false, manyToMany: false, holdsKey: true, fields: ["authorId"], references: ["id"], name: undefined });
     expect(models.get("Post")!.relations.get("tags")).toMatchObject({ list: true, manyToMany: true });
     expect(models.get("Tag")!.relations.get("posts")).toMatchObject({ list: true, manyToMany: true });
+  });
+
+  it("a self-relation tree is a one-to-many (children does not find itself as the other side); a self many-to-many needs two list fields", () => {
+    const category = models.get("Category")!.relations;
+    expect(category.get("children")).toEqual({ model: "Category", list: true, manyToMany: false, holdsKey: false, fields: [], references: [], name: "tree" });
+    expect(category.get("parent")).toMatchObject({ list: false, manyToMany: false, holdsKey: true, fields: ["parentId"], references: ["id"], name: "tree" });
+    const member = models.get("Member")!.relations;
+    expect([member.get("following"), member.get("followers")]).toEqual([
+      { model: "Member", list: true, manyToMany: true, holdsKey: false, fields: [], references: [], name: "follows" },
+      { model: "Member", list: true, manyToMany: true, holdsKey: false, fields: [], references: [], name: "follows" },
+    ]);
+  });
+
+  it("skips @@ignore models (Prisma Client has none, and they need no key) and the @ignore fields pointing at them", () => {
+    expect(models.has("Legacy")).toBe(false);
+    expect(models.get("Category")!.relations.has("legacy")).toBe(false);
+    expect(models.get("Category")!.scalars.has("legacy")).toBe(false);
   });
 });
 
