@@ -8,9 +8,11 @@ const MAGIC = 16;
 const CRC = 17;
 /** Where the CRC-covered part of a batch starts (attributes); baseOffset and leader epoch are outside it. */
 export const CRC_START = 21;
-const ATTRIBUTES = 21;
+/** Byte offsets of the attributes, first timestamp and max timestamp fields. */
+export const ATTRIBUTES = 21;
 const LAST_OFFSET_DELTA = 23;
-const MAX_TIMESTAMP = 35;
+export const FIRST_TIMESTAMP = 27;
+export const MAX_TIMESTAMP = 35;
 const PRODUCER_ID = 43;
 const PRODUCER_EPOCH = 51;
 const BASE_SEQUENCE = 53;
@@ -20,7 +22,8 @@ export const BATCH_HEADER_SIZE = 61;
 // Bytes counted in the batchLength field start after baseOffset and the length itself.
 const LOG_OVERHEAD = 12;
 
-const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
+/** The attributes bit of a batch whose records carry the broker's append time. */
+export const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
 const TRANSACTIONAL = 0x10;
 
 /** The header fields of one magic-2 record batch the broker needs for indexing and dedupe. */

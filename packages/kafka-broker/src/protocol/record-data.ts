@@ -1,14 +1,10 @@
 import * as zlib from "node:zlib";
-import { BATCH_HEADER_SIZE } from "./record-batch.ts";
+import { ATTRIBUTES, BATCH_HEADER_SIZE, FIRST_TIMESTAMP, MAX_TIMESTAMP, TIMESTAMP_TYPE_LOG_APPEND } from "./record-batch.ts";
 
-const CODEC_MASK = 0x07;
-const GZIP = 1;
+/** The attributes bits naming a batch's compression codec, and gzip's code. */
+export const CODEC_MASK = 0x07;
+export const GZIP = 1;
 const ZSTD = 4;
-const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
-// Byte offsets in the batch header (Kafka's DefaultRecordBatch).
-const ATTRIBUTES = 21;
-const FIRST_TIMESTAMP = 27;
-const MAX_TIMESTAMP = 35;
 // Node 22.15+/23.8+ ships zstd; older runtimes cannot read zstd batches' records.
 const zstdDecompress = (zlib as { zstdDecompressSync?: (buf: Uint8Array, options?: zlib.ZlibOptions) => Buffer }).zstdDecompressSync;
 

@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { crc32c } from "./crc32c.ts";
 import { BATCH_HEADER_SIZE, CRC_START } from "./record-batch.ts";
+import { CODEC_MASK, GZIP } from "./record-data.ts";
 import { readVarint, writeVarint } from "./varint.ts";
 
 /** One record as tests write and read it. */
@@ -28,9 +29,6 @@ export interface EncodeBatchOptions {
   /** First timestamp; defaults to now. */
   readonly timestamp?: number;
 }
-
-const CODEC_MASK = 0x07;
-const GZIP = 1;
 
 function varintBytes(value: number): Buffer {
   const out: number[] = [];
