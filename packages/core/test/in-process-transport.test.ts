@@ -51,6 +51,31 @@ describe("InProcessTransport", () => {
     expect(b).toEqual(["1", "2", "3"]);
   });
 
+  it("keeps nothing for later groups once told none will come, and still owes the consuming groups theirs", async () => {
+    const transport = new InProcessTransport();
+    const gate = deferred();
+    const slow: string[] = [];
+    const slowGroup = await transport.subscribe({ group: "slow", topics: ["t"], maxInFlight: 1, handle: async (m) => void (await gate.promise, slow.push(Buffer.from(m.value).toString())) });
+    await transport.send([message("t", 1), message("t", 2), message("t", 3)]);
+    await transport.send([message("unread", 1), message("unread", 2)]);
+    // Sent before the call: released at once for a topic nobody consumes.
+    transport.noLaterGroups();
+    await transport.send([message("unread", 3)]);
+    const late: string[] = [];
+    const lateOf = (topic: string) => transport.subscribe({ group: `late-${topic}`, topics: [topic], maxInFlight: 8, handle: async (m) => void late.push(`${topic}:${Buffer.from(m.value).toString()}`) });
+    await lateOf("unread");
+    await transport.send([message("unread", 4)]);
+    // The consuming group's backlog is not what a later group would have got: it stays, and is owed once it closes.
+    const closing = slowGroup.close();
+    expect(transport.unfinished().map((m) => Buffer.from(m.value).toString())).toEqual(["2", "3"]);
+    gate.resolve();
+    await closing;
+    await transport.drain();
+    expect(transport.unfinished().map((m) => Buffer.from(m.value).toString())).toEqual(["2", "3"]);
+    expect(late).toEqual(["unread:4"]);
+    expect(slow).toEqual(["1"]);
+  });
+
   it("numbers offsets per topic and keeps them across the trimming of consumed messages", async () => {
     const transport = new InProcessTransport({ retention: 10 });
     const offsets: string[] = [];

@@ -239,4 +239,40 @@ describe("in-process retention", () => {
     await transport.drain();
     expect(late).toEqual(["2000"]);
   });
+
+  it("a Koper's own transport keeps what was written before start() for its listeners, and nothing for groups after it", async () => {
+    const prefix = unique("own");
+    const got: number[] = [];
+    const koper = new Koper({ topics: { prefix } }).register(dataListener<{ id: number }>()({ entity: "Order", onInsertOrder: (o) => void got.push(o.id) }));
+    // Written before start(): the listener subscribes at start() and still gets them.
+    await koper.capture.record(undefined, orderDraft(1));
+    await koper.capture.record(undefined, { ...orderDraft(2), entity: "Invoice" });
+    await koper.start();
+    await until(() => got.length === 1, "the event written before start");
+    // No group of this Koper reads Invoice: its events are not kept, so a group that subscribes to the
+    // Koper's transport now starts at the end.
+    const late: number[] = [];
+    const spy = await koper.transport.subscribe({ group: unique("late"), topics: [`${prefix}.Invoice`], maxInFlight: 1, handle: async (m) => void late.push((decode(m.value) as DataEvent).key!.id as number) });
+    await koper.capture.record(undefined, { ...orderDraft(3), entity: "Invoice" });
+    await until(() => late.includes(3), "the Invoice event written after the late group joined");
+    await spy.close();
+    await koper.stop();
+    expect(got).toEqual([1]);
+    expect(late).toEqual([3]);
+  });
+
+  it("a transport given to Koper keeps retaining for groups that subscribe later: another Koper may start on it", async () => {
+    const prefix = unique("shared");
+    const transport = new InProcessTransport();
+    const writer = new Koper({ transport, topics: { prefix } });
+    await writer.start();
+    await writer.capture.record(undefined, orderDraft(1));
+    await writer.capture.settled();
+    const got: number[] = [];
+    const reader = new Koper({ transport, topics: { prefix } }).register(dataListener<{ id: number }>()({ entity: "Order", onInsertOrder: (o) => void got.push(o.id) }));
+    await reader.start();
+    await until(() => got.length === 1, "the event written before the reader started");
+    await reader.stop();
+    expect(got).toEqual([1]);
+  });
 });

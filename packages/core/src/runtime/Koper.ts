@@ -55,12 +55,14 @@ export class Koper {
   readonly #audit: KoperAudit;
   #outbox: { relay: OutboxRelay; startsWithKoper: boolean } | undefined;
   readonly #maxPayloadBytes: number;
+  /** The transport this Koper made (none was given): only its own groups ever subscribe to it. */
+  readonly #ownTransport: InProcessTransport | undefined;
 
   constructor(options: KoperOptions = {}) {
     this.#options = options;
     const maxPayloadBytes = (this.#maxPayloadBytes = positive("maxPayloadBytes", options.maxPayloadBytes ?? 1_000_000));
     this.logger = createLogger(options.logger);
-    this.transport = options.transport ?? new InProcessTransport();
+    this.transport = options.transport ?? (this.#ownTransport = new InProcessTransport());
     this.transport.useLogger?.(this.logger);
     this.#lifecycle = new Lifecycle(options.clientId ?? "koper", this.logger);
     this.#topicFor = topicResolver(options.topics);
@@ -136,6 +138,9 @@ export class Koper {
     try {
       await this.#ready();
       for (const binding of this.#bindings) this.#handles.push(await this.transport.subscribe(binding.subscription()));
+      // Every group this Koper will have has subscribed (register is refused from now on): the events
+      // of topics nobody here consumes need not be kept for one, and keeping them costs every write.
+      this.#ownTransport?.noLaterGroups();
       if (this.#outbox?.startsWithKoper) await this.#outbox.relay.start();
       this.#state = "running";
     } catch (error) {

@@ -11,6 +11,7 @@ export interface InProcessTransportOptions {
    * Messages sent while nobody consumed a topic that are kept for groups that subscribe later
    * (the last this many). Default 10,000. Messages sent once a group consumes the topic are dropped
    * when every group has taken them (a group whose members all closed keeps up to this many of its backlog).
+   * After `noLaterGroups()` nothing is kept for a group that subscribes later.
    */
   retention?: number;
   /** Called when a `handle` rejects: in-process there is no broker to deliver it again. */
@@ -64,6 +65,8 @@ export class InProcessTransport implements Transport {
   readonly #drainWaiters: DrainWaiter[] = [];
   #logger: KoperLogger = createLogger();
   #closed = false;
+  /** No group subscribes from now on (see `noLaterGroups`): nothing is kept for one. */
+  #noLaterGroups = false;
 
   constructor(options: InProcessTransportOptions = {}) {
     this.#capacity = options.capacity ?? 10_000;
@@ -180,6 +183,18 @@ export class InProcessTransport implements Transport {
     return [...out];
   }
 
+  /**
+   * Says that no group will subscribe from now on: messages sent while nobody consumes their topic
+   * are no longer kept for later groups, and those kept are released (what a consuming group has not
+   * taken, or a closed group's backlog, stays). A `Koper` that made its own transport calls it once
+   * `start()` has subscribed every listener (it refuses `register` after that). A group that
+   * subscribes anyway starts at the end, as a Kafka group without commits does by default.
+   */
+  noLaterGroups(): void {
+    this.#noLaterGroups = true;
+    for (const log of this.#topics.values()) this.#trim(log);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const log of this.#topics.values()) this.#wake(log);
@@ -292,7 +307,7 @@ export class InProcessTransport implements Transport {
     // What was sent while nobody consumed the topic stays (the last `retention` messages) for groups
     // that subscribe later; once consumed, messages every group has taken are not held on to.
     const from = log.consumedFrom;
-    if (from === undefined || (log.base < from && retained < from)) keepFrom = Math.min(keepFrom, retained);
+    if (!this.#noLaterGroups && (from === undefined || (log.base < from && retained < from))) keepFrom = Math.min(keepFrom, retained);
     const drop = keepFrom - log.base;
     if (drop <= 0 || (drop < 1024 && drop < log.entries.length)) return;
     log.entries.splice(0, drop);
