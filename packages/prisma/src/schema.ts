@@ -69,7 +69,7 @@ const IGNORED_MODEL = /^\s*@@ignore\b/m;
 
 function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>, ignored: Set<string>): void {
   for (const raw of body.split("\n")) {
-    const line = raw.replace(/\/\/.*$/, "").trim();
+    const line = withoutComment(raw).trim();
     if (line === "") continue;
     if (line.startsWith("@@")) {
       readModelAttribute(info, line);
@@ -97,6 +97,18 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>,
 }
 
 // The field names of `fields: [a, b]` (or `references: [...]`) in a `@relation(...)`.
+// A `//` (or `///`) comment ends the line, but not inside a string: `@default("https://…")` is no comment.
+function withoutComment(line: string): string {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted && c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && c === "/" && line[i + 1] === "/") return line.slice(0, i);
+  }
+  return line;
+}
+
 function listIn(attributes: string, argument: string): string[] {
   const list = new RegExp(`@relation\\([^)]*\\b${argument}\\s*:\\s*\\[([^\\]]*)\\]`).exec(attributes);
   return list ? list[1]!.split(",").map((f) => f.trim()).filter(Boolean) : [];

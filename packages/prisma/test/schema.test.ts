@@ -77,6 +77,25 @@ describe("parseSchema: what events need from the inlined schema", () => {
     expect([...models.get("Place")!.scalars]).toEqual(["id", "name"]);
   });
 
+  it("reads a `//` inside a string as part of it, not as a comment: the attributes after it still count", () => {
+    const parsed = parseSchema(`
+model Link {
+  url     String   @id @default("https://example.com/a\\"//b") // the key
+  seen    DateTime @default(dbgenerated("'//'")) @updatedAt /// doc comment
+  owner   Person   @relation(fields: [ownerId], references: [id], map: "fk//owner")
+  ownerId Int
+}
+
+model Person {
+  id    Int    @id
+  links Link[]
+}
+`);
+    expect(parsed.get("Link")).toMatchObject({ key: ["url"], updatedAt: ["seen"] });
+    expect([...parsed.get("Link")!.scalars]).toEqual(["url", "seen", "ownerId"]);
+    expect(parsed.get("Link")!.relations.get("owner")).toMatchObject({ model: "Person", holdsKey: true, fields: ["ownerId"], references: ["id"] });
+  });
+
   it("tells one-to-many, the side holding the key, and implicit many-to-many apart", () => {
     // fields/references: the key pair the relation is linked by (on the side holding the key); name: @relation("…").
     expect(models.get("User")!.relations.get("posts")).toEqual({ model: "Post", list: true, manyToMany: false, holdsKey: false, fields: [], references: [], name: undefined });
