@@ -96,7 +96,6 @@ function readBody(info: ModelInfo, body: string, models: Map<string, ModelInfo>,
   }
 }
 
-// The field names of `fields: [a, b]` (or `references: [...]`) in a `@relation(...)`.
 // A `//` (or `///`) comment ends the line, but not inside a string: `@default("https://…")` is no comment.
 function withoutComment(line: string): string {
   let quoted = false;
@@ -109,6 +108,7 @@ function withoutComment(line: string): string {
   return line;
 }
 
+// The field names of `fields: [a, b]` (or `references: [...]`) in a `@relation(...)`.
 function listIn(attributes: string, argument: string): string[] {
   const list = new RegExp(`@relation\\([^)]*\\b${argument}\\s*:\\s*\\[([^\\]]*)\\]`).exec(attributes);
   return list ? list[1]!.split(",").map((f) => f.trim()).filter(Boolean) : [];
