@@ -53,7 +53,8 @@ describe.each(kafkaTransports)("envelope v1 and v2 on one topic (embedded broker
     const types = records.map((r) => r.headers["content-type"]);
     expect(types.sort()).toEqual([CONTENT_TYPE, CONTENT_TYPE, CONTENT_TYPE_V2, CONTENT_TYPE_V2].sort());
     for (const record of records) {
-      expect(record.value!.toString()).not.toContain("4111");
+      // The whole secret: a fragment such as "4111" may stand in a microsecond timestamp by chance.
+      expect(record.value!.toString()).not.toContain("4111-1111");
       expect(record.value!.toString()).not.toContain("a@b.c");
       if (record.headers["content-type"] === CONTENT_TYPE_V2) expect(Object.keys(record.headers).sort()).toEqual(["content-type", "koper-id", "traceparent"]);
     }
