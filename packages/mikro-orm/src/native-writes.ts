@@ -240,12 +240,19 @@ function patchFlush(em: EntityManager): void {
   const reported = new WeakSet<object>();
   proto[key] = true;
   // Not async: a successful flush costs no promise or reaction of ours beyond the failure handler.
+  // No closure bound to a name on the way of every flush: under tsx (the benches) esbuild wraps one
+  // in `__name()`, an Object.defineProperty per flush (1 µs of a 120 µs SQLite flush).
   proto.flush = function (this: Em, ...args: unknown[]) {
     const unloaded = unloadedRemovals(this);
-    const run = () => original.apply(this, args).then(undefined, (error: unknown) => flushFailed(this, error, reported));
     const sub = unloaded && subscriberOf(this);
-    return sub && sub.bound && sub.settings.lookupJoinColumns ? loadRemoved(sub, this, unloaded).then(run) : run();
+    if (!sub || !sub.bound || !sub.settings.lookupJoinColumns) return flushReporting(this, original, args, reported);
+    return loadRemoved(sub, this, unloaded).then(() => flushReporting(this, original, args, reported));
   };
+}
+
+// The original flush, its failure reported before it reaches the application (see flushFailed).
+function flushReporting(em: Em, original: AnyFn, args: unknown[], reported: WeakSet<object>): Promise<unknown> {
+  return original.apply(em, args).then(undefined, (error: unknown) => flushFailed(em, error, reported));
 }
 
 async function flushFailed(em: Em, error: unknown, reported: WeakSet<object>): Promise<never> {
