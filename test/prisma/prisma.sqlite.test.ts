@@ -2,11 +2,13 @@ import { runAdapterContract } from "../contract/runAdapterContract.ts";
 import { prismaDatabase } from "./databases.ts";
 import { prismaHarness, PRISMA_SKIPS } from "./harness.ts";
 import { runPrismaFailures } from "./prisma-failures.ts";
+import { runPrismaNested } from "./prisma-nested.ts";
 import { runPrismaTransactions } from "./prisma-transactions.ts";
 import { runPrismaWrites } from "./prisma-writes.ts";
 
 const db = await prismaDatabase("sqlite");
 runAdapterContract("prisma/sqlite", prismaHarness(db), { skip: db.skip, skipTests: PRISMA_SKIPS });
 runPrismaWrites(db);
+runPrismaNested(db);
 runPrismaTransactions(db);
 runPrismaFailures(db);

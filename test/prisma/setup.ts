@@ -20,7 +20,7 @@ const bulk = (name: string) =>
   };
 
 /** A real listener of every model of the Prisma tests, recording each call in order. */
-@DataListener({ entity: ["Order", "Customer", "OrderLine", "Tag"] })
+@DataListener({ entity: ["Order", "Customer", "OrderLine", "Tag", "Shipment"] })
 export class Recorder {
   readonly seen: Seen[] = [];
   onInsertOrder = row("onInsertOrder");
@@ -38,6 +38,7 @@ export class Recorder {
   onUpdateCustomer = row("onUpdateCustomer");
   onInsertCustomer_X = row("onInsertCustomer_X");
   onBulkInsertCustomer = bulk("onBulkInsertCustomer");
+  onBulkUpdateCustomer = bulk("onBulkUpdateCustomer");
   onInsertOrderLine = row("onInsertOrderLine");
   onBulkInsertOrderLine = bulk("onBulkInsertOrderLine");
   onBulkUpdateOrderLine = bulk("onBulkUpdateOrderLine");
@@ -45,6 +46,11 @@ export class Recorder {
   onInsertTag = row("onInsertTag");
   onBulkInsertTag = bulk("onBulkInsertTag");
   onBulkDeleteTag = bulk("onBulkDeleteTag");
+  onBulkUpdateTag = bulk("onBulkUpdateTag");
+  onInsertShipment = row("onInsertShipment");
+  onBulkInsertShipment = bulk("onBulkInsertShipment");
+  onBulkUpdateShipment = bulk("onBulkUpdateShipment");
+  onBulkDeleteShipment = bulk("onBulkDeleteShipment");
 
   /** The handler names, in order. */
   handlers(): string[] {

@@ -3,6 +3,7 @@ import { changedFields, columnsOf, keyOf, matching, scalarsOf, singleRow, unique
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
+import { nestedProbes, NO_PROBES, type Probe, type Probed } from "./nested-probes.ts";
 import { rawSavepointOf, rawStatementOf, rawWriteOf, type RawStatement, type RawWrite } from "./raw.ts";
 import { unselect, type RowReader, type Selected } from "./RowReader.ts";
 import type { ModelInfo } from "./schema.ts";
@@ -112,53 +113,44 @@ export class PrismaCapture {
 
   async #rowWrite(place: Placement, model: ModelInfo, operation: string, args: Args, selected: Selected | undefined, query: Write): Promise<unknown> {
     const sent = selected?.args ?? args;
-    const needsRead = operation === "upsert" || (operation !== "delete" && operation !== "createManyAndReturn" && this.#deps.wantsBefore(model.name));
+    const reads = operation === "upsert" || (operation !== "delete" && operation !== "createManyAndReturn" && this.#deps.wantsBefore(model.name));
+    const probes = this.#probes(model, operation, args);
     let result: unknown;
     let before: Row[] | undefined;
+    let probed: Probed | undefined;
     // What an upsert read before failing tells which branch it took (only an upsert needs it kept).
     const seen: { before?: Row[] } | undefined = operation === "upsert" ? {} : undefined;
     try {
-      if (needsRead) ({ result, before } = await this.#deps.reader.readThenWrite(place, model, operation, sent, query, seen));
+      if (reads || probes.length > 0) ({ result, before, probed } = await this.#deps.reader.readThenWrite(place, model, operation, sent, query, { before: reads, probes }, seen));
       else result = await query(sent);
     } catch (error) {
       const failure = describeFailure(error, model.name, operation, this.#deps.provider);
-      const existed = operation === "upsert" ? await this.#upsertBranch(place, model, args, seen?.before, failure) : undefined;
+      const existed = operation === "upsert" ? await this.#deps.reader.upsertBranch(place, model, args, seen?.before, failure) : undefined;
       throw await this.#refused(place, model, operation, args, error, { existed, failure });
     }
     const drafts = this.#deps.drafts;
     const written =
       operation === "delete" ? [drafts.deleted(model, result as Row)]
       : operation === "createManyAndReturn" ? (result as Row[]).map((row) => drafts.inserted(model, row))
-      : this.#updated(place, model, operation, args, result, before);
+      : this.#updated(place, model, operation, args, result, before, probed);
     const recording = this.#record(place, written);
     if (recording) await recording;
     return unselect(selected, result);
-  }
-
-  /**
-   * Which branch a failed upsert took: whether its row existed (read before it in its transaction,
-   * or, in autocommit, where the read rolled back with the write, read again now). Read again only
-   * when the database refused the upsert (a constraint, a record not found): after a validation
-   * error nothing ran, and after a lost connection the read would fail too. Undefined in a batch,
-   * when not read, or when the read fails too.
-   */
-  async #upsertBranch(place: Placement, model: ModelInfo, args: Args, before: Row[] | undefined, failure: PrismaFailure): Promise<boolean | undefined> {
-    if (before) return before.length > 0;
-    if (place.kind !== "autocommit" || !(failure.fromDatabase || failure.info.code === "P2025")) return undefined;
-    try {
-      return (await this.#deps.reader.readNow(model, "upsert", args)).length > 0;
-    } catch {
-      return undefined;
-    }
   }
 
   async #create(place: Placement, model: ModelInfo, args: Args, selected: Selected | undefined, query: Write): Promise<unknown> {
     const { drafts, models } = this.#deps;
     const sent = selected?.args ?? args;
     const plan = planNested(models, model, "create", sent, drafts, this.#deps.wanted);
+    // Relations not shown in the result (bulk): what their connectOrCreate finds, read before.
+    const probes = plan.touched.length > plan.inserted.length ? this.#probes(model, "create", sent) : NO_PROBES;
     let row: Row;
+    let probed: Probed | undefined;
     try {
-      row = (await query(withIncludes(sent, plan))) as Row;
+      const call = withIncludes(sent, plan);
+      const written = probes.length > 0 ? await this.#deps.reader.readThenWrite(place, model, "create", call, query, { before: false, probes }) : undefined;
+      row = (written ? written.result : await query(call)) as Row;
+      probed = written?.probed;
     } catch (error) {
       throw await this.#refused(place, model, "create", sent, error, { nested: plan });
     }
@@ -166,7 +158,7 @@ export class PrismaCapture {
     if (plan === NO_NESTED) recording = this.#record(place, [drafts.inserted(model, row)]);
     else {
       // Planned again with the row: a nested connect or create names the new parent's key.
-      const bulk = plan.bulk.length > 0 ? planNested(models, model, "create", sent, drafts, this.#deps.wanted, row).bulk : plan.bulk;
+      const bulk = plan.bulk.length > 0 || probed ? planNested(models, model, "create", sent, drafts, this.#deps.wanted, row, probed).bulk : plan.bulk;
       const nested = insertedRows(models, model, plan, row, drafts);
       recording = this.#record(place, [...nested.before, drafts.inserted(model, row), ...nested.after, ...this.#nestedBulk(bulk)]);
     }
@@ -175,7 +167,7 @@ export class PrismaCapture {
   }
 
   // update, upsert, updateManyAndReturn: `before` is what the reader found (undefined when not read).
-  #updated(place: Placement, model: ModelInfo, operation: string, args: Args, result: unknown, before: Row[] | undefined): ChangeDraft[] {
+  #updated(place: Placement, model: ModelInfo, operation: string, args: Args, result: unknown, before: Row[] | undefined, probed: Probed | undefined): ChangeDraft[] {
     const { drafts } = this.#deps;
     const keep = this.#deps.wantsBefore(model.name);
     if (operation === "upsert") {
@@ -185,21 +177,26 @@ export class PrismaCapture {
       if (place.kind === "batch") return [drafts.bulk(model, "update", { kind: "where", where: uniqueAsWhere(model, (args.where ?? {}) as Row) }, columnsOf(model, row), 1)];
       const existed = before?.[0];
       // Only the branch that ran wrote its nested rows.
-      const nested = this.#nested(model, { data: existed ? args.update : args.create }, row);
+      const nested = this.#nested(model, { data: existed ? args.update : args.create }, row, probed);
       const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
       return [main, ...nested];
     }
     const changes = changedFields(model, args.data);
     const out: ChangeDraft[] = [];
     for (const row of (Array.isArray(result) ? result : [result]) as Row[]) out.push(drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
-    if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args, result as Row)) out.push(draft);
+    if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args, result as Row, probed)) out.push(draft);
     return out;
   }
 
   // The bulk events of an update's nested writes (the result shows none of their rows).
   // `parent` is the updated row: a nested updateMany/deleteMany's criteria name its foreign key.
-  #nested(model: ModelInfo, args: Args, parent: Row): ChangeDraft[] {
-    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted, parent).bulk);
+  #nested(model: ModelInfo, args: Args, parent: Row, probed: Probed | undefined): ChangeDraft[] {
+    return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted, parent, probed).bulk);
+  }
+
+  // What to read before a write about its nested items (nothing without nested bulk events).
+  #probes(model: ModelInfo, operation: string, args: Args): readonly Probe[] {
+    return this.#deps.bulk ? nestedProbes(this.#deps.models, model, operation, args, this.#deps.wanted) : NO_PROBES;
   }
 
   async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {

@@ -1,4 +1,6 @@
 import type { Row } from "@koper/core";
+import type { PrismaFailure } from "./failures.ts";
+import type { Probe, Probed } from "./nested-probes.ts";
 import type { ModelInfo } from "./schema.ts";
 import type { Placement } from "./TransactionTracker.ts";
 
@@ -21,9 +23,23 @@ export function unselect<T>(selected: Selected | undefined, result: T): T {
   return result;
 }
 
+/** What to read before a write: the rows `args.where` selects (`before`), and the nested probes. */
+export interface Reads {
+  before: boolean;
+  probes: readonly Probe[];
+}
+
+/** A write's result and what was read before it (undefined: not read). */
+export interface ReadThenWritten {
+  result: unknown;
+  before: Row[] | undefined;
+  probed: Probed | undefined;
+}
+
 /**
  * Reads rows before a write, in the write's transaction: the row before an update
- * (`captureBefore`), and whether an upsert's row existed (which tells its insert from its update).
+ * (`captureBefore`), whether an upsert's row existed (which tells its insert from its update),
+ * and the nested rows `nestedProbes` asks about.
  */
 export class RowReader {
   readonly #base: Client;
@@ -55,26 +71,43 @@ export class RowReader {
   }
 
   /**
-   * Reads the rows `args.where` selects, then runs the write, in one transaction: the caller's,
-   * or (autocommit) a batch transaction on the base client, which re-issues the write there. A
-   * batch of the caller's cannot take an extra query: nothing is read.
+   * Reads what `reads` asks (the rows `args.where` selects, the probes), then runs the write, in
+   * one transaction: the caller's, or (autocommit) a batch transaction on the base client, which
+   * re-issues the write there. A batch of the caller's cannot take an extra query: nothing is read.
    */
-  async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>, seen: { before?: Row[] } = {}): Promise<{ result: unknown; before: Row[] | undefined }> {
-    if (place.kind === "batch") return { result: await query(args), before: undefined };
+  async readThenWrite(place: Placement, model: ModelInfo, operation: string, args: Args, query: (args: unknown) => Promise<unknown>, reads: Reads, seen: { before?: Row[] } = {}): Promise<ReadThenWritten> {
+    if (place.kind === "batch") return { result: await query(args), before: undefined, probed: undefined };
     if (place.kind === "itx") {
+      const client = place.client as Client;
       // `seen` keeps what was read when the write then fails: a failed upsert's branch.
-      const before = (seen.before = await read(place.client as Client, model, operation, args));
-      return { result: await query(args), before };
+      const before = reads.before ? (seen.before = await read(client, model, operation, args)) : undefined;
+      const found: unknown[] = [];
+      for (const probe of reads.probes) found.push(await probeOf(client, probe));
+      return { result: await query(args), before, probed: probedOf(reads.probes, found) };
     }
-    // A batch: the read and the write in one transaction, without an interactive one's overhead.
+    // A batch: the reads and the write in one transaction, without an interactive one's overhead.
     const target = delegate(this.#base, model);
-    const [found, result] = (await this.#base.$transaction([readOf(target, operation, args), target[operation]!(args)])) as [unknown, unknown];
-    return { result, before: rowsOf(found) };
+    const first = reads.before ? [readOf(target, operation, args)] : [];
+    const found = await this.#base.$transaction([...first, ...reads.probes.map((probe) => probeOf(this.#base, probe)), target[operation]!(args)]);
+    const result = found.pop();
+    return { result, before: reads.before ? rowsOf(found[0]) : undefined, probed: probedOf(reads.probes, found.slice(first.length)) };
   }
 
-  /** The rows `args.where` selects now, outside any transaction (after a failed autocommit write). */
-  readNow(model: ModelInfo, operation: string, args: Args): Promise<Row[]> {
-    return read(this.#base, model, operation, args);
+  /**
+   * Which branch a failed upsert took: whether its row existed (read before it in its transaction,
+   * or, in autocommit, where the read rolled back with the write, read again now). Read again only
+   * when the database refused the upsert (a constraint, a record not found): after a validation
+   * error nothing ran, and after a lost connection the read would fail too. Undefined in a batch,
+   * when not read, or when the read fails too.
+   */
+  async upsertBranch(place: Placement, model: ModelInfo, args: Args, before: Row[] | undefined, failure: PrismaFailure): Promise<boolean | undefined> {
+    if (before) return before.length > 0;
+    if (place.kind !== "autocommit" || !(failure.fromDatabase || failure.info.code === "P2025")) return undefined;
+    try {
+      return (await read(this.#base, model, "upsert", args)).length > 0;
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -85,6 +118,19 @@ async function read(client: Client, model: ModelInfo, operation: string, args: A
 function readOf(target: Delegate, operation: string, args: Args): Promise<unknown> {
   const where = args.where ?? {};
   return operation === "updateManyAndReturn" ? target.findMany!({ where }) : target.findUnique!({ where });
+}
+
+// Whether a nested item's row exists, and its key: the fields a bulk event's criteria name.
+function probeOf(client: Client, probe: Probe): Promise<unknown> {
+  const key = probe.model.key;
+  return delegate(client, probe.model).findFirst!({ where: probe.where, ...(key.length > 0 ? { select: Object.fromEntries(key.map((field) => [field, true])) } : {}) });
+}
+
+function probedOf(probes: readonly Probe[], found: unknown[]): Probed | undefined {
+  if (probes.length === 0) return undefined;
+  const probed: Probed = new Map();
+  for (const [i, probe] of probes.entries()) probed.set(probe.item, (found[i] as Row | null | undefined) ?? null);
+  return probed;
 }
 
 function rowsOf(found: unknown): Row[] {

@@ -125,6 +125,22 @@ export function backRelationOf(model: ModelInfo, relation: RelationField, relate
   return candidates.length === 1 ? candidates[0] : undefined;
 }
 
+/**
+ * The field of `related` on the other side of `relation` (`field` of `model`) and its relation:
+ * `orders` for an order's `customer`, `order` for its `lines`. Undefined when it cannot be told.
+ */
+export function pairedFieldOf(model: ModelInfo, field: string, relation: RelationField, related: ModelInfo): [string, RelationField] | undefined {
+  let found: [string, RelationField] | undefined;
+  for (const [name, back] of related.relations) {
+    if ((related === model && name === field) || back.model !== model.name || back.name !== relation.name) continue;
+    // One side of a one-to-one or one-to-many holds the key; neither side of a many-to-many does.
+    if (relation.manyToMany ? !back.manyToMany : back.holdsKey === relation.holdsKey) continue;
+    if (found) return undefined;
+    found = [name, back];
+  }
+  return found;
+}
+
 function readModelAttribute(info: ModelInfo, line: string): void {
   const id = /^@@id\(\s*(?:fields\s*:\s*)?\[([^\]]*)\]/.exec(line);
   if (id) info.key = id[1]!.split(",").map((f) => f.trim().replace(/\(.*$/, "")).filter(Boolean);
