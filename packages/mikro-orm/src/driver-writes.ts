@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ChangeDraft, Row, TxHandle } from "@koper/core";
+import { methodOwner, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import { ReferenceKind, type AnyEntity, type Collection, type EntityMetadata, type IDatabaseDriver } from "@mikro-orm/core";
 import { driverInfo } from "./failures.ts";
 import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
@@ -12,6 +12,8 @@ type Options = { ctx?: TxHandle } | undefined;
 /** What the driver returned during one native call (`em.insertMany` returns only the first key). */
 export interface NativeCallStore {
   results: unknown[];
+  /** Set once a statement of the call reached the connection (see `markStatements`): before that, nothing was sent. */
+  sent?: boolean;
 }
 
 /**
@@ -31,6 +33,26 @@ export async function inNativeCall<T>(store: NativeCallStore, run: () => Promise
   } finally {
     nativeCalls--;
   }
+}
+
+/**
+ * Marks, on the connection's class (shared by every ORM of it, and its replicas), each statement
+ * that reaches the connection while a native call or QueryBuilder write runs: a write that fails
+ * with none sent was refused by MikroORM before any SQL. Outside one, a statement costs one compare.
+ */
+export function markStatements(connection: object): void {
+  const proto = methodOwner(connection, "execute");
+  const key = Symbol.for("koper.mikro-orm.patched.connection.execute");
+  if (!proto || proto[key]) return;
+  const original = proto.execute as AnyFn;
+  proto[key] = true;
+  proto.execute = function (this: unknown, ...args: unknown[]) {
+    if (nativeCalls > 0) {
+      const store = nativeCall.getStore();
+      if (store) store.sent = true;
+    }
+    return original.apply(this, args);
+  };
 }
 
 /**

@@ -40,11 +40,27 @@ export function isOptimisticLockError(error: unknown): error is Error & { getEnt
 }
 
 /**
- * The first line of a validation message, with every quoted value but `undefined`/`null` blanked:
- * MikroORM prints the entity (and the offending value) in it, and a redacted field must not leave
- * the process through an error message.
+ * The first line of a validation message with its values blanked: every quoted text but
+ * `undefined`/`null` (single- or double-quoted: `inspect` double-quotes a text holding an
+ * apostrophe) and every number, date or other token that starts with a digit outside a name.
+ * MikroORM prints the entity, the where or the value it could not convert in it, and a redacted
+ * field must not leave the process through an error message.
  */
 export function safeValidationMessage(message: string): string {
   const first = message.split("\n")[0] ?? "";
-  return first.replace(/'([^']*)'/g, (quoted, inner: string) => (inner === "undefined" || inner === "null" ? quoted : "'[value]'"));
+  return first
+    .replace(/'([^']*)'|"([^"]*)"/g, (quoted, single?: string, double?: string) => (["undefined", "null"].includes(single ?? double ?? "") ? quoted : "'[value]'"))
+    .replace(/(?<![\w$.])[-+]?\d[\w.:+-]*/g, "[value]");
+}
+
+/**
+ * A write MikroORM refused before any SQL (no statement reached the connection, and the error
+ * carries no driver code: an unknown property, an operator it does not allow, a value its type
+ * cannot convert): the failure's error and info, code `validation_error` as for a flush's
+ * `ValidationError`, its name kept and its message's values blanked (`safeValidationMessage`).
+ */
+export function refusal(error: unknown, table: string | undefined): { error: Error; info: DriverErrorInfo } {
+  const name = error instanceof Error ? error.name : "Error";
+  const safe = Object.assign(new Error(safeValidationMessage(error instanceof Error ? error.message : String(error))), { name });
+  return { error: safe, info: table ? { code_hint: "validation_error", table } : { code_hint: "validation_error" } };
 }

@@ -1,7 +1,7 @@
 import { databaseFamily, failureAbortsTransaction, runSilenced, unknownEntityNames, type Koper } from "@koper/core";
 import { EntityManager, type AnyEntity, type EntityMetadata, type MikroORM } from "@mikro-orm/core";
 import { DraftFactory } from "./drafts.ts";
-import { wrapDriver } from "./driver-writes.ts";
+import { markStatements, wrapDriver } from "./driver-writes.ts";
 import { MikroOrmAdapterError } from "./errors.ts";
 import { KoperMikroOrmSubscriber, type SubscriberDeps } from "./KoperMikroOrmSubscriber.ts";
 import { patchEntityManager, subscriberOf } from "./native-writes.ts";
@@ -102,8 +102,9 @@ function makeDeps(em: EntityManager, koper: Koper, options: KoperMikroOrmOptions
   };
 }
 
-// The driver (flush failures, many-to-many writes) and the schema tools (silenced) of one ORM.
+// The driver (flush failures, many-to-many writes), its connection (statements sent) and the schema tools (silenced) of one ORM.
 function bindOrm(em: EntityManager, subscriber: KoperMikroOrmSubscriber): (() => void)[] {
+  markStatements(em.getDriver().getConnection());
   const restore = [wrapDriver(em.getDriver(), subscriber)];
   for (const [key, methods] of Object.entries(SILENT)) {
     const extension = em.config.getExtension(key) as Record<string, unknown> | undefined;

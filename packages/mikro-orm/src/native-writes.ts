@@ -2,8 +2,8 @@ import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } f
 import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata } from "@mikro-orm/core";
 import type { Criteria } from "./drafts.ts";
 import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autocommit.ts";
-import { inNativeCall } from "./driver-writes.ts";
-import { driverInfo, isOptimisticLockError, isValidationError, safeValidationMessage } from "./failures.ts";
+import { inNativeCall, type NativeCallStore } from "./driver-writes.ts";
+import { driverInfo, isOptimisticLockError, isValidationError, refusal } from "./failures.ts";
 import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
 import { loadRemoved, unloadedRemovals } from "./removed-rows.ts";
 import { changedFields, entityRow, keyOf, referenceKey, snapshotRow } from "./rows.ts";
@@ -67,14 +67,20 @@ function patch(em: EntityManager, name: string, describe: (sub: KoperMikroOrmSub
 }
 
 // Runs one native write and records its events (or its failure events). `own`: it runs in Koper's own
-// transaction (outbox or audit on), which an error of the call rolls back.
+// transaction (outbox or audit on), which an error of the call rolls back. A call that sent no
+// statement and fails with no driver code was refused by MikroORM before SQL (see `refusal`).
 async function captured(sub: KoperMikroOrmSubscriber, write: NativeWrite, run: () => Promise<unknown>, own: boolean): Promise<unknown> {
   let result: unknown;
-  const store = { results: [] as unknown[] };
+  const store: NativeCallStore = { results: [] };
   try {
     result = await inNativeCall(store, run);
   } catch (error) {
     const info = driverInfo(error, write.meta?.tableName);
+    if (!store.sent && info.code === undefined) {
+      const refused = refusal(error, write.meta?.tableName);
+      await sub.fail(write.tx, safely(sub, write.failed), refused.error, refused.info);
+      throw error;
+    }
     // Not the database: a statement ran (the driver returned), then MikroORM's own code or a hook it
     // runs threw (a MariaDB upsert whose ON DUPLICATE KEY hit another unique index, which MikroORM
     // cannot reload; an afterUpsert hook). Where the row stands (autocommit, or the application's
@@ -288,8 +294,8 @@ async function validationFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Err
   if (!entity || !sub.captures(meta)) return;
   const persisted = Boolean((entity as { __helper?: { __originalEntityData?: unknown } }).__helper?.__originalEntityData);
   const draft = sub.settings.drafts.failed(meta, persisted ? "update" : "insert", keyOf(meta, entity), entityRow(meta, entity));
-  const safe = Object.assign(new Error(safeValidationMessage(error.message)), { name: error.name });
-  await sub.fail(em.getContext(false).getTransactionContext() as TxHandle | undefined, [draft], safe, { code_hint: "validation_error" });
+  const refused = refusal(error, undefined);
+  await sub.fail(em.getContext(false).getTransactionContext() as TxHandle | undefined, [draft], refused.error, refused.info);
 }
 
 function patchQueryBuilders(em: EntityManager): void {

@@ -2,7 +2,8 @@ import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } f
 import type { AnyEntity, EntityManager, EntityMetadata, EntityProperty } from "@mikro-orm/core";
 import { inOwnTransaction, needsOwnTransaction } from "./autocommit.ts";
 import type { Criteria } from "./drafts.ts";
-import { driverInfo } from "./failures.ts";
+import { inNativeCall, type NativeCallStore } from "./driver-writes.ts";
+import { driverInfo, refusal } from "./failures.ts";
 import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
 import { columnValue } from "./rows.ts";
 
@@ -72,13 +73,23 @@ function writeAction(qb: QueryBuilderLike): Action | undefined {
   return WRITES[qb.type];
 }
 
+// The write, and its event or its failure event. A write that sent no statement and fails with no
+// driver code was refused by MikroORM before SQL (its query could not be built: an operator it does
+// not allow, a value its type cannot convert): `validation_error`, with no criteria (there is no
+// statement to take them from) and the message's values blanked (see `refusal`).
 async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, tx: TxHandle | undefined, run: () => Promise<unknown>): Promise<unknown> {
-  const draft = (affected: number | null) => qbDraft(sub, qb, meta, action, affected);
+  const draft = (affected: number | null, built = true) => qbDraft(sub, qb, meta, action, affected, built);
+  const store: NativeCallStore = { results: [] };
   let result: unknown;
   try {
-    result = await run();
+    result = await inNativeCall(store, run);
   } catch (error) {
     const info = driverInfo(error, meta.tableName);
+    if (!store.sent && info.code === undefined) {
+      const refused = refusal(error, meta.tableName);
+      await sub.fail(tx, [draft(null, false)], refused.error, refused.info);
+      throw error;
+    }
     sub.poisonIfAborted(tx, info);
     await sub.fail(tx, [draft(null)], error, info);
     throw error;
@@ -87,10 +98,10 @@ async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta
   return result;
 }
 
-function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, affected: number | null): ChangeDraft {
+function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, affected: number | null, built: boolean): ChangeDraft {
   const set = action === "delete" ? undefined : byProperty(meta, qb.state?.data);
   // An upsert's conflict target is not a WHERE: which row it hit is unknown.
-  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" ? null : whereCriteria(meta, qb.getQuery(), qb.getParams());
+  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" || !built ? null : whereCriteria(meta, qb.getQuery(), qb.getParams());
   return sub.settings.drafts.bulk(meta, action, criteria, set, affected);
 }
 

@@ -1,7 +1,8 @@
 import type { Row } from "@koper/core";
 import type { AnyEntity, EntityManager, EntityMetadata } from "@mikro-orm/core";
 import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
-import { keyOf, snapshotRow } from "./rows.ts";
+import { distinctKeys, matchRows, type Read } from "./key-match.ts";
+import { snapshotRow } from "./rows.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
@@ -30,7 +31,8 @@ const LOAD_CHUNK = 1000;
 
 /**
  * Reads the rows of `unloadedRemovals` before the flush (one query per entity, in the transaction the flush runs in when
- * there is one, else just before the flush's own), for their delete events' `before`. Through the
+ * there is one, else just before the flush's own), for their delete events' `before`; each row goes
+ * to its entity by key as the database compares it (`matchRows`). Through the
  * driver: a plain SELECT of the columns by primary key that makes no entity, so no onLoad hook or
  * subscriber of the application runs, no eager relation is populated, and the references stay
  * unloaded. Filters off (the driver applies none), to read exactly the rows the DELETE will remove;
@@ -39,26 +41,20 @@ const LOAD_CHUNK = 1000;
  */
 export async function loadRemoved(sub: KoperMikroOrmSubscriber, em: EntityManager, unloaded: Map<Meta, AnyEntity[]>): Promise<void> {
   const ctx = em.getContext().getTransactionContext(); // the em the flush runs on (a request's, a transaction's)
+  const platform = em.getPlatform();
   for (const [meta, entities] of unloaded) {
     if (!sub.captures(meta) || meta.primaryKeys.length !== 1) continue;
     const [pk] = meta.primaryKeys as string[];
-    // The driver's row names its key as the database returned it: matched to its entity by text.
-    const byKey = new Map<string, AnyEntity>();
-    const keys: unknown[] = [];
-    for (const entity of entities) {
-      const key = keyOf(meta, entity)?.[pk!];
-      if (key === undefined || byKey.has(String(key))) continue;
-      byKey.set(String(key), entity);
-      keys.push(key);
-    }
+    const options = { populate: [], ctx, connectionType: "write" } as never;
+    const read: Read = async (where) => ((await em.getDriver().find(meta.class as never, where as never, options).catch(sub.settings.onError)) ?? []) as Row[];
+    const removed = distinctKeys(meta, platform, entities);
     // In chunks, as MikroORM deletes them: one `$in` of every key could pass a driver's parameter limit.
-    for (let i = 0; i < keys.length; i += LOAD_CHUNK) {
-      const where = { [pk!]: { $in: keys.slice(i, i + LOAD_CHUNK) } };
-      const rows = await em.getDriver().find(meta.class as never, where as never, { populate: [], ctx, connectionType: "write" } as never).catch(sub.settings.onError);
-      for (const row of rows ?? []) {
-        const entity = byKey.get(String((row as Row)[pk!]));
-        const before = snapshotRow(meta, row as Row);
-        if (entity && before) sub.settings.drafts.readBefore(entity, before);
+    for (let i = 0; i < removed.length; i += LOAD_CHUNK) {
+      const chunk = removed.slice(i, i + LOAD_CHUNK);
+      const rows = await read({ [pk!]: { $in: chunk.map((r) => r.key) } });
+      for (const [entity, row] of await matchRows(meta, platform, chunk, rows, read)) {
+        const before = snapshotRow(meta, row);
+        if (before) sub.settings.drafts.readBefore(entity, before);
       }
     }
   }

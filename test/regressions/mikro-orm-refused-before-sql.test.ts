@@ -1,0 +1,142 @@
+// Regression: a QueryBuilder write MikroORM refused before any SQL (its query could not be built at
+// execute(): an operator it does not allow on the column, a condition it cannot read) published no
+// failure event: the capture built the event's criteria from the query, which threw again. Native
+// writes refused the same way (em.nativeUpdate/nativeDelete/insert) published one with
+// `error.code: "unknown"` and MikroORM's message as it was. Both are now `validation_error`, as a
+// flush's ValidationError is, with the message's values blanked; the application still gets
+// MikroORM's own error.
+import { randomUUID } from "node:crypto";
+import { dataListener, Koper, type DataEvent } from "@koper/core";
+import { koperMikroOrm, type KoperMikroOrmHandle } from "@koper/mikro-orm";
+import type { Options } from "@mikro-orm/core";
+import type { SqlEntityManager } from "@mikro-orm/sql";
+import { afterEach, describe, expect, it } from "vitest";
+import { RecordingTransport } from "../contract/RecordingTransport.ts";
+import { defineApp, type App } from "../mikro-orm/app-entities.ts";
+import { database, openOrm, type Database } from "../mikro-orm/databases.ts";
+
+const secret = (what: string) => `${what}-${randomUUID().slice(0, 8)}-s3cr3t`;
+
+interface Call {
+  handler: string;
+  event: DataEvent;
+}
+
+function useWorld(db: Database) {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return async () => {
+    const transport = new RecordingTransport();
+    // The author's secrets: its password hash, and its profile (a JSON property) as a whole.
+    const koper = new Koper({ transport, redact: { Author: ["passwordHash", "profile"] } });
+    const calls: Call[] = [];
+    const handlers: Record<string, unknown> = {};
+    for (const entity of ["Author", "Book"]) {
+      for (const action of ["Insert", "Update", "Delete"]) {
+        for (const suffix of ["", "_X"]) {
+          const [row, bulk] = [`on${action}${entity}${suffix}`, `onBulk${action}${entity}${suffix}`];
+          handlers[row] = (_row: unknown, event: DataEvent) => void calls.push({ handler: row, event });
+          handlers[bulk] = (event: DataEvent) => void calls.push({ handler: bulk, event });
+        }
+      }
+    }
+    koper.register(dataListener()({ entity: ["Author", "Book"], retry: { retries: 0, initialDelayMs: 0 }, ...handlers } as never));
+    await koper.start();
+    const app = defineApp();
+    const { orm, drop } = await openOrm(db, { entities: app.schemas } as Partial<Options>);
+    const handle: KoperMikroOrmHandle = koperMikroOrm(orm, koper);
+    cleanups.push(async () => {
+      await koper.stop();
+      handle.detach();
+      await drop();
+    });
+    const em = () => orm.em.fork() as unknown as SqlEntityManager;
+    /**
+     * Runs `write` with Koper attached, then again detached: the error the application gets, which
+     * must be MikroORM's own (the same class and message as without Koper), and the handler calls.
+     */
+    const refused = async (write: (em: SqlEntityManager, app: App) => Promise<unknown>) => {
+      const error = await write(em(), app).then(() => undefined, (e: unknown) => e as Error);
+      await koper.stop();
+      handle.detach();
+      const without = await write(em(), app).then(() => undefined, (e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(Error);
+      expect(error!.constructor).toBe(without!.constructor);
+      expect(error!.message).toBe(without!.message);
+      return { error: error!, calls, transport };
+    };
+    return { refused };
+  };
+}
+
+for (const db of [await database("sqlite"), await database("postgres"), await database("mariadb")]) {
+  describe.skipIf(db.skip !== undefined)(`regression: a write MikroORM refuses before SQL is a validation_error failure: ${db.name}`, () => {
+    const world = useWorld(db);
+
+    it("a QueryBuilder update with an operator MikroORM does not allow on the column ($all on a scalar)", async () => {
+      const { refused } = await world();
+      const [hash, email] = [secret("hash"), secret("mail")];
+      const { error, calls, transport } = await refused((em, app) =>
+        em.createQueryBuilder(app.Author).update({ passwordHash: hash } as never).where({ email: { $all: [email] } } as never).execute(),
+      );
+      expect(error.message).toMatch(/\$all/);
+      expect(calls.map((c) => c.handler)).toEqual(["onBulkUpdateAuthor_X"]);
+      const [{ event }] = calls as [Call];
+      expect(event).toMatchObject({ action: "update", outcome: "failed", bulk: { criteria: null, affected: null } });
+      expect(event.error).toMatchObject({ code: "validation_error", name: error.name, message: error.message });
+      expect(transport.carrying(hash)).toEqual([]);
+    });
+
+    it("a QueryBuilder update whose refusal prints the where, a redacted value in it: MikroORM's message quotes it, the event never", async () => {
+      const { refused } = await world();
+      const [hash, token] = [secret("hash"), secret("token")];
+      const { error, calls, transport } = await refused((em, app) =>
+        em.createQueryBuilder(app.Author).update({ passwordHash: hash } as never).where({ profile: { $elemMatch: { token: { $bogus: token } } } } as never).execute(),
+      );
+      expect(error.name).toBe("ValidationError");
+      expect(error.message).toContain(token); // MikroORM's own message
+      expect(calls.map((c) => c.handler)).toEqual(["onBulkUpdateAuthor_X"]);
+      expect(calls[0]!.event.error).toMatchObject({ code: "validation_error", name: "ValidationError", message: "Invalid query condition: { token: { '[value]': '[value]' } }" });
+      for (const value of [hash, token]) expect(transport.carrying(value), `${value} was published`).toEqual([]);
+    });
+
+    it("a QueryBuilder delete refused; a refusal while the QueryBuilder is built (a value its custom type cannot convert) is no write and no event", async () => {
+      const { refused } = await world();
+      const { error, calls } = await refused(async (em, app) => {
+        // MikroORM converts a where's values as `where()` takes them: it throws there, and nothing executes.
+        expect(() => em.createQueryBuilder(app.Book).update({ title: "t" } as never).where({ keywords: { $in: [5] } } as never)).toThrow(TypeError);
+        await em.createQueryBuilder(app.Book).update({ title: "t" } as never).where({ title: { $all: ["x"] } } as never).execute().catch(() => undefined);
+        return em.createQueryBuilder(app.Author).delete().where({ email: { $all: ["x"] } } as never).execute();
+      });
+      expect(error.message).toMatch(/\$all/);
+      expect(calls.map((c) => [c.handler, c.event.error?.code, c.event.error?.name])).toEqual([
+        ["onBulkUpdateBook_X", "validation_error", error.name],
+        ["onBulkDeleteAuthor_X", "validation_error", error.name],
+      ]);
+    });
+
+    it("native writes MikroORM refuses before SQL: nativeUpdate and nativeDelete by an unknown property or an operator it refuses, insert of a value its type cannot convert", async () => {
+      const { refused } = await world();
+      const [hash, email] = [secret("hash"), secret("mail")];
+      const { calls, transport } = await refused(async (em, app) => {
+        const errors = [
+          await em.nativeUpdate(app.Author, { nope: email } as never, { passwordHash: hash } as never).catch((e: Error) => e),
+          await em.nativeUpdate(app.Author, { email: { $all: [email] } } as never, { passwordHash: hash } as never).catch((e: Error) => e),
+          await em.nativeDelete(app.Author, { nope: email } as never).catch((e: Error) => e),
+          await em.insert(app.Book, { title: "t", keywords: 5, author: randomUUID() } as never).catch((e: Error) => e),
+        ];
+        expect(errors.map((e) => e instanceof Error)).toEqual([true, true, true, true]);
+        throw errors[0];
+      });
+      expect(calls.map((c) => [c.handler, c.event.error?.code])).toEqual([
+        ["onBulkUpdateAuthor_X", "validation_error"],
+        ["onBulkUpdateAuthor_X", "validation_error"],
+        ["onBulkDeleteAuthor_X", "validation_error"],
+        ["onInsertBook_X", "validation_error"],
+      ]);
+      expect(transport.carrying(hash)).toEqual([]);
+    });
+  });
+}
