@@ -65,6 +65,9 @@ export function failuresContract(world: () => ContractWorld, contractTest: Contr
       expect(failed.event).toMatchObject({ action: "update", outcome: "failed", key: { id: order.id } });
       expect(failed.event.data).toMatchObject({ qty: -5 });
       expect(failed.event.error?.code).toBe("check_violation");
+      // The driver's own code: PostgreSQL's SQLSTATE, MariaDB's name (mysql2 calls 4025 by MySQL's name for another error).
+      const expected = { postgres: "23514", mariadb: "ER_CONSTRAINT_FAILED", sqlite: undefined }[db.capabilities.dialect];
+      if (expected) expect(failed.event.error?.original?.code).toBe(expected);
       expect((await db.findOrder(order.id))?.qty).toBe(1);
     });
 

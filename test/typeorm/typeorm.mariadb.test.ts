@@ -2,9 +2,11 @@ import { runAdapterContract } from "../contract/runAdapterContract.ts";
 import { database } from "./databases.ts";
 import { typeormHarness } from "./harness.ts";
 import { runTypeormLifecycle } from "./typeorm-lifecycle.ts";
+import { runTypeormColumns } from "./typeorm-columns.ts";
 import { runTypeormWrites } from "./typeorm-writes.ts";
 
 const db = await database("mariadb");
 runAdapterContract("typeorm/mariadb", typeormHarness(db), { skip: db.skip });
 runTypeormWrites(db);
+runTypeormColumns(db);
 runTypeormLifecycle(db);

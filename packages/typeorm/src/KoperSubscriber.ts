@@ -15,7 +15,7 @@ import type {
   UpdateEvent,
 } from "typeorm";
 import { deleteDateField, idMap, type DraftFactory } from "./drafts.ts";
-import { lookupJoinColumns } from "./join-columns.ts";
+import { lookupJoinColumns, withUnreadColumns } from "./lookups.ts";
 import { capturedEntity, isTreePathUpdate, junctionOf } from "./junctions.ts";
 import { changedFields, changedManyToMany, fieldOfColumn, keyOf, missingJoinColumns, toRow } from "./rows.ts";
 import type { BeforeEvent, BeforeWrites } from "./before-writes.ts";
@@ -131,9 +131,10 @@ export class KoperSubscriber implements EntitySubscriberInterface, BeforeWrites 
     const junction = junctionOf(metadata);
     if (junction) return this.#record(queryRunner, metadata, undefined, () => this.deps.drafts.junction(metadata, junction, "insert", entityId, entity));
     return this.#record(queryRunner, metadata, entity, () => {
-      if (entityId !== undefined) return this.deps.drafts.inserted(metadata, entity, entityId, this.runners.get(queryRunner)?.recent ?? []);
-      const draft = this.deps.drafts.insertedByBuilder(metadata, entity, this.#lastStatement(queryRunner));
-      return draft?.bulk && !this.deps.bulk ? undefined : draft;
+      const recent = this.runners.get(queryRunner)?.recent ?? [];
+      const draft = entityId !== undefined ? this.deps.drafts.inserted(metadata, entity, entityId, recent) : this.deps.drafts.insertedByBuilder(metadata, entity, this.#lastStatement(queryRunner));
+      if (!draft || (draft.bulk && !this.deps.bulk)) return undefined;
+      return this.deps.lookupJoinColumns ? withUnreadColumns(queryRunner, metadata, draft) : draft;
     });
   }
 

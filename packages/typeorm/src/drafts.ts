@@ -4,6 +4,7 @@ import { junctionRow, type Junction } from "./junctions.ts";
 import { fieldName, fieldOfColumn, fillParentKeys, keyOf, setPath, setValues, toRow } from "./rows.ts";
 import { currentWhere } from "./criteria.ts";
 import { criteriaOf, insertedRows, setColumns, type WriteStatement } from "./statements.ts";
+import { attemptedRow, copyNested, insertedRow, updatedRow } from "./written.ts";
 
 /** Where events say they came from, fixed per DataSource. */
 export interface SourceInfo {
@@ -27,11 +28,11 @@ export class DraftFactory {
 
   /** `save` of a new entity (cascades included): the row with its generated key. */
   inserted(metadata: EntityMetadata, entity: ObjectLiteral | undefined, entityId: unknown, siblings: readonly Sibling[]): ChangeDraft {
-    const data = fillParentKeys(metadata, entity, toRow(metadata, entity), siblings);
+    const data = fillParentKeys(metadata, entity, insertedRow(metadata, toRow(metadata, entity)), siblings);
     return this.#draft(metadata, "insert", keyOf(metadata, entity) ?? idMap(entityId), { data });
   }
 
-  /** `save` of a loaded entity: TypeORM gives the row it read before, and what the caller changed. */
+  /** `save` of a loaded entity: TypeORM gives the row it read before, and the entity; `data` is what the UPDATE made of them. */
   updated(
     metadata: EntityMetadata,
     entity: ObjectLiteral | undefined,
@@ -40,7 +41,7 @@ export class DraftFactory {
   ): ChangeDraft {
     const before = toRow(metadata, databaseEntity);
     return this.#draft(metadata, "update", keyOf(metadata, entity, databaseEntity), {
-      data: { ...before, ...toRow(metadata, entity) },
+      data: updatedRow(metadata, before, toRow(metadata, entity), changes),
       before,
       changes,
     });
@@ -108,7 +109,7 @@ export class DraftFactory {
    */
   insertedByBuilder(metadata: EntityMetadata, values: ObjectLiteral | undefined, statement: WriteStatement | undefined): ChangeDraft | undefined {
     const key = keyOf(metadata, values);
-    const data = toRow(metadata, values);
+    const data = insertedRow(metadata, toRow(metadata, values));
     const skipped = statement?.ignore ? skippedRows(statement) : 0;
     if (skipped === "all") return undefined; // orIgnore() wrote none of its rows
     if (key && !statement?.upsert && skipped === 0) return this.#draft(metadata, "insert", key, { data });
@@ -132,7 +133,7 @@ export class DraftFactory {
     // What the failed INSERT itself carried fills what the entity lacks (a key TypeORM generated).
     const fromStatement = sent ? rowOfColumns(metadata, sent) : {};
     const attempted = { ...fromStatement, ...toRow(metadata, entity) };
-    const data = action === "delete" ? null : { ...before, ...attempted };
+    const data = action === "delete" ? null : { ...before, ...attemptedRow(metadata, attempted, action) };
     const key = keyOf(metadata, entity, databaseEntity) ?? keyOf(metadata, fromStatement);
     const draft = this.#draft(metadata, action, key, { data });
     if (before) draft.before = before;
@@ -183,22 +184,11 @@ function withFields(row: Row, from: Row, fields: readonly string[]): Row {
   return out;
 }
 
-// A copy of a row whose embedded objects are copied too (only those: values stay as they are).
-function copyNested(row: Row): Row {
-  const out: Row = { ...row };
-  for (const [field, value] of Object.entries(out)) if (isEmbedded(value)) out[field] = copyNested(value as Row);
-  return out;
-}
-
-function isEmbedded(value: unknown): boolean {
-  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
-}
-
 /**
- * Statement values by column → the entity's shape (only columns it maps): embedded ones nested,
+ * Values by database column → the entity's shape (only columns it maps): embedded ones nested,
  * each value as the entity would hold it (the driver's hydration: dates, simple-json, transformers).
  */
-function rowOfColumns(metadata: EntityMetadata, values: Record<string, unknown>): Row {
+export function rowOfColumns(metadata: EntityMetadata, values: Record<string, unknown>): Row {
   const row: Row = {};
   const driver = (metadata as { connection?: { driver?: Hydrator } }).connection?.driver;
   for (const [name, value] of Object.entries(values)) {

@@ -43,7 +43,9 @@ export interface KoperTypeormOptions {
    * When an entity is saved, soft-removed or removed without its to-one relation loaded
    * (`findOneBy` then `save`), TypeORM never reads that relation's join column (`authorId`).
    * Koper then reads it with one SELECT by primary key, in the same transaction, so `data` and
-   * `before` carry it. Default true; false skips the SELECT, and those events lack the column.
+   * `before` carry it. The same SELECT reads, after an insert, an `insert: false` column TypeORM
+   * does not read back itself (no TypeORM `default`: the database's default or a trigger set it).
+   * Default true; false skips the SELECT, and those events lack the column.
    */
   lookupJoinColumns?: boolean;
   /**

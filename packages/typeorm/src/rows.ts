@@ -52,7 +52,7 @@ export function columnValue(column: ColumnMetadata, entity: ObjectLiteral): unkn
 }
 
 /** How `toRow` reads one column, worked out once per entity metadata. */
-interface ColumnPlan {
+export interface ColumnPlan {
   column: ColumnMetadata;
   field: string;
   /** An embedded column's property path ("address.city" → ["address", "city"]). */
@@ -63,7 +63,8 @@ interface ColumnPlan {
 
 const plans = new WeakMap<EntityMetadata, ColumnPlan[]>();
 
-function planOf(metadata: EntityMetadata): ColumnPlan[] {
+/** The columns an event row carries, each with its field and, for an embedded one, its path. */
+export function planOf(metadata: EntityMetadata): ColumnPlan[] {
   let plan = plans.get(metadata);
   if (!plan) {
     plan = metadata.columns
@@ -149,6 +150,7 @@ function relatedKey(metadata: EntityMetadata, item: unknown): string {
 /**
  * The SET values of a criteria update, by property name. TypeORM hands them as the object the
  * caller passed, which may hold raw SQL functions (`() => "qty + 1"`): those are described, not run.
+ * A column TypeORM never updates (`update: false`) is left out, as TypeORM leaves it out of the SET.
  */
 export function setValues(metadata: EntityMetadata, values: ObjectLiteral | undefined): Row | undefined {
   if (!values) return undefined;
@@ -158,12 +160,14 @@ export function setValues(metadata: EntityMetadata, values: ObjectLiteral | unde
     const relation = metadata.findRelationWithPropertyPath(property);
     if (relation && relation.joinColumns.length > 0 && typeof value !== "function") {
       for (const column of relation.joinColumns) {
+        if (!column.isUpdate) continue;
         const key = relatedValue(column, value);
         if (key !== undefined) row[fieldName(column)] = key;
       }
       continue;
     }
     const column = metadata.findColumnWithPropertyPath(property);
+    if (column && !column.isUpdate) continue; // `update: false`: TypeORM leaves it out of the SET
     const name = column ? fieldName(column) : property;
     row[name] = typeof value === "function" ? { sql: String((value as () => unknown)()) } : value;
   }

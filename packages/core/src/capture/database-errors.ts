@@ -68,6 +68,19 @@ const MYSQL: Record<string, FailureCode> = {
   "1406": "data_error",
 };
 
+/**
+ * MariaDB's own error numbers that mysql2 names wrongly: it names a number by MySQL's table, where
+ * MariaDB's 4025 (ER_CONSTRAINT_FAILED, a CHECK violation, SQLSTATE 23000) is
+ * ER_INNODB_AUTOEXTEND_SIZE_OUT_OF_RANGE, a MySQL DDL error that no INSERT/UPDATE/DELETE raises.
+ * By number, the name MariaDB gives (the `mariadb` connector's, Prisma's MariaDB adapter's).
+ */
+const MARIADB_NAMES: Record<string, string> = {
+  "4025": "ER_CONSTRAINT_FAILED",
+};
+
+// MariaDB's message of a CHECK violation: CONSTRAINT `chk_qty` failed for `db`.`orders`.
+const MARIADB_CHECK = /^CONSTRAINT `((?:[^`]|``)+)` failed for (?:`(?:[^`]|``)+`\.)?`((?:[^`]|``)+)`/;
+
 // SQLite extended result codes, by name.
 const SQLITE: Record<string, FailureCode> = {
   SQLITE_CONSTRAINT_UNIQUE: "unique_violation",
@@ -85,10 +98,23 @@ const SQLITE_MESSAGES: [RegExp, FailureCode][] = [
   [/CHECK constraint failed/i, "check_violation"],
 ];
 
+/**
+ * The driver's code as `error.original.code` keeps it: its `code` (else its error number), except
+ * that a MariaDB error number mysql2 misnames gets MariaDB's own name (see MARIADB_NAMES).
+ */
+function driverCode(info: DriverErrorInfo): string | undefined {
+  const errno = info.errno ?? (typeof info.code === "number" || /^\d+$/.test(info.code ?? "") ? info.code : undefined);
+  const mariadb = errno === undefined ? undefined : MARIADB_NAMES[String(errno)];
+  if (mariadb) return mariadb;
+  const code = info.code ?? info.errno;
+  return code === undefined ? undefined : String(code);
+}
+
 /** Maps a driver's error to Koper's failure code. */
 export function classifyFailure(info: DriverErrorInfo, message = ""): FailureCode {
   if (info.code_hint) return info.code_hint;
-  for (const raw of [info.code, info.errno]) {
+  // The corrected name first: a MariaDB CHECK violation's SQLSTATE (23000) is also a duplicate key's.
+  for (const raw of [driverCode(info), info.code, info.errno]) {
     if (raw === undefined) continue;
     const code = String(raw);
     const found = SQLSTATE[code] ?? MYSQL[code] ?? SQLITE[code];
@@ -103,11 +129,20 @@ export function toEventError(error: unknown, info: DriverErrorInfo = {}): EventE
   const message = error instanceof Error ? error.message : String(error);
   const name = error instanceof Error ? error.name : "Error";
   const original: NonNullable<EventError["original"]> = {};
-  if (info.code !== undefined) original.code = String(info.code);
-  if (info.constraint) original.constraint = info.constraint;
-  if (info.table) original.table = info.table;
+  const code = driverCode(info);
+  if (code !== undefined) original.code = code;
+  // MariaDB names the CHECK constraint (and its table) only in its message.
+  const check = info.constraint || code !== MARIADB_NAMES["4025"] ? undefined : MARIADB_CHECK.exec(message);
+  const constraint = info.constraint ?? unquote(check?.[1]);
+  const table = info.table ?? unquote(check?.[2]);
+  if (constraint) original.constraint = constraint;
+  if (table) original.table = table;
   if (info.detail) original.detail = info.detail;
   const out: EventError = { code: classifyFailure(info, message), message, name };
   if (Object.keys(original).length > 0) out.original = original;
   return out;
+}
+
+function unquote(identifier: string | undefined): string | undefined {
+  return identifier?.replace(/``/g, "`");
 }
