@@ -3,6 +3,7 @@ import { prismaDatabase } from "./databases.ts";
 import { prismaHarness, PRISMA_SKIPS } from "./harness.ts";
 import { runPrismaFailures } from "./prisma-failures.ts";
 import { runPrismaNested } from "./prisma-nested.ts";
+import { runPrismaParentChanges } from "./prisma-parent-changes.ts";
 import { runPrismaTransactions } from "./prisma-transactions.ts";
 import { runPrismaWrites } from "./prisma-writes.ts";
 
@@ -10,5 +11,6 @@ const db = await prismaDatabase("sqlite");
 runAdapterContract("prisma/sqlite", prismaHarness(db), { skip: db.skip, skipTests: PRISMA_SKIPS });
 runPrismaWrites(db);
 runPrismaNested(db);
+runPrismaParentChanges(db);
 runPrismaTransactions(db);
 runPrismaFailures(db);

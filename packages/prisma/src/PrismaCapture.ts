@@ -1,5 +1,6 @@
 import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
-import { changedFields, columnsOf, keyOf, matching, scalarsOf, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
+import { changedFields } from "./changed-fields.ts";
+import { columnsOf, keyOf, matching, scalarsOf, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
@@ -178,10 +179,10 @@ export class PrismaCapture {
       const existed = before?.[0];
       // Only the branch that ran wrote its nested rows.
       const nested = this.#nested(model, { data: existed ? args.update : args.create }, row, probed);
-      const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
+      const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update, probed)) : drafts.inserted(model, row);
       return [main, ...nested];
     }
-    const changes = changedFields(model, args.data);
+    const changes = changedFields(model, args.data, probed);
     const out: ChangeDraft[] = [];
     for (const row of (Array.isArray(result) ? result : [result]) as Row[]) out.push(drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
     if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args, result as Row, probed)) out.push(draft);
@@ -194,9 +195,9 @@ export class PrismaCapture {
     return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted, parent, probed).bulk);
   }
 
-  // What to read before a write about its nested items (nothing without nested bulk events).
+  // What to read before a write about its nested items (with `bulk` off, only what its own `changes` need).
   #probes(model: ModelInfo, operation: string, args: Args): readonly Probe[] {
-    return this.#deps.bulk ? nestedProbes(this.#deps.models, model, operation, args, this.#deps.wanted) : NO_PROBES;
+    return nestedProbes(this.#deps.models, model, operation, args, this.#deps.wanted, this.#deps.bulk);
   }
 
   async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
