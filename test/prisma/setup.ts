@@ -38,6 +38,7 @@ export class Recorder {
   onUpdateCustomer = row("onUpdateCustomer");
   onInsertCustomer_X = row("onInsertCustomer_X");
   onBulkInsertCustomer = bulk("onBulkInsertCustomer");
+  onBulkInsertCustomer_X = bulk("onBulkInsertCustomer_X");
   onBulkUpdateCustomer = bulk("onBulkUpdateCustomer");
   onInsertOrderLine = row("onInsertOrderLine");
   onBulkInsertOrderLine = bulk("onBulkInsertOrderLine");

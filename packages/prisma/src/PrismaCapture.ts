@@ -1,6 +1,7 @@
 import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import { changedFields } from "./changed-fields.ts";
-import { columnsOf, keyOf, matching, scalarsOf, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
+import { columnsOf, matching, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
+import { failureDrafts } from "./failure-drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
@@ -266,7 +267,7 @@ export class PrismaCapture {
     const { nested, existed } = known;
     const failure = known.failure ?? describeFailure(error, model.name, operation, this.#deps.provider);
     const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
-    await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args, existed)], failure);
+    await this.#failed(place, culprits.length > 0 ? culprits : failureDrafts(this.#deps.drafts, model, operation, args, { bulk: this.#deps.bulk, existed }), failure);
     return error;
   }
 
@@ -287,23 +288,6 @@ export class PrismaCapture {
     } catch (own) {
       this.#deps.onError(own);
     }
-  }
-
-  // `existed`: a failed upsert's branch, when known (its row existed: update; it did not: insert).
-  #failureDraft(model: ModelInfo, operation: string, args: Args, existed?: boolean): ChangeDraft | undefined {
-    const { drafts } = this.#deps;
-    const bulkAction = BULK_WRITES[operation.replace(/AndReturn$/, "")];
-    if (bulkAction) {
-      if (!this.#deps.bulk && !operation.endsWith("AndReturn")) return undefined;
-      return drafts.bulk(model, bulkAction, bulkAction === "insert" ? null : whereOf(args), bulkAction === "delete" ? undefined : singleRow(args.data), null);
-    }
-    const insert = operation === "create" || (operation === "upsert" && existed === false);
-    const action: Action = insert ? "insert" : operation === "delete" ? "delete" : "update";
-    const attempted = (operation !== "upsert" ? args.data : existed ? args.update : args.create) as Row | undefined;
-    // An upsert's insert branch keys the row by what it creates, not by the `where` it did not find.
-    const where = operation === "upsert" && existed === false ? undefined : (args.where as Row | undefined);
-    const key = keyOf(model, where) ?? keyOf(model, attempted && scalarsOf(model, attempted));
-    return drafts.failed(model, action, key, attempted);
   }
 
   #nestedBulk(drafts: ChangeDraft[]): ChangeDraft[] {
