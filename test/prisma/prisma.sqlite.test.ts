@@ -3,6 +3,7 @@ import { prismaDatabase } from "./databases.ts";
 import { prismaHarness, PRISMA_SKIPS } from "./harness.ts";
 import { runPrismaFailures } from "./prisma-failures.ts";
 import { runPrismaNested } from "./prisma-nested.ts";
+import { runPrismaOmit } from "./prisma-omit.ts";
 import { runPrismaParentChanges } from "./prisma-parent-changes.ts";
 import { runPrismaTransactions } from "./prisma-transactions.ts";
 import { runPrismaWrites } from "./prisma-writes.ts";
@@ -12,5 +13,6 @@ runAdapterContract("prisma/sqlite", prismaHarness(db), { skip: db.skip, skipTest
 runPrismaWrites(db);
 runPrismaNested(db);
 runPrismaParentChanges(db);
+runPrismaOmit(db);
 runPrismaTransactions(db);
 runPrismaFailures(db);
