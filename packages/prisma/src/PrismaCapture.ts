@@ -1,8 +1,8 @@
 import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import { changedFields } from "./changed-fields.ts";
 import { columnsOf, matching, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
-import { failureDrafts } from "./failure-drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
+import { failureDrafts } from "./failure-drafts.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
 import { nestedProbes, NO_PROBES, type Probe, type Probed } from "./nested-probes.ts";

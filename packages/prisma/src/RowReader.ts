@@ -109,13 +109,6 @@ export class RowReader {
     return { result, before: reads.before ? rowsOf(found[0]) : undefined, probed: probedOf(reads.probes, found.slice(first.length)) };
   }
 
-  /**
-   * Which branch a failed upsert took: whether its row existed (read before it in its transaction,
-   * or, in autocommit, where the read rolled back with the write, read again now). Read again only
-   * when the database refused the upsert (a constraint, a record not found): after a validation
-   * error nothing ran, and after a lost connection the read would fail too. Undefined in a batch,
-   * when not read, or when the read fails too.
-   */
   // The read of the rows before a write: its `where`, and the fields the client-wide `omit` leaves
   // out that the write's result holds (the call asked for them), so `before` has the fields `data` has.
   #readArgs(model: ModelInfo, args: Args): Args {
@@ -127,6 +120,13 @@ export class RowReader {
     return asked.length > 0 ? { where, omit: Object.fromEntries(asked.map((field) => [field, false])) } : { where };
   }
 
+  /**
+   * Which branch a failed upsert took: whether its row existed (read before it in its transaction,
+   * or, in autocommit, where the read rolled back with the write, read again now). Read again only
+   * when the database refused the upsert (a constraint, a record not found): after a validation
+   * error nothing ran, and after a lost connection the read would fail too. Undefined in a batch,
+   * when not read, or when the read fails too.
+   */
   async upsertBranch(place: Placement, model: ModelInfo, args: Args, before: Row[] | undefined, failure: PrismaFailure): Promise<boolean | undefined> {
     if (before) return before.length > 0;
     if (place.kind !== "autocommit" || !(failure.fromDatabase || failure.info.code === "P2025")) return undefined;
