@@ -23,12 +23,15 @@ export interface Opened {
   drop(): Promise<void>;
 }
 
+/** Options of the client `open` makes beyond its adapter: the client-wide `omit`. */
+export type ClientOptions = Pick<NonNullable<ConstructorParameters<typeof SqliteClient>[0]>, "omit">;
+
 /** One database the Prisma tests run on. */
 export interface PrismaDatabase {
   name: "sqlite" | "postgres" | "mariadb";
   /** Why the tests are skipped (server unreachable, not under CI), or undefined to run them. */
   skip: string | undefined;
-  open(): Promise<Opened>;
+  open(options?: ClientOptions): Promise<Opened>;
 }
 
 const PG = { host: SERVERS.postgres.host, port: SERVERS.postgres.port, user: SERVERS.postgres.user, database: SERVERS.postgres.database };
@@ -51,9 +54,9 @@ function statements(db: string): string[] {
   return sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
 }
 
-async function openSqlite(): Promise<Opened> {
+async function openSqlite(options: ClientOptions = {}): Promise<Opened> {
   const file = join(tmpdir(), `${randomName("koper_prisma")}.db`);
-  const client = new SqliteClient({ adapter: new PrismaLibSql({ url: `file:${file}` }) });
+  const client = new SqliteClient({ ...options, adapter: new PrismaLibSql({ url: `file:${file}` }) });
   for (const statement of ["PRAGMA foreign_keys = ON", ...statements("sqlite")]) await client.$executeRawUnsafe(statement);
   return {
     client,
@@ -65,7 +68,7 @@ async function openSqlite(): Promise<Opened> {
   };
 }
 
-async function openPostgres(): Promise<Opened> {
+async function openPostgres(options: ClientOptions = {}): Promise<Opened> {
   const schema = randomName("koper_prisma");
   const admin = new pg.Client(PG);
   await admin.connect();
@@ -78,7 +81,7 @@ async function openPostgres(): Promise<Opened> {
   }
   // search_path too: raw SQL (`$executeRaw`) is not qualified with the adapter's schema.
   const adapter = new PrismaPg({ ...PG, options: `-c search_path="${schema}"` }, { schema });
-  const client = new PostgresClient({ adapter }) as unknown as Client;
+  const client = new PostgresClient({ ...(options as object), adapter }) as unknown as Client;
   return {
     client,
     name: schema,
@@ -91,7 +94,7 @@ async function openPostgres(): Promise<Opened> {
   };
 }
 
-async function openMariadb(): Promise<Opened> {
+async function openMariadb(options: ClientOptions = {}): Promise<Opened> {
   const database = randomName("koper_prisma");
   const admin = await createConnection(MARIADB);
   try {
@@ -102,7 +105,7 @@ async function openMariadb(): Promise<Opened> {
     await admin.end();
   }
   const adapter = new PrismaMariaDb({ ...MARIADB, database, connectionLimit: 5 });
-  const client = new MariadbClient({ adapter }) as unknown as Client;
+  const client = new MariadbClient({ ...(options as object), adapter }) as unknown as Client;
   return {
     client,
     name: database,

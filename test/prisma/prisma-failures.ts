@@ -1,6 +1,7 @@
 import { koperPrisma } from "@koper/prisma";
 import { describe, expect, it } from "vitest";
 import type { PrismaDatabase } from "./databases.ts";
+import { RecordingTransport } from "../contract/RecordingTransport.ts";
 import { num, usePrismaSetup } from "./setup.ts";
 
 /** Prisma's errors: unchanged for the app, structured (never Prisma's message) in the event. */
@@ -102,6 +103,48 @@ export function runPrismaFailures(db: PrismaDatabase): void {
       // The validation error's branch is unknown (not read): reported as in a batch, an update with args.create's values.
       expect(failed.map((s) => [s.handler, s.event.error?.code])).toEqual([["onUpdateOrder_X", "validation_error"], ["onInsertOrder_X", "unique_violation"], ["onUpdateOrder_X", "not_found"]]);
       expect(failed[0]!.event.data).toEqual({ number: missing, qty: "one" });
+    });
+
+    it("a refused createMany or createManyAndReturn publishes one failure per attempted row (onInsertCustomer_X), redacted: the secret is in no published byte", async () => {
+      const transport = new RecordingTransport();
+      const { prisma, base, settle } = await setup({}, { transport, redact: { Customer: ["passwordHash"] } });
+      const secret = (i: number) => `s3cr3t-${i}-${num()}`;
+      const taken = `${num()}@x`;
+      await prisma.customer.create({ data: { email: taken, passwordHash: secret(0) } });
+      const [a, b] = [`${num()}@x`, `${num()}@x`];
+      const id = 700_001;
+      const duplicate = [{ email: a, passwordHash: secret(1) }, { id, email: taken, passwordHash: secret(2) }, { email: b, passwordHash: secret(3), profile: { tier: 1 } }];
+      await expect(prisma.customer.createMany({ data: duplicate })).rejects.toMatchObject({ code: "P2002" });
+      // A missing required value: Prisma refuses the whole call before any SQL.
+      await expect(prisma.customer.createMany({ data: [{ email: a, passwordHash: secret(4) }, { email: b, passwordHash: null as never }] })).rejects.toMatchObject({ name: "PrismaClientValidationError" });
+      // In a transaction, and createManyAndReturn (not on MariaDB: Prisma has none there).
+      await expect(prisma.$transaction((tx) => tx.customer.createMany({ data: [{ email: taken, passwordHash: secret(5) }] }))).rejects.toMatchObject({ code: "P2002" });
+      if (db.name !== "mariadb") await expect(prisma.customer.createManyAndReturn({ data: [{ email: a, passwordHash: secret(6) }, { email: taken, passwordHash: secret(7) }] })).rejects.toMatchObject({ code: "P2002" });
+      expect(await base.customer.count()).toBe(1); // every call failed as a whole
+      const failed = (await settle()).filter((s) => s.handler !== "onInsertCustomer");
+      const expected: [string, unknown, unknown, string][] = [
+        ["onInsertCustomer_X", null, { email: a }, "unique_violation"],
+        ["onInsertCustomer_X", { id }, { id, email: taken }, "unique_violation"],
+        ["onInsertCustomer_X", null, { email: b, profile: { tier: 1 } }, "unique_violation"],
+        ["onInsertCustomer_X", null, { email: a }, "validation_error"],
+        ["onInsertCustomer_X", null, { email: b }, "validation_error"],
+        ["onInsertCustomer_X", null, { email: taken }, "unique_violation"],
+      ];
+      if (db.name !== "mariadb") expected.push(["onInsertCustomer_X", null, { email: a }, "unique_violation"], ["onInsertCustomer_X", null, { email: taken }, "unique_violation"]);
+      expect(failed.map((s) => [s.handler, s.event.key, s.event.data, s.event.error?.code])).toEqual(expected);
+      expect(failed.every((s) => s.event.outcome === "failed" && s.event.action === "insert" && s.event.bulk === undefined)).toBe(true);
+      expect(transport.sent.length).toBeGreaterThan(expected.length);
+      for (const i of [0, 1, 2, 3, 4, 5, 6, 7]) expect(transport.carrying(`s3cr3t-${i}-`)).toEqual([]);
+    });
+
+    it("with bulk: false a refused createMany publishes nothing (as its success would), a refused createManyAndReturn its rows", async () => {
+      const { prisma, settle } = await setup({ bulk: false });
+      const taken = num();
+      await prisma.order.create({ data: { number: taken, qty: 1 } });
+      await expect(prisma.order.createMany({ data: [{ number: num(), qty: 1 }, { number: taken, qty: 2 }] })).rejects.toMatchObject({ code: "P2002" });
+      if (db.name !== "mariadb") await expect(prisma.order.createManyAndReturn({ data: [{ number: taken, qty: 3 }] })).rejects.toMatchObject({ code: "P2002" });
+      const failed = (await settle()).filter((s) => s.handler !== "onInsertOrder");
+      expect(failed.map((s) => [s.handler, s.event.data])).toEqual(db.name === "mariadb" ? [] : [["onInsertOrder_X", { number: taken, qty: 3 }]]);
     });
   });
 }

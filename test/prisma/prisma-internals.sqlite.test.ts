@@ -3,6 +3,7 @@ import { koperPrisma, PrismaAdapterError } from "@koper/prisma";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLIENT_WRITES, MODEL_WRITES } from "../../packages/prisma/src/PrismaCapture.ts";
 import { prismaDatabase, type Opened } from "./databases.ts";
+import { Prisma } from "./sqlite/generated/client.ts";
 
 const db = await prismaDatabase("sqlite");
 const TX_SCOPE = Symbol.for("prisma.client.transaction.scope_context");
@@ -82,6 +83,14 @@ describe("Prisma internals @koper/prisma relies on", () => {
     const config = (opened.client as unknown as { _engineConfig?: { inlineSchema?: unknown; activeProvider?: unknown } })._engineConfig;
     expect(config?.activeProvider).toBe("sqlite");
     expect(config?.inlineSchema).toEqual(expect.stringContaining("model Order {"));
+  });
+
+  it("the client-wide omit is the client's _globalOmit, seen from an extension's client too (Koper leaves those fields out of what it adds to a select)", async () => {
+    opened = await db.open({ omit: { customer: { passwordHash: true } } });
+    let seen: unknown;
+    const inner = opened.client.$extends({ name: "before-koper" });
+    inner.$extends(Prisma.defineExtension((client) => ((seen = (client as unknown as { _globalOmit?: unknown })._globalOmit), client)));
+    expect(seen).toEqual({ customer: { passwordHash: true } });
   });
 
   it("misconfiguration is refused with PrismaAdapterError naming the problem", async () => {

@@ -1,7 +1,7 @@
 import { DataListener, Koper, type DataEvent, type Row } from "@koper/core";
 import type { KoperPrismaOptions } from "@koper/prisma";
 import { afterEach } from "vitest";
-import type { Client, Opened, PrismaDatabase } from "./databases.ts";
+import type { Client, ClientOptions, Opened, PrismaDatabase } from "./databases.ts";
 import { extend, type Extended } from "./harness.ts";
 
 /** One handler call: which handler, and the event. */
@@ -36,8 +36,10 @@ export class Recorder {
   onBulkUpdateOrder_X = bulk("onBulkUpdateOrder_X");
   onInsertCustomer = row("onInsertCustomer");
   onUpdateCustomer = row("onUpdateCustomer");
+  onDeleteCustomer = row("onDeleteCustomer");
   onInsertCustomer_X = row("onInsertCustomer_X");
   onBulkInsertCustomer = bulk("onBulkInsertCustomer");
+  onBulkInsertCustomer_X = bulk("onBulkInsertCustomer_X");
   onBulkUpdateCustomer = bulk("onBulkUpdateCustomer");
   onInsertOrderLine = row("onInsertOrderLine");
   onBulkInsertOrderLine = bulk("onBulkInsertOrderLine");
@@ -72,18 +74,19 @@ export interface PrismaSetup<R extends { seen: Seen[] } = Recorder> {
 /**
  * Registers cleanup after each test and returns the function that sets a test up on `db`;
  * `makeRecorder` gives the listener registered on the test's Koper (the models of the test).
+ * The function takes the extension's options, Koper's, and the client's (its client-wide `omit`).
  */
 export function usePrismaSetup<R extends { seen: Seen[] } = Recorder>(db: PrismaDatabase, makeRecorder: () => R = () => new Recorder() as unknown as R) {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  return async (options: KoperPrismaOptions = {}, koperOptions: ConstructorParameters<typeof Koper>[0] = {}): Promise<PrismaSetup<R>> => {
+  return async (options: KoperPrismaOptions = {}, koperOptions: ConstructorParameters<typeof Koper>[0] = {}, clientOptions?: ClientOptions): Promise<PrismaSetup<R>> => {
     const koper = new Koper(koperOptions);
     const recorder = makeRecorder();
     koper.register(recorder);
     await koper.start();
-    const opened = await db.open();
+    const opened = await db.open(clientOptions);
     cleanups.push(async () => {
       await koper.stop();
       await opened.drop();

@@ -1,6 +1,8 @@
 import { isSilenced, type Action, type ChangeCapture, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
-import { changedFields, columnsOf, keyOf, matching, scalarsOf, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
+import { changedFields } from "./changed-fields.ts";
+import { columnsOf, matching, singleRow, uniqueAsWhere, whereOf, type Criteria, type DraftFactory } from "./drafts.ts";
 import { PrismaAdapterError } from "./errors.ts";
+import { failureDrafts } from "./failure-drafts.ts";
 import { describeFailure, type PrismaFailure } from "./failures.ts";
 import { failedNestedRows, insertedRows, NO_NESTED, planNested, withIncludes, type NestedPlan } from "./nested.ts";
 import { nestedProbes, NO_PROBES, type Probe, type Probed } from "./nested-probes.ts";
@@ -178,10 +180,10 @@ export class PrismaCapture {
       const existed = before?.[0];
       // Only the branch that ran wrote its nested rows.
       const nested = this.#nested(model, { data: existed ? args.update : args.create }, row, probed);
-      const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update)) : drafts.inserted(model, row);
+      const main = existed ? drafts.updated(model, row, keep ? existed : undefined, changedFields(model, args.update, probed)) : drafts.inserted(model, row);
       return [main, ...nested];
     }
-    const changes = changedFields(model, args.data);
+    const changes = changedFields(model, args.data, probed);
     const out: ChangeDraft[] = [];
     for (const row of (Array.isArray(result) ? result : [result]) as Row[]) out.push(drafts.updated(model, row, keep ? matching(model, before, row) : undefined, changes));
     if (operation !== "updateManyAndReturn") for (const draft of this.#nested(model, args, result as Row, probed)) out.push(draft);
@@ -194,9 +196,9 @@ export class PrismaCapture {
     return this.#nestedBulk(planNested(this.#deps.models, model, "update", args, this.#deps.drafts, this.#deps.wanted, parent, probed).bulk);
   }
 
-  // What to read before a write about its nested items (nothing without nested bulk events).
+  // What to read before a write about its nested items (with `bulk` off, only what its own `changes` need).
   #probes(model: ModelInfo, operation: string, args: Args): readonly Probe[] {
-    return this.#deps.bulk ? nestedProbes(this.#deps.models, model, operation, args, this.#deps.wanted) : NO_PROBES;
+    return nestedProbes(this.#deps.models, model, operation, args, this.#deps.wanted, this.#deps.bulk);
   }
 
   async #bulk(place: Placement, model: ModelInfo, operation: string, args: Args, query: Write): Promise<unknown> {
@@ -265,7 +267,7 @@ export class PrismaCapture {
     const { nested, existed } = known;
     const failure = known.failure ?? describeFailure(error, model.name, operation, this.#deps.provider);
     const culprits = nested ? failedNestedRows(this.#deps.models, model, args, nested, failure, this.#deps.drafts) : [];
-    await this.#failed(place, culprits.length > 0 ? culprits : [this.#failureDraft(model, operation, args, existed)], failure);
+    await this.#failed(place, culprits.length > 0 ? culprits : failureDrafts(this.#deps.drafts, model, operation, args, { bulk: this.#deps.bulk, existed }), failure);
     return error;
   }
 
@@ -286,23 +288,6 @@ export class PrismaCapture {
     } catch (own) {
       this.#deps.onError(own);
     }
-  }
-
-  // `existed`: a failed upsert's branch, when known (its row existed: update; it did not: insert).
-  #failureDraft(model: ModelInfo, operation: string, args: Args, existed?: boolean): ChangeDraft | undefined {
-    const { drafts } = this.#deps;
-    const bulkAction = BULK_WRITES[operation.replace(/AndReturn$/, "")];
-    if (bulkAction) {
-      if (!this.#deps.bulk && !operation.endsWith("AndReturn")) return undefined;
-      return drafts.bulk(model, bulkAction, bulkAction === "insert" ? null : whereOf(args), bulkAction === "delete" ? undefined : singleRow(args.data), null);
-    }
-    const insert = operation === "create" || (operation === "upsert" && existed === false);
-    const action: Action = insert ? "insert" : operation === "delete" ? "delete" : "update";
-    const attempted = (operation !== "upsert" ? args.data : existed ? args.update : args.create) as Row | undefined;
-    // An upsert's insert branch keys the row by what it creates, not by the `where` it did not find.
-    const where = operation === "upsert" && existed === false ? undefined : (args.where as Row | undefined);
-    const key = keyOf(model, where) ?? keyOf(model, attempted && scalarsOf(model, attempted));
-    return drafts.failed(model, action, key, attempted);
   }
 
   #nestedBulk(drafts: ChangeDraft[]): ChangeDraft[] {

@@ -1,5 +1,6 @@
 import type { Row } from "@koper/core";
 import type { PrismaFailure } from "./failures.ts";
+import { isRecord } from "./nested-args.ts";
 import type { Probe, Probed } from "./nested-probes.ts";
 import type { ModelInfo } from "./schema.ts";
 import type { Placement } from "./TransactionTracker.ts";
@@ -43,10 +44,24 @@ export interface ReadThenWritten {
  */
 export class RowReader {
   readonly #base: Client;
+  // The client-wide `omit` (`new PrismaClient({ omit })`), by delegate name: Prisma keeps it as `_globalOmit`.
+  readonly #clientOmit: Record<string, unknown> | undefined;
 
   /** `base` is the client below Koper's extension: its transactions do not come back through the hook. */
   constructor(base: unknown) {
     this.#base = base as Client;
+    const omit = (base as { _globalOmit?: unknown })._globalOmit;
+    this.#clientOmit = isRecord(omit) ? omit : undefined;
+  }
+
+  /**
+   * The scalar fields the client-wide `omit` leaves out of `model`'s results. Koper never asks for
+   * them on its own (an omitted field is often a secret): an event holds one only where the call
+   * itself asks for it (`select: { passwordHash: true }`, `omit: { passwordHash: false }`).
+   */
+  clientOmitted(model: ModelInfo): string[] {
+    const fields = this.#clientOmit?.[delegateName(model)];
+    return isRecord(fields) ? Object.keys(fields).filter((field) => fields[field] === true && model.scalars.has(field)) : [];
   }
 
   /**
@@ -62,7 +77,8 @@ export class RowReader {
     // A select naming a result extension's computed field: Prisma computes it from the row Koper
     // returns, and a field it needs may be one Koper would take out again. Only the key is added.
     const fields = select && Object.keys(select).some((field) => !model.scalars.has(field) && !model.relations.has(field) && field !== "_count") ? model.key : [...model.scalars];
-    const added = fields.filter((field) => (select ? !select[field] : Boolean(omit?.[field])));
+    const omitted = this.#clientOmit ? this.clientOmitted(model) : NONE;
+    const added = fields.filter((field) => !omitted.includes(field) && (select ? !select[field] : Boolean(omit?.[field])));
     if (added.length === 0) return undefined;
     const next: Args = { ...args };
     if (select) next.select = { ...select, ...Object.fromEntries(added.map((f) => [f, true])) };
@@ -80,17 +96,28 @@ export class RowReader {
     if (place.kind === "itx") {
       const client = place.client as Client;
       // `seen` keeps what was read when the write then fails: a failed upsert's branch.
-      const before = reads.before ? (seen.before = await read(client, model, operation, args)) : undefined;
+      const before = reads.before ? (seen.before = await read(client, model, operation, this.#readArgs(model, args))) : undefined;
       const found: unknown[] = [];
       for (const probe of reads.probes) found.push(await probeOf(client, probe));
       return { result: await query(args), before, probed: probedOf(reads.probes, found) };
     }
     // A batch: the reads and the write in one transaction, without an interactive one's overhead.
     const target = delegate(this.#base, model);
-    const first = reads.before ? [readOf(target, operation, args)] : [];
+    const first = reads.before ? [readOf(target, operation, this.#readArgs(model, args))] : [];
     const found = await this.#base.$transaction([...first, ...reads.probes.map((probe) => probeOf(this.#base, probe)), target[operation]!(args)]);
     const result = found.pop();
     return { result, before: reads.before ? rowsOf(found[0]) : undefined, probed: probedOf(reads.probes, found.slice(first.length)) };
+  }
+
+  // The read of the rows before a write: its `where`, and the fields the client-wide `omit` leaves
+  // out that the write's result holds (the call asked for them), so `before` has the fields `data` has.
+  #readArgs(model: ModelInfo, args: Args): Args {
+    const where = args.where ?? {};
+    if (!this.#clientOmit) return { where };
+    const select = isRecord(args.select) ? args.select : undefined;
+    const omit = isRecord(args.omit) ? args.omit : undefined;
+    const asked = this.clientOmitted(model).filter((field) => (select ? Boolean(select[field]) : omit?.[field] === false));
+    return asked.length > 0 ? { where, omit: Object.fromEntries(asked.map((field) => [field, false])) } : { where };
   }
 
   /**
@@ -104,20 +131,20 @@ export class RowReader {
     if (before) return before.length > 0;
     if (place.kind !== "autocommit" || !(failure.fromDatabase || failure.info.code === "P2025")) return undefined;
     try {
-      return (await read(this.#base, model, "upsert", args)).length > 0;
+      return (await read(this.#base, model, "upsert", { where: args.where ?? {} })).length > 0;
     } catch {
       return undefined;
     }
   }
 }
 
-async function read(client: Client, model: ModelInfo, operation: string, args: Args): Promise<Row[]> {
-  return rowsOf(await readOf(delegate(client, model), operation, args));
+async function read(client: Client, model: ModelInfo, operation: string, where: Args): Promise<Row[]> {
+  return rowsOf(await readOf(delegate(client, model), operation, where));
 }
 
-function readOf(target: Delegate, operation: string, args: Args): Promise<unknown> {
-  const where = args.where ?? {};
-  return operation === "updateManyAndReturn" ? target.findMany!({ where }) : target.findUnique!({ where });
+// `read`: the `where` (and `omit`) of the rows to read.
+function readOf(target: Delegate, operation: string, read: Args): Promise<unknown> {
+  return operation === "updateManyAndReturn" ? target.findMany!(read) : target.findUnique!(read);
 }
 
 // Whether a nested item's row exists, and its key: the fields a bulk event's criteria name.
@@ -139,5 +166,11 @@ function rowsOf(found: unknown): Row[] {
 }
 
 function delegate(client: Client, model: ModelInfo): Delegate {
-  return client[model.name.charAt(0).toLowerCase() + model.name.slice(1)] as Delegate;
+  return client[delegateName(model)] as Delegate;
 }
+
+function delegateName(model: ModelInfo): string {
+  return model.name.charAt(0).toLowerCase() + model.name.slice(1);
+}
+
+const NONE: readonly string[] = Object.freeze([]);

@@ -1,4 +1,5 @@
 import type { Action, Bulk, ChangeDraft, Row } from "@koper/core";
+import { changedFields } from "./changed-fields.ts";
 import type { ModelInfo } from "./schema.ts";
 
 /** Bulk criteria: a Prisma `where` object, or the SQL of a raw statement. */
@@ -149,40 +150,6 @@ export function keyOf(model: ModelInfo, row: Row | undefined): Row | null {
     key[field] = value;
   }
   return key;
-}
-
-// Nested operations on a relation whose foreign key this row holds that re-point it.
-// (A nested upsert or delete of a to-one may leave the key as it is: not counted as a re-link.)
-const RELINKS = ["connect", "disconnect", "create", "connectOrCreate"];
-
-/**
- * The fields an update's `data` changes: its scalars and relations, the foreign keys a re-linked
- * relation writes (`customer: { connect }` changes `customerId`), and the `@updatedAt` fields when
- * the row itself is written (a `data` of nested writes on other tables only leaves it untouched).
- */
-export function changedFields(model: ModelInfo, data: unknown): string[] {
-  const names: string[] = [];
-  let writesRow = false;
-  if (typeof data === "object" && data !== null) {
-    for (const field of Object.keys(data)) {
-      const value = (data as Row)[field];
-      if (value === undefined) continue;
-      if (model.scalars.has(field)) {
-        names.push(field);
-        writesRow = true;
-        continue;
-      }
-      const relation = model.relations.get(field);
-      if (!relation) continue;
-      names.push(field);
-      if (!relation.holdsKey || typeof value !== "object" || value === null) continue;
-      if (!Object.keys(value).some((op) => RELINKS.includes(op))) continue;
-      writesRow = true;
-      for (const key of relation.fields) if (!names.includes(key)) names.push(key);
-    }
-  }
-  if (writesRow) for (const field of model.updatedAt) if (!names.includes(field)) names.push(field);
-  return names;
 }
 
 /**

@@ -20,6 +20,8 @@ export const NO_PROBES: readonly Probe[] = Object.freeze([]);
 interface Collecting {
   models: Map<string, ModelInfo>;
   wanted: (model: ModelInfo) => boolean;
+  /** Whether nested bulk events are published: else only the parent's own `changes` need reads. */
+  bulk: boolean;
   out: Probe[];
 }
 
@@ -27,12 +29,14 @@ interface Collecting {
  * The reads that tell what a call's nested writes do, made before it in its transaction: which
  * branch a `connectOrCreate` (at any depth) or an `upsert` directly under an update/upsert takes
  * (whether its row exists), and which row a to-one `delete` removes when the parent holds the key
- * (null after the delete). Empty for most calls; none for an uncaptured model writing no relation.
+ * (null after the delete). A to-one `upsert` directly under the parent whose key the parent holds
+ * is read also for the parent's `changes` (it re-points the key only when it creates), even with
+ * `bulk` off or the related model not captured. Empty for most calls.
  */
-export function nestedProbes(models: Map<string, ModelInfo>, model: ModelInfo, operation: string, args: Record<string, unknown>, wanted: (model: ModelInfo) => boolean): readonly Probe[] {
+export function nestedProbes(models: Map<string, ModelInfo>, model: ModelInfo, operation: string, args: Record<string, unknown>, wanted: (model: ModelInfo) => boolean, bulk = true): readonly Probe[] {
   if (model.relations.size === 0 || !(operation === "create" || operation === "update" || operation === "upsert")) return NO_PROBES;
   if (!namesRelation(model, args.data) && !namesRelation(model, args.create) && !namesRelation(model, args.update)) return NO_PROBES;
-  const collecting: Collecting = { models, wanted, out: [] };
+  const collecting: Collecting = { models, wanted, bulk, out: [] };
   const parent = operation !== "create" && isRecord(args.where) ? uniqueAsWhere(model, args.where) : undefined;
   for (const part of operation === "upsert" ? [args.create, args.update] : [args.data]) collect(collecting, model, part, 0, parent);
   return collecting.out.length > 0 ? collecting.out : NO_PROBES;
@@ -51,10 +55,11 @@ function collect(collecting: Collecting, owner: ModelInfo, data: unknown, depth:
       for (const item of asList(value[op])) {
         const data = dataOf(op, item);
         // An uncaptured row's branch still tells which nested rows below it were written.
-        const asked = collecting.wanted(related) || data.some((inner) => namesRelation(related, inner));
+        const forBulk = collecting.bulk && (collecting.wanted(related) || data.some((inner) => namesRelation(related, inner)));
+        const asked = forBulk || (op === "upsert" && relation.holdsKey && !relation.list);
         const where = asked ? probeWhere(op, relation, related, item, value, linked) : undefined;
         if (where) collecting.out.push({ item: probeKey(item, value), model: related, where });
-        for (const inner of data) collect(collecting, related, inner, depth + 1, undefined);
+        if (collecting.bulk) for (const inner of data) collect(collecting, related, inner, depth + 1, undefined);
       }
     }
   }
