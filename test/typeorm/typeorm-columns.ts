@@ -17,6 +17,37 @@ class AccountCalls {
   onBulkUpdateAccount(event: DataEvent) { this.calls.push({ handler: "onBulkUpdateAccount", event }); }
 }
 
+/** Every update of `Badge`. */
+@DataListener({ entity: "Badge" })
+class BadgeCalls {
+  readonly updates: DataEvent[] = [];
+  onUpdateBadge(_row: Row, event: DataEvent) { this.updates.push(event); }
+}
+
+/**
+ * A badge whose key has a transformer (the statement binds `k:x1`, the entity holds `x1`: its
+ * UPDATE is not matched to the row by key), with a relation without an explicit foreign-key
+ * property and an `update: false` column.
+ */
+function defineBadge(db: Database) {
+  const { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } = db.orm;
+  const s = suffix();
+  @Entity({ name: `team_${s}` })
+  class Team {
+    @PrimaryGeneratedColumn({ type: "integer" }) id!: number;
+    @Column({ type: "varchar", length: 40 }) name!: string;
+  }
+  const prefixed = { to: (v: string | undefined) => (v === undefined ? v : `k:${v}`), from: (v: string | null) => (v === null ? v : v.slice(2)) };
+  @Entity({ name: `badge_${s}` })
+  class Badge {
+    @PrimaryColumn({ type: "varchar", length: 40, transformer: prefixed }) code!: string;
+    @Column({ type: "varchar", length: 40 }) name!: string;
+    @Column({ type: "varchar", length: 40, update: false }) issuedBy!: string;
+    @ManyToOne(() => Team, { nullable: true }) @JoinColumn({ name: "teamId" }) team!: InstanceType<typeof Team> | null;
+  }
+  return { Team, Badge };
+}
+
 /**
  * An account whose columns TypeORM writes only sometimes: `createdBy` on insert only
  * (`update: false`), `status` and `tag` never on insert (`insert: false`; `status` has a TypeORM
@@ -155,6 +186,38 @@ export function runTypeormColumns(db: Database): void {
       expect(remove!.data).toBeNull();
       expect(remove!.before).toEqual({ id, name: "ada", createdBy: "alice", status: "new", tag: tagDefault, note: "n1" });
       expect(removeLoaded!.before).toEqual({ id: other.id, name: "bob", createdBy: "bob", status: "new", tag: tagDefault, note: null });
+    });
+
+    it("an update whose statement is not matched by key (a key with a transformer): data holds the foreign key the UPDATE wrote, not the old one", async () => {
+      const { Team, Badge } = defineBadge(db);
+      const dataSource: DataSource = new db.orm.DataSource({ ...db.options, entities: [Team, Badge], synchronize: true, logging: false } as DataSourceOptions);
+      await dataSource.initialize();
+      const koper = new Koper();
+      const badges = new BadgeCalls();
+      koper.register(badges);
+      await koper.start();
+      const handle = koperTypeorm(dataSource, koper);
+      const tables = [dataSource.getMetadata(Badge).tableName, dataSource.getMetadata(Team).tableName];
+      cleanups.push(async () => {
+        await koper.stop();
+        handle.detach();
+        for (const table of tables) await dataSource.query(`DROP TABLE ${dataSource.driver.escape(table)}`);
+        await dataSource.destroy();
+      });
+      const m = dataSource.manager;
+      const [red, blue] = [await m.save(m.create(Team, { name: "red" })), await m.save(m.create(Team, { name: "blue" }))];
+      await m.save(m.create(Badge, { code: "x1", name: "first", issuedBy: "alice", team: red }));
+      const badge = await m.findOneOrFail(Badge, { where: { code: "x1" }, relations: { team: true } });
+      Object.assign(badge, { team: blue, name: "second", issuedBy: "mallory" });
+      await m.save(badge);
+      const [row] = (await dataSource.query(`SELECT * FROM ${dataSource.driver.escape(tables[0]!)}`)) as Row[];
+      await koper.stop();
+      expect(row).toMatchObject({ teamId: blue.id, name: "second", issuedBy: "alice" });
+      expect(badges.updates).toHaveLength(1);
+      expect(badges.updates[0]!.data).toMatchObject({ code: "x1", name: "second", issuedBy: "alice", teamId: blue.id });
+      expect(badges.updates[0]!.before).toMatchObject({ name: "first", teamId: red.id });
+      expect(badges.updates[0]!.changes).toContain("name");
+      expect(badges.updates[0]!.changes).not.toContain("issuedBy");
     });
 
     it("a refused write: the attempt holds no value TypeORM left out of its statement", async () => {

@@ -142,8 +142,9 @@ export class KoperSubscriber implements EntitySubscriberInterface, BeforeWrites 
     const { metadata, entity, databaseEntity, queryRunner } = event;
     return this.#record(queryRunner, metadata, entity, () => {
       if (!databaseEntity) return isTreePathUpdate(metadata, entity) ? undefined : this.#bulk(queryRunner, metadata, "update", entity);
-      const changes = this.#changes(queryRunner, metadata, entity, databaseEntity, () => changedFields(event.updatedColumns, []));
-      return this.#withJoinColumns(queryRunner, metadata, this.deps.drafts.updated(metadata, entity, databaseEntity, changes));
+      let matched = true;
+      const changes = this.#changes(queryRunner, metadata, entity, databaseEntity, () => ((matched = false), changedFields(event.updatedColumns.filter((column) => column.isUpdate), [])));
+      return this.#withJoinColumns(queryRunner, metadata, this.deps.drafts.updated(metadata, entity, databaseEntity, changes, matched));
     });
   }
 

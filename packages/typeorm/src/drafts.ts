@@ -38,10 +38,11 @@ export class DraftFactory {
     entity: ObjectLiteral | undefined,
     databaseEntity: ObjectLiteral,
     changes: string[],
+    fromStatement = true,
   ): ChangeDraft {
     const before = toRow(metadata, databaseEntity);
     return this.#draft(metadata, "update", keyOf(metadata, entity, databaseEntity), {
-      data: updatedRow(metadata, before, toRow(metadata, entity), changes),
+      data: updatedRow(metadata, before, toRow(metadata, entity), changes, fromStatement),
       before,
       changes,
     });

@@ -58,13 +58,18 @@ export function attemptedRow(metadata: EntityMetadata, row: Row, action: "insert
  * generated). Any other field keeps its `before` value, which the database kept: an `update: false`
  * column the entity changed, a nullable one TypeORM set to null in the entity after the write. A
  * `select: false` column TypeORM did not read and the UPDATE did not set is unknown: left out.
+ *
+ * `fromStatement` false: `changes` are TypeORM's `updatedColumns`, not the UPDATE's SET (its
+ * statement was not matched to the row, e.g. a key with a transformer), and they leave out the join
+ * columns a relation change wrote. Then only the `update: false` columns are put back: the entity
+ * holds every other value the UPDATE wrote.
  */
-export function updatedRow(metadata: EntityMetadata, before: Row, after: Row, changes: readonly string[]): Row {
+export function updatedRow(metadata: EntityMetadata, before: Row, after: Row, changes: readonly string[], fromStatement = true): Row {
   const out = copyNested({ ...before, ...after });
   for (const plan of planOf(metadata)) {
     const { column } = plan;
     if (column.isUpdateDate || column.isVersion || column.asExpression !== undefined) continue;
-    if (changes.includes(plan.field)) continue;
+    if (column.isUpdate && (!fromStatement || changes.includes(plan.field))) continue;
     const path = pathOf(plan);
     const was = valueAt(before, path);
     if (was !== undefined) setPath(out, path, was);
