@@ -57,10 +57,29 @@ export function safeValidationMessage(message: string): string {
  * A write MikroORM refused before any SQL (no statement reached the connection, and the error
  * carries no driver code: an unknown property, an operator it does not allow, a value its type
  * cannot convert): the failure's error and info, code `validation_error` as for a flush's
- * `ValidationError`, its name kept and its message's values blanked (`safeValidationMessage`).
+ * `ValidationError`, its name kept and its message's values blanked (a flush's by `safeValidationMessage`,
+ * a query's cut at its first value by `refusedQueryMessage`).
  */
-export function refusal(error: unknown, table: string | undefined): { error: Error; info: DriverErrorInfo } {
+export function refusal(error: unknown, table: string | undefined, shape: "flush" | "query" = "query"): { error: Error; info: DriverErrorInfo } {
   const name = error instanceof Error ? error.name : "Error";
-  const safe = Object.assign(new Error(safeValidationMessage(error instanceof Error ? error.message : String(error))), { name });
+  const message = error instanceof Error ? error.message : String(error);
+  const safe = Object.assign(new Error(shape === "flush" ? safeValidationMessage(message) : refusedQueryMessage(message)), { name });
   return { error: safe, info: table ? { code_hint: "validation_error", table } : { code_hint: "validation_error" } };
+}
+
+/**
+ * The first line of a refused query's message up to the first value it prints: MikroORM prints the
+ * condition or the value it could not convert with `util.inspect` (`{ token: { $bogus: … } }`,
+ * quoted in ', " or ` as the text needs, a Buffer as `<Buffer …>`), which no blanking of quoted texts
+ * can be sure to catch. Names it puts in backticks (`$all`) are kept. What it says before that (`Invalid query condition:`, `Trying to query by
+ * not existing property Author.foo`) names the problem without a value; numbers in it are blanked too.
+ */
+export function refusedQueryMessage(message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  // A name in backticks (`$all`, `Author.email`) is MikroORM's own text; inspect puts a value in
+  // backticks only when it holds both quote kinds, so a backticked value is never a bare name.
+  const names = first.replace(/`\$?[A-Za-z_][\w.$]*`/g, (name) => "_".repeat(name.length));
+  const at = names.search(/[{[<(`'"]/);
+  const head = at < 0 ? first : `${first.slice(0, at).trimEnd()} …`;
+  return head.replace(/(?<![\w$.])[-+]?\d[\w.:+-]*/g, "[value]");
 }

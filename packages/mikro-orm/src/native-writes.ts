@@ -294,7 +294,7 @@ async function validationFailed(sub: KoperMikroOrmSubscriber, em: Em, error: Err
   if (!entity || !sub.captures(meta)) return;
   const persisted = Boolean((entity as { __helper?: { __originalEntityData?: unknown } }).__helper?.__originalEntityData);
   const draft = sub.settings.drafts.failed(meta, persisted ? "update" : "insert", keyOf(meta, entity), entityRow(meta, entity));
-  const refused = refusal(error, undefined);
+  const refused = refusal(error, undefined, "flush");
   await sub.fail(em.getContext(false).getTransactionContext() as TxHandle | undefined, [draft], refused.error, refused.info);
 }
 
