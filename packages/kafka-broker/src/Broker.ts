@@ -183,10 +183,11 @@ export class Broker {
     return partitions.map((p) => ({ partition: p.index, logStartOffset: p.logStartOffset, highWatermark: p.highWatermark }));
   }
 
-  /** Records held in one partition, decoded (gzip and uncompressed batches only). */
+  /** Records held in one partition from its log start offset, decoded (gzip and uncompressed batches only). */
   records(topic: string, partition = 0): StoredRecord[] {
     const held = this.state.topics.get(topic)?.partitions[partition];
-    return held ? [...held.batches()].flatMap((batch) => decodeRecordBatch(batch)) : [];
+    if (!held) return [];
+    return [...held.batches()].flatMap((batch) => decodeRecordBatch(batch)).filter((r) => r.offset >= held.logStartOffset);
   }
 
   /** What each open connection holds (queued response bytes, held and running requests). */
