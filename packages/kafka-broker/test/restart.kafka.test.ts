@@ -104,4 +104,38 @@ describe("DeleteRecords and CreatePartitions across a process restart (dataDir)"
     await consumer.disconnect();
     expect(seen[0]).toBe(String(later));
   });
+
+  it("keeps partitions CreatePartitions added, with their data, configs and committed offsets", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "koper-restart-"));
+    dirs.push(dir);
+    const first = await brokerOn(dir);
+    const topic = uniqueName("grown");
+    const groupId = uniqueName("g");
+    const kafka = kafkaFor(first.brokers);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: "max.message.bytes", value: "5000" }] }] });
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
+    const producer = producerFor(kafka);
+    await producer.connect();
+    await producer.send({ topic, messages: [0, 1, 2].map((partition) => ({ value: `before-${partition}`, partition })) });
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 2, offset: "1" }] });
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
+    await first.stop();
+
+    const second = await brokerOn(dir);
+    expect(second.state.topics.get(topic)!.partitions).toHaveLength(3);
+    expect(second.state.topics.get(topic)!.partitions[2]!.maxBytes).toBe(64 * 1024);
+    expect(second.state.topics.get(topic)!.config.maxMessageBytes).toBe(5000);
+    expect([0, 1, 2].map((p) => second.records(topic, p).map((r) => String(r.value)))).toEqual([["before-0"], ["before-1"], ["before-2"]]);
+    expect(second.committedOffsets(groupId).get(`${topic}/2`)).toBe(1);
+    const again = producerFor(kafkaFor(second.brokers));
+    await again.connect();
+    await again.send({ topic, messages: [{ value: "after-2", partition: 2 }] });
+    await again.disconnect();
+    expect(second.records(topic, 2).map((r) => [r.offset, String(r.value)])).toEqual([[0, "before-2"], [1, "after-2"]]);
+    await second.stop();
+    const third = await brokerOn(dir);
+    expect(third.records(topic, 2)).toHaveLength(2);
+  });
 });

@@ -2,6 +2,7 @@ import { handleCreateTopics, handleDeleteTopics } from "./admin.ts";
 import { handleApiVersions } from "./api-versions.ts";
 import type { ApiHandler } from "./context.ts";
 import { handleFindCoordinator, handleInitProducerId } from "./coordinator.ts";
+import { handleCreatePartitions } from "./create-partitions.ts";
 import { handleDeleteRecords } from "./delete-records.ts";
 import { handleFetch } from "./fetch.ts";
 import { handleDeleteGroups, handleDescribeGroups, handleListGroups } from "./groups.ts";
@@ -32,5 +33,6 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
   [ApiKey.DeleteTopics, handleDeleteTopics],
   [ApiKey.DeleteRecords, handleDeleteRecords],
   [ApiKey.InitProducerId, handleInitProducerId],
+  [ApiKey.CreatePartitions, handleCreatePartitions],
   [ApiKey.DeleteGroups, handleDeleteGroups],
 ]);

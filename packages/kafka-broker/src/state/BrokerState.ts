@@ -30,6 +30,13 @@ export class BrokerState {
     return true;
   }
 
+  /** Grows a topic to `count` partitions (CreatePartitions); the caller has checked that `count` is larger. */
+  addPartitions(topic: Topic, count: number): void {
+    const from = topic.partitions.length;
+    topic.grow(count);
+    this.store?.partitionsAdded(topic, from);
+  }
+
   /**
    * Deletes a topic, its data and every group's committed offsets for it, as Kafka does
    * (GroupCoordinator.handleDeletedPartitions): a topic created again under the same name is read
