@@ -18,6 +18,7 @@ export const ApiKey = {
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
+  DescribeConfigs: 32,
   CreatePartitions: 37,
   DeleteGroups: 42,
 } as const;
@@ -52,6 +53,7 @@ export const SUPPORTED_APIS: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DeleteRecords, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 1 },
 ];

@@ -23,6 +23,8 @@ export class Topic {
     partitionCount: number,
     /** Settings fixed at creation. */
     readonly config: TopicConfig,
+    /** The settings given for this topic at creation (the rest came from the broker's defaults). */
+    readonly overrides: readonly (keyof TopicConfig)[] = [],
   ) {
     this.partitions = [];
     this.grow(partitionCount);

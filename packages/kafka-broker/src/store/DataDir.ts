@@ -25,6 +25,8 @@ export interface StateStore {
 interface TopicFile {
   readonly partitions: number;
   readonly config: TopicConfig;
+  // Absent in files written before DescribeConfigs was served.
+  readonly overrides?: readonly (keyof TopicConfig)[];
 }
 
 interface OffsetLine {
@@ -83,7 +85,7 @@ export class DataDir implements StateStore {
       const file = join(topicDir(root, name), "topic.json");
       if (!existsSync(file)) continue;
       const saved = JSON.parse(readFileSync(file, "utf8")) as TopicFile;
-      state.createTopic(name, saved.partitions, saved.config);
+      state.createTopic(name, saved.partitions, saved.config, saved.overrides ?? []);
       const topic = state.topics.get(name)!;
       const files = topic.partitions.map((p) => new PartitionFiles(join(topicDir(root, name), String(p.index))));
       topic.partitions.forEach((p, i) => files[i]!.load(p));
@@ -149,7 +151,7 @@ export class DataDir implements StateStore {
 
   private writeTopicFile(topic: Topic): void {
     const path = join(topicDir(this.root, topic.name), "topic.json");
-    const saved: TopicFile = { partitions: topic.partitions.length, config: topic.config };
+    const saved: TopicFile = { partitions: topic.partitions.length, config: topic.config, overrides: topic.overrides };
     writeFileSync(`${path}.tmp`, JSON.stringify(saved));
     renameSync(`${path}.tmp`, path);
   }
