@@ -1,15 +1,14 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { brokerConfigEntries, type BrokerSettings } from "./apis/config-entries.ts";
 import type { BrokerContext } from "./apis/context.ts";
 import { dispatch } from "./apis/dispatch.ts";
 import { Connection, type ConnectionStats } from "./Connection.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { BrokerError } from "./errors.ts";
 import { decodeRecordBatch, type StoredRecord } from "./protocol/records.ts";
 import { BrokerState } from "./state/BrokerState.ts";
 import { DataDir } from "./store/DataDir.ts";
 import type { TopicConfig } from "./state/Topic.ts";
-
-// Kafka's message.max.bytes default: 1 MiB of records plus the 12-byte log overhead.
-const KAFKA_MESSAGE_MAX_BYTES = 1_048_588;
 
 /** Options of {@link startBroker}. */
 export interface BrokerOptions {
@@ -83,6 +82,7 @@ export class Broker {
   private readonly stopController = new AbortController();
   private readonly defaultPartitions: number;
   private readonly topicDefaults: TopicConfig;
+  private readonly settings: BrokerSettings;
   private readonly log: (line: string) => void;
   private readonly store: DataDir | undefined;
   private ctx: BrokerContext | undefined;
@@ -92,16 +92,17 @@ export class Broker {
   /** Use {@link startBroker}; the constructor does not listen. */
   constructor(private readonly options: BrokerOptions) {
     this.host = options.host ?? "127.0.0.1";
-    this.defaultPartitions = positive("partitions", options.partitions, 1);
+    this.defaultPartitions = positive("partitions", options.partitions, DEFAULTS.partitions);
     this.topicDefaults = {
-      maxPartitionBytes: positive("maxPartitionBytes", options.maxPartitionBytes, 64 * 1024 * 1024),
-      logAppendTime: options.logAppendTime ?? false,
-      maxMessageBytes: positive("maxMessageBytes", options.maxMessageBytes, KAFKA_MESSAGE_MAX_BYTES),
+      maxPartitionBytes: positive("maxPartitionBytes", options.maxPartitionBytes, DEFAULTS.maxPartitionBytes),
+      logAppendTime: options.logAppendTime ?? DEFAULTS.logAppendTime,
+      maxMessageBytes: positive("maxMessageBytes", options.maxMessageBytes, DEFAULTS.maxMessageBytes),
     };
     this.log = options.log ?? (() => {});
     if (options.state && options.dataDir !== undefined) throw BrokerError.invalidOption("state", "a BrokerState", "either state or dataDir, not both");
+    const fsyncIntervalMs = positive("fsyncIntervalMs", options.fsyncIntervalMs, DEFAULTS.fsyncIntervalMs);
     if (options.dataDir !== undefined) {
-      const opened = DataDir.open(options.dataDir, positive("fsyncIntervalMs", options.fsyncIntervalMs, 1000));
+      const opened = DataDir.open(options.dataDir, fsyncIntervalMs);
       this.state = opened.state;
       this.store = opened.store;
     } else {
@@ -109,9 +110,19 @@ export class Broker {
     }
     if (this.state.inUse) throw BrokerError.stateInUse();
     const limits = {
-      maxFrameBytes: positive("maxRequestBytes", options.maxRequestBytes, 100 * 1024 * 1024),
-      maxQueuedBytes: positive("maxConnectionQueuedBytes", options.maxConnectionQueuedBytes, 16 * 1024 * 1024),
-      idleMs: positive("connectionsMaxIdleMs", options.connectionsMaxIdleMs, 600_000),
+      maxFrameBytes: positive("maxRequestBytes", options.maxRequestBytes, DEFAULTS.maxRequestBytes),
+      maxQueuedBytes: positive("maxConnectionQueuedBytes", options.maxConnectionQueuedBytes, DEFAULTS.maxConnectionQueuedBytes),
+      idleMs: positive("connectionsMaxIdleMs", options.connectionsMaxIdleMs, DEFAULTS.connectionsMaxIdleMs),
+    };
+    this.settings = {
+      nodeId: options.nodeId ?? DEFAULTS.nodeId,
+      defaultPartitions: this.defaultPartitions,
+      autoCreateTopics: options.autoCreateTopics ?? DEFAULTS.autoCreateTopics,
+      topicDefaults: this.topicDefaults,
+      maxRequestBytes: limits.maxFrameBytes,
+      connectionsMaxIdleMs: limits.idleMs,
+      dataDir: options.dataDir === undefined ? undefined : { path: options.dataDir, fsyncIntervalMs },
+      given: new Set(Object.entries(options).flatMap(([name, value]) => (value === undefined ? [] : [name]))),
     };
     this.server = createServer((socket: Socket) => {
       const clientHost = `/${socket.remoteAddress ?? ""}`; // as Kafka's DescribeGroups shows it
@@ -134,13 +145,14 @@ export class Broker {
     const wildcard = this.host === "0.0.0.0" || this.host === "::";
     this.ctx = {
       state: this.state,
-      nodeId: this.options.nodeId ?? 1,
+      nodeId: this.settings.nodeId,
       advertisedHost: this.options.advertisedHost ?? (wildcard ? "127.0.0.1" : this.host),
       port: this.port,
       defaultPartitions: this.defaultPartitions,
-      autoCreateTopics: this.options.autoCreateTopics ?? true,
+      autoCreateTopics: this.settings.autoCreateTopics,
       topicDefaults: this.topicDefaults,
-      maxReplicationFactor: positive("maxReplicationFactor", this.options.maxReplicationFactor, 1),
+      maxReplicationFactor: positive("maxReplicationFactor", this.options.maxReplicationFactor, DEFAULTS.maxReplicationFactor),
+      brokerConfigs: brokerConfigEntries(this.settings),
       log: this.log,
       stopping: this.stopController.signal,
     };
@@ -167,9 +179,10 @@ export class Broker {
     return [`${this.context.advertisedHost}:${this.context.port}`];
   }
 
-  /** Creates a topic; returns false when it already exists. */
+  /** Creates a topic; returns false when it already exists. The settings given are its own (DescribeConfigs: TOPIC_CONFIG). */
   createTopic(name: string, partitions = this.defaultPartitions, config: Partial<TopicConfig> = {}): boolean {
-    return this.state.createTopic(name, positive("partitions", partitions, 1), { ...this.topicDefaults, ...config });
+    const overrides = (Object.keys(config) as (keyof TopicConfig)[]).filter((key) => config[key] !== undefined);
+    return this.state.createTopic(name, positive("partitions", partitions, 1), { ...this.topicDefaults, ...config }, overrides);
   }
 
   /** Names of all topics, sorted. */
@@ -183,10 +196,11 @@ export class Broker {
     return partitions.map((p) => ({ partition: p.index, logStartOffset: p.logStartOffset, highWatermark: p.highWatermark }));
   }
 
-  /** Records held in one partition, decoded (gzip and uncompressed batches only). */
+  /** Records held in one partition from its log start offset, decoded (gzip and uncompressed batches only). */
   records(topic: string, partition = 0): StoredRecord[] {
     const held = this.state.topics.get(topic)?.partitions[partition];
-    return held ? [...held.batches()].flatMap((batch) => decodeRecordBatch(batch)) : [];
+    if (!held) return [];
+    return [...held.batches()].flatMap((batch) => decodeRecordBatch(batch)).filter((r) => r.offset >= held.logStartOffset);
   }
 
   /** What each open connection holds (queued response bytes, held and running requests). */

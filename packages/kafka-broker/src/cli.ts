@@ -43,7 +43,8 @@ function parseOptions(argv: string[]): BrokerOptions | undefined {
   return {
     port: Number(values.port),
     host: values.host as string,
-    autoCreateTopics: !values["no-auto-create"],
+    // Only flags given count as set (DescribeConfigs reports the others as defaults).
+    ...(values["no-auto-create"] ? { autoCreateTopics: false } : {}),
     ...numbers,
     ...(typeof values["data-dir"] === "string" ? { dataDir: values["data-dir"] } : {}),
     ...(values.verbose ? { log: (line: string) => console.error(`[kafka-broker] ${line}`) } : {}),

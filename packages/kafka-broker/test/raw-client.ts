@@ -52,3 +52,27 @@ export async function sendAndHold(port: number, bytes: Buffer): Promise<Socket> 
   socket.write(bytes);
   return socket;
 }
+
+/** A Fetch v4 request for one partition (default 0) of `topic` from `offset`, not waiting (max_wait 0, min_bytes 1). */
+export function fetchV4(topic: string, offset: number, partition = 0): Buffer {
+  const w = new Writer().int32(-1).int32(0).int32(1).int32(1 << 20).int8(1);
+  w.array([topic], (tw, name) => tw.string(name).array([offset], (pw, o) => pw.int32(partition).int64(o).int32(1 << 20)));
+  return frame(1, 4, Buffer.from(w.toBuffer()));
+}
+
+/** The first partition of a Fetch v4 response: its error, watermarks and how many record bytes came back. */
+export function readFetchV4(body: Reader) {
+  body.int32(); // throttle
+  const [topic] = body.array((tr) => ({
+    name: tr.string(),
+    partitions: tr.array((pr) => ({
+      index: pr.int32(),
+      error: pr.int16(),
+      highWatermark: pr.int64(),
+      lastStable: pr.int64(),
+      aborted: pr.array((ar) => [ar.int64(), ar.int64()]),
+      recordBytes: pr.bytes().length,
+    })),
+  }));
+  return topic!.partitions[0]!;
+}

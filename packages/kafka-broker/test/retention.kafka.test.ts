@@ -1,10 +1,8 @@
 import { type EachMessagePayload } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, startBroker, type Broker } from "@koper/kafka-broker";
-import type { Reader } from "../src/protocol/Reader.ts";
-import { Writer } from "../src/protocol/Writer.ts";
 import { kafkaFor, producerFor, uniqueName, until } from "./helpers.ts";
-import { frame, request } from "./raw-client.ts";
+import { fetchV4, readFetchV4, request } from "./raw-client.ts";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -14,28 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker.stop();
 });
-
-function fetchV4(topic: string, offset: number): Buffer {
-  const w = new Writer().int32(-1).int32(0).int32(1).int32(1 << 20).int8(1);
-  w.array([topic], (tw, name) => tw.string(name).array([offset], (pw, o) => pw.int32(0).int64(o).int32(1 << 20)));
-  return frame(1, 4, Buffer.from(w.toBuffer()));
-}
-
-function readFetchV4(body: Reader) {
-  body.int32(); // throttle
-  const [topic] = body.array((tr) => ({
-    name: tr.string(),
-    partitions: tr.array((pr) => ({
-      index: pr.int32(),
-      error: pr.int16(),
-      highWatermark: pr.int64(),
-      lastStable: pr.int64(),
-      aborted: pr.array((ar) => [ar.int64(), ar.int64()]),
-      recordBytes: pr.bytes().length,
-    })),
-  }));
-  return topic!.partitions[0]!;
-}
 
 describe("bounded memory per partition", () => {
   it("drops the oldest batches, moves the log start offset, and answers OFFSET_OUT_OF_RANGE below it", async () => {

@@ -45,6 +45,33 @@ describe("Partition", () => {
     expect(p.highWatermark).toBe(2);
   });
 
+  it("moves the log start for DeleteRecords, dropping whole segments below it but never the newest, and never backwards", () => {
+    const p = new Partition(0, 16 * 1024, false); // segments of 2 KiB
+    for (let i = 0; i < 400; i++) p.append(batch(`${i}`));
+    const segments = p.heldSegments.length;
+    const second = p.heldSegments[1]!.baseOffset;
+    expect(p.deleteRecordsBefore(second + 1)).toBe(second + 1);
+    expect(p.heldSegments).toHaveLength(segments - 1); // the first segment is wholly below the start
+    expect(p.inRange(second)).toBe(false);
+    expect(p.deleteRecordsBefore(5)).toBe(second + 1);
+    expect(p.deleteRecordsBefore(10_000)).toBe(400); // clamped to the high watermark
+    expect(p.heldSegments).toHaveLength(1);
+    expect(p.highWatermark).toBe(400);
+    expect(p.read(400, 1 << 20)).toEqual([]);
+    expect(p.append(batch("next")).baseOffset).toBe(400);
+  });
+
+  it("answers a timestamp lookup with the first record not deleted when DeleteRecords cut into a batch", () => {
+    const p = new Partition(0, 1 << 20, false);
+    const t0 = 1_000_000;
+    p.append(encodeRecordBatch([0, 1, 2, 3].map((i) => ({ key: null, value: Buffer.from(`v${i}`), timestamp: t0 + i }))));
+    expect(p.offsetForTimestamp(t0)).toEqual({ offset: 0, timestamp: t0 });
+    p.deleteRecordsBefore(2);
+    expect(p.offsetForTimestamp(t0)).toEqual({ offset: 2, timestamp: t0 + 2 });
+    expect(p.offsetForTimestamp(t0 + 3)).toEqual({ offset: 3, timestamp: t0 + 3 });
+    expect(p.offsetForTimestamp(t0 + 4)).toEqual({ offset: -1, timestamp: -1 });
+  });
+
   it("wakes registered waiters on append", () => {
     const p = new Partition(0, 1 << 20, false);
     let woken = 0;

@@ -22,17 +22,36 @@ function readCreateTopic(r: Reader): CreateTopic {
   return { name, partitions: assignments.length > 0 ? assignments.length : numPartitions, replicationFactor: replicas, configs };
 }
 
-function positiveConfig(configs: ReadonlyMap<string, string | null>, name: string, fallback: number): number {
+function positiveConfig(configs: ReadonlyMap<string, string | null>, name: string): number | undefined {
   const value = Number(configs.get(name) ?? Number.NaN);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
+  return Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+function timestampType(configs: ReadonlyMap<string, string | null>): boolean | undefined {
+  const type = configs.get("message.timestamp.type");
+  return type === "LogAppendTime" ? true : type === "CreateTime" ? false : undefined;
+}
+
+interface ConfiguredTopic {
+  readonly config: TopicConfig;
+  readonly overrides: (keyof TopicConfig)[];
 }
 
 // Honours the topic configs that change what clients observe; others are accepted and ignored.
-function topicConfig(ctx: BrokerContext, configs: ReadonlyMap<string, string | null>): TopicConfig {
+function topicConfig(ctx: BrokerContext, configs: ReadonlyMap<string, string | null>): ConfiguredTopic {
+  const given = {
+    maxPartitionBytes: positiveConfig(configs, "retention.bytes"),
+    logAppendTime: timestampType(configs),
+    maxMessageBytes: positiveConfig(configs, "max.message.bytes"),
+  };
+  const defaults = ctx.topicDefaults;
   return {
-    maxPartitionBytes: positiveConfig(configs, "retention.bytes", ctx.topicDefaults.maxPartitionBytes),
-    logAppendTime: (configs.get("message.timestamp.type") ?? "") === "LogAppendTime" || ctx.topicDefaults.logAppendTime,
-    maxMessageBytes: positiveConfig(configs, "max.message.bytes", ctx.topicDefaults.maxMessageBytes),
+    config: {
+      maxPartitionBytes: given.maxPartitionBytes ?? defaults.maxPartitionBytes,
+      logAppendTime: given.logAppendTime ?? defaults.logAppendTime,
+      maxMessageBytes: given.maxMessageBytes ?? defaults.maxMessageBytes,
+    },
+    overrides: (Object.keys(given) as (keyof TopicConfig)[]).filter((key) => given[key] !== undefined),
   };
 }
 
@@ -54,11 +73,13 @@ function createOne(ctx: BrokerContext, topic: CreateTopic, validateOnly: boolean
     const message = `Replication factor: ${topic.replicationFactor} larger than available brokers: ${ctx.maxReplicationFactor}.`;
     return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, message: replicas <= 0 ? "Replication factor must be larger than 0." : message };
   }
-  if (!validateOnly) ctx.state.createTopic(topic.name, partitions, topicConfig(ctx, topic.configs));
+  if (validateOnly) return OK;
+  const { config, overrides } = topicConfig(ctx, topic.configs);
+  ctx.state.createTopic(topic.name, partitions, config, overrides);
   return OK;
 }
 
-/** CreateTopics 0–3: creates topics (replication factor checked against maxReplicationFactor; retention.bytes, max.message.bytes and LogAppendTime honoured). */
+/** CreateTopics 0–3: creates topics (replication factor checked against maxReplicationFactor; retention.bytes, max.message.bytes and message.timestamp.type honoured). */
 export const handleCreateTopics: ApiHandler = (ctx, header, body) => {
   const version = header.apiVersion;
   const topics = body.array(readCreateTopic);

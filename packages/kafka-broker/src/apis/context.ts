@@ -2,6 +2,7 @@ import type { Reader } from "../protocol/Reader.ts";
 import type { Writer } from "../protocol/Writer.ts";
 import type { BrokerState } from "../state/BrokerState.ts";
 import type { TopicConfig } from "../state/Topic.ts";
+import type { ConfigEntry } from "./config-entries.ts";
 
 /** What every API handler may use: the shared state and the broker's identity and settings. */
 export interface BrokerContext {
@@ -21,6 +22,8 @@ export interface BrokerContext {
   readonly topicDefaults: TopicConfig;
   /** Largest replication factor CreateTopics accepts (one broker: 1). */
   readonly maxReplicationFactor: number;
+  /** The broker's own settings as DescribeConfigs reports them. */
+  readonly brokerConfigs: readonly ConfigEntry[];
   /** Diagnostic lines. */
   readonly log: (line: string) => void;
   /** Aborted when the broker stops, so long-polling fetches answer at once. */

@@ -2,6 +2,9 @@ import { handleCreateTopics, handleDeleteTopics } from "./admin.ts";
 import { handleApiVersions } from "./api-versions.ts";
 import type { ApiHandler } from "./context.ts";
 import { handleFindCoordinator, handleInitProducerId } from "./coordinator.ts";
+import { handleCreatePartitions } from "./create-partitions.ts";
+import { handleDeleteRecords } from "./delete-records.ts";
+import { handleDescribeConfigs } from "./describe-configs.ts";
 import { handleFetch } from "./fetch.ts";
 import { handleDeleteGroups, handleDescribeGroups, handleListGroups } from "./groups.ts";
 import { handleHeartbeat, handleJoinGroup, handleLeaveGroup, handleSyncGroup } from "./join-sync.ts";
@@ -29,6 +32,9 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
   [ApiKey.ApiVersions, handleApiVersions],
   [ApiKey.CreateTopics, handleCreateTopics],
   [ApiKey.DeleteTopics, handleDeleteTopics],
+  [ApiKey.DeleteRecords, handleDeleteRecords],
   [ApiKey.InitProducerId, handleInitProducerId],
+  [ApiKey.DescribeConfigs, handleDescribeConfigs],
+  [ApiKey.CreatePartitions, handleCreatePartitions],
   [ApiKey.DeleteGroups, handleDeleteGroups],
 ]);

@@ -16,7 +16,10 @@ export const ApiKey = {
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
+  DeleteRecords: 21,
   InitProducerId: 22,
+  DescribeConfigs: 32,
+  CreatePartitions: 37,
   DeleteGroups: 42,
 } as const;
 
@@ -48,6 +51,9 @@ export const SUPPORTED_APIS: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.DeleteRecords, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 1 },
 ];

@@ -50,15 +50,16 @@ export interface RecordAtTime {
 }
 
 /**
- * The first record of a stored batch whose timestamp is at or after `timestamp`, as Kafka's
+ * The first record of a stored batch whose timestamp is at or after `timestamp` and whose offset
+ * delta is at least `minOffsetDelta` (records below the log start do not count), as Kafka's
  * ListOffsets answers (LogSegment.findOffsetByTimestamp). Under LogAppendTime every record has
  * the batch's time. "unreadable" when the records cannot be decoded here (snappy, lz4), undefined
  * when no record qualifies.
  */
-export function firstRecordAtOrAfter(batch: Buffer, timestamp: number): RecordAtTime | "unreadable" | undefined {
+export function firstRecordAtOrAfter(batch: Buffer, timestamp: number, minOffsetDelta = 0): RecordAtTime | "unreadable" | undefined {
   const maxTimestamp = Number(batch.readBigInt64BE(MAX_TIMESTAMP));
   if ((batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0) {
-    return maxTimestamp >= timestamp ? { offsetDelta: 0, timestamp: maxTimestamp } : undefined;
+    return maxTimestamp >= timestamp ? { offsetDelta: minOffsetDelta, timestamp: maxTimestamp } : undefined;
   }
   const bytes = recordBytes(batch);
   if (bytes === undefined || bytes === "unreadable") return "unreadable";
@@ -71,7 +72,7 @@ export function firstRecordAtOrAfter(batch: Buffer, timestamp: number): RecordAt
     const recordTimestamp = firstTimestamp + zigzagVarint(bytes, at);
     const offsetDelta = zigzagVarint(bytes, at);
     if (Number.isNaN(length) || Number.isNaN(recordTimestamp) || Number.isNaN(offsetDelta)) return "unreadable";
-    if (recordTimestamp >= timestamp) return { offsetDelta, timestamp: recordTimestamp };
+    if (recordTimestamp >= timestamp && offsetDelta >= minOffsetDelta) return { offsetDelta, timestamp: recordTimestamp };
     at.offset = end;
   }
   return undefined;

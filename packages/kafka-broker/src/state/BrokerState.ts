@@ -21,13 +21,20 @@ export class BrokerState {
   /** Where changes are persisted (`dataDir`); none for a purely in-memory broker. */
   store: StateStore | undefined;
 
-  /** Creates a topic; returns false when it already exists. */
-  createTopic(name: string, partitions: number, config: TopicConfig): boolean {
+  /** Creates a topic (`overrides`: the settings given for it); returns false when it already exists. */
+  createTopic(name: string, partitions: number, config: TopicConfig, overrides: readonly (keyof TopicConfig)[] = []): boolean {
     if (this.topics.has(name)) return false;
-    const topic = new Topic(name, partitions, config);
+    const topic = new Topic(name, partitions, config, overrides);
     this.topics.set(name, topic);
     this.store?.topicCreated(topic);
     return true;
+  }
+
+  /** Grows a topic to `count` partitions (CreatePartitions); the caller has checked that `count` is larger. */
+  addPartitions(topic: Topic, count: number): void {
+    const from = topic.partitions.length;
+    topic.grow(count);
+    this.store?.partitionsAdded(topic, from);
   }
 
   /**

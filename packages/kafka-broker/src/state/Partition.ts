@@ -26,8 +26,15 @@ const MAX_SEGMENT_BYTES = 1024 * 1024;
 export interface PartitionListener {
   /** A batch (already stamped) was appended to `segment`. */
   appended(segment: Segment, bytes: Buffer): void;
-  /** Retention dropped `segment`. */
+  /** Retention or DeleteRecords dropped `segment`. */
   dropped(segment: Segment): void;
+  /** DeleteRecords moved the log start offset (called before the segments below it are dropped). */
+  logStartMoved(offset: number): void;
+}
+
+/** The size a segment rolls at under a memory budget: eight or more per budget, so one drop frees at most an eighth of it. */
+export function segmentLimit(maxBytes: number): number {
+  return Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(maxBytes / 8)));
 }
 
 /**
@@ -35,7 +42,7 @@ export interface PartitionListener {
  * segments in O(1) amortized), idempotent-producer dedupe, and append wake-ups.
  */
 export class Partition {
-  /** First offset still held; moves forward when the budget drops old segments. */
+  /** First offset still held; moves forward when the budget drops old segments or DeleteRecords moves it. */
   logStartOffset = 0;
   /** Next offset to assign; also the high watermark and last stable offset (single replica, no transactions). */
   highWatermark = 0;
@@ -108,8 +115,7 @@ export class Partition {
   }
 
   private newSegment(baseOffset: number): Segment {
-    // Eight or more segments per budget, so one drop frees at most an eighth of it.
-    const limit = Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(this.maxBytes / 8)));
+    const limit = segmentLimit(this.maxBytes);
     // The first segment grows from small (most test topics hold a few messages); a log that rolls is busy.
     const segment = new Segment(baseOffset, limit, this.segments.length > 0);
     this.segments.push(segment);
@@ -136,9 +142,29 @@ export class Partition {
     while (this.sizeBytes > this.maxBytes && this.segments.length > 1) {
       const dropped = this.segments.shift()!;
       this.sizeBytes -= dropped.costBytes;
-      this.logStartOffset = this.segments[0]!.baseOffset;
+      this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
       this.listener?.dropped(dropped);
     }
+  }
+
+  /**
+   * DeleteRecords: moves the log start offset forward to `offset` (at most the high watermark; an
+   * offset at or below the current start changes nothing) and returns the new start, Kafka's low
+   * watermark. As Kafka's log does, it drops the segments wholly below the new start but keeps the
+   * newest one, so the log's end survives a restart; records below the start in a kept segment
+   * are no longer served.
+   */
+  deleteRecordsBefore(offset: number): number {
+    const target = Math.min(offset, this.highWatermark);
+    if (target <= this.logStartOffset) return this.logStartOffset;
+    this.logStartOffset = target;
+    this.listener?.logStartMoved(target);
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= target) {
+      const dropped = this.segments.shift()!;
+      this.sizeBytes -= dropped.costBytes;
+      this.listener?.dropped(dropped);
+    }
+    return this.logStartOffset;
   }
 
   /** Whether `offset` can be fetched (log start ≤ offset ≤ high watermark). */
@@ -198,15 +224,18 @@ export class Partition {
    * ListOffsets by timestamp, as Kafka answers it: in the first batch whose max timestamp reaches
    * `timestamp`, the first record at or after it (its offset and timestamp). Snappy and LZ4
    * records are not decoded here, so such a batch answers with its base offset and max timestamp.
+   * Records below the log start offset (DeleteRecords inside a batch) are never answered.
    */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
     for (const segment of this.segments) {
-      for (let i = 0; i < segment.count; i++) {
+      for (let i = segment.batchAt(this.logStartOffset); i < segment.count; i++) {
         const max = segment.batchMaxTimestamp(i);
         if (max < timestamp) continue;
-        const found = firstRecordAtOrAfter(segment.batch(i), timestamp);
-        if (found === "unreadable") return { offset: segment.batchBase(i), timestamp: max };
-        if (found) return { offset: segment.batchBase(i) + found.offsetDelta, timestamp: found.timestamp };
+        const base = segment.batchBase(i);
+        const deleted = Math.max(0, this.logStartOffset - base);
+        const found = firstRecordAtOrAfter(segment.batch(i), timestamp, deleted);
+        if (found === "unreadable") return { offset: base + deleted, timestamp: max };
+        if (found) return { offset: base + found.offsetDelta, timestamp: found.timestamp };
       }
     }
     return { offset: -1, timestamp: -1 };

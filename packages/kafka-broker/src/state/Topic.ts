@@ -12,7 +12,7 @@ export interface TopicConfig {
 
 const LEGAL_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
-/** A topic: a name and its partitions. */
+/** A topic: a name and its partitions (whose number only grows, as in Kafka). */
 export class Topic {
   /** The topic's partitions, by index. */
   readonly partitions: Partition[];
@@ -23,8 +23,16 @@ export class Topic {
     partitionCount: number,
     /** Settings fixed at creation. */
     readonly config: TopicConfig,
+    /** The settings given for this topic at creation (the rest came from the broker's defaults). */
+    readonly overrides: readonly (keyof TopicConfig)[] = [],
   ) {
-    this.partitions = Array.from({ length: partitionCount }, (_, i) => new Partition(i, config.maxPartitionBytes, config.logAppendTime));
+    this.partitions = [];
+    this.grow(partitionCount);
+  }
+
+  /** Grows the topic to `count` partitions (CreatePartitions); the new ones are empty and start at offset 0. */
+  grow(count: number): void {
+    for (let i = this.partitions.length; i < count; i++) this.partitions.push(new Partition(i, this.config.maxPartitionBytes, this.config.logAppendTime));
   }
 
   /** Whether `name` is a legal Kafka topic name. */

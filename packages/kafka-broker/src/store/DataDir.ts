@@ -10,6 +10,8 @@ import { PartitionFiles } from "./PartitionFiles.ts";
 export interface StateStore {
   /** A topic was created (or loaded). */
   topicCreated(topic: Topic): void;
+  /** Partitions from index `from` on were added to a topic. */
+  partitionsAdded(topic: Topic, from: number): void;
   /** A topic was deleted, with the committed offsets for it. */
   topicDeleted(name: string): void;
   /** A group was deleted, with its committed offsets. */
@@ -23,6 +25,8 @@ export interface StateStore {
 interface TopicFile {
   readonly partitions: number;
   readonly config: TopicConfig;
+  // Absent in files written before DescribeConfigs was served.
+  readonly overrides?: readonly (keyof TopicConfig)[];
 }
 
 interface OffsetLine {
@@ -81,7 +85,7 @@ export class DataDir implements StateStore {
       const file = join(topicDir(root, name), "topic.json");
       if (!existsSync(file)) continue;
       const saved = JSON.parse(readFileSync(file, "utf8")) as TopicFile;
-      state.createTopic(name, saved.partitions, saved.config);
+      state.createTopic(name, saved.partitions, saved.config, saved.overrides ?? []);
       const topic = state.topics.get(name)!;
       const files = topic.partitions.map((p) => new PartitionFiles(join(topicDir(root, name), String(p.index))));
       topic.partitions.forEach((p, i) => files[i]!.load(p));
@@ -129,9 +133,27 @@ export class DataDir implements StateStore {
     if (this.partitions.has(topic.name)) return;
     const dir = topicDir(this.root, topic.name);
     mkdirSync(dir, { recursive: true });
-    const saved: TopicFile = { partitions: topic.partitions.length, config: topic.config };
-    writeFileSync(join(dir, "topic.json"), JSON.stringify(saved));
+    this.writeTopicFile(topic);
     this.attach(topic, topic.partitions.map((p) => new PartitionFiles(join(dir, String(p.index)))));
+  }
+
+  // The new partitions' directories exist before topic.json names them, so a crash between the two loses nothing.
+  partitionsAdded(topic: Topic, from: number): void {
+    const files = this.partitions.get(topic.name);
+    if (!files) return;
+    for (const p of topic.partitions.slice(from)) {
+      const added = new PartitionFiles(join(topicDir(this.root, topic.name), String(p.index)));
+      files.push(added);
+      p.listener = added;
+    }
+    this.writeTopicFile(topic);
+  }
+
+  private writeTopicFile(topic: Topic): void {
+    const path = join(topicDir(this.root, topic.name), "topic.json");
+    const saved: TopicFile = { partitions: topic.partitions.length, config: topic.config, overrides: topic.overrides };
+    writeFileSync(`${path}.tmp`, JSON.stringify(saved));
+    renameSync(`${path}.tmp`, path);
   }
 
   topicDeleted(name: string): void {

@@ -1,17 +1,19 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { hasValidCrc } from "../protocol/record-batch.ts";
 import type { Partition, PartitionListener } from "../state/Partition.ts";
 import type { Segment } from "../state/Segment.ts";
 
 const SUFFIX = ".log";
+// Where DeleteRecords' log start offset is kept, as Kafka's log-start-offset-checkpoint.
+const LOG_START = "log-start-offset";
 // Kafka's segment file naming: the base offset, zero-padded to 20 digits.
 const fileName = (baseOffset: number) => `${String(baseOffset).padStart(20, "0")}${SUFFIX}`;
 
 /**
  * One partition's log on disk: one append-only file per in-memory segment, holding the stored
- * batches byte for byte. Appends are written at once (to the page cache) and fsynced by the
- * store's timer; retention deletes the dropped segment's file.
+ * batches byte for byte, and the log start offset DeleteRecords set. Appends are written at once
+ * (to the page cache) and fsynced by the store's timer; retention deletes the dropped segment's file.
  */
 export class PartitionFiles implements PartitionListener {
   private readonly fds = new Map<Segment, number>();
@@ -39,6 +41,30 @@ export class PartitionFiles implements PartitionListener {
       if (segment) this.fds.set(segment, openSync(path, "a"));
       else rmSync(path, { force: true });
     }
+    this.loadLogStart(partition);
+  }
+
+  // A log start inside the segments (DeleteRecords) is applied again, deleting segment files a crash left behind.
+  private loadLogStart(partition: Partition): void {
+    const path = join(this.dir, LOG_START);
+    if (!existsSync(path)) return;
+    const offset = Number(readFileSync(path, "utf8"));
+    if (!Number.isInteger(offset) || offset <= partition.logStartOffset) return;
+    partition.listener = this;
+    partition.deleteRecordsBefore(offset);
+  }
+
+  /** DeleteRecords moved the log start: written and fsynced at once, before any segment file goes. */
+  logStartMoved(offset: number): void {
+    const path = join(this.dir, LOG_START);
+    const fd = openSync(`${path}.tmp`, "w");
+    try {
+      writeSync(fd, String(offset));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${path}.tmp`, path);
   }
 
   /** Writes an appended batch to its segment's file, opening a new file when the log rolled. */
