@@ -107,10 +107,15 @@ function toEntry(row: Record<string, unknown>, e: StoredEntry): AuditEntry {
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === null || b === null || a === undefined || b === undefined) return false;
-  const typed = (v: unknown) => typeof v === "object" || typeof v === "bigint";
   if (!typed(a) && !typed(b)) return false;
   if (typed(a) !== typed(b) && typeof (typed(a) ? b : a) !== "string") return false;
   return toJson(a) === toJson(b);
+}
+
+// Not a closure in `same`: it runs for every changed field of every version (and tsx wraps a named
+// closure in `__name()`, an Object.defineProperty per call).
+function typed(value: unknown): boolean {
+  return typeof value === "object" || typeof value === "bigint";
 }
 
 // A changed field's value in a row: an embeddable's column is named by its path (`address.city`).
