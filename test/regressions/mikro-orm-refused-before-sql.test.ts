@@ -4,7 +4,9 @@
 // writes refused the same way (em.nativeUpdate/nativeDelete/insert) published one with
 // `error.code: "unknown"` and MikroORM's message as it was. Both are now `validation_error`, as a
 // flush's ValidationError is, with the message's values blanked; the application still gets
-// MikroORM's own error.
+// MikroORM's own error. Only MikroORM's own refusals: an error of the application's code before SQL
+// (a hook, a custom type) stays `unknown`, its message cut all the same. A refused QueryBuilder
+// update/delete carries the where MikroORM kept for it (it published `criteria: null`: every row).
 import { randomUUID } from "node:crypto";
 import { dataListener, Koper, type DataEvent } from "@koper/core";
 import { koperMikroOrm, type KoperMikroOrmHandle } from "@koper/mikro-orm";
@@ -67,7 +69,7 @@ function useWorld(db: Database) {
       expect(error!.message).toBe(without!.message);
       return { error: error!, calls, transport };
     };
-    return { refused };
+    return { refused, orm, app };
   };
 }
 
@@ -84,7 +86,7 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
       expect(error.message).toMatch(/\$all/);
       expect(calls.map((c) => c.handler)).toEqual(["onBulkUpdateAuthor_X"]);
       const [{ event }] = calls as [Call];
-      expect(event).toMatchObject({ action: "update", outcome: "failed", bulk: { criteria: null, affected: null } });
+      expect(event).toMatchObject({ action: "update", outcome: "failed", bulk: { criteria: { kind: "where", where: { email: { $all: [email] } } }, affected: null } });
       expect(event.error).toMatchObject({ code: "validation_error", name: error.name, message: error.message });
       expect(transport.carrying(hash)).toEqual([]);
     });
@@ -114,13 +116,13 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
         return em.createQueryBuilder(app.Author).delete().where({ email: { $all: ["x"] } } as never).execute();
       });
       expect(error.message).toMatch(/\$all/);
-      expect(calls.map((c) => [c.handler, c.event.error?.code, c.event.error?.name])).toEqual([
-        ["onBulkUpdateBook_X", "validation_error", error.name],
-        ["onBulkDeleteAuthor_X", "validation_error", error.name],
+      expect(calls.map((c) => [c.handler, c.event.error?.code, c.event.error?.name, c.event.bulk?.criteria])).toEqual([
+        ["onBulkUpdateBook_X", "validation_error", error.name, { kind: "where", where: { title: { $all: ["x"] } } }],
+        ["onBulkDeleteAuthor_X", "validation_error", error.name, { kind: "where", where: { email: { $all: ["x"] } } }],
       ]);
     });
 
-    it("native writes MikroORM refuses before SQL: nativeUpdate and nativeDelete by an unknown property or an operator it refuses, insert of a value its type cannot convert", async () => {
+    it("native writes MikroORM refuses before SQL: nativeUpdate and nativeDelete by an unknown property or an operator it refuses", async () => {
       const { refused } = await world();
       const [hash, email] = [secret("hash"), secret("mail")];
       const { calls, transport } = await refused(async (em, app) => {
@@ -128,18 +130,50 @@ for (const db of [await database("sqlite"), await database("postgres"), await da
           await em.nativeUpdate(app.Author, { nope: email } as never, { passwordHash: hash } as never).catch((e: Error) => e),
           await em.nativeUpdate(app.Author, { email: { $all: [email] } } as never, { passwordHash: hash } as never).catch((e: Error) => e),
           await em.nativeDelete(app.Author, { nope: email } as never).catch((e: Error) => e),
-          await em.insert(app.Book, { title: "t", keywords: 5, author: randomUUID() } as never).catch((e: Error) => e),
         ];
-        expect(errors.map((e) => e instanceof Error)).toEqual([true, true, true, true]);
+        expect(errors.map((e) => e instanceof Error)).toEqual([true, true, true]);
         throw errors[0];
       });
       expect(calls.map((c) => [c.handler, c.event.error?.code])).toEqual([
         ["onBulkUpdateAuthor_X", "validation_error"],
         ["onBulkUpdateAuthor_X", "validation_error"],
         ["onBulkDeleteAuthor_X", "validation_error"],
-        ["onInsertBook_X", "validation_error"],
       ]);
       expect(transport.carrying(hash)).toEqual([]);
+    });
+
+    it("an error of the application's own code before any SQL (a beforeUpsert hook, a custom type's conversion) is no refusal of MikroORM: code unknown, its message cut all the same", async () => {
+      const { refused, orm, app } = await world();
+      const [hash, token] = [secret("hash"), secret("token")];
+      // Subscribed to every entity: MikroORM matches a subscriber's entities by the upserted data's class (a plain object here).
+      const hook = ({ meta }: { meta: { className: string } }) => {
+        if (meta.className === "Author") throw new Error(`Order refused for { token: '${token}' }`);
+      };
+      orm.em.getEventManager().registerSubscriber({ getSubscribedEntities: () => [], beforeUpsert: hook } as never);
+      const now = new Date();
+      const author = { id: randomUUID(), name: "U", email: `${randomUUID()}@x.io`, passwordHash: hash, status: "a", createdAt: now, updatedAt: now, version: 1 };
+      const { error, calls, transport } = await refused(async (em, app) => {
+        // The test app's PipeListType joins a list: given a number, its own code throws a TypeError.
+        const converted = await em.insert(app.Book, { title: "t", keywords: 5, author: randomUUID() } as never).catch((e: Error) => e);
+        expect(converted).toBeInstanceOf(Error);
+        return em.upsert(app.Author, author as never, { onConflictFields: ["email"] } as never);
+      });
+      expect(error.message).toContain(token); // the hook's own message, as the application threw it
+      expect(calls.map((c) => [c.handler, c.event.error?.code])).toEqual([
+        ["onInsertBook_X", "unknown"],
+        ["onBulkInsertAuthor_X", "unknown"],
+      ]);
+      expect(calls[1]!.event.error).toMatchObject({ name: "Error", message: "Order refused for …" });
+      for (const value of [hash, token]) expect(transport.carrying(value), `${value} was published`).toEqual([]);
+    });
+
+    it("a refused QueryBuilder update whose where MikroORM keeps in other terms than properties (a relation filter, run as a sub-query): criteria null", async () => {
+      const { refused } = await world();
+      const { error, calls } = await refused((em, app) =>
+        em.createQueryBuilder(app.Book).update({ title: "t" } as never).where({ author: { email: { $all: ["x"] } } } as never).execute(),
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(calls.map((c) => [c.handler, c.event.error?.code, c.event.bulk?.criteria])).toEqual([["onBulkUpdateBook_X", "validation_error", null]]);
     });
   });
 }

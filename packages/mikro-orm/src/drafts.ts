@@ -1,6 +1,6 @@
 import type { Action, ChangeDraft, CriteriaDraft, Row } from "@koper/core";
 import type { AnyEntity, EntityMetadata } from "@mikro-orm/core";
-import { changedFields, entityRow, insertedRow, keyOf, snapshotRow } from "./rows.ts";
+import { changedFields, entityRow, insertedRow, keyOf, referenceKey, snapshotRow } from "./rows.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
 
@@ -104,4 +104,21 @@ export class DraftFactory {
     }
     return source;
   }
+}
+
+/** A where object as plain data (a native write's, a QueryBuilder's kept where): entities and references by their keys; operators kept. */
+export function plainWhere(meta: Meta | undefined, where: unknown): Record<string, unknown> {
+  if (where === null || typeof where !== "object" || Array.isArray(where)) {
+    const [pk] = meta?.primaryKeys ?? [];
+    return pk ? { [pk]: plainValue(where) } : { value: plainValue(where) };
+  }
+  return plainValue(where) as Record<string, unknown>;
+}
+
+/** A value of a where as plain data (see `plainWhere`). */
+export function plainValue(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  if (Array.isArray(value)) return value.map(plainValue);
+  if ((value as { __helper?: unknown }).__helper || typeof (value as { unwrap?: unknown }).unwrap === "function") return referenceKey(value);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v)]));
 }

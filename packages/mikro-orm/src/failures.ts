@@ -54,17 +54,46 @@ export function safeValidationMessage(message: string): string {
 }
 
 /**
- * A write MikroORM refused before any SQL (no statement reached the connection, and the error
- * carries no driver code: an unknown property, an operator it does not allow, a value its type
- * cannot convert): the failure's error and info, code `validation_error` as for a flush's
- * `ValidationError`, its name kept and its message's values blanked (a flush's by `safeValidationMessage`,
- * a query's cut at its first value by `refusedQueryMessage`).
+ * A write that failed before any SQL (no statement reached the connection, and the error carries
+ * no driver code): the failure's error and info. Refused by MikroORM itself (see `refusedByMikroOrm`:
+ * an unknown property, an operator it does not allow, a value its type cannot convert), code
+ * `validation_error` as for a flush's `ValidationError`; thrown by the application's own code on
+ * the way (a hook, a custom type), `unknown`, as core gives any error that is not the database's.
+ * Either way its name is kept and its message's values blanked (a flush's by `safeValidationMessage`,
+ * a query's cut at its first value by `refusedQueryMessage`): an application's message may print a
+ * redacted value as freely as MikroORM's does.
  */
 export function refusal(error: unknown, table: string | undefined, shape: "flush" | "query" = "query"): { error: Error; info: DriverErrorInfo } {
   const name = error instanceof Error ? error.name : "Error";
   const message = error instanceof Error ? error.message : String(error);
   const safe = Object.assign(new Error(shape === "flush" ? safeValidationMessage(message) : refusedQueryMessage(message)), { name });
-  return { error: safe, info: table ? { code_hint: "validation_error", table } : { code_hint: "validation_error" } };
+  const code_hint = shape === "flush" || refusedByMikroOrm(error) ? "validation_error" : "unknown";
+  return { error: safe, info: table ? { code_hint, table } : { code_hint } };
+}
+
+// MikroORM's ValidationError and its kinds that can refuse a write.
+const REFUSALS = new Set(["ValidationError", "MetadataError", "CursorError"]);
+// A stack frame in one of MikroORM's packages (npm, pnpm's `.pnpm/@mikro-orm+core@…/node_modules/@mikro-orm/core`, Yarn's cache).
+const MIKRO_ORM_FRAME = /[\\/]@mikro-orm[\\/]/;
+// Frames of no file: a built-in MikroORM called (`JSON.stringify`), Node's own.
+const NO_FILE_FRAME = /\(<anonymous>\)$|\(node:|^\s*at node:|^\s*at <anonymous>/;
+
+/**
+ * Whether MikroORM itself threw `error`: one of its ValidationErrors, or an error whose first frame
+ * with a file is in a MikroORM package (its query building throws plain `Error`s: `$all` on a
+ * scalar, a where by an unknown property). A `DriverException` MikroORM wraps around whatever its
+ * driver call threw appends the wrapped error's frames after a blank line: where that one was thrown.
+ * An error of the application's code (a hook, a custom type's conversion) starts in that code.
+ */
+export function refusedByMikroOrm(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (REFUSALS.has(error.name) && typeof (error as { getEntity?: unknown }).getEntity === "function") return true;
+  const stack = typeof error.stack === "string" ? error.stack : "";
+  const at = error.message ? stack.indexOf(error.message) : -1;
+  let frames = at < 0 ? stack : stack.slice(at + error.message.length);
+  if (error.name === "DriverException" && frames.includes("\n\n")) frames = frames.slice(frames.lastIndexOf("\n\n"));
+  const first = frames.split("\n").find((line) => /^\s*at\s/.test(line) && !NO_FILE_FRAME.test(line));
+  return first !== undefined && MIKRO_ORM_FRAME.test(first);
 }
 
 /**

@@ -1,12 +1,12 @@
 import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import { EntitySchema, type AnyEntity, type EntityManager, type EntityMetadata } from "@mikro-orm/core";
-import type { Criteria } from "./drafts.ts";
+import { plainValue, plainWhere, type Criteria } from "./drafts.ts";
 import { inOwnTransaction, needsOwnTransaction, withTransaction } from "./autocommit.ts";
 import { inNativeCall, type NativeCallStore } from "./driver-writes.ts";
 import { driverInfo, isOptimisticLockError, isValidationError, refusal } from "./failures.ts";
 import { KOPER_SUBSCRIBER, type KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
 import { loadRemoved, unloadedRemovals } from "./removed-rows.ts";
-import { changedFields, entityRow, keyOf, referenceKey, snapshotRow } from "./rows.ts";
+import { changedFields, entityRow, keyOf, snapshotRow } from "./rows.ts";
 import { tagQueryBuilder } from "./query-builder.ts";
 
 type Meta = EntityMetadata<AnyEntity>;
@@ -219,22 +219,6 @@ function cloneWrite(sub: KoperMikroOrmSubscriber, em: Em, [target, whereOrOverri
     done: (clone) => [sub.settings.drafts.inserted(meta!, clone as AnyEntity)],
     failed: () => [sub.settings.drafts.failed(meta!, "insert", null, overrides ? entityRow(meta!, overrides) : null)],
   };
-}
-
-/** A where object as plain data: entities and references by their keys; operators kept. */
-export function plainWhere(meta: Meta | undefined, where: unknown): Record<string, unknown> {
-  if (where === null || typeof where !== "object" || Array.isArray(where)) {
-    const [pk] = meta?.primaryKeys ?? [];
-    return pk ? { [pk]: plainValue(where) } : { value: plainValue(where) };
-  }
-  return plainValue(where) as Record<string, unknown>;
-}
-
-function plainValue(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || value instanceof Date) return value;
-  if (Array.isArray(value)) return value.map(plainValue);
-  if ((value as { __helper?: unknown }).__helper || typeof (value as { unwrap?: unknown }).unwrap === "function") return referenceKey(value);
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v)]));
 }
 
 // MikroORM validates before any SQL (a missing required value): a failure event with its own code.

@@ -1,7 +1,7 @@
 import { methodOwner, type Action, type ChangeDraft, type Row, type TxHandle } from "@koper/core";
 import type { AnyEntity, EntityManager, EntityMetadata, EntityProperty } from "@mikro-orm/core";
 import { inOwnTransaction, needsOwnTransaction } from "./autocommit.ts";
-import type { Criteria } from "./drafts.ts";
+import { plainWhere, type Criteria } from "./drafts.ts";
 import { inNativeCall, type NativeCallStore } from "./driver-writes.ts";
 import { driverInfo, refusal } from "./failures.ts";
 import type { KoperMikroOrmSubscriber } from "./KoperMikroOrmSubscriber.ts";
@@ -14,7 +14,7 @@ interface QueryBuilderLike {
   readonly type: string;
   readonly mainAlias: { meta?: Meta };
   readonly context?: TxHandle;
-  readonly state?: { data?: Record<string, unknown>; flags?: ReadonlySet<string> };
+  readonly state?: { data?: Record<string, unknown>; flags?: ReadonlySet<string>; cond?: unknown };
   getQuery(): string;
   getParams(): unknown[];
 }
@@ -74,9 +74,9 @@ function writeAction(qb: QueryBuilderLike): Action | undefined {
 }
 
 // The write, and its event or its failure event. A write that sent no statement and fails with no
-// driver code was refused by MikroORM before SQL (its query could not be built: an operator it does
-// not allow, a value its type cannot convert): `validation_error`, with no criteria (there is no
-// statement to take them from) and the message's values blanked (see `refusal`).
+// driver code failed before SQL (its query could not be built: an operator MikroORM does not allow,
+// a value its type cannot convert; or the application's code threw on the way): see `refusal`, with
+// the criteria MikroORM kept for the statement it could not build (see `keptWhere`).
 async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, tx: TxHandle | undefined, run: () => Promise<unknown>): Promise<unknown> {
   const draft = (affected: number | null, built = true) => qbDraft(sub, qb, meta, action, affected, built);
   const store: NativeCallStore = { results: [] };
@@ -101,8 +101,46 @@ async function captured(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta
 function qbDraft(sub: KoperMikroOrmSubscriber, qb: QueryBuilderLike, meta: Meta, action: Action, affected: number | null, built: boolean): ChangeDraft {
   const set = action === "delete" ? undefined : byProperty(meta, qb.state?.data);
   // An upsert's conflict target is not a WHERE: which row it hit is unknown.
-  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" || !built ? null : whereCriteria(meta, qb.getQuery(), qb.getParams());
+  const criteria: Criteria = qb.type === "UPSERT" || action === "insert" ? null : built ? whereCriteria(meta, qb.getQuery(), qb.getParams()) : keptWhere(meta, qb);
   return sub.settings.drafts.bulk(meta, action, criteria, set, affected);
+}
+
+/**
+ * The where of a QueryBuilder whose statement could not be built, as MikroORM keeps it for the
+ * statement (`state.cond`: the application's where with its values converted for the database),
+ * when it is in the entity's property names, by which core redacts a where at any depth. A raw
+ * fragment (a symbol key), an alias- or column-named key, an embeddable's flattened column or a
+ * relation filter's join (the update/delete becomes `… where pk in (subquery)`) leave it untold: null.
+ */
+function keptWhere(meta: Meta, qb: QueryBuilderLike): Criteria {
+  const state = qb.state;
+  if (!state || state.flags?.has("UPDATE_SUB_QUERY") || state.flags?.has("DELETE_SUB_QUERY")) return null;
+  return isObject(state.cond) && byProperties(meta, state.cond) ? { kind: "where", where: plainWhere(meta, state.cond) } : null;
+}
+
+const LOGICAL = new Set(["$and", "$or", "$not"]);
+
+function byProperties(meta: Meta, cond: object): boolean {
+  if (Object.getOwnPropertySymbols(cond).length > 0) return false;
+  return Object.entries(cond).every(([key, value]) => {
+    if (LOGICAL.has(key)) return (Array.isArray(value) ? value : [value]).every((inner) => isObject(inner) && byProperties(meta, inner));
+    const prop = meta.properties[key] as EntityProperty<AnyEntity> | undefined;
+    return prop !== undefined && !prop.embedded && plainKeys(value);
+  });
+}
+
+// Below a property: operators, a JSON document's keys, never a raw fragment (a symbol key, or a
+// value: a collection operator's sub-query, its parameters any entity's) or an alias.
+function plainKeys(value: unknown): boolean {
+  if (Array.isArray(value)) return value.every(plainKeys);
+  if (!isObject(value) || value instanceof Date) return true;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return false;
+  return Object.entries(value).every(([key, inner]) => !key.includes(".") && plainKeys(inner));
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
