@@ -290,7 +290,7 @@ describe("ChangeCapture stamping", () => {
     expect(user.before).toEqual({ id: 1, email: "a@b.c" });
     expect(user.changes).toEqual(["passwordHash"]);
     expect(card.data).toEqual({ id: 2, number: MASK, holder: "A." });
-    expect(bulk.bulk).toEqual({ criteria: { kind: "where", where: {} }, set: {}, affected: 3 });
+    expect(bulk.bulk).toEqual({ criteria: { kind: "where", where: { passwordHash: MASK } }, set: {}, affected: 3 });
   });
 
   it("runWith starts a lazy thenable inside its scope (a Prisma query runs only when awaited)", async () => {

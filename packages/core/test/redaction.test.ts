@@ -35,10 +35,12 @@ describe("redaction of criteria", () => {
     const bulk = published[0]!.bulk!;
     expect(bulk.criteria).toEqual({
       kind: "where",
+      // A removed field's condition is masked, not dropped: dropped, `NOT: { passwordHash }` would read `NOT: {}`.
       where: {
         username: "ann",
-        $or: [{ email: MASK }, { email: MASK }, { $and: [{}] }],
-        OR: [{ NOT: {} }, { phone: { in: ["…78", "…21"] } }],
+        passwordHash: MASK,
+        $or: [{ email: MASK }, { email: MASK }, { $and: [{ passwordHash: MASK }] }],
+        OR: [{ NOT: { passwordHash: MASK } }, { phone: { in: ["…78", "…21"] } }],
         profile: { email: MASK },
       },
     });

@@ -118,9 +118,11 @@ function redactCriteria(criteria: CriteriaDraft | null, rules: Map<string, Redac
 const LOGICAL = /^\$?(and|or|not)$/i;
 
 // A condition tree: every key naming a redacted field, at any depth (under `$or`, `AND`, a
-// relation filter…), gets the rule: removed, masked as a whole, or the function applied to each
-// value inside the condition (`{ $in: [a, b] }` → `{ $in: [f(a), f(b)] }`). `own` is false below
-// a key that is neither a logical operator nor redacted: there fields of other entities may appear.
+// relation filter…), is masked as a whole, or has the function applied to each value inside the
+// condition (`{ $in: [a, b] }` → `{ $in: [f(a), f(b)] }`). A `remove` rule masks here too: a
+// condition left out would widen the criteria (`{ token: x }` without it is `{}`, every row).
+// `own` is false below a key that is neither a logical operator nor redacted: there fields of
+// other entities may appear.
 function redactDeep(value: unknown, rules: Map<string, RedactRule>, elsewhere: Set<string>, own: boolean): unknown {
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, rules, elsewhere, own));
   if (!isPlainObject(value)) return value;
@@ -128,8 +130,8 @@ function redactDeep(value: unknown, rules: Map<string, RedactRule>, elsewhere: S
   for (const [key, inner] of Object.entries(value)) {
     const rule = rules.get(key) ?? (!own && elsewhere.has(key) ? "mask" : undefined);
     if (!rule) out[key] = redactDeep(inner, rules, elsewhere, own && LOGICAL.test(key));
-    else if (rule === "mask") out[key] = MASK;
-    else if (rule !== "remove") out[key] = mapLeaves(inner, rule);
+    else if (rule === "mask" || rule === "remove") out[key] = MASK;
+    else out[key] = mapLeaves(inner, rule);
   }
   return out;
 }
