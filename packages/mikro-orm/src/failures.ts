@@ -48,9 +48,12 @@ export function isOptimisticLockError(error: unknown): error is Error & { getEnt
  */
 export function safeValidationMessage(message: string): string {
   const first = message.split("\n")[0] ?? "";
-  return first
-    .replace(/'([^']*)'|"([^"]*)"/g, (quoted, single?: string, double?: string) => (["undefined", "null"].includes(single ?? double ?? "") ? quoted : "'[value]'"))
-    .replace(/(?<![\w$.])[-+]?\d[\w.:+-]*/g, "[value]");
+  return blankNumbers(first.replace(/'([^']*)'|"([^"]*)"/g, (quoted, single?: string, double?: string) => (["undefined", "null"].includes(single ?? double ?? "") ? quoted : "'[value]'")));
+}
+
+// Every number, date or other token that starts with a digit outside a name.
+function blankNumbers(text: string): string {
+  return text.replace(/(?<![\w$.])[-+]?\d[\w.:+-]*/g, "[value]");
 }
 
 /**
@@ -110,5 +113,5 @@ export function refusedQueryMessage(message: string): string {
   const names = first.replace(/`\$?[A-Za-z_][\w.$]*`/g, (name) => "_".repeat(name.length));
   const at = names.search(/[{[<(`'"]/);
   const head = at < 0 ? first : `${first.slice(0, at).trimEnd()} …`;
-  return head.replace(/(?<![\w$.])[-+]?\d[\w.:+-]*/g, "[value]");
+  return blankNumbers(head);
 }

@@ -2,7 +2,7 @@ import type { ChangeDraft, Row } from "@koper/core";
 import type { EntityMetadata, QueryRunner } from "typeorm";
 import { rowOfColumns } from "./drafts.ts";
 import { fieldName, missingJoinColumns, type ColumnMetadata } from "./rows.ts";
-import { copyNested, unreadAfterInsert } from "./written.ts";
+import { copyNested, isEmbedded, unreadAfterInsert } from "./written.ts";
 
 /**
  * Reads the join columns `row` lacks (see `missingJoinColumns`) with one SELECT by primary key, on
@@ -39,13 +39,9 @@ export function withUnreadColumns(runner: QueryRunner, metadata: EntityMetadata,
 function merged(into: Row, from: Row): Row {
   for (const [field, value] of Object.entries(from)) {
     const current = into[field];
-    into[field] = isPlain(value) && isPlain(current) ? merged(current as Row, value as Row) : value;
+    into[field] = isEmbedded(value) && isEmbedded(current) ? merged(current as Row, value as Row) : value;
   }
   return into;
-}
-
-function isPlain(value: unknown): boolean {
-  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 // The raw values of `columns` in the row with `key`, by database name; undefined when it is gone.

@@ -100,6 +100,7 @@ export function copyNested(row: Row): Row {
   return out;
 }
 
-function isEmbedded(value: unknown): boolean {
+/** An embedded object's value in a row: a plain object (a Date, a Buffer or a JSON array is a value). */
+export function isEmbedded(value: unknown): boolean {
   return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
